@@ -1,0 +1,7 @@
+"""`python -m meshops` runs the CLI."""
+from __future__ import annotations
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

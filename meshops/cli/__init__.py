@@ -1,0 +1,76 @@
+"""The `meshops` command line: it only wires stages together and prints their results.
+
+Each command group lives in its own module under `meshops.cli` and is listed in `COMMANDS`; heavy
+imports (the kubernetes client, jinja2) happen inside the commands so `meshops --help` stays fast.
+Every `MeshopsError` becomes one line on stderr and the exit code from `meshops.errors.ExitCode`.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+
+import click
+
+from .. import __version__
+from ..errors import ExitCode, MeshopsError
+
+# (module under meshops.cli, attribute): each attribute is a click command or group.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("render", "render"),
+    ("render", "envs"),
+)
+
+# Internal failures (bugs) exit with EX_SOFTWARE from sysexits.h so they are never mistaken for
+# "differences found" or "invalid config".
+EXIT_INTERNAL = 70
+
+
+class MeshopsGroup(click.Group):
+    """A click group that turns MeshopsError into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MeshopsError as error:
+            click.echo(error.one_line(), err=True)
+            sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(ExitCode.INTERRUPTED)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except BrokenPipeError:
+            sys.exit(ExitCode.OK)
+        except Exception as error:  # a bug in meshops, not a user error
+            if os.environ.get("MESHOPS_DEBUG"):
+                traceback.print_exc()
+            click.echo(
+                f"error: internal error: {type(error).__name__}: {error} "
+                "(this is a bug in meshops; rerun with MESHOPS_DEBUG=1 for the traceback and report it)",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=MeshopsGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="meshops")
+def cli() -> None:
+    """GitOps for Istio: render, validate, diff, apply and roll out mesh config from git.
+
+    \b
+    Examples:
+      meshops envs                          list the environments of the config repo
+      meshops render --env prod             print the rendered manifests of prod
+      meshops render --env dev --ref HEAD~1 render an earlier revision, straight from git
+    """
+
+
+for _module, _attribute in COMMANDS:
+    cli.add_command(getattr(importlib.import_module(f"{__name__}.{_module}"), _attribute))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="meshops")

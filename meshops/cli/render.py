@@ -1,0 +1,76 @@
+"""`meshops render` and `meshops envs`: the render stage on the command line."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from .common import output_option, repo_option, ref_option, source_options
+
+
+@click.command()
+@source_options
+@output_option("yaml", "json", default="yaml")
+def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], output: str) -> None:
+    """Render an environment's templates with its values and print the manifests.
+
+    \b
+    Examples:
+      meshops render --env prod
+      meshops render --env staging --set services.reviews.version=v3
+      meshops render --env dev --ref main~1 -o json
+    """
+    from ..render import render as render_environment
+    from ..source import open_source
+
+    result = render_environment(open_source(repo, ref), environment, sets)
+    if output == "json":
+        text = json.dumps([m.obj for m in result.manifests], indent=2, sort_keys=True) + "\n"
+    else:
+        text = result.to_yaml()
+    click.echo(text, nl=False)
+
+
+@click.command()
+@repo_option
+@ref_option
+@output_option("text", "json", default="text")
+def envs(repo: str, ref: str | None, output: str) -> None:
+    """List the environments of the config repository, in promotion order.
+
+    \b
+    Example:
+      meshops envs --repo ./mesh-config
+    """
+    from ..config import load_env_config
+    from ..promotion import promotion_order
+    from ..source import open_source
+
+    source = open_source(repo, ref)
+    configs = promotion_order([load_env_config(source.tree, name) for name in _names(source)])
+    if output == "json":
+        rows = [
+            {
+                "name": c.name,
+                "description": c.data.get("description", ""),
+                "namespace": c.namespace,
+                "production": c.production,
+                "after": (c.data.get("promotion") or {}).get("after"),
+            }
+            for c in configs
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for c in configs:
+        after = (c.data.get("promotion") or {}).get("after")
+        flags = ["production"] if c.production else []
+        if after:
+            flags.append(f"after {after}")
+        suffix = f"  ({', '.join(flags)})" if flags else ""
+        click.echo(f"{c.name:<12} {c.data.get('description', '')}{suffix}")
+
+
+def _names(source) -> list[str]:
+    from ..config import list_environments
+
+    return list_environments(source.tree)

@@ -1,0 +1,225 @@
+"""Environments of a config repository and their `meshops.yaml` (cluster, Prometheus, policies).
+
+Layout: `environments/base/values.yaml` holds shared values; every other directory under
+`environments/` is an environment with `values.yaml` (overrides) and `meshops.yaml` (how meshops
+treats it). This module lists environments, guards their names, and loads `meshops.yaml` against
+`CONFIG_SCHEMA`, so a misspelled key is an error at its line rather than a silently ignored setting.
+Each later stage reads its own section (`rollout`, `ignore`, `suppress`, `freeze` …).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import schemacheck
+from .errors import ConfigError, Location, UsageError
+from .source import Tree
+from .yamlio import Document, load_one
+
+ENVIRONMENTS_DIR = "environments"
+TEMPLATES_DIR = "templates"
+BASE_ENVIRONMENT = "base"
+CONFIG_FILE = "meshops.yaml"
+VALUES_FILE = "values.yaml"
+
+# DNS-label-like: an environment name becomes a label value and a directory name, so no `/`, `..`.
+ENVIRONMENT_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+_DURATION = {"type": "string", "pattern": r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"}
+_SELECTOR = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"type": "string"},
+        "name": {"type": "string"},
+        "namespace": {"type": "string"},
+    },
+}
+_BOUNDS = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"min": {"type": "number"}, "max": {"type": "number"}},
+}
+_CHECK = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "query"],
+    "properties": {
+        "name": {"type": "string"},
+        "query": {"type": "string"},
+        "min": {"type": "number"},
+        "max": {"type": "number"},
+        "onNoData": {"enum": ["fail", "hold"]},
+    },
+}
+ROLLOUT_POLICY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "steps": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 100}, "minItems": 1},
+        "stepWeight": {"type": "integer", "minimum": 1, "maximum": 100},
+        "maxWeight": {"type": "integer", "minimum": 1, "maximum": 100},
+        "interval": _DURATION,
+        "threshold": {"type": "integer", "minimum": 1},
+        "window": _DURATION,
+        "minRequests": {"type": "number", "minimum": 0},
+        "onLowTraffic": {"enum": ["hold", "fail"]},
+        "successRate": _BOUNDS,
+        "latency": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"percentile": {"type": "number", "exclusiveMinimum": 0, "maximum": 100}, "max": {"type": "number"}},
+        },
+        "compareToStable": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "maxErrorRateIncrease": {"type": "number", "minimum": 0},
+                "maxLatencyIncrease": {"type": "number", "minimum": 0},
+            },
+        },
+        "checks": {"type": "array", "items": _CHECK},
+    },
+}
+
+CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "description": {"type": "string"},
+        "production": {"type": "boolean"},
+        "namespace": {"type": "string"},
+        "cluster": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "kubeconfig": {"type": "string"},
+                "context": {"type": "string"},
+                "inCluster": {"type": "boolean"},
+            },
+        },
+        "prometheus": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"url": {"type": "string"}, "timeout": _DURATION},
+        },
+        "promotion": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"after": {"type": "string"}, "order": {"type": "integer"}},
+        },
+        "rollout": {
+            **ROLLOUT_POLICY_SCHEMA,
+            "properties": {
+                **ROLLOUT_POLICY_SCHEMA["properties"],
+                "services": {"type": "object", "additionalProperties": ROLLOUT_POLICY_SCHEMA},
+            },
+        },
+        "ignore": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["paths"],
+                "properties": {**_SELECTOR["properties"], "paths": {"type": "array", "items": {"type": "string"}}},
+            },
+        },
+        "suppress": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["code", "reason"],
+                "properties": {**_SELECTOR["properties"], "code": {"type": "string"}, "reason": {"type": "string", "minLength": 1}},
+            },
+        },
+        "freeze": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["reason"],
+                "properties": {
+                    "from": {"type": "string"},
+                    "to": {"type": "string"},
+                    "cron": {"type": "string"},
+                    "duration": _DURATION,
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass
+class EnvConfig:
+    """An environment's `meshops.yaml`, checked, with the line of every key for error messages."""
+
+    name: str
+    file: str
+    data: dict[str, Any] = field(default_factory=dict)
+    document: Document | None = None
+
+    def location(self, *path: str | int) -> Location:
+        line = self.document.line_of(tuple(path)) if self.document else None
+        return Location(self.file, line)
+
+    @property
+    def namespace(self) -> str:
+        return str(self.data.get("namespace") or "default")
+
+    @property
+    def production(self) -> bool:
+        return bool(self.data.get("production", False))
+
+    def section(self, name: str) -> Any:
+        return self.data.get(name)
+
+
+def list_environments(tree: Tree) -> list[str]:
+    """Environment names (directories under `environments/` other than `base`), sorted."""
+    return [
+        name
+        for name in tree.listdir(ENVIRONMENTS_DIR)
+        if name != BASE_ENVIRONMENT and tree.is_dir(f"{ENVIRONMENTS_DIR}/{name}")
+    ]
+
+
+def check_environment_name(tree: Tree, name: str) -> None:
+    """Refuse names that could escape `environments/` and names that do not exist."""
+    known = list_environments(tree)
+    if not ENVIRONMENT_NAME.match(name or ""):
+        raise UsageError(
+            f"invalid environment name {name!r}",
+            hint="use lowercase letters, digits and '-' (no '/' or '..'); known: " + (", ".join(known) or "none"),
+        )
+    if name not in known:
+        from .suggest import did_you_mean
+
+        guess = did_you_mean(name, known)
+        raise UsageError(
+            f"unknown environment {name!r}",
+            hint=(guess + " " if guess else "") + "known environments: " + (", ".join(known) or f"none under {ENVIRONMENTS_DIR}/"),
+        )
+
+
+def load_env_config(tree: Tree, name: str) -> EnvConfig:
+    """Read and check `environments/<name>/meshops.yaml` (a missing file means all defaults)."""
+    check_environment_name(tree, name)
+    file = f"{ENVIRONMENTS_DIR}/{name}/{CONFIG_FILE}"
+    raw = tree.read(file)
+    if raw is None:
+        return EnvConfig(name=name, file=file)
+    document = load_one(raw, filename=file)
+    data = document.data if document.data is not None else {}
+    if not isinstance(data, dict):
+        raise ConfigError("must be a mapping of settings", location=Location(file, document.start_line))
+    for problem in schemacheck.check(data, CONFIG_SCHEMA):
+        raise ConfigError(
+            f"{'.'.join(map(str, problem.path)) or 'meshops.yaml'}: {problem.message}",
+            location=Location(file, document.line_of(problem.path)),
+            hint=problem.hint or "see README.md, 'meshops.yaml reference'",
+        )
+    return EnvConfig(name=name, file=file, data=data, document=document)

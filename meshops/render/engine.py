@@ -1,0 +1,111 @@
+"""The Jinja2 side of rendering: a sandboxed, strict environment and per-template error mapping.
+
+Templates run in `ImmutableSandboxedEnvironment` (no attribute access to Python internals, no
+mutation of values) with `StrictUndefined` (a missing key is an error, never an empty string).
+Every Jinja failure becomes a `ConfigError` naming the template file and line.
+"""
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from ..errors import ConfigError, Location
+from .filters import FILTERS, GLOBALS, TemplateFailure
+from .tracking import OutputTracker, RenderedOutput
+
+
+def make_environment(sources: dict[str, str], tracker: OutputTracker) -> ImmutableSandboxedEnvironment:
+    """A sandboxed environment loading templates by repo-relative path from `sources`."""
+
+    def load(name: str):
+        source = sources.get(name)
+        if source is None:
+            return None
+        return source, name, lambda: True
+
+    environment = ImmutableSandboxedEnvironment(
+        loader=jinja2.FunctionLoader(load),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        finalize=tracker.finalize,
+    )
+    environment.filters.update(FILTERS)
+    environment.globals.update(GLOBALS)
+    return environment
+
+
+def _template_line(error: BaseException, sources: dict[str, str]) -> tuple[str, int] | None:
+    """The innermost template frame of a rewritten Jinja traceback."""
+    found = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename in sources:
+            found = (frame.filename, frame.lineno or 1)
+    return found
+
+
+def _describe(error: BaseException) -> tuple[str, str]:
+    """(message, hint) for a Jinja failure."""
+    if isinstance(error, SecurityError):
+        return (
+            f"template tried to reach Python internals: {error}",
+            "templates run sandboxed; use values and filters only",
+        )
+    if isinstance(error, jinja2.UndefinedError):
+        return (
+            f"undefined value: {error.message}",
+            "define it in values (environments/*/values.yaml) or guard it with `| default(...)` or `is defined`",
+        )
+    if isinstance(error, jinja2.TemplateNotFound):
+        return f"template not found: {error.name}", "include paths are relative to the repo root, e.g. templates/_helpers.j2"
+    if isinstance(error, (TypeError, ValueError, ZeroDivisionError, KeyError, IndexError, AttributeError, OverflowError)):
+        return f"template expression failed: {type(error).__name__}: {error}", "check the expression and the types of the values it uses"
+    return f"template failed: {error}", "check the template"
+
+
+def render_template(
+    environment: ImmutableSandboxedEnvironment,
+    tracker: OutputTracker,
+    sources: dict[str, str],
+    name: str,
+    variables: dict[str, Any],
+) -> RenderedOutput:
+    """Render one template, recording per-line provenance; Jinja errors become ConfigErrors."""
+    try:
+        template = environment.get_template(name)
+    except jinja2.TemplateSyntaxError as error:
+        raise ConfigError(
+            f"template syntax error: {error.message}",
+            location=Location(error.filename or name, error.lineno),
+            hint="fix the Jinja tag or expression on this line",
+        ) from None
+    try:
+        context = template.new_context(variables)
+        return tracker.run(name, template.root_render_func(context))
+    except TemplateFailure as failure:
+        where = None
+        try:
+            environment.handle_exception()
+        except Exception as rewritten:  # noqa: BLE001 - we only want its traceback
+            where = _template_line(rewritten, sources)
+        failure.location = Location(*where) if where else Location(name)
+        raise failure from None
+    except jinja2.TemplateSyntaxError as error:  # from an included template
+        raise ConfigError(
+            f"template syntax error: {error.message}",
+            location=Location(error.filename or name, error.lineno),
+            hint="fix the Jinja tag or expression on this line",
+        ) from None
+    except Exception:  # noqa: BLE001 - every template failure is the template author's to fix
+        try:
+            environment.handle_exception()
+        except Exception as rewritten:  # noqa: BLE001
+            where = _template_line(rewritten, sources)
+            message, hint = _describe(rewritten)
+            raise ConfigError(message, location=Location(*where) if where else Location(name), hint=hint) from None
+        raise

@@ -1,0 +1,201 @@
+"""Provenance for rendered output: which template line and which values lines made each output line.
+
+Values are wrapped in `str`/`int`/`float`/`dict`/`list` subclasses that carry their values-file
+origin. Jinja calls `finalize` on every `{{ expression }}` it prints, so the tracker sees the
+origin of each printed value just before the generator yields it; the generator's suspended frame
+tells the template line (through the compiled template's `debug_info`). The result is a per-line
+map of the rendered text that `RenderedSource.locate` turns into "edit values.yaml:12, rendered by
+templates/reviews.yaml.j2:8".
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..errors import Location
+from ..values import Values
+from ..yamlio import Path
+
+
+class TrackedStr(str):
+    """A string from values, with the file and line that set it."""
+
+    origin: Location | None = None
+
+
+class TrackedInt(int):
+    origin: Location | None = None
+
+
+class TrackedFloat(float):
+    origin: Location | None = None
+
+
+class TrackedDict(dict):
+    origin: Location | None = None
+    values_path: Path = ()
+
+
+class TrackedList(list):
+    origin: Location | None = None
+    values_path: Path = ()
+
+
+class TrackedText(str):
+    """Multi-line text made from a tracked value (`to_yaml`): one origin list per line."""
+
+    line_origins: list[list[Location]] = []
+
+
+_SCALARS = {str: TrackedStr, int: TrackedInt, float: TrackedFloat}
+
+
+def track(values: Values) -> TrackedDict:
+    """A copy of the merged values where every node knows where it was set."""
+
+    def wrap(node: Any, path: Path) -> Any:
+        origin = values.origin(path)
+        if isinstance(node, dict):
+            wrapped: Any = TrackedDict((key, wrap(value, path + (key,))) for key, value in node.items())
+            wrapped.values_path = path
+        elif isinstance(node, list):
+            wrapped = TrackedList(wrap(value, path + (index,)) for index, value in enumerate(node))
+            wrapped.values_path = path
+        elif type(node) in _SCALARS:
+            wrapped = _SCALARS[type(node)](node)
+        else:  # bool and None cannot be subclassed; they print without provenance
+            return node
+        wrapped.origin = origin
+        return wrapped
+
+    return wrap(values.data, ())
+
+
+def origins_of(value: Any) -> list[Location]:
+    origin = getattr(value, "origin", None)
+    return [origin] if origin is not None else []
+
+
+@dataclass
+class TemplateDebugInfo:
+    """Python line -> template line for one compiled template (from its `debug_info`)."""
+
+    python_lines: list[int]
+    template_lines: list[int]
+
+    @classmethod
+    def parse(cls, debug_info: str) -> "TemplateDebugInfo":
+        pairs = sorted(
+            (int(python), int(template))
+            for template, python in (item.split("=") for item in debug_info.split("&") if item)
+        )
+        return cls([p for p, _ in pairs], [t for _, t in pairs])
+
+    def template_line(self, python_line: int) -> int:
+        index = bisect.bisect_right(self.python_lines, python_line) - 1
+        return self.template_lines[index] if index >= 0 else 1
+
+
+@dataclass
+class RenderedOutput:
+    """One template's rendered text and where each of its lines came from."""
+
+    template: str
+    text: str
+    line_template: list[tuple[str, int]] = field(default_factory=list)  # per output line: (template file, line)
+    line_values: dict[int, list[Location]] = field(default_factory=dict)  # 0-based output line -> values origins
+
+    def template_location(self, output_line: int) -> Location:
+        """Template file and line that produced 1-based `output_line`."""
+        index = min(max(output_line - 1, 0), len(self.line_template) - 1) if self.line_template else -1
+        if index < 0:
+            return Location(self.template)
+        file, line = self.line_template[index]
+        return Location(file, line)
+
+    def values_locations(self, output_line: int) -> list[Location]:
+        return self.line_values.get(output_line - 1, [])
+
+
+class OutputTracker:
+    """Drives a template's generator and builds the per-line provenance of what it yields."""
+
+    def __init__(self, sources: dict[str, str]) -> None:
+        # template file -> source text, for locating literal chunks exactly
+        self.sources = sources
+        self.line_starts: dict[str, list[int]] = {}
+        self.debug: dict[int, tuple[str, TemplateDebugInfo]] = {}
+        self.pending: list[Any] = []
+
+    def finalize(self, value: Any) -> Any:
+        """Jinja's finalize hook: remember the value about to be printed."""
+        self.pending.append(value)
+        return value
+
+    def _frame_template(self, generator: Any) -> tuple[str, int]:
+        """(template file, template line) of the innermost suspended template generator."""
+        frame = generator.gi_frame
+        while True:
+            inner = generator.gi_yieldfrom
+            if inner is None and "gen" in frame.f_code.co_varnames:
+                inner = frame.f_locals.get("gen")  # `{% include %}` iterates the included template's generator
+            if inner is None or getattr(inner, "gi_frame", None) is None:
+                break
+            generator, frame = inner, inner.gi_frame
+        key = id(frame.f_code)
+        cached = self.debug.get(key)
+        if cached is None:
+            cached = (frame.f_globals.get("name") or "<template>", TemplateDebugInfo.parse(frame.f_globals.get("debug_info", "")))
+            self.debug[key] = cached
+        name, info = cached
+        return name, info.template_line(frame.f_lineno)
+
+    def _literal_start_line(self, name: str, approximate_line: int, chunk: str) -> int:
+        """Exact line where a literal chunk starts: search the template source from the mapped line."""
+        source = self.sources.get(name)
+        if source is None:
+            return approximate_line
+        starts = self.line_starts.get(name)
+        if starts is None:
+            starts = [0] + [i + 1 for i, char in enumerate(source) if char == "\n"]
+            self.line_starts[name] = starts
+        offset = starts[min(approximate_line, len(starts)) - 1]
+        found = source.find(chunk, offset)
+        if found < 0:
+            return approximate_line
+        return bisect.bisect_right(starts, found)
+
+    def run(self, template_file: str, generator: Iterator[str]) -> RenderedOutput:
+        parts: list[str] = []
+        line_template: list[tuple[str, int]] = []
+        line_values: dict[int, list[Location]] = {}
+        at_line_start = True
+        for chunk in generator:
+            parts.append(chunk)
+            if not chunk:
+                self.pending.clear()
+                continue
+            name, line = self._frame_template(generator)
+            printed = self.pending[-1] if self.pending else None
+            is_expression = bool(self.pending)
+            self.pending.clear()
+            if not is_expression:
+                line = self._literal_start_line(name, line, chunk)
+            per_line = getattr(printed, "line_origins", None)
+            origins = origins_of(printed)
+            pieces = chunk.split("\n")
+            for index, _piece in enumerate(pieces):
+                if index > 0:
+                    at_line_start = True
+                if index == len(pieces) - 1 and not _piece and index > 0:
+                    break  # the chunk ended with a newline; the next chunk starts the line
+                if at_line_start:
+                    template_line = line if is_expression else line + index
+                    line_template.append((name, template_line))
+                    at_line_start = False
+                current = len(line_template) - 1
+                found = per_line[index] if per_line is not None and index < len(per_line) else origins
+                if found:
+                    line_values.setdefault(current, []).extend(o for o in found if o not in line_values.get(current, []))
+        return RenderedOutput(template=template_file, text="".join(parts), line_template=line_template, line_values=line_values)

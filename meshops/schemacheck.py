@@ -1,0 +1,59 @@
+"""JSON Schema checks with messages a person can act on.
+
+Used for the files meshops itself reads (values, meshops.yaml). jsonschema reports an unknown key
+as "Additional properties are not allowed ('x' was unexpected)" at the parent; this module turns
+that into the path of the unknown key itself plus a did-you-mean hint, so the caller can name the
+exact file and line.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+
+from .suggest import did_you_mean
+from .yamlio import Path
+
+_UNEXPECTED = re.compile(r"'([^']+)' (?:was|were) unexpected")
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """One violation: where (JSON path), what, and a hint."""
+
+    path: Path
+    message: str
+    hint: str = ""
+
+
+def _problems_of(error: jsonschema.ValidationError) -> list[SchemaProblem]:
+    path: Path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list((error.schema.get("properties") or {}).keys())
+        problems = []
+        for key in _UNEXPECTED.findall(error.message) or [k for k in error.instance if k not in allowed]:
+            hint = did_you_mean(key, allowed) or (f"allowed keys: {', '.join(sorted(allowed))}" if allowed else "")
+            problems.append(SchemaProblem(path + (key,), f"unknown key {key!r}", hint))
+        return problems
+    if error.validator == "enum":
+        return [SchemaProblem(path, f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}")]
+    if error.validator == "required":
+        return [SchemaProblem(path, error.message.replace("is a required property", "is required"))]
+    if error.validator == "type":
+        return [SchemaProblem(path, f"{error.instance!r} is not of type {error.validator_value}")]
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        best = jsonschema.exceptions.best_match(error.context)
+        return _problems_of(best)
+    return [SchemaProblem(path, error.message)]
+
+
+def check(data: Any, schema: dict) -> list[SchemaProblem]:
+    """Every violation of `schema` by `data`, in document order."""
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator = validator_class(schema)
+    problems: list[SchemaProblem] = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        problems.extend(_problems_of(error))
+    return problems

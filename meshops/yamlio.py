@@ -1,0 +1,216 @@
+"""YAML in and out, the way every stage needs it: with line numbers, strict, and deterministic.
+
+PyYAML silently keeps the last of two duplicate keys and forgets where each value came from. The
+loader here composes with libyaml (`CSafeLoader`) and builds plain Python data itself, refusing
+duplicate keys and recording the line of every key and list item under its JSON path, so later
+stages (validate, diff) can point at `file:line`. The dumper is `CSafeDumper` with sorted keys, so
+the same data always gives the same bytes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import ConfigError, Location
+
+Path = tuple[str | int, ...]
+
+# A YAML bomb (nested aliases) expands exponentially; no real manifest comes near this many nodes.
+MAX_NODES = 2_000_000
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+# Kubernetes reads YAML as JSON: timestamps stay strings, so we keep their text too.
+_TEXT_TAGS = {"tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"}
+
+
+class YamlError(ConfigError):
+    """A YAML text that cannot be read: syntax error, duplicate key, alias bomb."""
+
+
+@dataclass
+class Document:
+    """One YAML document: its data and the 1-based line of every key and list item."""
+
+    data: Any
+    lines: dict[Path, int] = field(default_factory=dict)
+    start_line: int = 1
+
+    def line_of(self, path: Path) -> int:
+        """Line of `path`, or of its nearest ancestor that has one (the document start at worst)."""
+        probe = tuple(path)
+        while probe:
+            line = self.lines.get(probe)
+            if line is not None:
+                return line
+            probe = probe[:-1]
+        return self.lines.get((), self.start_line)
+
+
+class _Builder:
+    """Turns composed nodes into dicts/lists/scalars, recording lines and refusing duplicates."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.scalars = SafeConstructor()
+        self.count = 0
+
+    def build(self, node: Node, path: Path, lines: dict[Path, int]) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise YamlError(
+                "document expands to too many nodes",
+                location=Location(self.filename, node.start_mark.line + 1),
+                hint="remove nested aliases (a YAML bomb?)",
+            )
+        if isinstance(node, ScalarNode):
+            if node.tag in _TEXT_TAGS:
+                return node.value
+            return self.scalars.construct_object(node, deep=True)
+        if isinstance(node, SequenceNode):
+            items = []
+            for index, child in enumerate(node.value):
+                lines[path + (index,)] = child.start_mark.line + 1
+                items.append(self.build(child, path + (index,), lines))
+            return items
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path, lines)
+        raise YamlError(f"unsupported YAML node {node.tag}", location=Location(self.filename, node.start_mark.line + 1))
+
+    def _mapping(self, node: MappingNode, path: Path, lines: dict[Path, int]) -> dict:
+        result: dict = {}
+        merged: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for source in sources:
+                    built = self.build(source, path, {})
+                    if isinstance(built, dict):
+                        merged.update(built)
+                continue
+            key = self.build(key_node, path, {})
+            if isinstance(key, (dict, list)):
+                raise YamlError(
+                    "a mapping key must be a scalar",
+                    location=Location(self.filename, key_node.start_mark.line + 1),
+                )
+            line = key_node.start_mark.line + 1
+            if key in result:
+                raise YamlError(
+                    f"duplicate key {key!r} (first on line {lines.get(path + (key,), '?')})",
+                    location=Location(self.filename, line),
+                    hint="YAML keeps only the last value; remove or rename one of them",
+                )
+            lines[path + (key,)] = line
+            result[key] = self.build(value_node, path + (key,), lines)
+        if merged:
+            for key, value in merged.items():
+                result.setdefault(key, value)
+        return result
+
+
+def _mark_location(filename: str, error: yaml.MarkedYAMLError, line_offset: int) -> Location:
+    mark = error.problem_mark or error.context_mark
+    return Location(filename, mark.line + 1 + line_offset if mark else None)
+
+
+def load_documents(text: str | bytes, *, filename: str, line_offset: int = 0) -> list[Document]:
+    """Parse every document in `text`; empty documents are skipped.
+
+    `line_offset` shifts reported lines when `text` is a slice of a larger file.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise YamlError(
+                f"not UTF-8 text (byte {error.start})", location=Location(filename), hint="save the file as UTF-8"
+            ) from None
+    if "\x00" in text:
+        raise YamlError("contains NUL bytes, not YAML text", location=Location(filename), hint="is this a binary file?")
+    builder = _Builder(filename)
+    documents: list[Document] = []
+    try:
+        for node in yaml.compose_all(text, Loader=yaml.CSafeLoader):
+            if node is None:
+                continue
+            lines: dict[Path, int] = {(): node.start_mark.line + 1 + line_offset}
+            data = builder.build(node, (), lines)
+            if line_offset:
+                lines = {path: line + line_offset for path, line in lines.items()}
+                lines[()] = node.start_mark.line + 1 + line_offset
+            documents.append(Document(data=data, lines=lines, start_line=lines[()]))
+    except YamlError as error:
+        if line_offset and error.location and error.location.line:
+            error.location = Location(filename, error.location.line + line_offset)
+        raise
+    except yaml.MarkedYAMLError as error:
+        problem = error.problem or error.context or "invalid YAML"
+        raise YamlError(
+            f"invalid YAML: {problem}",
+            location=_mark_location(filename, error, line_offset),
+            hint="check indentation and quoting on this line",
+        ) from None
+    except yaml.YAMLError as error:
+        raise YamlError(f"invalid YAML: {error}", location=Location(filename)) from None
+    return documents
+
+
+def load_one(text: str | bytes, *, filename: str) -> Document:
+    """Parse a file that must hold at most one document (values files, meshops.yaml)."""
+    documents = load_documents(text, filename=filename)
+    if len(documents) > 1:
+        raise YamlError(
+            "holds several YAML documents, expected one",
+            location=Location(filename, documents[1].start_line),
+            hint="remove the extra '---' documents",
+        )
+    return documents[0] if documents else Document(data=None)
+
+
+class _Dumper(yaml.CSafeDumper):
+    """CSafeDumper that also writes str/int/float/dict/list subclasses (render tracks values with them)."""
+
+
+def _represent_subclass(base: type):
+    def represent(dumper: yaml.SafeDumper, data: Any):
+        return dumper.yaml_representers[base](dumper, base.__new__(base, data) if base is not dict and base is not list else base(data))
+
+    return represent
+
+
+for _base in (str, int, float, dict, list):
+    _Dumper.add_multi_representer(_base, _represent_subclass(_base))
+
+
+def _represent_text(dumper: yaml.SafeDumper, data: str):
+    """Multi-line strings as literal blocks (`|`), as people write ConfigMap data by hand."""
+    if "\n" not in data:
+        style = None
+    else:
+        style = "|" if "\n" in data.rstrip("\n") else '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)
+
+
+def dump(data: Any) -> str:
+    """One document as block YAML with sorted keys: identical data, identical bytes."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096)
+
+
+def dump_all(documents: Iterable[Any]) -> str:
+    """Several documents separated by `---`, each as `dump` writes it."""
+    return yaml.dump_all(
+        list(documents),
+        Dumper=_Dumper,
+        sort_keys=True,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=4096,
+        explicit_start=True,
+    )
