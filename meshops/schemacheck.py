@@ -52,7 +52,11 @@ def _problems_of(error: jsonschema.ValidationError) -> list[SchemaProblem]:
 def check(data: Any, schema: dict) -> list[SchemaProblem]:
     """Every violation of `schema` by `data`, in document order."""
     validator_class = jsonschema.validators.validator_for(schema)
-    validator = validator_class(schema)
+    return check_with(validator_class(schema), data)
+
+
+def check_with(validator: Any, data: Any) -> list[SchemaProblem]:
+    """Every violation found by a compiled jsonschema `validator`, in document order."""
     problems: list[SchemaProblem] = []
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
         problems.extend(_problems_of(error))

@@ -1,0 +1,137 @@
+"""Kubernetes structural schemas (a CRD's `openAPIV3Schema`) checked with the jsonschema library.
+
+Used by validate (shipped Istio schemas, `--crds` files, a cluster's own CRDs) and by the sandbox
+API server (writes to custom resources). A structural schema is JSON Schema plus Kubernetes
+conventions; `to_json_schema` rewrites those conventions so jsonschema can check them:
+
+- an object with `properties` and no `additionalProperties` is closed (the API server prunes or,
+  with `fieldValidation=Strict`, rejects unknown fields) unless `x-kubernetes-preserve-unknown-fields`;
+- `nullable: true` admits null; `x-kubernetes-int-or-string` admits both;
+- `x-kubernetes-*` keys and `description` are dropped (jsonschema ignores unknown keywords anyway,
+  dropping them keeps compiled schemas small).
+
+`apply_defaults` fills `default:` values the way the API server does for structural schemas, and
+`prune_unknown` drops fields a schema does not declare (fieldValidation=Ignore).
+"""
+from __future__ import annotations
+
+import copy
+from functools import lru_cache
+import json
+from typing import Any
+
+import jsonschema
+
+from .schemacheck import SchemaProblem, check_with
+
+_DROP = {"description", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "x-kubernetes-validations", "example", "externalDocs"}
+
+
+def to_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema (draft 4 semantics) equivalent to a structural schema, closed objects included."""
+    if not isinstance(schema, dict):
+        return schema
+    result: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _DROP or key.startswith("x-kubernetes-"):
+            continue
+        if key == "properties":
+            result[key] = {name: to_json_schema(sub) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
+            result[key] = to_json_schema(value)
+        elif key in ("oneOf", "anyOf", "allOf"):
+            result[key] = [to_json_schema(sub) for sub in value]
+        else:
+            result[key] = value
+    if schema.get("x-kubernetes-int-or-string"):
+        result.pop("type", None)
+        result["type"] = ["integer", "string"]
+    if schema.get("nullable") and "type" in result:
+        types = result["type"] if isinstance(result["type"], list) else [result["type"]]
+        result["type"] = types + ["null"]
+    result.pop("nullable", None)
+    is_object = result.get("type") == "object" or "properties" in result
+    if is_object and "additionalProperties" not in result and not schema.get("x-kubernetes-preserve-unknown-fields"):
+        if "properties" in result:
+            result["additionalProperties"] = False
+    return result
+
+
+@lru_cache(maxsize=256)
+def _validator_for(schema_json: str):
+    json_schema = to_json_schema(json.loads(schema_json))
+    return jsonschema.Draft4Validator(json_schema)
+
+
+def validator(schema: dict[str, Any]):
+    """A compiled, cached jsonschema validator for a structural schema."""
+    return _validator_for(json.dumps(schema, sort_keys=True))
+
+
+# The API server checks the envelope itself; CRD schemas usually leave these fields out.
+_ENVELOPE = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+
+
+def object_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A CRD version's schema widened with the envelope fields every object has."""
+    properties = dict(schema.get("properties") or {})
+    for name, sub in _ENVELOPE.items():
+        properties.setdefault(name, sub)
+    return {**schema, "properties": properties}
+
+
+def violations(obj: Any, schema: dict[str, Any], *, whole_object: bool = True) -> list[SchemaProblem]:
+    """Every way `obj` breaks the structural `schema` (unknown fields with did-you-mean hints).
+
+    With `whole_object`, `schema` is a CRD version's `openAPIV3Schema` and `obj` a complete object.
+    """
+    return check_with(validator(object_schema(schema) if whole_object else schema), obj)
+
+
+def apply_defaults(obj: Any, schema: dict[str, Any]) -> Any:
+    """Fill `default` values into `obj` in place (objects present in `obj` only, as the API server does)."""
+    if not isinstance(schema, dict):
+        return obj
+    if isinstance(obj, dict):
+        for name, sub in (schema.get("properties") or {}).items():
+            if name not in obj and isinstance(sub, dict) and "default" in sub:
+                obj[name] = copy.deepcopy(sub["default"])
+            if name in obj:
+                apply_defaults(obj[name], sub)
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            known = set(schema.get("properties") or {})
+            for name, value in obj.items():
+                if name not in known:
+                    apply_defaults(value, extra)
+    elif isinstance(obj, list) and isinstance(schema.get("items"), dict):
+        for item in obj:
+            apply_defaults(item, schema["items"])
+    return obj
+
+
+def prune_unknown(obj: Any, schema: dict[str, Any]) -> list[str]:
+    """Drop fields `schema` does not declare, in place; returns the dropped paths (for warnings)."""
+    dropped: list[str] = []
+
+    def walk(node: Any, sub: dict[str, Any], path: str) -> None:
+        if not isinstance(sub, dict):
+            return
+        if isinstance(node, dict):
+            properties = sub.get("properties")
+            extra = sub.get("additionalProperties")
+            preserve = sub.get("x-kubernetes-preserve-unknown-fields")
+            for name in list(node):
+                if properties is not None and name in properties:
+                    walk(node[name], properties[name], f"{path}.{name}")
+                elif isinstance(extra, dict):
+                    walk(node[name], extra, f"{path}.{name}")
+                elif properties is not None and not preserve and extra is not True:
+                    dropped.append(f"{path}.{name}")
+                    del node[name]
+        elif isinstance(node, list) and isinstance(sub.get("items"), dict):
+            for index, item in enumerate(node):
+                walk(item, sub["items"], f"{path}[{index}]")
+
+    walk(obj, schema, "")
+    return dropped
