@@ -16,8 +16,6 @@ conventions; `to_json_schema` rewrites those conventions so jsonschema can check
 from __future__ import annotations
 
 import copy
-from functools import lru_cache
-import json
 from typing import Any
 
 import jsonschema
@@ -57,15 +55,18 @@ def to_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-@lru_cache(maxsize=256)
-def _validator_for(schema_json: str):
-    json_schema = to_json_schema(json.loads(schema_json))
-    return jsonschema.Draft4Validator(json_schema)
+# Compiled validators by schema identity (schemas are loaded once and live as long as the process);
+# the schema itself is kept so its id cannot be reused by another object.
+_COMPILED: dict[int, tuple[dict[str, Any], Any]] = {}
 
 
 def validator(schema: dict[str, Any]):
     """A compiled, cached jsonschema validator for a structural schema."""
-    return _validator_for(json.dumps(schema, sort_keys=True))
+    entry = _COMPILED.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        entry = (schema, jsonschema.Draft4Validator(to_json_schema(schema)))
+        _COMPILED[id(schema)] = entry
+    return entry[1]
 
 
 # The API server checks the envelope itself; CRD schemas usually leave these fields out.
@@ -85,7 +86,16 @@ def violations(obj: Any, schema: dict[str, Any], *, whole_object: bool = True) -
 
     With `whole_object`, `schema` is a CRD version's `openAPIV3Schema` and `obj` a complete object.
     """
-    return check_with(validator(object_schema(schema) if whole_object else schema), obj)
+    if whole_object:
+        wrapped = _WRAPPED.get(id(schema))
+        if wrapped is None or wrapped[0] is not schema:
+            wrapped = (schema, object_schema(schema))
+            _WRAPPED[id(schema)] = wrapped
+        return check_with(validator(wrapped[1]), obj)
+    return check_with(validator(schema), obj)
+
+
+_WRAPPED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
 
 
 def apply_defaults(obj: Any, schema: dict[str, Any]) -> Any:
