@@ -23,21 +23,6 @@ def example_repo(tmp_path: Path):
     return repo
 
 
-def run_meshops(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the real CLI in a subprocess (as a user would), capturing text output."""
-    full_env = dict(os.environ)
-    full_env.pop("MESHOPS_DEBUG", None)
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "meshops", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 @pytest.fixture
 def meshops():
     return run_meshops

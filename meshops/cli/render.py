@@ -11,7 +11,13 @@ from .common import output_option, repo_option, ref_option, source_options
 @click.command()
 @source_options
 @output_option("yaml", "json", default="yaml")
-def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], output: str) -> None:
+@click.option(
+    "--output-file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the manifests to this file (atomically: on error the file is left as it was).",
+)
+def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], output: str, output_file: str | None) -> None:
     """Render an environment's templates with its values and print the manifests.
 
     \b
@@ -19,6 +25,7 @@ def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], 
       meshops render --env prod
       meshops render --env staging --set services.reviews.version=v3
       meshops render --env dev --ref main~1 -o json
+      meshops render --env prod --output-file rendered/prod.yaml
     """
     from ..render import render as render_environment
     from ..source import open_source
@@ -28,7 +35,13 @@ def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], 
         text = json.dumps([m.obj for m in result.manifests], indent=2, sort_keys=True) + "\n"
     else:
         text = result.to_yaml()
-    click.echo(text, nl=False)
+    if output_file:
+        from ..files import write_atomically
+
+        write_atomically(output_file, text)
+        click.echo(f"wrote {len(result.manifests)} objects to {output_file}", err=True)
+    else:
+        click.echo(text, nl=False)
 
 
 @click.command()
