@@ -3,8 +3,8 @@
 PyYAML silently keeps the last of two duplicate keys and forgets where each value came from. The
 loader here composes with libyaml (`CSafeLoader`) and builds plain Python data itself, refusing
 duplicate keys and recording the line of every key and list item under its JSON path, so later
-stages (validate, diff) can point at `file:line`. The dumper is `CSafeDumper` with sorted keys, so
-the same data always gives the same bytes.
+stages (validate, diff) can point at `file:line`. Dumping goes through `meshops.yamlemit` (sorted
+keys, block style), so the same data always gives the same bytes.
 """
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import ConfigError, Location
+from .perf import paused_gc
+from .yamlemit import to_text
 
 Path = tuple[str | int, ...]
 
@@ -50,6 +52,33 @@ class Document:
         return self.lines.get((), self.start_line)
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+# Direct constructors for the common implicit tags (skips construct_object's bookkeeping).
+_SCALAR_CONSTRUCTORS = {
+    "tag:yaml.org,2002:int": SafeConstructor.construct_yaml_int,
+    "tag:yaml.org,2002:float": SafeConstructor.construct_yaml_float,
+    "tag:yaml.org,2002:bool": SafeConstructor.construct_yaml_bool,
+    "tag:yaml.org,2002:null": SafeConstructor.construct_yaml_null,
+}
+
+
+class _Loader(yaml.CSafeLoader):
+    """libyaml's loader with the implicit-tag resolver memoized: keys and values repeat a lot."""
+
+    _resolved: dict = {}
+
+    def resolve(self, kind, value, implicit):
+        if kind is ScalarNode and implicit[0]:
+            key = (value, implicit[1])
+            tag = self._resolved.get(key)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(self._resolved) < 100_000:
+                    self._resolved[key] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+
 class _Builder:
     """Turns composed nodes into dicts/lists/scalars, recording lines and refusing duplicates."""
 
@@ -67,8 +96,12 @@ class _Builder:
                 hint="remove nested aliases (a YAML bomb?)",
             )
         if isinstance(node, ScalarNode):
-            if node.tag in _TEXT_TAGS:
+            tag = node.tag
+            if tag == _STR_TAG or tag in _TEXT_TAGS:
                 return node.value
+            construct = _SCALAR_CONSTRUCTORS.get(tag)
+            if construct is not None:
+                return construct(self.scalars, node)
             return self.scalars.construct_object(node, deep=True)
         if isinstance(node, SequenceNode):
             items = []
@@ -134,15 +167,8 @@ def load_documents(text: str | bytes, *, filename: str, line_offset: int = 0) ->
     builder = _Builder(filename)
     documents: list[Document] = []
     try:
-        for node in yaml.compose_all(text, Loader=yaml.CSafeLoader):
-            if node is None:
-                continue
-            lines: dict[Path, int] = {(): node.start_mark.line + 1 + line_offset}
-            data = builder.build(node, (), lines)
-            if line_offset:
-                lines = {path: line + line_offset for path, line in lines.items()}
-                lines[()] = node.start_mark.line + 1 + line_offset
-            documents.append(Document(data=data, lines=lines, start_line=lines[()]))
+        with paused_gc():
+            return _load(text, filename, line_offset, builder, documents)
     except YamlError as error:
         if line_offset and error.location and error.location.line:
             error.location = Location(filename, error.location.line + line_offset)
@@ -156,6 +182,17 @@ def load_documents(text: str | bytes, *, filename: str, line_offset: int = 0) ->
         ) from None
     except yaml.YAMLError as error:
         raise YamlError(f"invalid YAML: {error}", location=Location(filename)) from None
+
+
+def _load(text: str, filename: str, line_offset: int, builder: "_Builder", documents: list[Document]) -> list[Document]:
+    for node in yaml.compose_all(text, Loader=_Loader):
+        if node is None:
+            continue
+        lines: dict[Path, int] = {(): node.start_mark.line + 1}
+        data = builder.build(node, (), lines)
+        if line_offset:
+            lines = {path: line + line_offset for path, line in lines.items()}
+        documents.append(Document(data=data, lines=lines, start_line=lines[()]))
     return documents
 
 
@@ -171,46 +208,11 @@ def load_one(text: str | bytes, *, filename: str) -> Document:
     return documents[0] if documents else Document(data=None)
 
 
-class _Dumper(yaml.CSafeDumper):
-    """CSafeDumper that also writes str/int/float/dict/list subclasses (render tracks values with them)."""
-
-
-def _represent_subclass(base: type):
-    def represent(dumper: yaml.SafeDumper, data: Any):
-        return dumper.yaml_representers[base](dumper, base.__new__(base, data) if base is not dict and base is not list else base(data))
-
-    return represent
-
-
-for _base in (str, int, float, dict, list):
-    _Dumper.add_multi_representer(_base, _represent_subclass(_base))
-
-
-def _represent_text(dumper: yaml.SafeDumper, data: str):
-    """Multi-line strings as literal blocks (`|`), as people write ConfigMap data by hand."""
-    if "\n" not in data:
-        style = None
-    else:
-        style = "|" if "\n" in data.rstrip("\n") else '"'
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-_Dumper.add_representer(str, _represent_text)
-
-
 def dump(data: Any) -> str:
     """One document as block YAML with sorted keys: identical data, identical bytes."""
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=4096)
+    return to_text(data)
 
 
 def dump_all(documents: Iterable[Any]) -> str:
-    """Several documents separated by `---`, each as `dump` writes it."""
-    return yaml.dump_all(
-        list(documents),
-        Dumper=_Dumper,
-        sort_keys=True,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=4096,
-        explicit_start=True,
-    )
+    """Several documents, each starting with `---`, each as `dump` writes it."""
+    return "".join("---\n" + to_text(document) for document in documents)

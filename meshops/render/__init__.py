@@ -15,6 +15,7 @@ from typing import Any
 from .. import kinds
 from ..config import TEMPLATES_DIR, EnvConfig, load_env_config
 from ..errors import ConfigError, Location
+from ..perf import paused_gc
 from ..manifest import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Manifest, ObjectKey
 from ..source import Source, Tree
 from ..values import Values, load_values
@@ -56,7 +57,8 @@ class RenderResult:
     revision: str | None
 
     def to_yaml(self) -> str:
-        return dump_all(manifest.obj for manifest in self.manifests) if self.manifests else ""
+        with paused_gc():
+            return dump_all(manifest.obj for manifest in self.manifests) if self.manifests else ""
 
 
 def _walk_templates(tree: Tree, directory: str) -> list[str]:
@@ -131,6 +133,11 @@ def _sort_key(manifest: Manifest) -> tuple:
 
 def render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...] = (), revision: str | None = None) -> RenderResult:
     """Render `environment` from `tree` (see module docstring)."""
+    with paused_gc():
+        return _render_tree(tree, environment, sets, revision)
+
+
+def _render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...], revision: str | None) -> RenderResult:
     config = load_env_config(tree, environment)
     values = load_values(tree, environment, sets)
     sources, entry_points = _load_sources(tree)

@@ -6,6 +6,7 @@ Every Jinja failure becomes a `ConfigError` naming the template file and line.
 """
 from __future__ import annotations
 
+import re
 import traceback
 from typing import Any
 
@@ -40,6 +41,10 @@ def make_environment(sources: dict[str, str], tracker: OutputTracker) -> Immutab
     return environment
 
 
+# Values are wrapped in provenance-tracking subclasses; error messages should name the plain types.
+_TRACKED_NAMES = re.compile(r"meshops\.render\.tracking\.Tracked(Dict|List|Str|Int|Float|Text)")
+
+
 def _template_line(error: BaseException, sources: dict[str, str]) -> tuple[str, int] | None:
     """The innermost template frame of a rewritten Jinja traceback."""
     found = None
@@ -57,8 +62,9 @@ def _describe(error: BaseException) -> tuple[str, str]:
             "templates run sandboxed; use values and filters only",
         )
     if isinstance(error, jinja2.UndefinedError):
+        message = _TRACKED_NAMES.sub(lambda match: match.group(1).lower(), error.message or "")
         return (
-            f"undefined value: {error.message}",
+            f"undefined value: {message}",
             "define it in values (environments/*/values.yaml) or guard it with `| default(...)` or `is defined`",
         )
     if isinstance(error, jinja2.TemplateNotFound):

@@ -14,8 +14,8 @@ from typing import Any
 from jinja2 import Undefined
 
 from ..errors import ConfigError
-from ..yamlio import dump, load_documents
-from .tracking import TrackedDict, TrackedList, TrackedText, origins_of
+from ..yamlemit import to_lines
+from .tracking import TrackedDict, TrackedList, TrackedText
 
 
 class TemplateFailure(ConfigError):
@@ -32,39 +32,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _per_line_origins(value: Any, text: str) -> list[list]:
-    """For each line of `to_yaml(value)`, the values origin of the key or item on that line."""
-    base_path = getattr(value, "values_path", None)
-    if base_path is None:
-        return [origins_of(value)] * (text.count("\n") + 1)
-    document = load_documents(text, filename="<to_yaml>")[0] if text.strip() else None
-    by_line: dict[int, tuple] = {}
-    if document is not None:
-        for path, line in document.lines.items():
-            if line not in by_line or len(path) > len(by_line[line]):
-                by_line[line] = path
-    result = []
-    for line in range(1, text.count("\n") + 2):
-        node: Any = value
-        for part in by_line.get(line, ()):
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                break
-        result.append(origins_of(node) or origins_of(value))
-    return result
-
-
 def to_yaml(value: Any, indent: int = 0) -> str:
     """Block YAML of `value`; lines after the first are indented by `indent` spaces."""
-    text = dump(_plain(value)).rstrip("\n")
-    origins = _per_line_origins(value, text) if isinstance(value, (TrackedDict, TrackedList)) else None
-    if indent:
-        pad = " " * indent
-        text = "\n".join([text.split("\n")[0]] + [pad + line if line else line for line in text.split("\n")[1:]])
+    lines = to_lines(value)
+    pad = " " * indent
+    text = "\n".join([lines[0][0]] + [pad + line if line else line for line, _ in lines[1:]])
     result = TrackedText(text)
-    if origins is not None:
-        result.line_origins = origins
+    if isinstance(value, (TrackedDict, TrackedList)):
+        result.source_value = value
+        result.line_paths = [path for _, path in lines]
     return result
 
 

@@ -43,9 +43,25 @@ class TrackedList(list):
 
 
 class TrackedText(str):
-    """Multi-line text made from a tracked value (`to_yaml`): one origin list per line."""
+    """Multi-line text made from a tracked value (`to_yaml`): the value and the path each line shows.
 
-    line_origins: list[list[Location]] = []
+    Origins per line are worked out only when asked (a finding on that line), not while rendering.
+    """
+
+    source_value: Any = None
+    line_paths: list[Path] | None = None
+
+    def line_origins(self, index: int) -> list[Location]:
+        value = self.source_value
+        if value is None or self.line_paths is None or index >= len(self.line_paths):
+            return origins_of(value)
+        node = value
+        for part in self.line_paths[index]:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                break
+        return origins_of(node) or origins_of(value)
 
 
 _SCALARS = {str: TrackedStr, int: TrackedInt, float: TrackedFloat}
@@ -104,7 +120,8 @@ class RenderedOutput:
     template: str
     text: str
     line_template: list[tuple[str, int]] = field(default_factory=list)  # per output line: (template file, line)
-    line_values: dict[int, list[Location]] = field(default_factory=dict)  # 0-based output line -> values origins
+    # 0-based output line -> what was printed on it: tracked values, or (to_yaml text, its line index)
+    line_values: dict[int, list[Any]] = field(default_factory=dict)
 
     def template_location(self, output_line: int) -> Location:
         """Template file and line that produced 1-based `output_line`."""
@@ -115,7 +132,15 @@ class RenderedOutput:
         return Location(file, line)
 
     def values_locations(self, output_line: int) -> list[Location]:
-        return self.line_values.get(output_line - 1, [])
+        locations: list[Location] = []
+        for printed in self.line_values.get(output_line - 1, []):
+            if isinstance(printed, tuple):
+                text, index = printed
+                found = text.line_origins(index)
+            else:
+                found = origins_of(printed)
+            locations.extend(location for location in found if location not in locations)
+        return locations
 
 
 class OutputTracker:
@@ -138,18 +163,27 @@ class OutputTracker:
         frame = generator.gi_frame
         while True:
             inner = generator.gi_yieldfrom
-            if inner is None and "gen" in frame.f_code.co_varnames:
-                inner = frame.f_locals.get("gen")  # `{% include %}` iterates the included template's generator
-            if inner is None or getattr(inner, "gi_frame", None) is None:
-                break
+            if inner is None:
+                cached = self.debug.get(id(frame.f_code))
+                if cached is None:
+                    cached = self._describe_code(frame)
+                if cached[2]:  # `{% include %}` iterates the included template's generator in a local `gen`
+                    inner = frame.f_locals.get("gen")
+                if inner is None or getattr(inner, "gi_frame", None) is None:
+                    return cached[0], cached[1].template_line(frame.f_lineno)
+            elif getattr(inner, "gi_frame", None) is None:
+                cached = self.debug.get(id(frame.f_code)) or self._describe_code(frame)
+                return cached[0], cached[1].template_line(frame.f_lineno)
             generator, frame = inner, inner.gi_frame
-        key = id(frame.f_code)
-        cached = self.debug.get(key)
-        if cached is None:
-            cached = (frame.f_globals.get("name") or "<template>", TemplateDebugInfo.parse(frame.f_globals.get("debug_info", "")))
-            self.debug[key] = cached
-        name, info = cached
-        return name, info.template_line(frame.f_lineno)
+
+    def _describe_code(self, frame: Any) -> tuple[str, TemplateDebugInfo, bool]:
+        described = (
+            frame.f_globals.get("name") or "<template>",
+            TemplateDebugInfo.parse(frame.f_globals.get("debug_info", "")),
+            "gen" in frame.f_code.co_varnames,
+        )
+        self.debug[id(frame.f_code)] = described
+        return described
 
     def _literal_start_line(self, name: str, approximate_line: int, chunk: str) -> int:
         """Exact line where a literal chunk starts: search the template source from the mapped line."""
@@ -169,33 +203,39 @@ class OutputTracker:
     def run(self, template_file: str, generator: Iterator[str]) -> RenderedOutput:
         parts: list[str] = []
         line_template: list[tuple[str, int]] = []
-        line_values: dict[int, list[Location]] = {}
+        line_values: dict[int, list[Any]] = {}
         at_line_start = True
+        pending = self.pending
         for chunk in generator:
             parts.append(chunk)
             if not chunk:
-                self.pending.clear()
+                pending.clear()
                 continue
             name, line = self._frame_template(generator)
-            printed = self.pending[-1] if self.pending else None
-            is_expression = bool(self.pending)
-            self.pending.clear()
+            printed = pending[-1] if pending else None
+            is_expression = bool(pending)
+            pending.clear()
             if not is_expression:
                 line = self._literal_start_line(name, line, chunk)
-            per_line = getattr(printed, "line_origins", None)
-            origins = origins_of(printed)
+            if "\n" not in chunk:  # the common case: part of one line
+                if at_line_start:
+                    line_template.append((name, line))
+                    at_line_start = False
+                if printed is not None:
+                    entry = (printed, 0) if isinstance(printed, TrackedText) else printed
+                    line_values.setdefault(len(line_template) - 1, []).append(entry)
+                continue
             pieces = chunk.split("\n")
-            for index, _piece in enumerate(pieces):
+            last = len(pieces) - 1
+            for index, piece in enumerate(pieces):
                 if index > 0:
                     at_line_start = True
-                if index == len(pieces) - 1 and not _piece and index > 0:
-                    break  # the chunk ended with a newline; the next chunk starts the line
+                    if index == last and not piece:
+                        break  # the chunk ended with a newline; the next chunk starts the line
                 if at_line_start:
-                    template_line = line if is_expression else line + index
-                    line_template.append((name, template_line))
+                    line_template.append((name, line if is_expression else line + index))
                     at_line_start = False
-                current = len(line_template) - 1
-                found = per_line[index] if per_line is not None and index < len(per_line) else origins
-                if found:
-                    line_values.setdefault(current, []).extend(o for o in found if o not in line_values.get(current, []))
+                if printed is not None:
+                    entry = (printed, index) if isinstance(printed, TrackedText) else printed
+                    line_values.setdefault(len(line_template) - 1, []).append(entry)
         return RenderedOutput(template=template_file, text="".join(parts), line_template=line_template, line_values=line_values)
