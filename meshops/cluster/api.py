@@ -1,0 +1,200 @@
+"""HTTP to the API server: the official client's transport, our retry policy and error types.
+
+Requests go through `kubernetes.client.ApiClient` (its kubeconfig auth, TLS and connection pool);
+this module adds what meshops needs on top: bounded exponential backoff for transient failures
+(429 honouring Retry-After, 5xx, timeouts, dropped connections), `ApiError` carrying the server's
+`Status` (reason, code, causes) for everything else, and a `ClusterError` (exit 3) when the server
+cannot be reached at all. urllib3's own retries are off so that every retry is ours and counted.
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+import urllib3
+
+from ..errors import ClusterError
+
+# Statuses worth another try: throttling and server-side trouble. 409/422/404 are answers, not trouble.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts in all, first delay, cap per delay (seconds), Retry-After cap."""
+
+    attempts: int = 6
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+    max_retry_after: float = 10.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Sleep before retry number `attempt` (1-based): Retry-After when given, else jittered backoff."""
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        backoff = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return backoff * (0.5 + random.random() / 2)
+
+
+class ApiError(Exception):
+    """The API server answered with an error `Status` (after retries, if it was transient)."""
+
+    def __init__(self, *, status: int, reason: str, message: str, details: dict | None = None, method: str = "", path: str = "") -> None:
+        super().__init__(f"{method} {path}: {status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.details = details or {}
+        self.method = method
+        self.path = path
+
+    @property
+    def causes(self) -> list[dict]:
+        return list(self.details.get("causes") or [])
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == 409
+
+    @property
+    def already_exists(self) -> bool:
+        return self.status == 409 and self.reason == "AlreadyExists"
+
+    @property
+    def forbidden(self) -> bool:
+        return self.status in (401, 403)
+
+
+@dataclass
+class Stats:
+    """Counters of what this client sent (benchmarks and progress lines read them)."""
+
+    requests: int = 0
+    retries: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _status_of(status: int, reason: str, data: bytes) -> tuple[str, str, dict]:
+    try:
+        body = json.loads(data) if data else {}
+    except ValueError:
+        body = {}
+    if isinstance(body, dict) and body.get("kind") == "Status":
+        return body.get("reason") or reason, body.get("message") or reason, body.get("details") or {}
+    text = data.decode("utf-8", "replace").strip()[:200] if data else reason
+    return reason, text or reason, {}
+
+
+class KubeApi:
+    """One cluster: send requests, get JSON back or a typed error."""
+
+    def __init__(
+        self,
+        api_client: Any,
+        *,
+        label: str,
+        retry: RetryPolicy = RetryPolicy(),
+        timeout: tuple[float, float] = (5.0, 30.0),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = api_client
+        self.label = label  # "context prod (https://…)" for messages
+        self.retry = retry
+        self.timeout = timeout
+        self.sleep = sleep
+        self.stats = Stats()
+
+    @property
+    def host(self) -> str:
+        return self.client.configuration.host
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = JSON,
+        timeout: tuple[float, float] | float | None = None,
+    ) -> Any:
+        """Send one request (retrying transient failures) and return the decoded JSON body."""
+        params = {key: value for key, value in (query or {}).items() if value is not None}
+        headers = {"Accept": JSON}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        method, url, headers, _body, _ = self.client.param_serialize(
+            method=method, resource_path=path, header_params=headers, auth_settings=["BearerToken"]
+        )
+        if params:
+            url += "?" + urlencode(params, doseq=True)
+        payload = json.dumps(body) if body is not None else None
+        limit = timeout if timeout is not None else self.timeout
+        http_timeout = urllib3.Timeout(connect=limit[0], read=limit[1]) if isinstance(limit, tuple) else urllib3.Timeout(total=limit)
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats.requests += 1
+            self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
+            try:
+                response = self.client.rest_client.pool_manager.request(
+                    method, url, body=payload, headers=headers, timeout=http_timeout, preload_content=True, retries=False
+                )
+            except (urllib3.exceptions.HTTPError, OSError) as error:
+                if attempt < self.retry.attempts:
+                    self.stats.retries += 1
+                    self.sleep(self.retry.delay(attempt))
+                    continue
+                raise ClusterError(
+                    f"cannot reach the cluster ({self.label}): {_describe_transport_error(error)}",
+                    hint="check the kubeconfig/context, the network, and that the API server is up",
+                ) from None
+            if 200 <= response.status < 300:
+                return json.loads(response.data) if response.data else {}
+            if response.status in TRANSIENT_STATUSES and attempt < self.retry.attempts:
+                self.stats.retries += 1
+                self.sleep(self.retry.delay(attempt, _retry_after(response.headers)))
+                continue
+            reason, message, details = _status_of(response.status, response.reason or "", response.data)
+            if response.status in (401, 403):
+                what = "unauthorized" if response.status == 401 else "forbidden"
+                raise ClusterError(
+                    f"{method} {path} is {what} ({self.label}): {message}",
+                    hint="refresh the kubeconfig credentials" if response.status == 401 else "grant the user RBAC for this verb and resource",
+                )
+            raise ApiError(status=response.status, reason=reason, message=message, details=details, method=method, path=path)
+
+
+def _describe_transport_error(error: BaseException) -> str:
+    """A short reason without urllib3's nested object reprs."""
+    root: BaseException = error
+    while getattr(root, "reason", None) is not None and isinstance(root.reason, BaseException):
+        root = root.reason
+    text = str(root)
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused"
+    if "timed out" in text.lower():
+        return "timed out"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "unknown host"
+    return text.split(": ", 1)[-1][:160]

@@ -1,0 +1,222 @@
+"""Normalization: what to compare of a desired and a live object, as tables a reader can scan.
+
+A live object carries much that git never says: server bookkeeping (uid, resourceVersion,
+managedFields …), status, labels and annotations other tools add, and defaults the API server
+fills in. Comparing raw objects would report differences forever, so both sides go through:
+
+1. `DROPPED_FIELDS` — paths removed from both sides, always (server-populated or bookkeeping).
+2. `SERVER_DEFAULTS` — per kind, live values removed when git does not set them and they equal
+   the server's default (Service `type: ClusterIP`, port `protocol: TCP` …).
+3. Restriction of live maps to what git says plus what meshops owns: a key only live has is
+   someone else's (a controller's annotation, a defaulted field) unless `managedFields` shows
+   meshops applied it before — then git dropped it and the diff shows its removal.
+4. Per-environment `ignore` rules from meshops.yaml (JSON pointers, optionally by kind/name).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from ..manifest import REVISION_ANNOTATION, ROLLOUT_ANNOTATION
+
+FIELD_MANAGER = "meshops"
+ANY = "*"
+
+
+@dataclass(frozen=True)
+class DroppedField:
+    """A path removed from both sides before comparing, and why."""
+
+    path: tuple[str, ...]
+    why: str
+
+
+DROPPED_FIELDS: tuple[DroppedField, ...] = (
+    DroppedField(("status",), "written by controllers, not by git"),
+    DroppedField(("metadata", "uid"), "assigned by the API server"),
+    DroppedField(("metadata", "resourceVersion"), "changes on every write"),
+    DroppedField(("metadata", "generation"), "counts spec changes"),
+    DroppedField(("metadata", "creationTimestamp"), "assigned by the API server"),
+    DroppedField(("metadata", "managedFields"), "server-side apply bookkeeping"),
+    DroppedField(("metadata", "selfLink"), "legacy, server-populated"),
+    DroppedField(("metadata", "deletionTimestamp"), "set while deleting"),
+    DroppedField(("metadata", "deletionGracePeriodSeconds"), "set while deleting"),
+    DroppedField(("metadata", "annotations", "kubectl.kubernetes.io/last-applied-configuration"), "kubectl's bookkeeping"),
+    DroppedField(("metadata", "annotations", REVISION_ANNOTATION), "records the revision of the last change, not config"),
+    DroppedField(("metadata", "annotations", ROLLOUT_ANNOTATION), "rollout state, owned by the rollout"),
+)
+
+
+@dataclass(frozen=True)
+class ServerDefault:
+    """A value the API server fills in for a kind when the manifest leaves it out."""
+
+    kind: str
+    path: tuple[str, ...]  # `*` matches every list item
+    value: Any  # `ANY`: whatever the server chose (allocated values such as clusterIP)
+
+
+SERVER_DEFAULTS: tuple[ServerDefault, ...] = (
+    ServerDefault("Service", ("spec", "type"), "ClusterIP"),
+    ServerDefault("Service", ("spec", "sessionAffinity"), "None"),
+    ServerDefault("Service", ("spec", "clusterIP"), ANY),
+    ServerDefault("Service", ("spec", "clusterIPs"), ANY),
+    ServerDefault("Service", ("spec", "ipFamilies"), ANY),
+    ServerDefault("Service", ("spec", "ipFamilyPolicy"), "SingleStack"),
+    ServerDefault("Service", ("spec", "internalTrafficPolicy"), "Cluster"),
+    ServerDefault("Service", ("spec", "ports", ANY, "protocol"), "TCP"),
+    ServerDefault("Service", ("spec", "ports", ANY, "targetPort"), ANY),
+    ServerDefault("Namespace", ("spec", "finalizers"), ANY),
+    ServerDefault("Namespace", ("metadata", "labels", "kubernetes.io/metadata.name"), ANY),
+    ServerDefault("Secret", ("type",), "Opaque"),
+)
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    """A `meshops.yaml` ignore entry: JSON pointers for fields other controllers own."""
+
+    pointers: tuple[str, ...]
+    kind: str | None = None
+    name: str | None = None
+    namespace: str | None = None
+
+    def applies_to(self, obj: dict) -> bool:
+        metadata = obj.get("metadata") or {}
+        return (
+            (self.kind is None or obj.get("kind") == self.kind)
+            and (self.name is None or metadata.get("name") == self.name)
+            and (self.namespace is None or metadata.get("namespace") == self.namespace)
+        )
+
+
+def ignore_rules(section: list[dict] | None) -> list[IgnoreRule]:
+    """Parse the `ignore:` section of meshops.yaml."""
+    return [
+        IgnoreRule(tuple(entry.get("paths") or ()), entry.get("kind"), entry.get("name"), entry.get("namespace"))
+        for entry in section or []
+    ]
+
+
+def _pointer_parts(pointer: str) -> list[str]:
+    return [part.replace("~1", "/").replace("~0", "~") for part in pointer.lstrip("/").split("/")] if pointer else []
+
+
+def _remove_path(node: Any, parts: list[str]) -> None:
+    """Remove the value at `parts` (`*` matches every list item / map key) if present."""
+    if not parts:
+        return
+    head, rest = parts[0], parts[1:]
+    if isinstance(node, dict):
+        keys = list(node) if head == ANY else [head] if head in node else []
+        for key in keys:
+            if rest:
+                _remove_path(node[key], rest)
+            else:
+                del node[key]
+    elif isinstance(node, list):
+        indexes = range(len(node)) if head == ANY else [int(head)] if head.isdigit() and int(head) < len(node) else []
+        for index in sorted(indexes, reverse=True):
+            if rest:
+                _remove_path(node[index], rest)
+            else:
+                del node[index]
+
+
+def _get(node: Any, parts: list) -> Any:
+    for part in parts:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _strip_defaults(live: Any, desired: Any, path: tuple[str, ...], value: Any, prefix: tuple = ()) -> None:
+    """Remove a defaulted value from `live` where `desired` does not set it."""
+    if not path:
+        return
+    head, rest = path[0], path[1:]
+    if head == ANY:
+        if isinstance(live, list):
+            for index, item in enumerate(live):
+                desired_item = desired[index] if isinstance(desired, list) and index < len(desired) else None
+                _strip_defaults(item, desired_item, rest, value, prefix + (index,))
+        return
+    if not isinstance(live, dict) or head not in live:
+        return
+    desired_child = desired.get(head) if isinstance(desired, dict) else None
+    if rest:
+        _strip_defaults(live[head], desired_child, rest, value, prefix + (head,))
+    elif desired_child is None and (value == ANY or live[head] == value):
+        del live[head]
+
+
+def owned_fields(live: dict, manager: str = FIELD_MANAGER) -> dict | None:
+    """The merged `fieldsV1` tree of every managedFields entry of `manager`, or None if it has none."""
+    entries = [
+        entry.get("fieldsV1") or {}
+        for entry in (live.get("metadata") or {}).get("managedFields") or []
+        if entry.get("manager") == manager
+    ]
+    if not entries:
+        return None
+    merged: dict = {}
+
+    def merge(into: dict, tree: dict) -> None:
+        for key, sub in tree.items():
+            merge(into.setdefault(key, {}), sub if isinstance(sub, dict) else {})
+
+    for entry in entries:
+        merge(merged, entry)
+    return merged
+
+
+def _restrict(live: Any, desired: Any, owned: dict | None) -> Any:
+    """Live maps keep the keys git sets and the keys meshops owns; lists and scalars stay whole."""
+    if not isinstance(live, dict) or not isinstance(desired, dict):
+        return live
+    kept = {}
+    for key, value in live.items():
+        owned_child = owned.get(f"f:{key}") if owned is not None else None
+        if key in desired:
+            kept[key] = _restrict(value, desired[key], owned_child)
+        elif owned_child is not None:
+            kept[key] = value  # meshops applied it once; git dropped it: a removal to show
+    return kept
+
+
+def normalize_pair(
+    *,
+    desired: dict | None,
+    live: dict | None,
+    ignore: list[IgnoreRule] = (),
+) -> tuple[dict | None, dict | None]:
+    """Copies of `desired` and `live` reduced to what a diff must compare (see module docstring)."""
+    desired_copy = copy.deepcopy(desired) if desired is not None else None
+    live_copy = copy.deepcopy(live) if live is not None else None
+    for side in (desired_copy, live_copy):
+        if side is None:
+            continue
+        for dropped in DROPPED_FIELDS:
+            _remove_path(side, list(dropped.path))
+        for rule in ignore:
+            if rule.applies_to(side):
+                for pointer in rule.pointers:
+                    _remove_path(side, _pointer_parts(pointer))
+        metadata = side.get("metadata")
+        if isinstance(metadata, dict):
+            for field in ("labels", "annotations"):
+                if field in metadata and not metadata[field]:
+                    del metadata[field]
+    if live_copy is not None:
+        kind = live_copy.get("kind")
+        for default in SERVER_DEFAULTS:
+            if default.kind == kind:
+                _strip_defaults(live_copy, desired_copy, default.path, default.value)
+        if desired_copy is not None:
+            live_copy = _restrict(live_copy, desired_copy, owned_fields(live) if live else None)
+    return desired_copy, live_copy

@@ -1,0 +1,119 @@
+"""Showing a plan: coloured unified YAML diffs, JSON for machines, Markdown for pull requests.
+
+Every renderer works on masked copies (`secrets.mask_pair`), so no output format can leak a
+Secret value. Exit codes are the caller's business and the same for every format.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Iterator
+
+from ..yamlemit import to_text
+from .plan import Action, Change, Plan
+from .routes import route_changes
+from .secrets import mask_pair, mask_patch
+
+# GitHub rejects comments over 65,536 characters; leave room for the header and table.
+MARKDOWN_BUDGET = 60_000
+MARKDOWN_TABLE_ROWS = 200
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.PRUNE: "-", Action.CONFLICT: "!", Action.UNCHANGED: "="}
+EMOJI = {Action.CREATE: "➕", Action.UPDATE: "✏️", Action.PRUNE: "🗑️", Action.CONFLICT: "⛔", Action.UNCHANGED: ""}
+
+
+def unified_diff(change: Change) -> list[str]:
+    """Unified diff lines (without trailing newlines) from live to desired, Secrets masked."""
+    desired, live = mask_pair(change.desired_normalized, change.live_normalized)
+    before = to_text(live).splitlines() if live is not None else []
+    after = to_text(desired).splitlines() if desired is not None else []
+    name = f"{change.key.kind.lower()}/{change.key.namespace + '/' if change.key.namespace else ''}{change.key.name}"
+    return list(difflib.unified_diff(before, after, fromfile=f"live/{name}", tofile=f"desired/{name}", lineterm="", n=3))
+
+
+def _colour(line: str) -> tuple[str, str | None]:
+    if line.startswith(("+++", "---")):
+        return line, "bright_black"
+    if line.startswith("+"):
+        return line, "green"
+    if line.startswith("-"):
+        return line, "red"
+    if line.startswith("@@"):
+        return line, "cyan"
+    return line, None
+
+
+def text_lines(plan: Plan, *, show_unchanged: bool = False) -> Iterator[tuple[str, str | None]]:
+    """(line, colour) pairs of the human-readable plan; colour None = default."""
+    for change in plan.changes:
+        if change.action is Action.UNCHANGED and not show_unchanged:
+            continue
+        header = f"{SYMBOLS[change.action]} {change.key} ({change.action.value}{': ' + change.reason if change.reason else ''})"
+        yield header, "yellow" if change.action is Action.CONFLICT else "bold"
+        if change.action in (Action.CREATE, Action.UPDATE, Action.PRUNE):
+            for line in unified_diff(change):
+                yield _colour(line)
+        for route in route_changes(change):
+            yield f"  route {route}", "magenta"
+    yield plan.summary(), "bold"
+
+
+def to_json(plan: Plan) -> str:
+    """The plan as JSON: summary counts and every change with its (masked) patch."""
+    changes = []
+    for change in plan.changes:
+        obj = change.manifest.obj if change.manifest else change.live
+        changes.append(
+            {
+                "action": change.action.value,
+                "group": change.key.group,
+                "kind": change.key.kind,
+                "namespace": change.key.namespace,
+                "name": change.key.name,
+                "patch": mask_patch(obj, change.patch),
+                "routes": route_changes(change),
+                "reason": change.reason or None,
+            }
+        )
+    document = {
+        "environment": plan.environment,
+        "revision": plan.revision,
+        "summary": {action.value: len(plan.of(action)) for action in Action},
+        "changes": changes,
+    }
+    return json.dumps(document, indent=2, sort_keys=True)
+
+
+def to_markdown(plan: Plan, *, title: str | None = None) -> str:
+    """A pull-request comment: summary, table, route summary, collapsible diffs, sized to fit."""
+    revision = (plan.revision or "working tree")[:12]
+    parts = [f"### {title or 'meshops diff'} — `{plan.environment}` @ `{revision}`", "", f"**{plan.summary()}**", ""]
+    visible = [c for c in plan.changes if c.action is not Action.UNCHANGED]
+    if not visible:
+        parts.append("No differences: the cluster matches git.")
+        return "\n".join(parts) + "\n"
+    parts += ["| | Kind | Namespace | Name | Change |", "|---|---|---|---|---|"]
+    for change in visible[:MARKDOWN_TABLE_ROWS]:
+        detail = change.action.value + (f": {change.reason}" if change.reason else "")
+        parts.append(f"| {EMOJI[change.action]} | {change.key.kind} | {change.key.namespace or '—'} | {change.key.name} | {detail} |")
+    if len(visible) > MARKDOWN_TABLE_ROWS:
+        parts.append(f"| | … | | | {len(visible) - MARKDOWN_TABLE_ROWS} more |")
+    routes = [line for change in visible for line in route_changes(change)]
+    if routes:
+        parts += ["", "**Traffic**", ""] + [f"- `{line}`" for line in routes]
+    parts.append("")
+    used = sum(len(p) + 1 for p in parts)
+    shown = 0
+    for change in visible:
+        if change.action is Action.CONFLICT:
+            continue
+        block = "\n".join(
+            [f"<details><summary>{change.key} ({change.action.value})</summary>", "", "```diff", *unified_diff(change), "```", "</details>", ""]
+        )
+        if used + len(block) > MARKDOWN_BUDGET:
+            remaining = sum(1 for c in visible if c.action is not Action.CONFLICT) - shown
+            parts.append(f"_… {remaining} more diffs not shown to keep this comment small; run `meshops diff --env {plan.environment}` for all._")
+            break
+        parts.append(block)
+        used += len(block) + 1
+        shown += 1
+    return "\n".join(parts) + "\n"

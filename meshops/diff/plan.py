@@ -1,0 +1,152 @@
+"""The plan: what apply would do to make the cluster match git, object by object.
+
+`make_plan(desired, live, environment=…)` compares each rendered object with its live
+counterpart after normalization and classifies it: create, update (with the RFC 6902 patch from
+normalized live to normalized desired), unchanged, conflict (an object of that name exists but
+meshops does not own it for this environment: never touched), or prune (owned by meshops for this
+environment, no longer rendered). It is pure: the same inputs give the same plan.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Callable, Iterable
+
+import jsonpatch
+
+from .. import kinds
+from ..cluster.live import is_owned
+from ..manifest import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, Manifest, ObjectKey
+from .normalize import IgnoreRule, normalize_pair
+
+
+class Action(str, Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    PRUNE = "prune"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"
+
+
+@dataclass
+class Change:
+    """One object's fate in a plan."""
+
+    action: Action
+    key: ObjectKey
+    manifest: Manifest | None = None  # the desired object (None for prunes)
+    live: dict | None = None  # the full live object (None for creates)
+    desired_normalized: dict | None = None
+    live_normalized: dict | None = None
+    patch: list[dict] = field(default_factory=list)  # RFC 6902, live -> desired (normalized)
+    reason: str = ""
+
+    @property
+    def order(self) -> int:
+        return kinds.apply_order(self.key.group, self.key.kind)
+
+
+@dataclass
+class Plan:
+    """Every change for one environment, in apply order."""
+
+    environment: str
+    revision: str | None
+    changes: list[Change]
+
+    def of(self, action: Action) -> list[Change]:
+        return [change for change in self.changes if change.action is action]
+
+    @property
+    def creates(self) -> list[Change]:
+        return self.of(Action.CREATE)
+
+    @property
+    def updates(self) -> list[Change]:
+        return self.of(Action.UPDATE)
+
+    @property
+    def prunes(self) -> list[Change]:
+        return self.of(Action.PRUNE)
+
+    @property
+    def unchanged(self) -> list[Change]:
+        return self.of(Action.UNCHANGED)
+
+    @property
+    def conflicts(self) -> list[Change]:
+        return self.of(Action.CONFLICT)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(change.action is not Action.UNCHANGED for change in self.changes)
+
+    def summary(self) -> str:
+        """`3 to create, 2 to update, 1 to prune, 40 unchanged` (+ conflicts when any)."""
+        text = (
+            f"{len(self.creates)} to create, {len(self.updates)} to update, "
+            f"{len(self.prunes)} to prune, {len(self.unchanged)} unchanged"
+        )
+        if self.conflicts:
+            text += f", {len(self.conflicts)} in conflict"
+        return text
+
+
+# A hook for the rollout stage: given (desired object, live object), return the desired object as
+# the rollout wants it now (the rollout owns route weights while it runs). Identity by default.
+Overlay = Callable[[dict, dict | None], dict]
+
+
+def _identity(desired: dict, live: dict | None) -> dict:
+    return desired
+
+
+def _ownership_problem(live: dict, environment: str) -> str | None:
+    labels = (live.get("metadata") or {}).get("labels") or {}
+    if is_owned(live, environment):
+        return None
+    if labels.get(MANAGED_BY_LABEL) == "meshops":
+        return f"managed by meshops for environment {labels.get(ENVIRONMENT_LABEL)!r}, not {environment!r}"
+    manager = labels.get(MANAGED_BY_LABEL)
+    return f"exists and is not managed by meshops{f' (managed-by: {manager})' if manager else ''}"
+
+
+def make_plan(
+    desired: Iterable[Manifest],
+    live_objects: dict[ObjectKey, dict],
+    *,
+    environment: str,
+    revision: str | None = None,
+    ignore: list[IgnoreRule] = (),
+    overlay: Overlay = _identity,
+) -> Plan:
+    """Compare desired manifests with live objects (see module docstring)."""
+    changes: list[Change] = []
+    seen: set[ObjectKey] = set()
+    for manifest in desired:
+        key = manifest.key
+        seen.add(key)
+        live = live_objects.get(key)
+        target = overlay(manifest.obj, live)
+        if live is None:
+            normalized, _ = normalize_pair(desired=target, live=None, ignore=ignore)
+            changes.append(Change(Action.CREATE, key, manifest=manifest, desired_normalized=normalized))
+            continue
+        problem = _ownership_problem(live, environment)
+        if problem:
+            changes.append(Change(Action.CONFLICT, key, manifest=manifest, live=live, reason=problem))
+            continue
+        desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore)
+        patch = jsonpatch.make_patch(live_normalized, desired_normalized).patch
+        action = Action.UPDATE if patch else Action.UNCHANGED
+        changes.append(
+            Change(action, key, manifest=manifest, live=live, desired_normalized=desired_normalized,
+                   live_normalized=live_normalized, patch=patch)
+        )
+    for key, live in live_objects.items():
+        if key in seen or not is_owned(live, environment):
+            continue
+        _, live_normalized = normalize_pair(desired=None, live=live, ignore=ignore)
+        changes.append(Change(Action.PRUNE, key, live=live, live_normalized=live_normalized))
+    changes.sort(key=lambda change: (change.order, change.key.namespace, change.key.name, change.key.kind))
+    return Plan(environment=environment, revision=revision, changes=changes)

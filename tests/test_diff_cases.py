@@ -1,0 +1,55 @@
+"""Diff normalization cases as data: tests/data/diff/<case>/{desired,live,expected}.yaml (+ ignore.yaml).
+
+A new diff bug becomes a new directory, not new code.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from meshops.diff.normalize import ignore_rules
+from meshops.diff.output import text_lines, to_json, to_markdown
+from meshops.diff.plan import make_plan
+from meshops.diff.routes import route_changes
+from meshops.manifest import FileSource, Manifest, key_of
+from meshops.yamlio import load_documents
+
+CASES_DIR = Path(__file__).parent / "data" / "diff"
+CASES = sorted(path.name for path in CASES_DIR.iterdir() if path.is_dir())
+
+
+def _documents(path: Path):
+    return load_documents(path.read_text(), filename=str(path)) if path.exists() else []
+
+
+def _plan(case: str):
+    directory = CASES_DIR / case
+    desired = [Manifest(obj=d.data, source=FileSource(str(directory / "desired.yaml"), d)) for d in _documents(directory / "desired.yaml")]
+    live = {key_of(d.data): d.data for d in _documents(directory / "live.yaml")}
+    ignore_file = directory / "ignore.yaml"
+    ignore = ignore_rules(_documents(ignore_file)[0].data) if ignore_file.exists() else []
+    return make_plan(desired, live, environment="prod", ignore=ignore)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_diff_case(case):
+    plan = _plan(case)
+    expected = _documents(CASES_DIR / case / "expected.yaml")[0].data
+    got = [
+        {"action": c.action.value, "kind": c.key.kind, "namespace": c.key.namespace, "name": c.key.name}
+        for c in plan.changes
+    ]
+    assert got == [{k: e[k] for k in ("action", "kind", "namespace", "name")} for e in expected]
+    outputs = "\n".join(line for line, _ in text_lines(plan)) + to_json(plan) + to_markdown(plan)
+    for change, want in zip(plan.changes, expected):
+        if "patch" in want:
+            masked = json.loads(to_json(plan))["changes"][plan.changes.index(change)]["patch"]
+            assert masked == want["patch"]
+        if "routes" in want:
+            assert route_changes(change) == want["routes"]
+        if "reason" in want:
+            assert change.reason == want["reason"]
+        for secret in want.get("never_shown", []):
+            assert secret not in outputs
