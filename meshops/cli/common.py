@@ -57,3 +57,16 @@ def output_option(*choices: str, default: str) -> Callable[[F], F]:
         show_default=True,
         help="Output format.",
     )
+
+
+def cluster_options(function: F) -> F:
+    """--kubeconfig and --context (default: the environment's meshops.yaml, then kubectl conventions)."""
+    function = click.option(
+        "--context", default=None, metavar="NAME", help="kubeconfig context (default: meshops.yaml cluster.context, then current)."
+    )(function)
+    return click.option(
+        "--kubeconfig",
+        default=None,
+        metavar="FILE",
+        help="kubeconfig file (default: meshops.yaml cluster.kubeconfig, then $KUBECONFIG, ~/.kube/config, in-cluster).",
+    )(function)

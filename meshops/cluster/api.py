@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -79,11 +80,18 @@ class ApiError(Exception):
 
 @dataclass
 class Stats:
-    """Counters of what this client sent (benchmarks and progress lines read them)."""
+    """Counters of what this client sent (benchmarks and progress lines read them); thread-safe."""
 
     requests: int = 0
     retries: int = 0
     by_method: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def sent(self, method: str, *, retry: bool) -> None:
+        with self.lock:
+            self.requests += 1
+            self.retries += 1 if retry else 0
+            self.by_method[method] = self.by_method.get(method, 0) + 1
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -154,15 +162,13 @@ class KubeApi:
         attempt = 0
         while True:
             attempt += 1
-            self.stats.requests += 1
-            self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
+            self.stats.sent(method, retry=attempt > 1)
             try:
                 response = self.client.rest_client.pool_manager.request(
                     method, url, body=payload, headers=headers, timeout=http_timeout, preload_content=True, retries=False
                 )
             except (urllib3.exceptions.HTTPError, OSError) as error:
                 if attempt < self.retry.attempts:
-                    self.stats.retries += 1
                     self.sleep(self.retry.delay(attempt))
                     continue
                 raise ClusterError(
@@ -172,7 +178,6 @@ class KubeApi:
             if 200 <= response.status < 300:
                 return json.loads(response.data) if response.data else {}
             if response.status in TRANSIENT_STATUSES and attempt < self.retry.attempts:
-                self.stats.retries += 1
                 self.sleep(self.retry.delay(attempt, _retry_after(response.headers)))
                 continue
             reason, message, details = _status_of(response.status, response.reason or "", response.data)

@@ -34,8 +34,9 @@ class Change:
 
     action: Action
     key: ObjectKey
-    manifest: Manifest | None = None  # the desired object (None for prunes)
+    manifest: Manifest | None = None  # the rendered object (None for prunes)
     live: dict | None = None  # the full live object (None for creates)
+    desired: dict | None = None  # what to write: the rendered object as the rollout overlay leaves it
     desired_normalized: dict | None = None
     live_normalized: dict | None = None
     patch: list[dict] = field(default_factory=list)  # RFC 6902, live -> desired (normalized)
@@ -130,17 +131,17 @@ def make_plan(
         target = overlay(manifest.obj, live)
         if live is None:
             normalized, _ = normalize_pair(desired=target, live=None, ignore=ignore)
-            changes.append(Change(Action.CREATE, key, manifest=manifest, desired_normalized=normalized))
+            changes.append(Change(Action.CREATE, key, manifest=manifest, desired=target, desired_normalized=normalized))
             continue
         problem = _ownership_problem(live, environment)
         if problem:
-            changes.append(Change(Action.CONFLICT, key, manifest=manifest, live=live, reason=problem))
+            changes.append(Change(Action.CONFLICT, key, manifest=manifest, live=live, desired=target, reason=problem))
             continue
         desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore)
         patch = jsonpatch.make_patch(live_normalized, desired_normalized).patch
         action = Action.UPDATE if patch else Action.UNCHANGED
         changes.append(
-            Change(action, key, manifest=manifest, live=live, desired_normalized=desired_normalized,
+            Change(action, key, manifest=manifest, live=live, desired=target, desired_normalized=desired_normalized,
                    live_normalized=live_normalized, patch=patch)
         )
     for key, live in live_objects.items():

@@ -1,0 +1,86 @@
+"""The pipeline as calls the commands share: source -> render -> validate -> live -> plan.
+
+`diff`, `apply`, `reconcile` and the controller all need the same first steps; doing them here
+keeps the CLI a thin layer and guarantees that nothing reaches a cluster before validation passed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .cluster.api import KubeApi, RetryPolicy
+from .cluster.connect import connect
+from .cluster.discovery import Discovery
+from .cluster.live import LiveState, read_live
+from .diff.normalize import ignore_rules
+from .diff.plan import Plan, make_plan
+from .errors import ConfigError
+from .render import RenderResult, render
+from .source import open_source
+from .validate.findings import Finding, Severity, has_errors
+
+
+class InvalidConfig(ConfigError):
+    """Validation found errors: nothing may be written."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        errors = [f for f in findings if f.severity is Severity.ERROR and not f.suppressed_by]
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
+        super().__init__(
+            f"{first.code} {first.object}{first.json_path}: {first.message}{more}",
+            location=first.location,
+            hint="run `meshops validate` for every finding; nothing was written",
+        )
+        self.findings = findings
+
+
+def render_and_validate(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> tuple[RenderResult, list[Finding]]:
+    """Render an environment and validate it offline; raise InvalidConfig on error findings."""
+    from .validate import validate
+    from .validate.schema import SchemaSet
+
+    rendered = render(open_source(repo, ref), environment, sets)
+    findings = validate(rendered.manifests, schemas=SchemaSet.shipped(), config=rendered.config)
+    if has_errors(findings):
+        raise InvalidConfig(findings)
+    return rendered, findings
+
+
+@dataclass
+class Planned:
+    """A validated environment, the cluster it targets, what is live there, and the plan."""
+
+    rendered: RenderResult
+    findings: list[Finding]
+    api: KubeApi
+    discovery: Discovery
+    live: LiveState
+    plan: Plan
+
+
+def plan_environment(
+    *,
+    repo: str,
+    ref: str | None,
+    environment: str,
+    sets: tuple[str, ...] = (),
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    retry: RetryPolicy = RetryPolicy(),
+) -> Planned:
+    """Everything up to the plan; no write happens here."""
+    from .rollout.overlay import rollout_overlay
+
+    rendered, findings = render_and_validate(repo=repo, ref=ref, environment=environment, sets=sets)
+    api = connect(kubeconfig=kubeconfig, context=context, config=rendered.config, retry=retry)
+    discovery = Discovery(api)
+    live = read_live(api, discovery, desired=rendered.manifests, environment=environment)
+    plan = make_plan(
+        rendered.manifests,
+        live.objects,
+        environment=environment,
+        revision=rendered.revision,
+        ignore=ignore_rules(rendered.config.section("ignore")),
+        overlay=rollout_overlay,
+    )
+    return Planned(rendered, findings, api, discovery, live, plan)
