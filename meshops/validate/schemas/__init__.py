@@ -12,6 +12,7 @@ a kind is served at, and whether a version is deprecated (MSH4xx). `overlay` let
 """
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 from typing import Any, Iterable
@@ -186,5 +187,8 @@ def _shipped() -> SchemaSet:
 
 
 def shipped_crds(group: str | None = None) -> list[dict[str, Any]]:
-    """What `meshops crds export` prints: the shipped kinds as CRDs, optionally of one API group."""
-    return [to_crd(kind) for kind in SHIPPED_KINDS if group in (None, kind.group)]
+    """What `meshops crds export` prints: the shipped kinds as CRDs, optionally of one API group.
+
+    Deep copies (through JSON) so no node is shared: YAML output has no anchors, callers may edit.
+    """
+    return json.loads(json.dumps([to_crd(kind) for kind in SHIPPED_KINDS if group in (None, kind.group)]))
