@@ -273,7 +273,7 @@ def rule_violations(obj: Any, schema: dict[str, Any]) -> list[tuple[Path, checks
         if not isinstance(sub, dict) or not _has_rules(sub):
             return
         for rule in sub.get("x-kubernetes-validations") or ():
-            check = checks.for_rule(str(rule.get("message", "")), node)
+            check = checks.for_rule(str(rule.get("message", "")), node, str(rule.get("rule", "")))
             try:
                 holds = check is None or check.holds(node)
             except (TypeError, AttributeError, ValueError):

@@ -138,9 +138,11 @@ CHECKS: tuple[RuleCheck, ...] = (
     RuleCheck("duration", "must be a valid duration greater than 1ms", "duration(self) >= duration('1ms')",
               _duration_at_least_1ms, str),
     RuleCheck("port", "port must be between 1-65535", "0 < self && self <= 65535", _port, int),
-    RuleCheck("webhook_port", "port must be between 1-65535", "0 < self && self <= 65535", _port, int,
+    # The stricter twins of `port` and `duration` share their message; their CEL text (same meaning,
+    # other spelling) tells them apart when a schema is read back.
+    RuleCheck("webhook_port", "port must be between 1-65535", "self >= 1 && self <= 65535", _port, int,
               stricter=True),
-    RuleCheck("webhook_duration", "must be a valid duration greater than 1ms", "duration(self) >= duration('1ms')",
+    RuleCheck("webhook_duration", "must be a valid duration greater than 1ms", "!(duration(self) < duration('1ms'))",
               _duration_at_least_1ms, str, stricter=True),
     RuleCheck("port_keys", "port must be between 1-65535", "self.all(key, 0 < int(key) && int(key) <= 65535)",
               _port_keys, dict),
@@ -230,12 +232,12 @@ for _check in CHECKS:
     _BY_MESSAGE.setdefault(_check.message, []).append(_check)
 
 
-def for_rule(message: str, value: Any) -> RuleCheck | None:
-    """The check implementing a CRD rule with this message for a value of this type (None: not ours)."""
-    for check in _BY_MESSAGE.get(message, ()):
-        if isinstance(value, check.applies_to):
-            return check
-    return None
+def for_rule(message: str, value: Any, rule: str = "") -> RuleCheck | None:
+    """The check implementing a CRD rule with this message for a value of this type (None: not ours);
+    among checks sharing the message, the one whose CEL text is `rule`, else the first that applies."""
+    candidates = [check for check in _BY_MESSAGE.get(message, ()) if isinstance(value, check.applies_to)]
+    exact = [check for check in candidates if check.cel == rule]
+    return (exact or candidates or [None])[0]
 
 
 def validation_rule(name: str) -> dict[str, str]:
