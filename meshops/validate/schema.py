@@ -31,7 +31,7 @@ from ..suggest import closest
 from ..yamlio import Path
 from .findings import Finding, Rule, Severity
 from .schemas import SchemaSet, checks
-from .schemas.core import CoreSchemas
+from .schemas.core import core_schemas
 
 CODE_PARSE_ERROR = "MSH100"
 CODE_DUPLICATE_KEY = "MSH101"
@@ -116,7 +116,7 @@ class _Checker:
 
     def __init__(self, schemas: SchemaSet, kubernetes_version: str | None) -> None:
         self.schemas = schemas
-        self.core = CoreSchemas(kubernetes_version or os.environ.get(KUBERNETES_VERSION_ENV))
+        self.core = core_schemas(kubernetes_version or os.environ.get(KUBERNETES_VERSION_ENV))
 
     def check(self, manifest: Manifest) -> list[Finding]:
         envelope = self._envelope(manifest)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -35,6 +36,12 @@ def _file_stem(api_version: str, kind: str) -> str:
     group, _, version = api_version.rpartition("/")
     prefix = f"{group.split('.')[0]}-" if group else ""
     return f"{kind.lower()}-{prefix}{version}"
+
+
+@lru_cache(maxsize=4)
+def core_schemas(version: str | None = None) -> "CoreSchemas":
+    """One `CoreSchemas` per Kubernetes version per process (the definitions file is 1.3 MB)."""
+    return CoreSchemas(version)
 
 
 class CoreSchemas:
