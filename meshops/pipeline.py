@@ -37,7 +37,7 @@ class InvalidConfig(ConfigError):
 def render_and_validate(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> tuple[RenderResult, list[Finding]]:
     """Render an environment and validate it offline; raise InvalidConfig on error findings."""
     from .validate import validate
-    from .validate.schema import SchemaSet
+    from .validate.schemas import SchemaSet
 
     rendered = render(open_source(repo, ref), environment, sets)
     findings = validate(rendered.manifests, schemas=SchemaSet.shipped(), config=rendered.config)

@@ -8,7 +8,7 @@ exact file and line.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import fastjsonschema
@@ -27,14 +27,34 @@ class SchemaProblem:
     path: Path
     message: str
     hint: str = ""
+    keyword: str = ""  # the JSON Schema keyword that failed (additionalProperties, enum, type, …)
+
+
+def _exclusive_names(branches: list) -> list[str] | None:
+    """Field names of an "at most one of" `oneOf` (the CRD idiom: `not anyOf required` + one `required` each)."""
+    names: list[str] = []
+    for branch in branches:
+        if not isinstance(branch, dict):
+            return None
+        if set(branch) == {"required"} and len(branch["required"]) == 1:
+            names.append(branch["required"][0])
+        elif set(branch) != {"not"}:
+            return None
+    return names or None
 
 
 def _problems_of(error: jsonschema.ValidationError) -> list[SchemaProblem]:
+    return [replace(problem, keyword=problem.keyword or str(error.validator)) for problem in _explain(error)]
+
+
+def _explain(error: jsonschema.ValidationError) -> list[SchemaProblem]:
     path: Path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = list((error.schema.get("properties") or {}).keys())
         problems = []
-        for key in _UNEXPECTED.findall(error.message) or [k for k in error.instance if k not in allowed]:
+        # jsonschema names several unexpected keys in one message; the instance lists them reliably.
+        unexpected = [k for k in error.instance if k not in allowed] if error.validator_value is False else []
+        for key in unexpected or _UNEXPECTED.findall(error.message):
             hint = did_you_mean(key, allowed) or (f"allowed keys: {', '.join(sorted(allowed))}" if allowed else "")
             problems.append(SchemaProblem(path + (key,), f"unknown key {key!r}", hint))
         return problems
@@ -44,6 +64,12 @@ def _problems_of(error: jsonschema.ValidationError) -> list[SchemaProblem]:
         return [SchemaProblem(path, error.message.replace("is a required property", "is required"))]
     if error.validator == "type":
         return [SchemaProblem(path, f"{error.instance!r} is not of type {error.validator_value}")]
+    if error.validator == "oneOf" and isinstance(error.instance, dict):
+        names = _exclusive_names(error.validator_value)
+        if names:
+            present = [name for name in names if name in error.instance]
+            return [SchemaProblem(path, f"only one of {', '.join(names)} may be set (found {', '.join(present)})",
+                                  f"keep one of {', '.join(present)}", "oneOf")]
     if error.validator in ("oneOf", "anyOf") and error.context:
         best = jsonschema.exceptions.best_match(error.context)
         return _problems_of(best)

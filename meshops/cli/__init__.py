@@ -22,6 +22,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("render", "envs"),
     ("diff", "diff"),
     ("apply", "apply"),
+    ("crds", "crds"),
 )
 
 # Internal failures (bugs) exit with EX_SOFTWARE from sysexits.h so they are never mistaken for

@@ -1,0 +1,103 @@
+"""`meshops crds export|pull`: the schemas validate uses, as CustomResourceDefinitions.
+
+`export` prints the Istio schemas meshops ships (what the sandbox installs, what offline validation
+uses); `pull` saves a cluster's own Istio CRDs into the config repo (`crds/`), so offline validation
+in CI matches the Istio version that cluster runs.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from .common import output_option, repo_option
+
+
+@click.group()
+def crds() -> None:
+    """Istio CRD schemas: print the shipped ones, or save a cluster's into the config repo."""
+
+
+@crds.command()
+@click.option("--group", "group", default=None, metavar="GROUP", help="Only this API group (e.g. networking.istio.io).")
+@output_option("yaml", "json", default="yaml")
+def export(group: str | None, output: str) -> None:
+    """Print the shipped Istio schemas as apiextensions.k8s.io/v1 CRDs.
+
+    \b
+    Examples:
+      meshops crds export | kubectl apply -f -
+      meshops crds export --group security.istio.io -o json
+    """
+    from ..errors import UsageError
+    from ..validate.schemas import SHIPPED_KINDS, shipped_crds
+    from ..yamlio import dump_all
+
+    documents = shipped_crds(group)
+    if not documents:
+        groups = ", ".join(sorted({kind.group for kind in SHIPPED_KINDS}))
+        raise UsageError(f"no shipped schemas for group {group!r}", hint=f"groups: {groups}")
+    if output == "json":
+        click.echo(json.dumps({"apiVersion": "v1", "kind": "List", "items": documents}, indent=2, sort_keys=True))
+    else:
+        click.echo(dump_all(documents), nl=False)
+
+
+@crds.command()
+@click.option("--context", "context", default=None, metavar="CONTEXT", help="kubeconfig context of the cluster.")
+@click.option("--kubeconfig", default=None, type=click.Path(dir_okay=False), help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")
+@click.option("--env", "environment", default=None, metavar="ENV",
+              help="Take the cluster from this environment's meshops.yaml and save to crds/ENV.yaml.")
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False),
+              help="File to write (default: crds/ENV.yaml with --env, else crds/istio.yaml, in the repo).")
+@repo_option
+def pull(context: str | None, kubeconfig: str | None, environment: str | None, out: str | None, repo: str) -> None:
+    """Save a cluster's Istio CRDs into the config repo for offline validation.
+
+    \b
+    Examples:
+      meshops crds pull --context prod-eu
+      meshops crds pull --env staging        # cluster from environments/staging/meshops.yaml
+    """
+    from ..errors import UsageError
+    from ..validate.schemas.repo import crds_yaml, istio_crds, list_cluster_crds, repo_crds_path
+
+    if environment:
+        context, kubeconfig = _cluster_of(repo, environment, context, kubeconfig)
+    if not context:
+        raise UsageError("no cluster given", hint="pass --context, or --env with a cluster.context in its meshops.yaml")
+    found = istio_crds(list_cluster_crds(_api_client(kubeconfig, context)))
+    if not found:
+        raise UsageError(f"context {context!r} serves no Istio CRDs", hint="is Istio installed in that cluster?")
+    target = out or os.path.join(repo, repo_crds_path(environment))
+    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+    with open(target, "w", encoding="utf-8") as handle:
+        handle.write(crds_yaml(found, source=f"context {context}"))
+    kinds = sorted({crd["spec"]["names"]["kind"] for crd in found})
+    click.echo(f"wrote {len(found)} CRDs ({', '.join(kinds)}) to {target}")
+
+
+def _cluster_of(repo: str, environment: str, context: str | None, kubeconfig: str | None) -> tuple[str | None, str | None]:
+    """--context/--kubeconfig win; otherwise the environment's `cluster:` section."""
+    from ..config import load_env_config
+    from ..source import open_source
+
+    cluster = load_env_config(open_source(repo, None).tree, environment).section("cluster") or {}
+    kubeconfig = kubeconfig or cluster.get("kubeconfig")
+    if kubeconfig and not os.path.isabs(kubeconfig) and not os.path.exists(kubeconfig):
+        kubeconfig = os.path.join(repo, kubeconfig)
+    return context or cluster.get("context"), kubeconfig
+
+
+def _api_client(kubeconfig: str | None, context: str):
+    from kubernetes import config
+    from kubernetes.config.config_exception import ConfigException
+
+    from ..errors import UsageError
+
+    try:
+        return config.new_client_from_config(config_file=kubeconfig, context=context)
+    except (ConfigException, OSError) as error:
+        raise UsageError(f"cannot use kubeconfig context {context!r}: {error}",
+                         hint="check --kubeconfig/$KUBECONFIG and the context name (kubectl config get-contexts)") from None

@@ -1,0 +1,152 @@
+"""Manifest files as they are (`meshops validate -f PATH...`): the input of validate for teams that
+migrate existing YAML instead of rendering templates.
+
+`load_manifest_paths(paths)` reads files and directories (`.yaml`, `.yml`, `.json`, recursively,
+in sorted order), splits multi-document files, opens `kind: List` wrappers, and returns Manifests
+whose `FileSource` points at the line of every field. A broken document does not stop the others:
+it becomes an MSH100 (syntax) or MSH101 (duplicate key) finding at its line, so a person sees every
+problem of a pull request in one run. Only a path that does not exist is an error (usage).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import Location, UsageError
+from ..manifest import FileSource, Manifest
+from ..yamlio import Document, Path, YamlError, load_documents
+from .findings import Finding
+from .schema import CODE_DUPLICATE_KEY, CODE_NOT_AN_OBJECT, CODE_PARSE_ERROR, make_finding
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+
+# A line that starts a new YAML document. Splitting on it lets one broken document be reported
+# while its neighbours are still validated (libyaml stops at the first error of a stream).
+_DOCUMENT_START = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
+
+
+def yaml_files(paths: list[str]) -> list[str]:
+    """The manifest files named by `paths`: files as given, directories searched recursively (sorted)."""
+    found: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            for root, directories, files in os.walk(path):
+                directories[:] = sorted(d for d in directories if not d.startswith("."))
+                found.extend(os.path.join(root, name) for name in sorted(files) if name.endswith(MANIFEST_SUFFIXES))
+        elif os.path.isfile(path):
+            found.append(path)
+        else:
+            raise UsageError(f"{path}: no such file or directory", hint="check the path given with -f")
+    return found
+
+
+def _read_text(path: str) -> str:
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise YamlError(f"not UTF-8 text (byte {error.start})", location=Location(path), hint="save the file as UTF-8") from None
+
+
+def _chunks(text: str) -> list[tuple[str, int]]:
+    """`text` cut at document-start lines: (chunk, number of lines before it)."""
+    starts = [match.start() for match in _DOCUMENT_START.finditer(text)]
+    bounds = sorted({0, *starts})
+    pieces = []
+    for index, start in enumerate(bounds):
+        end = bounds[index + 1] if index + 1 < len(bounds) else len(text)
+        pieces.append((text[start:end], text.count("\n", 0, start)))
+    return pieces
+
+
+def _json_document(text: str, path: str) -> Document | None:
+    """JSON that YAML cannot read (tabs, some escapes) still counts, without line numbers."""
+    try:
+        return Document(data=json.loads(text))
+    except ValueError:
+        return None
+
+
+def read_yaml_documents(path: str) -> list[Document]:
+    """Every document of one file; raises YamlError on the first broken one (for files meshops needs whole)."""
+    return load_documents(_read_text(path), filename=path)
+
+
+def _error_finding(error: YamlError, path: str) -> Finding:
+    code = CODE_DUPLICATE_KEY if error.message.startswith("duplicate key") else CODE_PARSE_ERROR
+    message = error.message + (f"; {error.hint}" if error.hint else "")
+    return make_finding(code, message, obj=None, locations=[error.location or Location(path)])
+
+
+def _documents(path: str) -> tuple[list[Document], list[Finding]]:
+    try:
+        text = _read_text(path)
+    except YamlError as error:
+        return [], [_error_finding(error, path)]
+    except OSError as error:
+        return [], [make_finding(CODE_PARSE_ERROR, f"cannot read the file: {error.strerror}", obj=None,
+                                 locations=[Location(path)])]
+    documents: list[Document] = []
+    findings: list[Finding] = []
+    for chunk, line_offset in _chunks(text):
+        try:
+            documents.extend(load_documents(chunk, filename=path, line_offset=line_offset))
+        except YamlError as error:
+            fallback = _json_document(chunk, path) if path.endswith(".json") else None
+            if fallback is not None:
+                documents.append(fallback)
+            else:
+                findings.append(_error_finding(error, path))
+    return documents, findings
+
+
+@dataclass
+class ListItemSource:
+    """SourceMap of one item of a `kind: List` document: paths are shifted under `items[i]`."""
+
+    file: str
+    document: Document
+    prefix: Path
+
+    def locate(self, path: Path) -> list[Location]:
+        return [Location(self.file, self.document.line_of(self.prefix + tuple(path)))]
+
+
+def _is_list_wrapper(data: dict[str, Any]) -> bool:
+    return str(data.get("kind", "")).endswith("List") and isinstance(data.get("items"), list) and "spec" not in data
+
+
+def load_manifest_paths(paths: list[str]) -> tuple[list[Manifest], list[Finding]]:
+    """Manifests from files and directories, plus findings for documents that could not be read."""
+    manifests: list[Manifest] = []
+    findings: list[Finding] = []
+    for path in yaml_files(paths):
+        documents, problems = _documents(path)
+        findings.extend(problems)
+        for document in documents:
+            data = document.data
+            if isinstance(data, dict) and _is_list_wrapper(data):
+                for index, item in enumerate(data["items"]):
+                    source = ListItemSource(path, document, ("items", index))
+                    if isinstance(item, dict):
+                        manifests.append(Manifest(obj=item, source=source))
+                    else:
+                        findings.append(_not_an_object(source.locate(())))
+            elif isinstance(data, dict):
+                manifests.append(Manifest(obj=data, source=FileSource(path, document)))
+            else:
+                findings.append(_not_an_object([Location(path, document.start_line)]))
+    return manifests, findings
+
+
+def _not_an_object(locations: list[Location]) -> Finding:
+    return make_finding(
+        CODE_NOT_AN_OBJECT,
+        "document is not a mapping, so not a Kubernetes object; every document needs apiVersion, kind and metadata",
+        obj=None,
+        locations=locations,
+    )
