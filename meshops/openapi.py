@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 
 from .schemacheck import SchemaProblem, check_with
@@ -91,11 +92,43 @@ def violations(obj: Any, schema: dict[str, Any], *, whole_object: bool = True) -
         if wrapped is None or wrapped[0] is not schema:
             wrapped = (schema, object_schema(schema))
             _WRAPPED[id(schema)] = wrapped
-        return check_with(validator(wrapped[1]), obj)
+        schema = wrapped[1]
+    fast = _fast_check(schema)
+    if fast is not None:
+        try:
+            fast(obj)
+            return []
+        except fastjsonschema.JsonSchemaValueException:
+            pass  # invalid: let jsonschema list every problem with its path
     return check_with(validator(schema), obj)
 
 
 _WRAPPED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+# Compiling a large CRD schema with fastjsonschema takes ~0.4 s but then confirms a valid object
+# ~40x faster than jsonschema; worth it only for schemas used many times in one process.
+FAST_AFTER_USES = 1500
+_USES: dict[int, int] = {}
+_FAST: dict[int, tuple[dict[str, Any], Any]] = {}
+
+
+def _fast_check(schema: dict[str, Any]) -> Any:
+    """A compiled fastjsonschema validator once `schema` has been used often enough, else None."""
+    key = id(schema)
+    entry = _FAST.get(key)
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    uses = _USES.get(key, 0) + 1
+    _USES[key] = uses
+    if uses < FAST_AFTER_USES:
+        return None
+    json_schema = {"$schema": "http://json-schema.org/draft-04/schema#", **to_json_schema(schema)}
+    try:
+        compiled = fastjsonschema.compile(json_schema)
+    except fastjsonschema.JsonSchemaDefinitionException:
+        compiled = None
+    _FAST[key] = (schema, compiled)
+    return compiled
 
 
 def apply_defaults(obj: Any, schema: dict[str, Any]) -> Any:
