@@ -23,6 +23,8 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 
 REQUESTS_FAMILY = "istio_requests"  # exposed as istio_requests_total
 DURATION_FAMILY = "istio_request_duration_milliseconds"
+REQUESTS_HELP = "Requests seen by Istio sidecars (synthetic)"
+DURATION_HELP = "Request duration in milliseconds (synthetic)"
 # Istio's default buckets for request duration in milliseconds (istio/proxy stats plugin).
 DURATION_BUCKETS_MS: tuple[float, ...] = (
     0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
@@ -194,7 +196,8 @@ class TrafficSimulator:
                 )
                 self._workloads[key] = current
             current.fold(now)
-            changes = {name: value for name, value in (("rps", rps), ("error_share", error_share), ("latency", latency)) if value is not None}
+            given = {"rps": rps, "error_share": error_share, "latency": latency}
+            changes = {name: value for name, value in given.items() if value is not None}
             current.settings = replace(current.settings, **changes)
             current.service = service or current.service
             current.version = version or current.version
@@ -243,7 +246,8 @@ class TrafficSimulator:
         for split in self._splits.values():
             source = split.source
             try:
-                weights = {str(version): float(weight) for version, weight in (source() if callable(source) else source).items()}
+                polled = source() if callable(source) else source
+                weights = {str(version): float(weight) for version, weight in polled.items()}
             except Exception as error:  # a failing poll (e.g. API server down) keeps the last split
                 split.last_error = f"{type(error).__name__}: {error}"
                 continue
@@ -265,7 +269,8 @@ class TrafficSimulator:
         split_members: set[tuple[str, str]] = set()
         for (namespace, service), split in self._splits.items():
             total = sum(split.weights.values())
-            versions = set(split.weights) | {w.version for w in self._workloads.values() if (w.namespace, w.service) == (namespace, service)}
+            members = {w.version for w in self._workloads.values() if (w.namespace, w.service) == (namespace, service)}
+            versions = set(split.weights) | members
             for version in versions:
                 workload = self._workload_of(namespace, service, version, now)
                 share = split.weights.get(version, 0.0) / total if total > 0 else 0.0
@@ -348,10 +353,10 @@ class _Collector:
 
     def collect(self) -> Iterator[CounterMetricFamily | HistogramMetricFamily]:
         counters, histograms = self.simulator.samples()
-        requests = CounterMetricFamily(REQUESTS_FAMILY, "Requests seen by Istio sidecars (synthetic)", labels=_label_names(counters))
+        requests = CounterMetricFamily(REQUESTS_FAMILY, REQUESTS_HELP, labels=_label_names(counters))
         for sample in counters:
             requests.add_metric(list(sample.labels.values()), sample.value)
-        durations = HistogramMetricFamily(DURATION_FAMILY, "Request duration in ms (synthetic)", labels=_label_names(histograms))
+        durations = HistogramMetricFamily(DURATION_FAMILY, DURATION_HELP, labels=_label_names(histograms))
         for sample in histograms:
             durations.add_metric(list(sample.labels.values()), list(sample.buckets), sum_value=sample.total)
         yield requests
@@ -405,16 +410,17 @@ class History:
         self._last = timestamp
         counters, histograms = self.simulator.samples()
         for sample in counters:
-            self._counters.setdefault(_series(REQUESTS_FAMILY + "_total", sample.labels), []).append((timestamp, sample.value))
+            series = _series(REQUESTS_FAMILY + "_total", sample.labels)
+            self._counters.setdefault(series, []).append((timestamp, sample.value))
         for sample in histograms:
             key = tuple(sorted(sample.labels.items()))
             self._histograms.setdefault(key, (sample.labels, []))[1].append((timestamp, sample))
 
     def openmetrics(self) -> str:
-        lines = [f"# HELP {REQUESTS_FAMILY} Requests seen by Istio sidecars (synthetic)", f"# TYPE {REQUESTS_FAMILY} counter"]
+        lines = [f"# HELP {REQUESTS_FAMILY} {REQUESTS_HELP}", f"# TYPE {REQUESTS_FAMILY} counter"]
         for series, points in self._counters.items():
             lines += [f"{series} {value!r} {timestamp:.3f}" for timestamp, value in points]
-        lines += [f"# HELP {DURATION_FAMILY} Request duration in ms (synthetic)", f"# TYPE {DURATION_FAMILY} histogram"]
+        lines += [f"# HELP {DURATION_FAMILY} {DURATION_HELP}", f"# TYPE {DURATION_FAMILY} histogram"]
         for labels, points in self._histograms.values():
             for timestamp, sample in points:
                 for le, count in sample.buckets:

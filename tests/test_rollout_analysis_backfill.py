@@ -129,3 +129,11 @@ def test_the_same_analysis_at_the_same_time_gives_the_same_result(server, policy
         at=datetime.fromtimestamp(T0 + 250, tz=timezone.utc),
     )
     assert again.to_dict() == first.to_dict()
+
+
+def test_odd_names_are_escaped_so_they_mean_no_data_not_bad_promql(server, policy):
+    target = AnalysisTarget(service='re"views', namespace="book\\info", canary="v2", stable="v1",
+                            canary_workload='re"views-v2', stable_workload='re"views-v1')
+    result = analyze(client=server.client(), policy=policy, target=target, at=T0 + 200)
+    assert result.decision is Outcome.HOLD
+    assert result.check("request-count").reason == 'no data: canary re"views-v2 received no requests in 1m'

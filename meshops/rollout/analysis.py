@@ -13,13 +13,13 @@ from __future__ import annotations
 import enum
 import math
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable
 
 from . import queries
 from .policy import CustomCheck, RolloutPolicy
-from .prometheus import PrometheusClient, QueryResult, QueryStatus
+from .prometheus import PrometheusClient, QueryResult, QueryStatus, one_number
 
 
 class Outcome(str, enum.Enum):
@@ -171,8 +171,9 @@ def _judge(label: str, value: float, *, low: float | None, high: float | None, u
         return Outcome.FAIL, f"{shown} < min {_with_unit(low, unit)}"
     if high is not None and value > high:
         return Outcome.FAIL, f"{shown} > max {_with_unit(high, unit)}"
-    limits = [f"≥ min {_with_unit(low, unit)}" if low is not None else "", f"≤ max {_with_unit(high, unit)}" if high is not None else ""]
-    return Outcome.PASS, f"{shown} {' and '.join(part for part in limits if part)}"
+    bounds = (("≥ min", low), ("≤ max", high))
+    limits = [f"{sign} {_with_unit(bound, unit)}" for sign, bound in bounds if bound is not None]
+    return Outcome.PASS, f"{shown} {' and '.join(limits)}"
 
 
 def _percentile_label(percentile: float) -> str:
@@ -208,21 +209,11 @@ def _built_in_queries(policy: RolloutPolicy, target: AnalysisTarget) -> dict[str
 
 
 def _split(combined: QueryResult, standalone: dict[str, str]) -> dict[str, _Measure]:
-    """Each measure's own QueryResult out of the combined answer."""
+    """Each measure's own result out of the combined answer, held to the one-number rule."""
     measures = {}
     for key, query in standalone.items():
-        if not combined.ok:
-            result = QueryResult(query=query, status=combined.status, reason=combined.reason)
-        else:
-            mine = tuple(s for s in combined.samples if s.labels.get(queries.MEASURE_LABEL) == key)
-            if not mine:
-                result = QueryResult(query=query, status=QueryStatus.NO_DATA, reason="no data")
-            elif len(mine) > 1:
-                result = QueryResult(query=query, status=QueryStatus.MULTIPLE_SERIES, samples=mine, reason=f"{len(mine)} series")
-            elif not math.isfinite(mine[0].value):
-                result = QueryResult(query=query, status=QueryStatus.NOT_A_NUMBER, samples=mine, reason=f"{mine[0].value}")
-            else:
-                result = QueryResult(query=query, status=QueryStatus.OK, samples=mine, value=mine[0].value)
+        mine = tuple(s for s in combined.samples if s.labels.get(queries.MEASURE_LABEL) == key)
+        result = one_number(replace(combined, query=query, samples=mine))
         measures[key] = _Measure(key=key, query=query, result=result)
     return measures
 
@@ -281,7 +272,7 @@ class _Context:
             return result.value, ""
         if result.status.no_data:
             role = key.split("_", 1)[0]
-            return None, f"no data: no {what} for {role} {self.workload(role)} in {self.window} ({result.reason})"
+            return None, f"no {what} for {role} {self.workload(role)} in {self.window} ({result.reason})"
         return None, result.reason
 
 

@@ -5,6 +5,27 @@ against `config.ROLLOUT_POLICY_SCHEMA`), lays `rollout.services.<name>` over it 
 `RolloutPolicy` to the analysis (`analysis.analyze`) and to the engine that moves weights. Every
 mistake the schema cannot see (weights that do not increase, a custom check that can never fail, an
 unknown template variable) is a `ConfigError` at the meshops.yaml line to edit.
+
+The vocabulary (every key optional; defaults below, each with its reason):
+
+    rollout:
+      steps: [5, 10, 25, 50]        # canary weights to walk; or stepWeight: 20 + maxWeight: 50 -> 20, 40, 50
+      interval: 1m                  # between steps (Go duration)
+      window: 1m                    # metrics each analysis judges (default: the interval)
+      threshold: 1                  # failed analyses that roll back
+      minRequests: 20               # fewer canary requests per window: not judged ...
+      onLowTraffic: hold            # ... but held (or failed)
+      successRate: {min: 99}        # percent of non-5xx responses
+      latency: {percentile: 99, max: 500}               # milliseconds
+      compareToStable: {maxErrorRateIncrease: 1, maxLatencyIncrease: 100}   # points, ms
+      checks:                       # custom PromQL, one number each, judged against min/max
+        - {name: cpu, query: 'max(rate(cpu{pod=~"$canary_workload-.*"}[$window]))', max: 0.8, onNoData: hold}
+      workload: "{service}-{version}"   # Deployment name = Istio's destination_workload
+      services:
+        reviews: {steps: [2, 5, 10]}    # per-service overrides: maps merge key by key, lists replace
+
+Custom check queries use `$service $namespace $canary $stable $canary_workload $stable_workload
+$window` (or `${name}`; `$$` is a literal `$`), never `{...}`, which PromQL needs for labels.
 """
 from __future__ import annotations
 

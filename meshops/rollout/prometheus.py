@@ -17,7 +17,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -131,10 +131,12 @@ class PrometheusClient:
             return fail(QueryStatus.TIMEOUT, f"Prometheus at {self.url} did not answer within {self.timeout:g}s")
         except urllib.error.URLError as error:
             if isinstance(error.reason, (TimeoutError, socket.timeout)):
-                return fail(QueryStatus.TIMEOUT, f"Prometheus at {self.url} did not accept a connection within {self.timeout:g}s")
+                reason = f"Prometheus at {self.url} did not accept a connection within {self.timeout:g}s"
+                return fail(QueryStatus.TIMEOUT, reason)
             return fail(QueryStatus.UNREACHABLE, f"Prometheus unreachable at {self.url}: {_why_unreachable(error.reason)}")
         except http.client.HTTPException as error:  # something answered, but not with HTTP
-            return fail(QueryStatus.BAD_RESPONSE, f"{self.url} did not answer with valid HTTP ({type(error).__name__}); is this the Prometheus URL?")
+            reason = f"{self.url} did not answer with valid HTTP ({type(error).__name__}); is this the Prometheus URL?"
+            return fail(QueryStatus.BAD_RESPONSE, reason)
         except OSError as error:  # connection reset or refused after the first packet
             return fail(QueryStatus.UNREACHABLE, f"Prometheus unreachable at {self.url}: {_why_unreachable(error)}")
         except ValueError as error:  # a URL urllib cannot use at all
@@ -142,26 +144,30 @@ class PrometheusClient:
 
     def query_value(self, promql: str, *, at: float | datetime | None = None) -> QueryResult:
         """Like `query`, but OK only for exactly one finite number, which is then `.value`."""
-        result = self.query(promql, at=at)
-        if not result.ok:
-            return result
-        fail = _Failure(self.url, promql)
-        if not result.samples:
-            return fail(QueryStatus.NO_DATA, "no data: the query returned no series")
-        if len(result.samples) > 1:
-            shown = "; ".join(_labels_text(s.labels) for s in result.samples[:3])
-            more = f" and {len(result.samples) - 3} more" if len(result.samples) > 3 else ""
-            return fail(
-                QueryStatus.MULTIPLE_SERIES,
-                f"expected one number but the query returned {len(result.samples)} series ({shown}{more}); "
-                "aggregate it, e.g. with sum(...)",
-                samples=result.samples,
-            )
-        value = result.samples[0].value
-        if not math.isfinite(value):
-            what = "NaN (e.g. 0/0: no requests in the window)" if math.isnan(value) else f"{value:+}"
-            return fail(QueryStatus.NOT_A_NUMBER, f"no usable value: the query returned {what}", samples=result.samples)
-        return QueryResult(query=promql, status=QueryStatus.OK, samples=result.samples, value=value)
+        return one_number(self.query(promql, at=at))
+
+
+def one_number(result: QueryResult) -> QueryResult:
+    """`result` if it failed; else OK with `.value` only when it holds exactly one finite number."""
+    if not result.ok:
+        return result
+    samples = result.samples
+    if not samples:
+        return replace(result, status=QueryStatus.NO_DATA, reason="no data: the query returned no series")
+    if len(samples) > 1:
+        shown = "; ".join(_labels_text(s.labels) for s in samples[:3])
+        more = f" and {len(samples) - 3} more" if len(samples) > 3 else ""
+        return replace(
+            result,
+            status=QueryStatus.MULTIPLE_SERIES,
+            reason=f"expected one number but the query returned {len(samples)} series ({shown}{more}); "
+            "aggregate it, e.g. with sum(...)",
+        )
+    value = samples[0].value
+    if not math.isfinite(value):
+        what = "NaN (e.g. 0/0: no requests in the window)" if math.isnan(value) else f"{value:+}"
+        return replace(result, status=QueryStatus.NOT_A_NUMBER, reason=f"no usable value: the query returned {what}")
+    return replace(result, value=value)
 
 
 @dataclass(frozen=True)
@@ -212,7 +218,8 @@ def _interpret(fail: _Failure, status_code: int, content_type: str, body: bytes)
             )
         return fail(
             QueryStatus.BAD_RESPONSE,
-            f"{fail.url} answered JSON that is not a Prometheus API response ({_excerpt(body)}); is this the Prometheus URL?",
+            f"{fail.url} answered JSON that is not a Prometheus API response ({_excerpt(body)}); "
+            "is this the Prometheus URL?",
         )
     if document["status"] == "error":
         error_type = str(document.get("errorType") or "unknown")
