@@ -94,6 +94,10 @@ def test_an_explicit_evaluation_time_is_sent(client):
     assert result.value == 1_704_067_200.0
 
 
+def test_a_fractional_timeout_is_passed_on_in_a_form_prometheus_accepts(server):
+    assert PrometheusClient(url=server.url, timeout=0.5).query_value("vector(1)").value == 1.0
+
+
 def test_queries_are_counted_whatever_their_outcome(client):
     before = client.query_count
     client.query_value("vector(1)")

@@ -87,6 +87,7 @@ def test_five_percent_errors_fail_the_success_rate_with_the_measured_value(mesh,
     assert success.reason == "success rate 95% < min 99%"
     assert 'destination_workload="an-erroring-v2"' in success.query and "[10s]" in success.query
     assert result.check("latency").outcome is Outcome.PASS
+    assert result.failed == (success,) and result.errored == ()
 
 
 def test_a_latency_regression_fails_the_latency_check(mesh, prometheus, policy):
@@ -184,4 +185,5 @@ def test_a_stopped_prometheus_fails_every_check_with_its_reason(policy, stopped_
     assert {(check.outcome, check.reason, check.status) for check in result.checks} == {
         (Outcome.FAIL, reason, QueryStatus.UNREACHABLE)
     }
+    assert result.errored == result.checks
     assert result.summary() == f"fail: an-healthy-v2: request-count, success-rate, latency: {reason}"

@@ -121,6 +121,11 @@ class AnalysisResult:
         return tuple(check for check in self.checks if check.outcome is Outcome.FAIL)
 
     @property
+    def errored(self) -> tuple[CheckResult, ...]:
+        """Failed checks whose query itself failed (Prometheus down, bad PromQL …), not their bounds."""
+        return tuple(check for check in self.failed if not (check.status is QueryStatus.OK or check.status.no_data))
+
+    @property
     def held(self) -> tuple[CheckResult, ...]:
         return tuple(check for check in self.checks if check.outcome is Outcome.HOLD)
 

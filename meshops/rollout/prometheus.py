@@ -109,7 +109,8 @@ class PrometheusClient:
 
     def query(self, promql: str, *, at: float | datetime | None = None) -> QueryResult:
         """Evaluate `promql` now (or at `at`): OK with zero or more samples, or a typed failure."""
-        form = {"query": promql, "timeout": f"{self.timeout:g}s"}
+        # Plain seconds: Prometheus 2.x reads a float here, but refuses fractional durations like "0.5s".
+        form = {"query": promql, "timeout": f"{self.timeout:g}"}
         if at is not None:
             form["time"] = f"{at.timestamp() if isinstance(at, datetime) else at:.3f}"
         with self._lock:
