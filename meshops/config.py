@@ -80,6 +80,8 @@ ROLLOUT_POLICY_SCHEMA: dict[str, Any] = {
             },
         },
         "checks": {"type": "array", "items": _CHECK},
+        # Deployment name of a version, e.g. "{service}-{version}" (Bookinfo's reviews-v2).
+        "workload": {"type": "string", "minLength": 1},
     },
 }
 

@@ -26,3 +26,48 @@ def example_repo(tmp_path: Path):
 @pytest.fixture
 def meshops():
     return run_meshops
+
+
+@pytest.fixture(scope="session")
+def traffic():
+    """A synthetic Istio mesh (namespace bookinfo) serving metrics on 127.0.0.1; tests add their own services."""
+    from meshops.traffic import TrafficSimulator
+
+    simulator = TrafficSimulator(namespace="bookinfo").start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture(scope="session")
+def prometheus_binary():
+    """Path of Debian's prometheus binary; skips the test with the install command when it is absent."""
+    from meshops.localprom import PrometheusNotInstalled, find_binary
+
+    try:
+        return find_binary("prometheus")
+    except PrometheusNotInstalled as error:
+        pytest.skip(f"real-Prometheus test: {error.message} ({error.hint})")
+
+
+@pytest.fixture(scope="session")
+def prometheus(traffic, prometheus_binary):
+    """A real Prometheus (Debian's binary) on 127.0.0.1 scraping `traffic` every second.
+
+    Shared by the whole session: the first scrape comes about 5 s after start, so tests pick
+    service names of their own instead of paying that per test.
+    """
+    from meshops.localprom import LocalPrometheus
+
+    with LocalPrometheus(targets=[traffic.target], scrape_interval=1.0, binary=prometheus_binary) as server:
+        yield server
+
+
+@pytest.fixture
+def stopped_prometheus_url(prometheus_binary):
+    """The URL of a real Prometheus that was started and then stopped (connection refused)."""
+    from meshops.localprom import LocalPrometheus
+
+    server = LocalPrometheus(binary=prometheus_binary).start()
+    url = server.url
+    server.stop()
+    return url

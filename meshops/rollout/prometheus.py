@@ -1,0 +1,279 @@
+"""Prometheus instant queries for the rollout analysis, where every failure is a value, not an exception.
+
+The analysis asks "what is this number now (or at `time=`)?" through `/api/v1/query`. Whatever goes
+wrong — Prometheus down, slow, an HTML error page from a proxy, bad PromQL, a range result, no
+series, several series, NaN — comes back as a `QueryResult` with its own `QueryStatus` and a reason
+a person can act on, so a check can fail with that reason instead of a traceback. The client counts
+the queries it sends (the benchmark reports queries per step).
+"""
+from __future__ import annotations
+
+import enum
+import http.client
+import json
+import math
+import socket
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Mapping
+
+from ..config import EnvConfig
+from ..errors import ConfigError
+from .policy import parse_duration
+
+QUERY_PATH = "/api/v1/query"
+# An instant query over a few minutes of mesh metrics answers in milliseconds; after 5 s Prometheus
+# is in trouble and waiting longer only delays the decision (Flagger uses 5 s as well).
+DEFAULT_TIMEOUT = 5.0
+# How much of an unexpected body a reason quotes: enough to recognise an HTML error page or a proxy.
+BODY_EXCERPT = 120
+
+
+class QueryStatus(enum.Enum):
+    """How a query ended. Only OK carries data; each other member is one distinct way to fail."""
+
+    OK = "ok"
+    UNREACHABLE = "unreachable"  # connection refused, DNS, TLS: nothing answered
+    TIMEOUT = "timeout"  # no answer within the timeout (or Prometheus's own query timeout)
+    HTTP_ERROR = "http-error"  # an HTTP error status without a Prometheus error body
+    NOT_JSON = "not-json"  # a body that is not JSON (an HTML error page, a proxy login)
+    BAD_RESPONSE = "bad-response"  # JSON, but not shaped like a Prometheus API response
+    BAD_QUERY = "bad-query"  # Prometheus refused the PromQL (errorType bad_data)
+    QUERY_ERROR = "query-error"  # Prometheus failed while evaluating (execution, internal …)
+    UNEXPECTED_TYPE = "unexpected-type"  # a matrix or string where a vector or scalar was expected
+    NO_DATA = "no-data"  # an empty vector
+    MULTIPLE_SERIES = "multiple-series"  # several series where one number was expected
+    NOT_A_NUMBER = "not-a-number"  # NaN or ±Inf
+
+    @property
+    def no_data(self) -> bool:
+        """Whether the query worked but there was nothing to judge (a policy may hold on it)."""
+        return self in (QueryStatus.NO_DATA, QueryStatus.NOT_A_NUMBER)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One series of an instant result: its labels and value (scalars have no labels)."""
+
+    labels: Mapping[str, str]
+    value: float
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """The outcome of one instant query: a status, the samples (OK only), and why (otherwise)."""
+
+    query: str
+    status: QueryStatus
+    samples: tuple[Sample, ...] = ()
+    reason: str = ""
+    value: float | None = None  # set by `query_value` when the result is one finite number
+
+    @property
+    def ok(self) -> bool:
+        return self.status is QueryStatus.OK
+
+
+def _labels_text(labels: Mapping[str, str]) -> str:
+    return "{" + ", ".join(f'{key}="{value}"' for key, value in sorted(labels.items())) + "}"
+
+
+def _parse_number(text: Any) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class PrometheusClient:
+    """Instant queries against one Prometheus (`url` is its base, e.g. http://prometheus:9090)."""
+
+    url: str
+    timeout: float = DEFAULT_TIMEOUT
+    headers: Mapping[str, str] = field(default_factory=dict)  # e.g. Authorization; never put in reasons
+    _count: int = field(default=0, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.url = self.url.rstrip("/")
+
+    @property
+    def query_count(self) -> int:
+        """Queries sent so far (every attempt, whatever its outcome)."""
+        return self._count
+
+    def query(self, promql: str, *, at: float | datetime | None = None) -> QueryResult:
+        """Evaluate `promql` now (or at `at`): OK with zero or more samples, or a typed failure."""
+        # Plain seconds: Prometheus 2.x reads a float here, but refuses fractional durations like "0.5s".
+        form = {"query": promql, "timeout": f"{self.timeout:g}"}
+        if at is not None:
+            form["time"] = f"{at.timestamp() if isinstance(at, datetime) else at:.3f}"
+        with self._lock:
+            self._count += 1
+        request = urllib.request.Request(
+            self.url + QUERY_PATH,
+            data=urllib.parse.urlencode(form).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json", **self.headers},
+            method="POST",
+        )
+        fail = _Failure(self.url, promql)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return _interpret(fail, response.status, response.headers.get("Content-Type", ""), response.read())
+        except urllib.error.HTTPError as error:
+            body = error.read() if error.fp else b""
+            return _interpret(fail, error.code, error.headers.get("Content-Type", "") if error.headers else "", body)
+        except (TimeoutError, socket.timeout):
+            return fail(QueryStatus.TIMEOUT, f"Prometheus at {self.url} did not answer within {self.timeout:g}s")
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, (TimeoutError, socket.timeout)):
+                reason = f"Prometheus at {self.url} did not accept a connection within {self.timeout:g}s"
+                return fail(QueryStatus.TIMEOUT, reason)
+            return fail(QueryStatus.UNREACHABLE, f"Prometheus unreachable at {self.url}: {_why_unreachable(error.reason)}")
+        except http.client.HTTPException as error:  # something answered, but not with HTTP
+            reason = f"{self.url} did not answer with valid HTTP ({type(error).__name__}); is this the Prometheus URL?"
+            return fail(QueryStatus.BAD_RESPONSE, reason)
+        except OSError as error:  # connection reset or refused after the first packet
+            return fail(QueryStatus.UNREACHABLE, f"Prometheus unreachable at {self.url}: {_why_unreachable(error)}")
+        except ValueError as error:  # a URL urllib cannot use at all
+            return fail(QueryStatus.UNREACHABLE, f"Prometheus URL {self.url!r} is not usable: {error}")
+
+    def query_value(self, promql: str, *, at: float | datetime | None = None) -> QueryResult:
+        """Like `query`, but OK only for exactly one finite number, which is then `.value`."""
+        return one_number(self.query(promql, at=at))
+
+
+def one_number(result: QueryResult) -> QueryResult:
+    """`result` if it failed; else OK with `.value` only when it holds exactly one finite number."""
+    if not result.ok:
+        return result
+    samples = result.samples
+    if not samples:
+        return replace(result, status=QueryStatus.NO_DATA, reason="no data: the query returned no series")
+    if len(samples) > 1:
+        shown = "; ".join(_labels_text(s.labels) for s in samples[:3])
+        more = f" and {len(samples) - 3} more" if len(samples) > 3 else ""
+        return replace(
+            result,
+            status=QueryStatus.MULTIPLE_SERIES,
+            reason=f"expected one number but the query returned {len(samples)} series ({shown}{more}); "
+            "aggregate it, e.g. with sum(...)",
+        )
+    value = samples[0].value
+    if not math.isfinite(value):
+        what = "NaN (e.g. 0/0: no requests in the window)" if math.isnan(value) else f"{value:+}"
+        return replace(result, status=QueryStatus.NOT_A_NUMBER, reason=f"no usable value: the query returned {what}")
+    return replace(result, value=value)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """Builds failed results for one query, so every reason names the same server and query."""
+
+    url: str
+    query: str
+
+    def __call__(self, status: QueryStatus, reason: str, *, samples: tuple[Sample, ...] = ()) -> QueryResult:
+        return QueryResult(query=self.query, status=status, samples=samples, reason=reason)
+
+
+def _why_unreachable(reason: Any) -> str:
+    """`connection refused` rather than `[Errno 111] Connection refused`."""
+    if isinstance(reason, socket.gaierror):
+        return f"host name does not resolve ({reason.strerror})"
+    text = getattr(reason, "strerror", None) or str(reason)
+    return text[:1].lower() + text[1:] if text else "unknown network error"
+
+
+def _excerpt(body: bytes) -> str:
+    text = " ".join(body.decode("utf-8", "replace").split())
+    return text[:BODY_EXCERPT] + ("…" if len(text) > BODY_EXCERPT else "")
+
+
+# Prometheus API error types (docs: "Format overview") and the status each becomes.
+_ERROR_TYPES = {"bad_data": QueryStatus.BAD_QUERY, "timeout": QueryStatus.TIMEOUT, "canceled": QueryStatus.TIMEOUT}
+
+
+def _interpret(fail: _Failure, status_code: int, content_type: str, body: bytes) -> QueryResult:
+    """Turn an HTTP answer into a QueryResult (Prometheus sends JSON error bodies with 400/422/503)."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        document = None
+    if not isinstance(document, dict) or document.get("status") not in ("success", "error"):
+        if status_code >= 400:
+            return fail(
+                QueryStatus.HTTP_ERROR,
+                f"Prometheus at {fail.url} answered HTTP {status_code}: {_excerpt(body) or 'empty body'}",
+            )
+        if document is None:
+            kind = content_type.split(";")[0].strip() or "no content type"
+            return fail(
+                QueryStatus.NOT_JSON,
+                f"{fail.url} answered {kind}, not JSON ({_excerpt(body) or 'empty body'}); is this the Prometheus URL?",
+            )
+        return fail(
+            QueryStatus.BAD_RESPONSE,
+            f"{fail.url} answered JSON that is not a Prometheus API response ({_excerpt(body)}); "
+            "is this the Prometheus URL?",
+        )
+    if document["status"] == "error":
+        error_type = str(document.get("errorType") or "unknown")
+        message = str(document.get("error") or "no message")
+        status = _ERROR_TYPES.get(error_type, QueryStatus.QUERY_ERROR)
+        what = "rejected the query" if status is QueryStatus.BAD_QUERY else f"failed the query ({error_type})"
+        return fail(status, f"Prometheus {what}: {message}; query: {fail.query}")
+    return _samples_of(fail, document.get("data"))
+
+
+def _samples_of(fail: _Failure, data: Any) -> QueryResult:
+    if not isinstance(data, dict) or "resultType" not in data:
+        return fail(QueryStatus.BAD_RESPONSE, f"{fail.url} answered status success without data.resultType")
+    result_type, result = data["resultType"], data.get("result")
+    if result_type == "scalar" and isinstance(result, list) and len(result) == 2:
+        raw = [{"metric": {}, "value": result}]
+    elif result_type == "vector" and isinstance(result, list):
+        raw = result
+    else:
+        return fail(
+            QueryStatus.UNEXPECTED_TYPE,
+            f"the query returned a {result_type}, not one number per series; "
+            "use an instant vector (a range selector [..] needs a function such as rate())",
+        )
+    samples = []
+    for series in raw:
+        pair = series.get("value") if isinstance(series, dict) else None
+        number = _parse_number(pair[1]) if isinstance(pair, list) and len(pair) == 2 else None
+        if number is None:
+            return fail(QueryStatus.BAD_RESPONSE, f"{fail.url} answered a sample without a numeric value: {series!r:.80}")
+        samples.append(Sample(labels=dict(series.get("metric") or {}), value=number))
+    return QueryResult(query=fail.query, status=QueryStatus.OK, samples=tuple(samples))
+
+
+def client_from_config(config: EnvConfig) -> PrometheusClient:
+    """The client for an environment's `prometheus:` section of meshops.yaml."""
+    section = config.section("prometheus") or {}
+    url = section.get("url")
+    if not url:
+        raise ConfigError(
+            "prometheus.url is not set, so rollouts cannot be analysed",
+            location=config.location("prometheus"),
+            hint="add prometheus: {url: http://prometheus.istio-system:9090}",
+        )
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(
+            f"prometheus.url {url!r} is not an http(s) URL",
+            location=config.location("prometheus", "url"),
+            hint="write it as http://host:9090",
+        )
+    timeout = section.get("timeout")
+    seconds = parse_duration(timeout) if timeout else DEFAULT_TIMEOUT
+    if seconds <= 0:
+        raise ConfigError("prometheus.timeout must be longer than 0", location=config.location("prometheus", "timeout"))
+    return PrometheusClient(url=url, timeout=seconds)
