@@ -23,21 +23,26 @@ def example_repo(tmp_path: Path):
     return repo
 
 
-def run_meshops(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the real CLI in a subprocess (as a user would), capturing text output."""
-    full_env = dict(os.environ)
-    full_env.pop("MESHOPS_DEBUG", None)
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "meshops", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 @pytest.fixture
 def meshops():
     return run_meshops
+
+
+@pytest.fixture
+def validate_yaml():
+    """Validate manifests written as YAML text (read like `-f` files, so findings carry real lines).
+
+    Call it as `validate_yaml(text, config=None, live=None)`; `live` is a list of object dicts.
+    """
+    from meshops.manifest import FileSource, Manifest
+    from meshops.validate import validate
+    from meshops.yamlio import load_documents
+
+    def run(text: str, *, config=None, live=None, filename: str = "mesh.yaml"):
+        manifests = [
+            Manifest(obj=document.data, source=FileSource(filename, document))
+            for document in load_documents(text, filename=filename)
+        ]
+        return validate(manifests, config=config, live=live)
+
+    return run
