@@ -209,6 +209,18 @@ def test_wildcard_gateway_host_serves_the_virtual_service_host(validate_yaml):
     assert validate_yaml(text) == []
 
 
+def test_wildcard_virtual_service_host_is_served_by_a_narrower_gateway_host(validate_yaml):
+    text = SERVICES + "---" + GATEWAY.replace("HOSTS", "bookinfo.example.com") + ingress("'*'", "public")
+    assert validate_yaml(text) == []
+
+
+def test_gateway_host_for_its_own_namespace_serves_virtual_services_there_only(validate_yaml):
+    gateway = "---" + GATEWAY.replace("HOSTS", "'./shop.example.com'")
+    assert validate_yaml(SERVICES + gateway + ingress("shop.example.com", "public")) == []
+    other = validate_yaml(SERVICES + gateway + ingress("shop.example.com", "bookinfo/public", namespace="shop"))
+    assert [f.code for f in other] == ["MSH206"]
+
+
 def test_gateway_host_for_another_namespace_does_not_serve_this_one(validate_yaml):
     text = SERVICES + "---" + GATEWAY.replace("HOSTS", "'shop/*'") + ingress("reviews.example.com", "public")
     [finding] = only(validate_yaml(text), "MSH206")

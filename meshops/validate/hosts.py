@@ -69,22 +69,6 @@ def wildcard_keys(host: str) -> Iterator[str]:
     yield "*"
 
 
-def covers(pattern: str, host: str) -> bool:
-    """True when every name `host` stands for is matched by `pattern` (both may be wildcards)."""
-    if pattern == "*":
-        return True
-    if not pattern.startswith("*."):
-        return pattern == host
-    if host.startswith("*."):
-        return host == pattern or host.endswith(pattern[1:])
-    return host.endswith(pattern[1:])
-
-
-def intersects(a: str, b: str) -> bool:
-    """True when some name is matched by both `a` and `b`."""
-    return covers(a, b) or covers(b, a)
-
-
 def split_gateway_host(host: str) -> tuple[str, str]:
     """A Gateway server host `ns/name` -> (`ns`, `name`); a bare host means any namespace (`*`)."""
     if "/" in host:

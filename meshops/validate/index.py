@@ -129,6 +129,36 @@ class HostTable:
 
 
 @dataclass
+class ServedHosts:
+    """The hosts one Gateway's servers serve, filed by namespace part (`*`, `.`, `<ns>`), so "is this
+    VirtualService host served to that namespace?" costs O(DNS labels), however many hosts there are."""
+
+    names: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # Every wildcard that covers some served host: answers "does wildcard host `*.x` meet one?".
+    covered: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def add(self, host: str) -> None:
+        namespace_part, name = hosts.split_gateway_host(host)
+        self.names[namespace_part].add(name)
+        self.covered[namespace_part].update(hosts.wildcard_keys(name))
+
+    def admitted_parts(self, *, gateway_namespace: str, vs_namespace: str) -> list[str]:
+        return [
+            part for part in self.names
+            if hosts.gateway_host_admits(part, gateway_namespace=gateway_namespace, vs_namespace=vs_namespace)
+        ]
+
+    def serves(self, host: str, *, gateway_namespace: str, vs_namespace: str) -> bool:
+        for part in self.admitted_parts(gateway_namespace=gateway_namespace, vs_namespace=vs_namespace):
+            names = self.names[part]
+            if host in names or any(pattern in names for pattern in hosts.wildcard_keys(host)):
+                return True
+            if hosts.is_wildcard(host) and host in self.covered[part]:
+                return True
+        return False
+
+
+@dataclass
 class PodIndex:
     """Live pods by namespace and label, to answer "does this selector select any pod?"."""
 
@@ -166,6 +196,7 @@ class MeshIndex:
         # elsewhere it may simply be managed by someone else (unless a cluster was read).
         self.seen_namespaces: dict[str, set[str]] = defaultdict(set)
         self.gateways: dict[tuple[str, str], Entry] = {}
+        self.served_hosts: dict[tuple[str, str], ServedHosts] = {}
         self.virtual_services_by_gateway_host: dict[tuple[str, str], list[tuple[Entry, int]]] = defaultdict(list)
         self.gateway_servers: dict[tuple[frozenset, int, str], list[tuple[Entry, int, int]]] = defaultdict(list)
         self.namespace_peer_authentication: dict[str, Entry] = {}
@@ -238,8 +269,12 @@ class MeshIndex:
     def _add_gateway(self, entry: Entry) -> None:
         self.gateways[(entry.namespace, entry.name)] = entry
         self.seen_namespaces["gateways"].add(entry.namespace)
+        served = self.served_hosts[(entry.namespace, entry.name)] = ServedHosts()
         selector = label_set(entry.spec.get("selector"))
         for server_index, server in enumerate(sequence(entry.spec.get("servers"))):
+            for host in sequence(mapping(server).get("hosts")):
+                if text(host):
+                    served.add(host)
             number = mapping(mapping(server).get("port")).get("number")
             if not isinstance(number, int):
                 continue

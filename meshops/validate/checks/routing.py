@@ -188,32 +188,21 @@ def check_gateways(context: Context) -> Iterator[Finding]:
 
 
 def _check_served_hosts(context: Context, entry: Entry, path: Path, gateway: Entry) -> Iterator[Finding]:
-    server_hosts = [
-        hosts.split_gateway_host(host)
-        for server in sequence(gateway.spec.get("servers"))
-        for host in sequence(mapping(server).get("hosts"))
-        if text(host)
-    ]
-    admitted = [
-        name
-        for namespace_part, name in server_hosts
-        if hosts.gateway_host_admits(namespace_part, gateway_namespace=gateway.namespace, vs_namespace=entry.namespace)
-    ]
-    unserved = []
+    served = context.index.served_hosts[(gateway.namespace, gateway.name)]
+    where = {"gateway_namespace": gateway.namespace, "vs_namespace": entry.namespace}
     vs_hosts = [(i, h) for i, h in enumerate(sequence(entry.spec.get("hosts"))) if text(h)]
-    for host_index, raw_host in vs_hosts:
-        host = hosts.fqdn(raw_host, entry.namespace)
-        if not any(hosts.intersects(name, host) for name in admitted):
-            unserved.append((host_index, raw_host))
+    unserved = [(i, h) for i, h in vs_hosts if not served.serves(hosts.fqdn(h, entry.namespace), **where)]
     if not unserved:
         return
-    served_list = ", ".join(sorted({n for _, n in server_hosts})) or "no hosts"
+    served_list = ", ".join(sorted({n for names in served.names.values() for n in names})) or "no hosts"
     if len(unserved) == len(vs_hosts):
+        admitted = sorted({n for part in served.admitted_parts(**where) for n in served.names[part]})
+        restricted = len(served.admitted_parts(**where)) < len(served.names)
         yield context.finding(
             "MSH206", entry, path,
             f"{gateway.label} serves {served_list}"
-            + ("" if len(admitted) == len(server_hosts) else f" (to namespace {entry.namespace!r}: {', '.join(admitted) or 'none'})")
-            + f", none of this VirtualService's hosts: add the hosts to a server of the Gateway or bind another Gateway",
+            + (f" (to namespace {entry.namespace!r}: {', '.join(admitted) or 'none'})" if restricted else "")
+            + ", none of this VirtualService's hosts: add the hosts to a server of the Gateway or bind another Gateway",
         )
         return
     for host_index, raw_host in unserved:
