@@ -191,3 +191,7 @@ def test_jwt_claim_routing_without_request_authentication_is_a_warning(validate_
 def test_jwt_claim_routing_with_request_authentication_on_the_gateway_is_quiet(validate_yaml):
     text = virtual_service(CLAIM_ROUTE, gateways="istio-system/public") + INGRESS_JWT
     assert [f.code for f in validate_yaml(text) if f.code != "MSH204"] == []
+
+
+def test_weights_that_are_not_numbers_are_left_to_the_schema_checks(validate_yaml):
+    assert validate_yaml(virtual_service(split(90, 10).replace("weight: 90", 'weight: "90"'))) == []

@@ -346,11 +346,16 @@ def gateway_keys(entry: Entry) -> list[str]:
     return keys
 
 
+def policy_action(spec: dict) -> str:
+    """An AuthorizationPolicy's action (ALLOW when unset; '' when it is not even a string)."""
+    action = spec.get("action")
+    return "ALLOW" if action is None else action if isinstance(action, str) else ""
+
+
 def requires_request_principal(spec: dict) -> bool:
     """Whether an AuthorizationPolicy lets only requests with a valid JWT through: an ALLOW rule
     naming `requestPrincipals`, or a DENY rule on `notRequestPrincipals` (Istio's documented way)."""
-    action = spec.get("action") or "ALLOW"
-    wanted = {"ALLOW": "requestPrincipals", "DENY": "notRequestPrincipals"}.get(action)
+    wanted = {"ALLOW": "requestPrincipals", "DENY": "notRequestPrincipals"}.get(policy_action(spec))
     if wanted is None:
         return False
     return any(

@@ -60,9 +60,10 @@ def check_destinations(context: Context) -> Iterator[Finding]:
             if not raw_host or "*" in raw_host:
                 continue
             host = hosts.fqdn(raw_host, entry.namespace)
-            yield from _check_host(context, entry, path + ("host",), raw_host, host)
+            host_findings = list(_check_host(context, entry, path + ("host",), raw_host, host))
+            yield from host_findings
             subset = text(destination.get("subset"))
-            if subset:
+            if subset and not any(f.code == "MSH202" for f in host_findings):  # a wrong host: fix that first
                 yield from _check_subset(context, entry, path + ("subset",), host, subset)
 
 
@@ -194,7 +195,9 @@ def _check_served_hosts(context: Context, entry: Entry, path: Path, gateway: Ent
     unserved = [(i, h) for i, h in vs_hosts if not served.serves(hosts.fqdn(h, entry.namespace), **where)]
     if not unserved:
         return
-    served_list = ", ".join(sorted({n for names in served.names.values() for n in names})) or "no hosts"
+    served_list = ", ".join(sorted(
+        name if part == hosts.EVERYONE else f"{part}/{name}" for part, names in served.names.items() for name in names
+    )) or "no hosts"
     if len(unserved) == len(vs_hosts):
         admitted = sorted({n for part in served.admitted_parts(**where) for n in served.names[part]})
         restricted = len(served.admitted_parts(**where)) < len(served.names)

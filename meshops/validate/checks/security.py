@@ -13,7 +13,7 @@ from typing import Iterator
 
 from ...yamlio import Path
 from ..findings import Finding, Rule, Severity
-from ..index import NETWORKING, SECURITY, Entry, MeshIndex, label_set, mapping, sequence, sub_selectors, text
+from ..index import NETWORKING, SECURITY, Entry, MeshIndex, label_set, mapping, policy_action, sequence, sub_selectors, text
 from .. import hosts
 from . import Context
 
@@ -94,7 +94,7 @@ def check_mtls_conflicts(context: Context) -> Iterator[Finding]:
 def check_split_rules(context: Context) -> Iterator[Finding]:
     """MSH302: an ALLOW policy whose callers and operations sit in different (ORed) rules."""
     for entry in context.index.of_kind(SECURITY, "AuthorizationPolicy"):
-        if (entry.spec.get("action") or "ALLOW") != "ALLOW":
+        if policy_action(entry.spec) != "ALLOW":
             continue
         rules = [mapping(rule) for rule in sequence(entry.spec.get("rules"))]
         source_only = [i for i, r in enumerate(rules) if r.get("from") and not (r.get("to") or r.get("when"))]
@@ -103,10 +103,10 @@ def check_split_rules(context: Context) -> Iterator[Finding]:
             continue
         sources = ", ".join(f"rules[{i}]" for i in source_only)
         for rule_index in operation_only:
-            parts = " and ".join(part for part in ("to", "when") if rules[rule_index].get(part))
+            parts = " and ".join(f"`{part}`" for part in ("to", "when") if rules[rule_index].get(part))
             yield context.finding(
                 "MSH302", entry, ("spec", "rules", rule_index),
-                f"rules are ORed: rules[{rule_index}] has `{parts}` but no `from`, so it allows these requests from "
+                f"rules are ORed: rules[{rule_index}] has {parts} but no `from`, so it allows these requests from "
                 f"any caller, and {sources} allows the callers every operation. Put `from`, `to` and `when` in one "
                 "rule to allow only those callers those operations",
             )
@@ -209,7 +209,7 @@ def check_gateway_tls(context: Context) -> Iterator[Finding]:
                 )
                 continue
             mode = tls.get("mode")
-            if not (mode in TERMINATING_MODES or (protocol == "HTTPS" and mode is None)):
+            if not (mode is None and protocol == "HTTPS" or isinstance(mode, str) and mode in TERMINATING_MODES):
                 continue
             has_secret = bool(tls.get("credentialName") or tls.get("credentialNames"))
             if not has_secret and not (tls.get("serverCertificate") and tls.get("privateKey")):
