@@ -55,11 +55,7 @@ def validate(
     if list_codes:
         click.echo(_catalogue_text(output), nl=False)
         return
-    if kubeconfig or kube_context:
-        raise UsageError(
-            "reading live objects and CRDs from a cluster is not supported yet",
-            hint="drop --kubeconfig/--context to validate offline, against the shipped schemas or --crds",
-        )
+    live = _live_objects(kubeconfig=kubeconfig, kube_context=kube_context)
     if not environment and not files:
         raise UsageError("nothing to validate", hint="pass --env ENV for a rendered environment, or -f PATH for manifest files")
     if files and sets:
@@ -68,7 +64,7 @@ def validate(
     from ..validate import has_errors, sort_findings, validate as run_validate
 
     manifests, findings, config, base = _inputs(environment=environment, repo=repo, ref=ref, sets=sets, files=files)
-    findings = sort_findings(findings + run_validate(manifests, schemas=_schema_set(crds), config=config, live=None))
+    findings = sort_findings(findings + run_validate(manifests, schemas=_schema_set(crds), config=config, live=live))
     click.echo(_format(findings, output=output, base=base), nl=False)
     if has_errors(findings):
         sys.exit(ExitCode.CHANGES_OR_FINDINGS)
@@ -89,6 +85,21 @@ def _inputs(*, environment: str | None, repo: str, ref: str | None, sets: tuple[
 
     result = render(open_source(repo, ref), environment, sets)
     return result.manifests, [], result.config, os.path.relpath(repo)
+
+
+def _live_objects(*, kubeconfig: str | None, kube_context: str | None) -> list[dict] | None:
+    """The cluster's objects the checks look up (Services, ServiceEntries, DestinationRules, Gateways,
+    VirtualServices, policies, Telemetry, Pods), or None offline.
+
+    Seam for the cluster client (meshops.cluster): list each kind per namespace and return the
+    object dicts; the cluster's CRDs then also become the schemas (`SchemaSet.from_crds`).
+    """
+    if not kubeconfig and not kube_context:
+        return None
+    raise UsageError(
+        "reading live objects and CRDs from a cluster is not supported yet",
+        hint="drop --kubeconfig/--context to validate offline, against the shipped schemas or --crds",
+    )
 
 
 def _schema_set(crds: tuple[str, ...]):
