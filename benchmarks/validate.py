@@ -1,6 +1,6 @@
 """Validate benchmark: generated meshes of N services, ~4 objects each, through `validate()`.
 
-    python benchmarks/validate.py [--services 1000 10000] [--repeat 3] [--schemas]
+    python benchmarks/validate.py [--services 1000 10000] [--repeat 5] [--schemas]
 
 Each service has a Service, a DestinationRule (two subsets), a VirtualService (header route to the
 canary, 90/10 default split) and an AuthorizationPolicy; every namespace of 100 services adds a
@@ -106,7 +106,7 @@ def measure(manifests: list[Manifest], *, repeat: int, schemas) -> tuple[float, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, nargs="+", default=[1000, 10000])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--schemas", action="store_true", help="include the schema checks (MSH1xx), if this build has them")
     args = parser.parse_args()
     schemas = shipped_schemas() if args.schemas else None
