@@ -195,3 +195,10 @@ def test_jwt_claim_routing_with_request_authentication_on_the_gateway_is_quiet(v
 
 def test_weights_that_are_not_numbers_are_left_to_the_schema_checks(validate_yaml):
     assert validate_yaml(virtual_service(split(90, 10).replace("weight: 90", 'weight: "90"'))) == []
+
+
+def test_jwt_claim_routing_on_the_mesh_never_matches(validate_yaml):
+    sidecar_jwt = INGRESS_JWT.replace("istio-system", "bookinfo").replace("istio: ingressgateway", "app: reviews")
+    findings = validate_yaml(virtual_service(CLAIM_ROUTE) + sidecar_jwt)
+    assert [(f.code, f.json_path) for f in findings] == [("MSH217", ".spec.http[0].match[0].headers.@request.auth.claims.groups")]
+    assert "only on an ingress gateway" in findings[0].message

@@ -86,8 +86,8 @@ def check_destination_rule_duplicates(context: Context) -> Iterator[Finding]:
     for (namespace, host), entry, others in _crowded(groups):
         yield context.finding(
             "MSH212", entry, ("spec", "host"),
-            f"{quoted(others)} also configures host {host} in namespace {namespace!r}: Istio merges their subsets "
-            "but keeps only the first one's trafficPolicy; put everything for the host in one DestinationRule",
+            f"{quoted(others)} also configures host {host} in namespace {namespace!r}: Istio combines their subsets "
+            "but for everything else the oldest one wins; put everything for the host in one DestinationRule",
         )
 
 

@@ -23,7 +23,7 @@ RULES = (
     Rule("MSH214", Severity.WARNING, "Route weights do not sum to 100 (Istio normalizes them)"),
     Rule("MSH215", Severity.WARNING, "HTTP rule can never match: an earlier rule catches its requests"),
     Rule("MSH216", Severity.WARNING, "HTTP rule repeats the match of an earlier rule"),
-    Rule("MSH217", Severity.WARNING, "Route matches JWT claims but no RequestAuthentication validates tokens"),
+    Rule("MSH217", Severity.WARNING, "Route matches JWT claims where none are set (not on a gateway, or no RequestAuthentication)"),
 )
 
 CLAIM_HEADER_PREFIX = "@request.auth.claims"
@@ -195,29 +195,43 @@ def check_shadowed_rules(context: Context) -> Iterator[Finding]:
                 catch_all = rule_index
 
 
+def _claim_matches(spec: dict) -> Iterator[tuple[Path, str]]:
+    for rule_index, rule in enumerate(sequence(spec.get("http"))):
+        for match_index, condition in enumerate(_conditions(rule)):
+            for field in ("headers", "withoutHeaders"):
+                for header in mapping(condition.get(field)):
+                    if str(header).startswith(CLAIM_HEADER_PREFIX):
+                        yield ("spec", "http", rule_index, "match", match_index, field, header), str(header)
+
+
 def check_claim_routing(context: Context) -> Iterator[Finding]:
-    """MSH217: `@request.auth.claims.*` header matches need a RequestAuthentication that applies."""
+    """MSH217: `@request.auth.claims.*` matches work only on ingress gateways whose workload has a
+    RequestAuthentication (Istio's JWT claim based routing); elsewhere the rule never matches."""
     index = context.index
     for entry in index.of_kind(NETWORKING, "VirtualService"):
+        claims = list(_claim_matches(entry.spec))
+        if not claims:
+            continue
         gateway_namespaces = {
             resolved[0]
             for ref in sequence(entry.spec.get("gateways"))
             if text(ref) and (resolved := hosts.gateway_ref(ref, entry.namespace))
         }
-        candidates = {entry.namespace, hosts.ROOT_NAMESPACE} | gateway_namespaces
-        if candidates & index.request_authentication_namespaces:
+        if not gateway_namespaces:
+            problem = (
+                "JWT claims are available for routing only on an ingress gateway; on sidecars (mesh) this match "
+                "never succeeds: bind the VirtualService to the Gateway that validates the token"
+            )
+        elif ({hosts.ROOT_NAMESPACE} | gateway_namespaces) & index.request_authentication_namespaces:
             continue
-        for rule_index, rule in enumerate(sequence(entry.spec.get("http"))):
-            for match_index, condition in enumerate(_conditions(rule)):
-                for field in ("headers", "withoutHeaders"):
-                    for header in mapping(condition.get(field)):
-                        if str(header).startswith(CLAIM_HEADER_PREFIX):
-                            yield context.finding(
-                                "MSH217", entry, ("spec", "http", rule_index, "match", match_index, field, header),
-                                f"matching on {header!r} needs a RequestAuthentication that validates the JWT for the "
-                                f"workload serving this route (namespace {', '.join(sorted(candidates - {hosts.ROOT_NAMESPACE}))} "
-                                f"or {hosts.ROOT_NAMESPACE}); without one the claim is never set and the rule never matches",
-                            )
+        else:
+            problem = (
+                f"no RequestAuthentication validates tokens for the gateway workload (namespace "
+                f"{', '.join(sorted(gateway_namespaces))} or {hosts.ROOT_NAMESPACE}), so the claim is never set "
+                "and the rule never matches: add one selecting the gateway pods"
+            )
+        for path, header in claims:
+            yield context.finding("MSH217", entry, path, f"matching on {header!r}: {problem}")
 
 
 CHECKS = (check_weights, check_shadowed_rules, check_claim_routing)
