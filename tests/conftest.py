@@ -71,3 +71,21 @@ def stopped_prometheus_url(prometheus_binary):
     url = server.url
     server.stop()
     return url
+@pytest.fixture
+def validate_yaml():
+    """Validate manifests written as YAML text (read like `-f` files, so findings carry real lines).
+
+    Call it as `validate_yaml(text, config=None, live=None)`; `live` is a list of object dicts.
+    """
+    from meshops.manifest import FileSource, Manifest
+    from meshops.validate import validate
+    from meshops.yamlio import load_documents
+
+    def run(text: str, *, config=None, live=None, filename: str = "mesh.yaml"):
+        manifests = [
+            Manifest(obj=document.data, source=FileSource(filename, document))
+            for document in load_documents(text, filename=filename)
+        ]
+        return validate(manifests, config=config, live=live)
+
+    return run

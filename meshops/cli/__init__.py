@@ -23,6 +23,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("diff", "diff"),
     ("apply", "apply"),
     ("crds", "crds"),
+    ("validate", "validate"),
 )
 
 # Internal failures (bugs) exit with EX_SOFTWARE from sysexits.h so they are never mistaken for

@@ -115,3 +115,21 @@ def read_live(
             state.objects.setdefault(key_of(obj), obj)
     state.requests = api.stats.requests - before
     return state
+
+
+# Kinds cross-resource validation looks up in a live cluster (hosts, subsets, gateways, policies,
+# and the Pods a subset must select).
+LOOKUP_KINDS: tuple[tuple[str, str], ...] = tuple((row.group, row.kind) for row in kinds.KINDS if row.group.endswith("istio.io")) + (
+    ("", "Service"),
+    ("", "Pod"),
+)
+
+
+def read_for_lookup(api: KubeApi, discovery: Discovery, *, kinds_to_read: Iterable[tuple[str, str]] = LOOKUP_KINDS) -> list[dict]:
+    """Every object of the lookup kinds the cluster serves, cluster-wide (one paged LIST per kind)."""
+    objects: list[dict] = []
+    for group, kind in kinds_to_read:
+        resource = discovery.preferred(group, kind)
+        if resource is not None:
+            objects.extend(list_objects(api, resource))
+    return objects

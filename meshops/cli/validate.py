@@ -1,0 +1,170 @@
+"""`meshops validate`: the validate stage on the command line.
+
+Renders an environment (or reads `-f` manifest files), picks the schemas (`--crds` files over the
+ones meshops ships), runs every check and prints the findings as text, JSON or GitHub annotations.
+Exit codes are the same in every format: 0 without error-level findings (warnings and info are
+fine), 1 with at least one unsuppressed error, 2 or more when meshops could not do its job.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from ..errors import ExitCode, UsageError
+from .common import output_option, ref_option, repo_option, set_option
+
+
+@click.command()
+@click.option("--env", "environment", default=None, metavar="ENV",
+              help="Environment to render and validate (with -f: only its meshops.yaml settings are used).")
+@repo_option
+@ref_option
+@set_option
+@click.option("-f", "--filename", "files", multiple=True, type=click.Path(), metavar="PATH",
+              help="Validate manifest files or directories as they are, instead of rendering; may be repeated.")
+@click.option("--crds", multiple=True, type=click.Path(), metavar="PATH",
+              help="CRD files or directories to take schemas from (default: the schemas meshops ships).")
+@click.option("--kubeconfig", default=None, metavar="FILE", help="Kubeconfig of the cluster to check against.")
+@click.option("--context", "kube_context", default=None, metavar="NAME", help="Kubeconfig context to use.")
+@click.option("--list-codes", is_flag=True, help="Print the catalogue of finding codes and exit.")
+@output_option("text", "json", "github", default="text")
+def validate(
+    environment: str | None,
+    repo: str,
+    ref: str | None,
+    sets: tuple[str, ...],
+    files: tuple[str, ...],
+    crds: tuple[str, ...],
+    kubeconfig: str | None,
+    kube_context: str | None,
+    list_codes: bool,
+    output: str,
+) -> None:
+    """Check rendered manifests (or files) for schema errors, broken references and risky policies.
+
+    \b
+    Examples:
+      meshops validate --env prod
+      meshops validate --env staging -o github        annotations for a pull request
+      meshops validate -f legacy/ --crds crds/        existing YAML, against these CRDs
+      meshops validate --list-codes                   every finding code and its severity
+    """
+    if list_codes:
+        click.echo(_catalogue_text(output), nl=False)
+        return
+    if not environment and not files:
+        raise UsageError("nothing to validate", hint="pass --env ENV for a rendered environment, or -f PATH for manifest files")
+    if files and sets:
+        raise UsageError("--set applies to rendering, not to -f files", hint="drop --set, or validate --env without -f")
+
+    from ..validate import has_errors, sort_findings, validate as run_validate
+
+    manifests, findings, config, base, tree = _inputs(environment=environment, repo=repo, ref=ref, sets=sets, files=files)
+    api = _cluster(kubeconfig=kubeconfig, kube_context=kube_context, config=config)
+    live, cluster_schemas = _live_inputs(api) if api is not None else (None, None)
+    schemas = _schema_set(crds=crds, cluster_schemas=cluster_schemas, tree=tree, environment=environment)
+    findings = sort_findings(findings + run_validate(manifests, schemas=schemas, config=config, live=live))
+    click.echo(_format(findings, output=output, base=base), nl=False)
+    if has_errors(findings):
+        sys.exit(ExitCode.CHANGES_OR_FINDINGS)
+
+
+def _inputs(*, environment: str | None, repo: str, ref: str | None, sets: tuple[str, ...], files: tuple[str, ...]):
+    """(manifests, findings from reading them, meshops.yaml settings, base dir of their paths, the repo tree).
+
+    A config that cannot be rendered (broken values YAML, an undefined template value …) is the
+    user's config being wrong: it becomes an MSH100 finding (exit 1), not a failure of meshops.
+    """
+    from ..config import load_env_config
+    from ..errors import ConfigError
+    from ..source import open_source
+
+    if files:
+        from ..validate.files import load_manifest_paths
+
+        manifests, findings = load_manifest_paths(list(files))
+        tree = open_source(repo, ref).tree if environment else None
+        config = load_env_config(tree, environment) if environment else None
+        return manifests, findings, config, None, tree
+    from ..render import render
+    from ..validate.schema import CODE_PARSE_ERROR, make_finding
+
+    source = open_source(repo, ref)
+    try:
+        result = render(source, environment, sets)
+    except ConfigError as error:
+        message = error.message + (f"; {error.hint}" if error.hint else "")
+        finding = make_finding(CODE_PARSE_ERROR, message, obj=None, locations=[error.location] if error.location else [])
+        return [], [finding], None, os.path.relpath(repo), source.tree
+    return result.manifests, [], result.config, os.path.relpath(repo), source.tree
+
+
+def _cluster(*, kubeconfig: str | None, kube_context: str | None, config):
+    """A KubeApi when flags or meshops.yaml name a cluster, else None.
+
+    Flags must work (an unreachable cluster is exit 3); a cluster named only in meshops.yaml is
+    used when reachable and otherwise skipped with a note, so offline validation still runs.
+    """
+    from ..cluster.api import RetryPolicy
+    from ..cluster.connect import connect
+    from ..errors import ClusterError
+
+    if kubeconfig or kube_context:
+        return connect(kubeconfig=kubeconfig, context=kube_context, config=config)
+    if config is None or not config.section("cluster"):
+        return None
+    try:
+        api = connect(config=config, retry=RetryPolicy(attempts=1))
+        api.request("GET", "/version", timeout=(2.0, 5.0))
+        return api
+    except ClusterError as error:
+        click.echo(f"note: validating offline: {error.message}", err=True)
+        return None
+
+
+def _live_inputs(api):
+    """(live objects for lookups, the cluster's Istio CRDs as schemas)."""
+    from ..cluster.discovery import Discovery
+    from ..cluster.live import read_for_lookup
+    from ..validate.schemas import SchemaSet
+    from ..validate.schemas.repo import istio_crds, list_cluster_crds
+
+    live = read_for_lookup(api, Discovery(api))
+    crds = istio_crds(list_cluster_crds(api.client))
+    return live, (SchemaSet.from_crds(crds, source=f"cluster ({api.label})") if crds else None)
+
+
+def _schema_set(*, crds: tuple[str, ...], cluster_schemas, tree, environment: str | None):
+    """Schemas by precedence: the cluster's CRDs, then --crds files, then the repo's crds/, then shipped."""
+    from ..validate.schemas import SchemaSet
+    from ..validate.schemas.repo import load_repo_crds
+
+    schemas = SchemaSet.shipped()
+    repo_crds = load_repo_crds(tree, environment) if tree is not None else None
+    for preferred in (repo_crds, SchemaSet.from_crd_files(list(crds)) if crds else None, cluster_schemas):
+        if preferred is not None:
+            schemas = preferred.overlay(schemas)
+    return schemas
+
+
+def _format(findings, *, output: str, base: str | None) -> str:
+    from ..validate import report
+
+    if output == "json":
+        return report.format_json(findings, base=base)
+    if output == "github":
+        return report.format_github(findings, base=base)
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    return report.format_text(findings, color=color, base=base)
+
+
+def _catalogue_text(output: str) -> str:
+    from ..validate.catalogue import catalogue
+
+    rows = catalogue().values()
+    if output == "json":
+        return json.dumps([{"code": r.code, "severity": r.severity.value, "title": r.title} for r in rows], indent=2) + "\n"
+    return "".join(f"{r.code}  {r.severity.value:<7}  {r.title}\n" for r in rows)

@@ -1,0 +1,98 @@
+"""MSH4xx operability: config that works but costs money, breaks on upgrade, or silently does nothing.
+
+- Tracing every request (100 % sampling) is fine in dev and a capacity problem in production;
+  it is checked only for environments marked `production: true` in meshops.yaml.
+- Deprecated API versions (networking v1alpha3/v1beta1, security v1beta1, telemetry v1alpha1) still
+  work, but v1 is served since Istio 1.22: info, so upgrades are planned, not forced.
+- Telemetry tag overrides are CEL expressions; the Go-template syntax of the old Mixer config
+  (`{{.destination_service_name}}`) is taken as a literal string or rejected.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ... import kinds
+from ...yamlio import YamlError, load_one
+from ..findings import Finding, Rule, Severity
+from ..index import CORE, TELEMETRY, mapping, sequence, text
+from . import Context
+
+RULES = (
+    Rule("MSH401", Severity.WARNING, "100 % trace sampling in a production environment"),
+    Rule("MSH402", Severity.INFO, "Deprecated API version"),
+    Rule("MSH403", Severity.WARNING, "Telemetry tag override written as a Go template instead of CEL"),
+)
+
+FULL_SAMPLING = 100.0
+# The mesh ConfigMap istiod reads: `istio`, or `istio-<revision>` with revisions.
+MESH_CONFIGMAP = "istio"
+MESH_CONFIG_KEY = "mesh"
+
+
+def _is_full(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= FULL_SAMPLING
+
+
+def check_production_sampling(context: Context) -> Iterator[Finding]:
+    """MSH401 on Telemetry `randomSamplingPercentage` and the mesh ConfigMap's `defaultConfig.tracing.sampling`."""
+    if not context.production:
+        return
+    environment = context.config.name if context.config else "this environment"
+    advice = f"{environment} is marked production: trace a small share (1-10 %) of requests"
+    for entry in context.index.of_kind(TELEMETRY, "Telemetry"):
+        for tracing_index, tracing in enumerate(sequence(entry.spec.get("tracing"))):
+            value = mapping(tracing).get("randomSamplingPercentage")
+            if _is_full(value):
+                yield context.finding(
+                    "MSH401", entry, ("spec", "tracing", tracing_index, "randomSamplingPercentage"),
+                    f"randomSamplingPercentage {value} traces every request: {advice}",
+                )
+    for entry in context.index.of_kind(CORE, "ConfigMap"):
+        if entry.name != MESH_CONFIGMAP and not entry.name.startswith(MESH_CONFIGMAP + "-"):
+            continue
+        mesh_text = text(mapping(entry.obj.get("data")).get(MESH_CONFIG_KEY))
+        if not mesh_text:
+            continue
+        try:
+            mesh = mapping(load_one(mesh_text, filename=f"{entry.label} data.mesh").data)
+        except YamlError:
+            continue
+        value = mapping(mapping(mesh.get("defaultConfig")).get("tracing")).get("sampling")
+        if _is_full(value):
+            yield context.finding(
+                "MSH401", entry, ("data", MESH_CONFIG_KEY),
+                f"mesh config defaultConfig.tracing.sampling {value} traces every request: {advice}",
+            )
+
+
+def check_deprecated_versions(context: Context) -> Iterator[Finding]:
+    """MSH402: an apiVersion the kinds table lists after the preferred one, or the schemas call deprecated."""
+    for entry in context.index.entries:
+        if entry.manifest is None:
+            continue
+        row = kinds.lookup(entry.key.group, entry.key.kind)
+        api_version = str(entry.obj.get("apiVersion") or "")
+        reason = context.schemas.deprecation(api_version, entry.key.kind) if context.schemas is not None else None
+        if reason is None and row is not None and entry.version in row.versions[1:]:
+            reason = f"{api_version} is deprecated for {entry.key.kind}: use {row.preferred_api_version} (served since Istio 1.22)"
+        if reason:
+            yield context.finding("MSH402", entry, ("apiVersion",), reason)
+
+
+def check_tag_override_templates(context: Context) -> Iterator[Finding]:
+    """MSH403: `{{ ... }}` in a tag override value."""
+    for entry in context.index.of_kind(TELEMETRY, "Telemetry"):
+        for metrics_index, metrics in enumerate(sequence(entry.spec.get("metrics"))):
+            for override_index, override in enumerate(sequence(mapping(metrics).get("overrides"))):
+                for tag, tag_override in mapping(mapping(override).get("tagOverrides")).items():
+                    value = text(mapping(tag_override).get("value"))
+                    if value and "{{" in value:
+                        yield context.finding(
+                            "MSH403", entry,
+                            ("spec", "metrics", metrics_index, "overrides", override_index, "tagOverrides", tag, "value"),
+                            f"tag {tag!r} is a Go template ({value!r}); Istio evaluates tag values as CEL: write e.g. "
+                            "\"has(destination.service.name) ? destination.service.name : 'unknown'\"",
+                        )
+
+
+CHECKS = (check_production_sampling, check_deprecated_versions, check_tag_override_templates)
