@@ -87,7 +87,6 @@ def test_production_with_full_sampling_warns_but_passes(meshops, example_repo):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--env", "dev", "--context", "prod"), "not supported yet"),
     ((), "nothing to validate"),
     (("--env", "qa"), "unknown environment 'qa'"),
     (("-f", "x.yaml", "--set", "a=b"), "--set applies to rendering"),
@@ -97,6 +96,13 @@ def test_usage_problems_exit_2_with_one_line(meshops, example_repo, args, messag
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_cluster_named_by_flags_must_be_usable(meshops, example_repo, tmp_path):
+    result = meshops("validate", "--repo", example_repo.working_dir, "--env", "dev",
+                     "--kubeconfig", str(tmp_path / "missing"), "--context", "prod")
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: no kubeconfig at ") and "Traceback" not in result.stderr
 
 
 def test_list_codes_prints_the_catalogue(meshops):
