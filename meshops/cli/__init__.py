@@ -20,6 +20,7 @@ from ..errors import ExitCode, MeshopsError
 COMMANDS: tuple[tuple[str, str], ...] = (
     ("render", "render"),
     ("render", "envs"),
+    ("sandbox", "sandbox"),
 )
 
 # Internal failures (bugs) exit with EX_SOFTWARE from sysexits.h so they are never mistaken for
