@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,6 +101,7 @@ def start(port: int, kubeconfig_out: Path, state: Path | None, no_istio: bool, c
         if state:
             click.echo(f"state: {state}")
         click.echo("press Ctrl-C to stop")
+        sys.stdout.flush()  # a supervisor reading a pipe sees the address now, not at exit
         _wait_for_signal()
     finally:
         server.stop()

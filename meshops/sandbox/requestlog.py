@@ -31,7 +31,7 @@ class LogEntry:
     content_type: str | None = None
     field_manager: str | None = None
     user_agent: str = ""
-    duration: float = 0.0  # seconds spent answering (watch: until the stream ended)
+    duration: float = 0.0  # seconds until the answer was ready (a watch: until its stream began)
     injected: bool = False  # answered by an injected fault
     time: float = 0.0
 

@@ -20,7 +20,7 @@ from .faults import Faults
 from .objects import Clock, clone, utc_now
 from .registry import Registry
 from .requestlog import RequestLog
-from .store import Store
+from .store import HISTORY, Store
 from .transport import HttpServer
 from .writes import CRD_RESOURCE, WriteOptions
 
@@ -32,13 +32,13 @@ class SandboxServer:
     """A local Kubernetes API server on 127.0.0.1 (see `meshops.sandbox`)."""
 
     def __init__(self, port: int = 0, *, host: str = "127.0.0.1", state_file: str | os.PathLike | None = None,
-                 token: str | None = None, clock: Clock = utc_now) -> None:
+                 token: str | None = None, clock: Clock = utc_now, watch_history: int = HISTORY) -> None:
         self.host = host
         self.requested_port = port
         self.state_file = Path(state_file) if state_file else None
         self.token = token or secrets.token_urlsafe(24)
         self.registry = Registry()
-        self.store = Store()
+        self.store = Store(history=watch_history)
         self.faults = Faults()
         self.log = RequestLog()
         self.internal_errors: list[str] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import time
 import traceback
 from email.utils import formatdate
@@ -38,6 +39,12 @@ class HttpServer(ThreadingHTTPServer):
         self.sandbox = sandbox
         self.connections: set[socket.socket] = set()
         super().__init__(address, Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away is normal; anything else is a sandbox bug worth keeping."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            self.sandbox.internal_errors.append(traceback.format_exc())
 
     def close_connections(self) -> None:
         """Cut every open keep-alive connection (their threads would otherwise keep serving)."""
@@ -106,7 +113,6 @@ class Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         info = routing.parse(self.command, self.path)
         fault = None
-        status = 0
         try:
             body = self._body()
             if not self._authorized():
@@ -120,21 +126,20 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:  # a bug in the sandbox: answer like the apiserver would, keep the traceback
             sandbox.internal_errors.append(traceback.format_exc())
             response = error_response(internal("sandbox failure (see SandboxServer.internal_errors)"))
-        try:
-            if response is not None:
-                status = response.status
-                self._write(response)
-            else:
-                self.close_connection = True
-        finally:
-            sandbox.log.append(LogEntry(
-                method=self.command, path=info.path, verb=info.verb, status=status, resource=info.resource,
-                subresource=info.subresource, group=info.group, version=info.version, namespace=info.namespace,
-                name=info.name, query=info.query, dry_run=info.dry_run,
-                content_type=self.headers.get("Content-Type"), field_manager=info.query.get("fieldManager"),
-                user_agent=self.headers.get("User-Agent", ""), duration=time.perf_counter() - started,
-                injected=fault is not None and (fault.status is not None or fault.drop_connection), time=time.time(),
-            ))
+        status = response.status if response is not None else 0
+        # Logged before answering: once a client has its answer, the log already shows the request.
+        sandbox.log.append(LogEntry(
+            method=self.command, path=info.path, verb=info.verb, status=status, resource=info.resource,
+            subresource=info.subresource, group=info.group, version=info.version, namespace=info.namespace,
+            name=info.name, query=info.query, dry_run=info.dry_run,
+            content_type=self.headers.get("Content-Type"), field_manager=info.query.get("fieldManager"),
+            user_agent=self.headers.get("User-Agent", ""), duration=time.perf_counter() - started,
+            injected=fault is not None and (fault.status is not None or fault.drop_connection), time=time.time(),
+        ))
+        if response is None:
+            self.close_connection = True
+        else:
+            self._write(response)
 
     def _answer(self, info: routing.RequestInfo, body: bytes, fault: Any) -> Response | None:
         """The response, or None to drop the connection unanswered."""
