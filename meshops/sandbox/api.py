@@ -143,7 +143,7 @@ class Api:
         if verb == "get":
             return json_response(200, self.reader.get(rtype, namespace, info.name or ""))
         if verb == "list":
-            return json_response(200, self.reader.list(rtype, info.namespace, info.query))
+            return Response(200, self.reader.list(rtype, info.namespace, info.query))
         if verb == "watch":
             query = dict(info.query)
             if info.name:  # /watch/.../name is a watch on that one object

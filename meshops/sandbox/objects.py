@@ -43,3 +43,19 @@ def generated_name(prefix: str) -> str:
 def without_resource_version(obj: dict[str, Any]) -> dict[str, Any]:
     metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
     return {**obj, "metadata": metadata}
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def list_item(obj: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
+    """An object as a List item: custom resources keep apiVersion/kind, typed core lists leave them out."""
+    if rtype.custom:
+        return served(obj, rtype)
+    return {k: v for k, v in obj.items() if k != "apiVersion" and k != "kind"}
+
+
+def list_item_encoding(rtype: ResourceType) -> tuple[str, Callable[[dict[str, Any]], bytes]]:
+    """(cache variant, encoder) of List items of `rtype`, for `Store.encoded`."""
+    return (rtype.api_version if rtype.custom else ""), (lambda obj: dumps(list_item(obj, rtype)))

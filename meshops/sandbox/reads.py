@@ -13,7 +13,7 @@ import binascii
 import json
 from typing import Any
 
-from .objects import served
+from .objects import dumps, list_item_encoding, served
 from .resources import ResourceType
 from .selectors import Selection, single_name
 from .status import bad_request, not_found
@@ -35,13 +35,6 @@ def _parse_token(token: str) -> tuple[int, tuple[str, str]]:
         raise bad_request(f"continue key is not valid: {token!r}") from None
     namespace, _, name = start.rpartition("/")
     return revision, (namespace, name)
-
-
-def _list_item(obj: dict[str, Any], rtype: ResourceType) -> dict[str, Any]:
-    """Items of custom resource lists carry apiVersion/kind; typed core lists leave them out."""
-    if rtype.custom:
-        return served(obj, rtype)
-    return {k: v for k, v in obj.items() if k != "apiVersion" and k != "kind"}
 
 
 class Reader:
@@ -71,7 +64,8 @@ class Reader:
             return candidates
         return [obj for obj in candidates if selection.matches(obj)]
 
-    def list(self, rtype: ResourceType, namespace: str | None, query: dict[str, str]) -> dict[str, Any]:
+    def list(self, rtype: ResourceType, namespace: str | None, query: dict[str, str]) -> bytes:
+        """The serialized List (built from cached per-object JSON: see `Store.encoded`)."""
         limit = _limit(query.get("limit"))
         token = query.get("continue")
         revision = self.store.revision
@@ -87,12 +81,10 @@ class Reader:
             if not query.get("labelSelector") and not query.get("fieldSelector"):
                 metadata["remainingItemCount"] = len(selected) - limit
             selected = selected[:limit]
-        return {
-            "apiVersion": rtype.api_version,
-            "kind": rtype.list_kind,
-            "metadata": metadata,
-            "items": [_list_item(obj, rtype) for obj in selected],
-        }
+        variant, encode = list_item_encoding(rtype)
+        items = b",".join(self.store.encoded(rtype.group_resource, obj, variant, encode) for obj in selected)
+        head = dumps({"apiVersion": rtype.api_version, "kind": rtype.list_kind, "metadata": metadata})
+        return head[:-1] + b',"items":[' + items + b"]}"
 
 
 def _key(obj: dict[str, Any]) -> tuple[str, str]:

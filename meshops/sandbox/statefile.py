@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, Location
+from .objects import dumps
 from .store import Store
 
 FORMAT = "meshops.dev/sandbox-state/v1"
@@ -44,16 +45,17 @@ def load(path: Path) -> tuple[int, list[tuple[tuple[str, str], dict[str, Any]]]]
 
 def save(path: Path, store: Store) -> None:
     revision, objects = store.snapshot()
-    payload = {
-        "format": FORMAT,
-        "revision": revision,
-        "objects": [{"group": group, "resource": resource, "object": obj} for (group, resource), obj in objects],
-    }
+    # Each object's JSON is cached by the store until it changes, so saving after a few writes
+    # re-encodes only those objects.
+    entries = [b'{"group":%s,"resource":%s,"object":%s}' % (dumps(group), dumps(resource),
+                                                          store.encoded((group, resource), obj, "state", dumps))
+               for (group, resource), obj in objects]
+    payload = b'{"format":%s,"revision":%d,"objects":[%s]}' % (dumps(FORMAT), revision, b",".join(entries))
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, separators=(",", ":"))
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

@@ -47,6 +47,9 @@ class Store:
         self._objects: dict[GroupResource, dict[Key, dict[str, Any]]] = {}
         self._history: deque[Change] = deque(maxlen=history)
         self._compacted = 0  # newest revision no longer in the history
+        # Serialized forms of stored objects by (group_resource, key, variant): LISTs join bytes
+        # instead of re-encoding every object. Dropped whenever the object changes.
+        self._encoded: dict[tuple[GroupResource, Key], dict[str, tuple[dict[str, Any], bytes]]] = {}
         self.listeners: list[Callable[[], None]] = []
 
     def get(self, group_resource: GroupResource, namespace: str, name: str) -> dict[str, Any] | None:
@@ -61,6 +64,17 @@ class Store:
         bucket.sort(key=lambda entry: entry[0])
         return [obj for _, obj in bucket]
 
+    def encoded(self, group_resource: GroupResource, obj: dict[str, Any], variant: str,
+                encode: Callable[[dict[str, Any]], bytes]) -> bytes:
+        """`encode(obj)` for a stored object, computed once per object and variant."""
+        variants = self._encoded.setdefault((group_resource, key_of(obj)), {})
+        cached = variants.get(variant)
+        if cached is not None and cached[0] is obj:
+            return cached[1]
+        data = encode(obj)
+        variants[variant] = (obj, data)
+        return data
+
     def count(self, group_resource: GroupResource) -> int:
         return len(self._objects.get(group_resource, {}))
 
@@ -74,6 +88,7 @@ class Store:
             self.revision += 1
             obj["metadata"]["resourceVersion"] = str(self.revision)
             self._objects.setdefault(group_resource, {})[key_of(obj)] = obj
+            self._forget_encoded(group_resource, key_of(obj))
             self._record(Change(self.revision, "MODIFIED" if old else "ADDED", group_resource, obj, old))
         return obj
 
@@ -83,10 +98,14 @@ class Store:
             old = self._objects.get(group_resource, {}).pop(key, None)
             if old is None:
                 return None
+            self._forget_encoded(group_resource, key)
             self.revision += 1
             gone = {**old, "metadata": {**old["metadata"], "resourceVersion": str(self.revision)}}
             self._record(Change(self.revision, "DELETED", group_resource, gone, old))
             return gone
+
+    def _forget_encoded(self, group_resource: GroupResource, key: Key) -> None:
+        self._encoded.pop((group_resource, key), None)
 
     def _record(self, change: Change) -> None:
         if len(self._history) == self._history.maxlen:

@@ -19,7 +19,7 @@ from typing import Any
 from . import crds, managers as ownership, ssa, validation
 from .core import CHECKS, DEFAULTS
 from .managers import Manager
-from .objects import Clock, clone, generated_name, served, timestamp, without_resource_version
+from .objects import Clock, clone, generated_name, list_item_encoding, served, timestamp, without_resource_version
 from .patches import APPLY_PATCH, CORE_PATCH_TYPES, CUSTOM_PATCH_TYPES, PATCHERS
 from .registry import Registry
 from .resources import ResourceType
@@ -334,6 +334,11 @@ class Writer:
         if hook is not None:
             hook(obj, old)
 
+    def _storage_type(self, rtype: ResourceType) -> ResourceType:
+        if rtype.version == rtype.storage_version:
+            return rtype
+        return self.registry.resolve(rtype.group, rtype.storage_version, rtype.plural) or rtype
+
     def _checks(self, rtype: ResourceType, obj: dict) -> None:
         extra = crds.checks if rtype.group_resource == CRD_RESOURCE else CHECKS.get(rtype.group_resource)
         validation.check(obj, rtype, extra=extra)
@@ -376,6 +381,8 @@ class Writer:
         metadata["resourceVersion"] = ""  # keeps its place in the order; the store sets it
         _order_metadata(new)
         stored = self.store.put(rtype.group_resource, new, old=old)
+        # Encode the List item now, while the object is at hand: the first LIST after a bulk load stays fast.
+        self.store.encoded(rtype.group_resource, stored, *list_item_encoding(self._storage_type(rtype)))
         if rtype.group_resource == CRD_RESOURCE:
             self.registry.install(stored)
         return served(stored, rtype)
