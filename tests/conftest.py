@@ -89,3 +89,96 @@ def validate_yaml():
         return validate(manifests, config=config, live=live)
 
     return run
+# -- meshops.sandbox: a local Kubernetes API server over real HTTP ------------------------------------
+
+
+@pytest.fixture
+def sandbox():
+    """A started, empty sandbox API server (initial namespaces only); stopped after the test.
+
+    A bug inside the sandbox (an internal error answered as 500) fails the test at teardown.
+    """
+    from meshops.sandbox import SandboxServer
+
+    server = SandboxServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    if server.internal_errors:
+        pytest.fail("sandbox internal errors:\n" + "\n".join(server.internal_errors))
+
+
+@pytest.fixture
+def sandbox_kubeconfig(sandbox, tmp_path: Path) -> Path:
+    """A kubeconfig file pointing at `sandbox` (token user)."""
+    return sandbox.write_kubeconfig(tmp_path / "sandbox.kubeconfig")
+
+
+@pytest.fixture(scope="session")
+def istio_crd_documents() -> list[dict]:
+    """The upstream Istio CRDs (test data from ../shared/istio/), parsed once per session."""
+    from helpers import ISTIO_CRDS
+    from meshops.yamlio import load_documents
+
+    if not ISTIO_CRDS.is_file():
+        pytest.skip(f"upstream Istio CRDs not found at {ISTIO_CRDS}")
+    return [d.data for d in load_documents(ISTIO_CRDS.read_bytes(), filename=str(ISTIO_CRDS)) if d.data]
+
+
+@pytest.fixture
+def istio_sandbox(sandbox, istio_crd_documents):
+    """`sandbox` with the upstream Istio CRDs installed (skips when they are absent)."""
+    sandbox.install_crds(istio_crd_documents)
+    return sandbox
+
+
+@pytest.fixture
+def sandbox_api_client(sandbox_kubeconfig: Path):
+    """An official `kubernetes.client.ApiClient` configured from the sandbox kubeconfig."""
+    from kubernetes import config
+
+    api_client = config.new_client_from_config(config_file=str(sandbox_kubeconfig))
+    try:
+        yield api_client
+    finally:
+        api_client.close()
+
+
+class MeshSandbox:
+    """A sandbox with meshops's shipped Istio CRDs installed, its kubeconfig, and typed clients."""
+
+    def __init__(self, server, kubeconfig: Path) -> None:
+        from kubernetes import config
+
+        self.server = server
+        self.kubeconfig = kubeconfig
+        self.api_client = config.new_client_from_config(config_file=str(kubeconfig), context="sandbox")
+
+    def core_v1(self):
+        from kubernetes import client
+
+        return client.CoreV1Api(self.api_client)
+
+    def custom_objects(self):
+        from kubernetes import client
+
+        return client.CustomObjectsApi(self.api_client)
+
+    def writes(self) -> list:
+        """Request-log entries of every write (create/update/patch/delete), in order."""
+        return [e for e in self.server.log.entries if e.verb in ("create", "update", "patch", "delete")]
+
+
+@pytest.fixture
+def mesh_sandbox(sandbox, tmp_path: Path):
+    """The sandbox as `meshops demo` runs it: Istio CRDs from `meshops crds export` (no ../shared needed)."""
+    from meshops.validate.schemas import shipped_crds
+
+    sandbox.install_crds(shipped_crds())
+    mesh = MeshSandbox(sandbox, sandbox.write_kubeconfig(tmp_path / "mesh.kubeconfig"))
+    sandbox.log.clear()
+    try:
+        yield mesh
+    finally:
+        mesh.api_client.close()

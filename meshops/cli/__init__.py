@@ -24,6 +24,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("apply", "apply"),
     ("crds", "crds"),
     ("validate", "validate"),
+    ("sandbox", "sandbox"),
 )
 
 # Internal failures (bugs) exit with EX_SOFTWARE from sysexits.h so they are never mistaken for

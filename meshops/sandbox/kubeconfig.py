@@ -1,0 +1,35 @@
+"""A kubeconfig for the sandbox: one cluster, one token user, one context.
+
+kubectl (`--kubeconfig`) and the official client (`config.load_kube_config(config_file=...)`)
+both read it as they read any other, which is the point: code under test finds the sandbox the
+way it would find a real cluster. The file holds the bearer token, so it is written owner-only.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..yamlio import dump
+
+
+def kubeconfig(*, server: str, token: str, context: str, namespace: str = "default") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": context, "cluster": {"server": server}}],
+        "users": [{"name": context, "user": {"token": token}}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": context, "namespace": namespace}}],
+        "current-context": context,
+        "preferences": {},
+    }
+
+
+def write(path: str | os.PathLike, config: dict[str, Any]) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(dump(config))
+    os.chmod(target, 0o600)
+    return target
