@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from .cluster.api import KubeApi, RetryPolicy
 from .cluster.connect import connect
 from .cluster.discovery import Discovery
-from .cluster.live import LiveState, read_live
+from .cluster.live import LiveState, missing_namespaces, read_live
 from .diff.normalize import ignore_rules
 from .diff.plan import Plan, make_plan
-from .errors import ConfigError
+from .errors import ClusterError, ConfigError
 from .render import RenderResult, render
 from .source import open_source
 from .validate.findings import Finding, Severity, has_errors
@@ -84,3 +84,15 @@ def plan_environment(
         overlay=rollout_overlay,
     )
     return Planned(rendered, findings, api, discovery, live, plan)
+
+
+def require_namespaces(planned: Planned) -> None:
+    """Refuse to start writing when objects target namespaces that exist nowhere (nothing half-applied)."""
+    missing = missing_namespaces(planned.rendered.manifests, planned.live)
+    if missing:
+        namespace, keys = sorted(missing.items())[0]
+        raise ClusterError(
+            f"namespace {namespace!r} does not exist in the cluster ({planned.api.label}) and is not rendered; "
+            f"{len(keys)} objects would fail, e.g. {keys[0]}",
+            hint="create the namespace (or install Istio for istio-system), or render a Namespace object; nothing was written",
+        )

@@ -74,7 +74,7 @@ def _literal_block(value: str) -> str | None:
     """`|`/`|-` header when `value` can be written as a literal block, else None."""
     if "\n" not in value.rstrip("\n") or value.endswith("\n\n") or _CONTROL.search(value) or value[:1] in (" ", "\n"):
         return None
-    if any(line != line.rstrip(" \t") or line[:1] in (" ", "\t") for line in value.split("\n")):
+    if value[:1] == "\t" or any(line != line.rstrip(" \t") for line in value.split("\n")):
         return None
     return "|" if value.endswith("\n") else "|-"
 

@@ -167,7 +167,7 @@ class MeshSandbox:
 
     def writes(self) -> list:
         """Request-log entries of every write (create/update/patch/delete), in order."""
-        return [e for e in self.server.log.entries if e.verb in ("create", "update", "patch", "delete")]
+        return [e for e in self.server.log.entries() if e.verb in ("create", "update", "patch", "delete")]
 
 
 @pytest.fixture
@@ -177,6 +177,7 @@ def mesh_sandbox(sandbox, tmp_path: Path):
 
     sandbox.install_crds(shipped_crds())
     mesh = MeshSandbox(sandbox, sandbox.write_kubeconfig(tmp_path / "mesh.kubeconfig"))
+    mesh.core_v1().create_namespace({"metadata": {"name": "istio-system"}})  # as if Istio were installed
     sandbox.log.clear()
     try:
         yield mesh

@@ -46,8 +46,7 @@ def test_second_apply_of_the_same_revision_writes_nothing(cli, mesh_sandbox):
     mesh_sandbox.server.log.clear()
     again = cli("apply", "--env", "dev", "--yes")
     assert again.returncode == 0, again.stderr
-    writes = [e for e in mesh_sandbox.server.log.entries if e.verb in ("create", "update", "patch", "delete")]
-    assert writes == []
+    assert mesh_sandbox.writes() == []
 
 
 def test_update_shows_a_route_summary_and_exit_code_1(cli, repo):
@@ -81,7 +80,6 @@ def test_prune_removes_only_objects_meshops_owns(cli, repo, mesh_sandbox):
 
 def test_an_object_meshops_does_not_own_is_reported_and_left_alone(cli, mesh_sandbox):
     core = mesh_sandbox.core_v1()
-    core.create_namespace({"metadata": {"name": "istio-system"}})
     core.create_namespaced_config_map("istio-system", {"metadata": {"name": "istio", "labels": {"owner": "helm"}}, "data": {"mesh": "x: 1\n"}})
     result = cli("apply", "--env", "prod", "--yes")
     assert result.returncode == 4, result.stdout + result.stderr
@@ -107,7 +105,7 @@ def test_secret_values_never_appear_in_any_output(cli, repo):
 def test_dry_run_server_sends_the_writes_and_persists_nothing(cli, mesh_sandbox):
     result = cli("apply", "--env", "dev", "--dry-run=server")
     assert result.returncode == 0, result.stderr
-    writes = [e for e in mesh_sandbox.server.log.entries if e.verb in ("create", "patch")]
+    writes = mesh_sandbox.writes()
     assert writes and all(e.dry_run for e in writes)
     assert cli("diff", "--env", "dev").returncode == 1  # still everything to create
 
@@ -116,14 +114,14 @@ def test_apply_refuses_without_confirmation_when_not_interactive(cli, mesh_sandb
     result = cli("apply", "--env", "dev")
     assert result.returncode == 2
     assert result.stderr.strip().endswith("(pass --yes (stdin is not a terminal))")
-    assert not [e for e in mesh_sandbox.server.log.entries if e.verb in ("create", "patch", "delete")]
+    assert mesh_sandbox.writes() == []
 
 
 def test_unreachable_cluster_is_one_line_and_exit_3(meshops, repo, tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster: {server: 'http://127.0.0.1:9'}\n"
-        "users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: gone\n  context: {cluster: gone, user: u}\ncurrent-context: gone\n"
+        "users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: kind-dev\n  context: {cluster: gone, user: u}\ncurrent-context: kind-dev\n"
     )
     result = meshops("diff", "--env", "dev", "--repo", str(repo), "--kubeconfig", str(kubeconfig), timeout=60)
     assert result.returncode == 3, result.stderr

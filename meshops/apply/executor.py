@@ -52,6 +52,7 @@ class Applier:
     ignore: tuple[IgnoreRule, ...] = ()
     overlay: Overlay = _identity
     workers: int = WORKERS
+    _new_namespaces: frozenset[str] = frozenset()
 
     # --- helpers -------------------------------------------------------------------------
     def _query(self, **extra: object) -> dict:
@@ -174,6 +175,9 @@ class Applier:
 
     def _perform(self, write: Write) -> ObjectResult:
         change = write.change
+        if self.dry_run and change.key.namespace in self._new_namespaces:
+            return ObjectResult(change.key, Outcome.SKIPPED, write.phase.value,
+                                f"namespace {change.key.namespace} is created by this apply; a server dry run cannot check objects in it")
         resource = self._resource(change)
         if write.phase is Phase.PRUNE:
             outcome, message = self._prune(write, resource)
@@ -193,6 +197,7 @@ class Applier:
     def run(self, plan: Plan, *, prune: bool = True, progress: Progress | None = None) -> ApplyResult:
         """Apply `plan`; conflicts and failures are reported per object, never raised."""
         result = ApplyResult(environment=self.environment, revision=self.revision, dry_run=self.dry_run)
+        self._new_namespaces = {c.key.name for c in plan.creates if c.key.kind == "Namespace" and c.key.group == ""}
         before = self.api.stats.by_method.copy()
         for change in plan.changes:
             if change.action is Action.CONFLICT:

@@ -35,12 +35,13 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
     """
     from ..apply.executor import Applier
     from ..diff.output import text_lines
-    from ..pipeline import plan_environment
+    from ..pipeline import plan_environment, require_namespaces
     from ..rollout.overlay import rollout_overlay
     from ..diff.normalize import ignore_rules
     from .progress import ApplyProgress
 
     planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig, context=context)
+    require_namespaces(planned)
     plan = planned.plan
     server_dry_run = dry_run == "server"
     pending = len(plan.creates) + len(plan.updates) + (0 if no_prune else len(plan.prunes))

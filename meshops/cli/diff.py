@@ -31,6 +31,10 @@ def diff(environment, repo, ref, sets, kubeconfig, context, output, show_unchang
 
     planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig, context=context)
     plan = planned.plan
+    from ..cluster.live import missing_namespaces
+
+    for namespace, keys in sorted(missing_namespaces(planned.rendered.manifests, planned.live).items()):
+        click.echo(f"warning: namespace {namespace!r} does not exist and is not rendered: apply would refuse ({len(keys)} objects)", err=True)
     if output == "json":
         click.echo(to_json(plan))
     elif output == "markdown":

@@ -28,6 +28,7 @@ class LiveState:
 
     objects: dict[ObjectKey, dict] = field(default_factory=dict)
     resources: dict[tuple[str, str], Resource] = field(default_factory=dict)  # (group, kind) -> resource used
+    namespaces: set[str] = field(default_factory=set)  # every namespace that exists in the cluster
     requests: int = 0
 
     def owned(self, environment: str) -> dict[ObjectKey, dict]:
@@ -88,12 +89,20 @@ def read_live(
     """Read what a plan for `desired` in `environment` must compare against (see module docstring)."""
     state = LiveState()
     before = api.stats.requests
+    # Namespaces are few: one unfiltered LIST serves existence checks, desired Namespaces and prunes.
+    namespace_resource = Resource("", "v1", "Namespace", "namespaces", False)
+    state.resources[("", "Namespace")] = namespace_resource
+    for obj in list_objects(api, namespace_resource):
+        state.namespaces.add(obj["metadata"]["name"])
+        state.objects[key_of(obj)] = obj
     namespaces_by_resource: dict[Resource, set[str | None]] = {}
     for manifest in desired:
         resource = _require(discovery, manifest)
         state.resources.setdefault((resource.group, resource.kind), resource)
         namespaces_by_resource.setdefault(resource, set()).add(manifest.namespace if resource.namespaced else None)
     for resource, namespaces in namespaces_by_resource.items():
+        if resource.kind == "Namespace" and resource.group == "":
+            continue
         for namespace in sorted(namespaces, key=lambda n: n or ""):
             for obj in list_objects(api, resource, namespace=namespace):
                 state.objects[key_of(obj)] = obj
@@ -101,6 +110,8 @@ def read_live(
     for row in prune_kinds:
         if row.kind == "CustomResourceDefinition":
             continue  # meshops never prunes CRDs: deleting one deletes every object of that kind
+        if (row.group, row.kind) == ("", "Namespace"):
+            continue  # already listed whole
         resource = state.resources.get((row.group, row.kind)) or discovery.preferred(row.group, row.kind)
         if resource is None:
             continue  # not served here: nothing of this kind can exist
@@ -115,6 +126,18 @@ def read_live(
             state.objects.setdefault(key_of(obj), obj)
     state.requests = api.stats.requests - before
     return state
+
+
+def missing_namespaces(desired: Iterable[Manifest], state: LiveState) -> dict[str, list[ObjectKey]]:
+    """Namespaces objects are rendered into that neither exist nor are rendered themselves."""
+    rendered = {m.name for m in desired if m.kind == "Namespace" and m.key.group == ""}
+    missing: dict[str, list[ObjectKey]] = {}
+    for manifest in desired:
+        resource = state.resources.get((manifest.key.group, manifest.kind))
+        namespace = manifest.namespace
+        if resource is not None and resource.namespaced and namespace and namespace not in state.namespaces and namespace not in rendered:
+            missing.setdefault(namespace, []).append(manifest.key)
+    return missing
 
 
 # Kinds cross-resource validation looks up in a live cluster (hosts, subsets, gateways, policies,

@@ -155,6 +155,17 @@ def _strip_defaults(live: Any, desired: Any, path: tuple[str, ...], value: Any, 
         del live[head]
 
 
+def _drop_emptied(live: Any, desired: Any) -> None:
+    """Remove maps/lists left empty (by dropped defaults) that git does not mention either."""
+    if not isinstance(live, dict):
+        return
+    for key in list(live):
+        desired_child = desired.get(key) if isinstance(desired, dict) else None
+        _drop_emptied(live[key], desired_child)
+        if live[key] in ({}, []) and (not isinstance(desired, dict) or key not in desired):
+            del live[key]
+
+
 def owned_fields(live: dict, manager: str = FIELD_MANAGER) -> dict | None:
     """The merged `fieldsV1` tree of every managedFields entry of `manager`, or None if it has none."""
     entries = [
@@ -217,6 +228,7 @@ def normalize_pair(
         for default in SERVER_DEFAULTS:
             if default.kind == kind:
                 _strip_defaults(live_copy, desired_copy, default.path, default.value)
+        _drop_emptied(live_copy, desired_copy)
         if desired_copy is not None:
             live_copy = _restrict(live_copy, desired_copy, owned_fields(live) if live else None)
     return desired_copy, live_copy
