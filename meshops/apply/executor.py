@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
-from ..cluster.api import APPLY_PATCH, ApiError, KubeApi
+from ..cluster.api import APPLY_PATCH, JSON_PATCH, ApiError, KubeApi
 from ..cluster.discovery import Discovery, Resource
 from ..cluster.live import is_owned
 from ..diff.normalize import IgnoreRule, normalize_pair
@@ -37,6 +37,14 @@ MAX_REPLANS = 5
 WORKERS = 8
 
 Progress = Callable[[ObjectResult, int, int], None]
+
+
+def _conflicting_manager(cause: dict) -> str:
+    """The manager named in a FieldManagerConflict cause (`conflict with "kubectl-edit" using …`)."""
+    message = cause.get("message", "")
+    start = message.find('"')
+    end = message.find('"', start + 1)
+    return message[start + 1:end] if 0 <= start < end else ""
 
 
 @dataclass
@@ -100,15 +108,45 @@ class Applier:
     # --- verbs ---------------------------------------------------------------------------
     def _create(self, write: Write, resource: Resource, attempts: int) -> tuple[Outcome, str]:
         change = write.change
+        body = self._stamped(write.body)
         try:
-            self.api.request("POST", resource.collection_path(change.key.namespace), body=self._stamped(write.body),
-                             query=self._query())
-            return Outcome.CREATED, ""
+            created = self.api.request("POST", resource.collection_path(change.key.namespace), body=body, query=self._query())
         except ApiError as error:
             if not error.already_exists:
                 return Outcome.FAILED, f"{error.status} {error.reason}: {error.message}"
+        else:
+            if not self.dry_run:
+                self._adopt(resource, change, created)
+            return Outcome.CREATED, ""
         live = self._read(resource, change)
         return self._after_race(write, resource, live, attempts, created=True)
+
+    def _adopt(self, resource: Resource, change: Change, created: dict) -> None:
+        """Turn the Update entry a POST leaves in managedFields into meshops's Apply entry.
+
+        POST is what guarantees we never touch an object someone else created, but it records our
+        fields under an Update entry, and a later server-side apply never removes fields an Update
+        entry owns, so a field dropped from git would linger. Rewriting the entry's operation is
+        the upgrade kubectl performs when moving objects from client-side to server-side apply;
+        the `test` op makes it a no-op if anyone wrote in between.
+        """
+        metadata = created.get("metadata") or {}
+        entries = metadata.get("managedFields") or []
+        if not any(e.get("manager") == FIELD_MANAGER and e.get("operation") == "Update" for e in entries):
+            return
+        converted = [
+            {**entry, "operation": "Apply"} if entry.get("manager") == FIELD_MANAGER and entry.get("operation") == "Update" else entry
+            for entry in entries
+        ]
+        patch = [
+            {"op": "test", "path": "/metadata/resourceVersion", "value": metadata.get("resourceVersion")},
+            {"op": "replace", "path": "/metadata/managedFields", "value": converted},
+        ]
+        try:
+            self.api.request("PATCH", resource.item_path(change.key.namespace, change.key.name), body=patch,
+                             content_type=JSON_PATCH, query=self._query())
+        except ApiError:
+            pass  # someone wrote in between; the object is still ours and the next apply converges
 
     def _update(self, write: Write, resource: Resource, attempts: int, force: bool = False) -> tuple[Outcome, str]:
         change = write.change
@@ -120,8 +158,10 @@ class Applier:
                              content_type=APPLY_PATCH, query=query)
             return Outcome.UPDATED, ""
         except ApiError as error:
-            if error.status == 409 and any(c.get("type") == "FieldManagerConflict" for c in error.causes):
-                if self.force_conflicts and not force:
+            conflicts = [c for c in error.causes if c.get("reason") == "FieldManagerConflict"]
+            if error.status == 409 and conflicts:
+                ours = all(_conflicting_manager(c) == FIELD_MANAGER for c in conflicts)
+                if (self.force_conflicts or ours) and not force:
                     return self._update(write, resource, attempts, force=True)
                 fields = ", ".join(c.get("message", c.get("field", "")) for c in error.causes)
                 return Outcome.CONFLICT, f"another field manager owns what git changes ({fields}); left as is (--force-conflicts takes over)"
@@ -184,6 +224,10 @@ class Applier:
         elif change.action is Action.CREATE:
             outcome, message = self._create(write, resource, 0)
         else:
+            if write.phase is Phase.EXPAND and write.body is not change.desired:
+                expanded, live = normalize_pair(desired=write.body, live=change.live, ignore=list(self.ignore))
+                if expanded == live:
+                    return ObjectResult(change.key, Outcome.UNCHANGED, write.phase.value, "keeps subsets still routed to")
             if write.phase is Phase.CONTRACT:
                 # the expand write moved resourceVersion on: re-read before contracting
                 change = self._replan(change, self._read(resource, change))
@@ -205,13 +249,16 @@ class Applier:
             elif change.action is Action.UNCHANGED or (change.action is Action.PRUNE and not prune):
                 result.results.append(ObjectResult(change.key, Outcome.UNCHANGED, "plan", "" if prune else "prune skipped (--no-prune)"))
         groups = schedule(plan, prune=prune)
+        contracted = {w.change.key for group in groups for w in group if w.phase is Phase.CONTRACT}
         total = sum(len(group) for group in groups)
         done = 0
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
             for index, group in enumerate(groups):
                 try:
-                    for object_result in pool.map(self._perform, group):
+                    for write, object_result in zip(group, pool.map(self._perform, group)):
                         done += 1
+                        if write.phase is Phase.EXPAND and write.change.key in contracted and object_result.outcome.done:
+                            continue  # reported once, by its contract write
                         result.results.append(object_result)
                         if progress:
                             progress(object_result, done, total)
