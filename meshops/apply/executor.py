@@ -230,10 +230,16 @@ class Applier:
                     return ObjectResult(change.key, Outcome.UNCHANGED, write.phase.value, "keeps subsets still routed to")
             if write.phase is Phase.CONTRACT:
                 # the expand write moved resourceVersion on: re-read before contracting
-                change = self._replan(change, self._read(resource, change))
-                if change.action is Action.UNCHANGED:
+                live = self._read(resource, change)
+                body = write.body
+                change = self._replan(change, live)
+                if change.action is Action.CONFLICT:
+                    return ObjectResult(change.key, Outcome.CONFLICT, write.phase.value, change.reason)
+                contracted, now = normalize_pair(desired=body, live=live, ignore=list(self.ignore))
+                if contracted == now:
                     return ObjectResult(change.key, Outcome.UPDATED, write.phase.value, "")
-                write = Write(change, change.desired, write.phase)
+                change = Change(Action.UPDATE, change.key, manifest=change.manifest, live=live, desired=change.desired)
+                write = Write(change, body, write.phase)
             outcome, message = self._update(write, resource, 0)
         return ObjectResult(change.key, outcome, write.phase.value, message)
 
