@@ -183,3 +183,49 @@ def mesh_sandbox(sandbox, tmp_path: Path):
         yield mesh
     finally:
         mesh.api_client.close()
+
+
+# -- reconcile: config repositories pushed to a real bare repository ---------------------------------
+
+
+def _git_repo(path: Path):
+    import git
+
+    repo = git.Repo.init(path, initial_branch="main")
+    with repo.config_writer() as writer:
+        writer.set_value("user", "name", "meshops tests")
+        writer.set_value("user", "email", "tests@meshops.dev")
+    return repo
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    """An empty bare repository (default branch main) that tests push config repos to."""
+    import git
+
+    path = tmp_path / "origin.git"
+    git.Repo.init(path, bare=True, initial_branch="main")
+    return path
+
+
+@pytest.fixture
+def pushed_example_repo(example_repo, origin):
+    """`example_repo` with `origin` as its remote and main pushed there."""
+    example_repo.create_remote("origin", str(origin)).push("main:main")
+    return example_repo
+
+
+@pytest.fixture
+def team_repo(tmp_path: Path, origin):
+    """A small config repo pushed to `origin`: dev -> staging -> prod, each a ConfigMap in its own namespace."""
+    from helpers import TEAM_REPO_FILES
+
+    path = tmp_path / "team"
+    for name, text in TEAM_REPO_FILES.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    repo = _git_repo(path)
+    repo.git.add(A=True)
+    repo.index.commit("team config")
+    repo.create_remote("origin", str(origin)).push("main:main")
+    return repo

@@ -34,3 +34,35 @@ def run_meshops(*args: str, cwd: Path | None = None, env: dict | None = None, ti
         text=True,
         timeout=timeout,
     )
+
+
+def _team_env(namespace: str, after: str | None) -> str:
+    promotion = f"promotion: {{after: {after}}}\n" if after else "promotion: {order: 1}\n"
+    return f"namespace: {namespace}\ncluster: {{context: sandbox}}\n{promotion}"
+
+
+# A config repo small enough to reconcile three environments into one sandbox without clashes.
+TEAM_REPO_FILES = {
+    "environments/base/values.yaml": "message: hello\n",
+    **{f"environments/{env}/values.yaml": "{}\n" for env in ("dev", "staging", "prod")},
+    "environments/dev/meshops.yaml": _team_env("team-dev", None),
+    "environments/staging/meshops.yaml": _team_env("team-staging", "dev"),
+    "environments/prod/meshops.yaml": _team_env("team-prod", "staging"),
+    "templates/settings.yaml.j2": (
+        "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ environment.namespace }}\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {{ environment.namespace }}\n"
+        "data:\n  message: {{ values.message | to_json }}\n"
+    ),
+}
+
+
+def commit_and_push(repo, changes: dict[str, str], message: str, *, branch: str = "main") -> str:
+    """Write files (repo-relative path -> text), commit them, push `branch` to origin; the new sha."""
+    root = Path(repo.working_tree_dir)
+    for name, text in changes.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    repo.git.add(A=True)
+    commit = repo.index.commit(message)
+    repo.remote("origin").push(f"HEAD:refs/heads/{branch}")
+    return commit.hexsha

@@ -1,0 +1,273 @@
+"""Reconcile a revision into its environments, in promotion order, stopping at the first failure.
+
+Per environment: read its Lease record -> skip it when the change since the last applied revision
+cannot affect it -> refuse inside a freeze window -> take the lock (bounded wait) -> look again
+(another process may have applied it meanwhile: nothing is applied twice) -> render, validate,
+plan -> apply -> drive or look at the rollouts it started -> write the record and release.
+An environment that fails, is frozen, busy, or still rolling out holds back every environment
+that comes after it. The CLI, `meshops serve` and the controller all call `reconcile`.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from ..cluster.api import APPLY_PATCH, ApiError, KubeApi
+from ..cluster.connect import connect
+from ..cluster.discovery import Discovery
+from ..config import EnvConfig, check_environment_name, list_environments, load_env_config
+from ..errors import ApplyIncomplete, ClusterError, ExitCode, MeshopsError
+from ..promotion import promotion_order
+from ..source import open_source
+from .changes import changed_paths, impact
+from .freeze import Frozen, check_freeze
+from .gitcache import GitCache, Mirror, redact
+from .lease import Lease, micro_time
+from .lock import (DEFAULT_LEASE_SECONDS, Attempt, EnvironmentBusy, EnvRecord, Held, Phase, acquire, lease_name,
+                   record_annotations)
+from .report import EnvReport, Outcome, ReconcileReport
+from .rollouts import finish_rollouts
+
+Emit = Callable[[str], None]
+# A bounded wait for another reconcile of the same environment before giving up (seconds).
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+
+def default_identity() -> str:
+    """Who holds a lock: `host-pid-random`, or the pod name inside a cluster."""
+    return os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything `meshops reconcile` takes from its command line."""
+
+    repo: str
+    ref: str = "HEAD"
+    environments: tuple[str, ...] = ()  # empty: all, in promotion order
+    wait: bool = False
+    cache_dir: str | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    override_freeze: str | None = None
+    identity: str = field(default_factory=default_identity)
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+
+
+@dataclass
+class _Run:
+    """One reconcile in progress: the settings, the mirror, and the side effects passed in."""
+
+    settings: Settings
+    mirror: Mirror
+    emit: Emit
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
+
+    def attempt(self, phase: str, *, stage: str = "", reason: str = "") -> Attempt:
+        return Attempt(revision=self.mirror.revision, phase=phase, stage=stage, reason=reason[:500],
+                       time=micro_time(self.clock()), by=self.settings.identity,
+                       override_freeze=self.settings.override_freeze or "")
+
+
+def reconcile(settings: Settings, *, emit: Emit = lambda line: None, clock: Callable[[], float] = time.time,
+              sleep: Callable[[float], None] = time.sleep) -> ReconcileReport:
+    """Fetch the revision and reconcile the selected environments (see module docstring)."""
+    import git
+
+    mirror = GitCache(settings.cache_dir).fetch(settings.repo, settings.ref)
+    emit(f"{redact(mirror.location)} {settings.ref} is at {mirror.revision[:12]}")
+    tree = open_source(mirror.path, mirror.revision).tree
+    for name in settings.environments:
+        check_environment_name(tree, name)
+    configs = promotion_order([load_env_config(tree, name) for name in list_environments(tree)])
+    selected = [c for c in configs if not settings.environments or c.name in settings.environments]
+    run = _Run(settings, mirror, emit, clock, sleep)
+    report = ReconcileReport(repo=redact(mirror.location), ref=settings.ref, revision=mirror.revision)
+    repository = git.Repo(mirror.path)
+    held_back: str | None = None
+    for config in selected:
+        started = clock()
+        if held_back:
+            env_report = EnvReport(config.name, Outcome.BLOCKED, f"not started: {held_back}")
+        else:
+            env_report = _environment(run, config, repository)
+        env_report.duration = clock() - started
+        report.environments.append(env_report)
+        emit(env_report.line())
+        if env_report.outcome.stops_promotion:
+            held_back = f"{config.name} {env_report.outcome.value}"
+    return report
+
+
+def _failure(environment: str, error: MeshopsError, *, stage: str, applied: str | None) -> EnvReport:
+    return EnvReport(environment, Outcome.FAILED, error.one_line().removeprefix("error: "), stage=stage,
+                     exit_code=error.exit_code, applied_before=applied)
+
+
+def _environment(run: _Run, config: EnvConfig, repository) -> EnvReport:
+    """One environment, never raising a MeshopsError: every way it ends is an EnvReport."""
+    name = config.name
+    settings = run.settings
+    try:
+        api = connect(kubeconfig=settings.kubeconfig, context=settings.context, config=config)
+        lease = Lease(api, namespace=config.namespace, name=lease_name(name), identity=settings.identity,
+                      duration=settings.lease_seconds, clock=run.clock)
+        record = EnvRecord.from_lease(lease.read())
+    except MeshopsError as error:
+        return _failure(name, error, stage="connect", applied=None)
+    decision = _decide(run, name, record, repository)
+    if isinstance(decision, EnvReport):
+        return decision
+    run.emit(f"{name}: reconciling: {decision}")
+    try:
+        override = check_freeze(config, run.now(), override=settings.override_freeze)
+    except Frozen as error:
+        return EnvReport(name, Outcome.FROZEN, error.one_line().removeprefix("error: "), exit_code=error.exit_code,
+                         applied_before=record.applied)
+    except MeshopsError as error:
+        return _failure(name, error, stage="freeze", applied=record.applied)
+    if override:
+        run.emit(f"{name}: overriding {override.describe()}: {settings.override_freeze}")
+    try:
+        held = _lock(run, lease, config)
+    except EnvironmentBusy as error:
+        return EnvReport(name, Outcome.BUSY, error.one_line().removeprefix("error: "), exit_code=error.exit_code,
+                         applied_before=record.applied)
+    except MeshopsError as error:
+        return _failure(name, error, stage="lock", applied=record.applied)
+    return _locked(run, config, held, repository, api, before=record)
+
+
+def _decide(run: _Run, name: str, record: EnvRecord, repository) -> EnvReport | str:
+    """The report of an environment that needs no lock (skipped, failed earlier), or why to go on."""
+    target = run.mirror.revision
+    attempt = record.attempt
+    if record.applied is None and attempt and attempt.stage == "apply":
+        return f"the last apply ({attempt.revision[:12]}) did not complete"
+    changed = changed_paths(repository, record.applied, target) if record.applied and record.applied != target else None
+    verdict = impact(name, applied=record.applied, target=target, changed=changed)
+    if verdict.affected:
+        return verdict.reason
+    if attempt and attempt.revision == record.applied:
+        if attempt.phase == Phase.FAILED:
+            return EnvReport(name, Outcome.FAILED, f"{verdict.reason}, whose {attempt.stage or 'reconcile'} failed: "
+                             f"{attempt.reason} (not retried; push a fix)", stage=attempt.stage,
+                             exit_code=ExitCode.CHANGES_OR_FINDINGS, applied_before=record.applied)
+        if attempt.phase == Phase.PROGRESSING:
+            return f"rollouts of {attempt.revision[:12]} were still running"
+    return EnvReport(name, Outcome.SKIPPED, verdict.reason, applied_before=record.applied)
+
+
+def _lock(run: _Run, lease: Lease, config: EnvConfig) -> Held:
+    """Take the environment's lock, creating its namespace first when it is rendered but missing."""
+
+    def waiting(seen) -> None:
+        run.emit(f"{config.name}: waiting for {seen.holder}, which holds {lease} (up to {run.settings.lock_timeout:.0f}s)")
+
+    try:
+        return acquire(lease, wait=run.settings.lock_timeout, sleep=run.sleep, on_wait=waiting)
+    except ApiError as error:
+        if not error.not_found:
+            raise ClusterError(f"cannot take {lease}: {error.status} {error.reason}: {error.message}",
+                               hint="grant RBAC for coordination.k8s.io leases") from None
+    _create_namespace(run, lease.api, config)
+    return acquire(lease, wait=run.settings.lock_timeout, sleep=run.sleep, on_wait=waiting)
+
+
+def _create_namespace(run: _Run, api: KubeApi, config: EnvConfig) -> None:
+    """The environment's namespace, as rendered, applied by meshops (the Lease lives in it)."""
+    from ..pipeline import render_and_validate
+
+    rendered, _ = render_and_validate(repo=str(run.mirror.path), ref=run.mirror.revision, environment=config.name)
+    namespace = next((m.obj for m in rendered.manifests if m.key.kind == "Namespace" and m.key.name == config.namespace), None)
+    if namespace is None:
+        raise ClusterError(f"namespace {config.namespace!r} (meshops.yaml `namespace`) does not exist in {api.label}",
+                           hint="create it, or render a Namespace object for it; nothing was written")
+    run.emit(f"{config.name}: creating namespace {config.namespace} (it holds the environment's lock)")
+    try:
+        api.request("PATCH", f"/api/v1/namespaces/{config.namespace}", body=namespace, content_type=APPLY_PATCH,
+                    query={"fieldManager": "meshops", "force": "false"})
+    except ApiError as error:
+        raise ClusterError(f"cannot create namespace {config.namespace}: {error.status} {error.message}",
+                           hint="grant RBAC to create namespaces or create it yourself") from None
+
+
+def _locked(run: _Run, config: EnvConfig, held: Held, repository, api: KubeApi, *, before: EnvRecord) -> EnvReport:
+    """Under the lock: look again, then plan, apply and finish rollouts; always release."""
+    name = config.name
+    record = held.env_record
+    annotations: dict[str, str] | None = None
+    try:
+        again = _decide(run, name, record, repository)
+        if not isinstance(again, EnvReport):
+            report, annotations = _apply(run, config, record, api, because=again)
+            return report
+        if record != EnvRecord(before.applied, before.attempt, record.holder):
+                by = record.attempt.by if record.attempt else "another reconcile"
+                again.reason += f" (reconciled meanwhile by {by})"
+        return again
+    finally:
+        released = held.release(annotations)
+        if annotations is not None and not released:
+            run.emit(f"{name}: warning: the lock was lost before the record could be written; the next reconcile re-checks")
+
+
+def _apply(run: _Run, config: EnvConfig, record: EnvRecord, api: KubeApi, *, because: str) -> tuple[EnvReport, dict[str, str] | None]:
+    """Plan, apply, finish rollouts; the report and the Lease annotations to record."""
+    from ..apply.executor import Applier
+    from ..diff.normalize import ignore_rules
+    from ..pipeline import plan_environment, require_namespaces
+    from ..rollout.overlay import rollout_overlay
+
+    name, target, settings = config.name, run.mirror.revision, run.settings
+    already = record.applied == target
+    try:
+        planned = plan_environment(repo=str(run.mirror.path), ref=target, environment=name,
+                                   kubeconfig=settings.kubeconfig, context=settings.context)
+    except MeshopsError as error:
+        return _failure(name, error, stage="plan", applied=record.applied), None
+    apply_dict = None
+    if not already:
+        try:
+            require_namespaces(planned)
+            applier = Applier(planned.api, planned.discovery, environment=name, revision=target,
+                              ignore=tuple(ignore_rules(planned.rendered.config.section("ignore"))), overlay=rollout_overlay)
+            result = applier.run(planned.plan, prune=True)
+        except MeshopsError as error:
+            failed = run.attempt(Phase.FAILED, stage="apply", reason=error.message)
+            return _failure(name, error, stage="apply", applied=record.applied), record_annotations(applied="", attempt=failed)
+        apply_dict = result.to_dict()
+        run.emit(f"{name}: apply: {result.summary()} ({result.writes} write requests)")
+        if not result.ok:
+            undone = [r for r in result.results if not r.outcome.done]
+            reason = f"{len(undone)} objects not applied, e.g. {undone[0].key}: {undone[0].message}"
+            failed = run.attempt(Phase.FAILED, stage="apply", reason=reason)
+            error = ApplyIncomplete(reason, hint=f"see `meshops diff --env {name}`")
+            report = _failure(name, error, stage="apply", applied=record.applied)
+            report.apply = apply_dict
+            return report, record_annotations(applied="", attempt=failed)
+    try:
+        rollouts = finish_rollouts(api=planned.api, discovery=planned.discovery, environment=name,
+                                   namespace=config.namespace, revision=target, wait=settings.wait,
+                                   config=planned.rendered.config, emit=run.emit)
+    except MeshopsError as error:
+        report = _failure(name, error, stage="rollout", applied=record.applied)
+        report.apply = apply_dict
+        return report, record_annotations(applied=target, attempt=run.attempt(Phase.PROGRESSING, reason=error.message))
+    outcome = {Phase.SUCCEEDED: Outcome.APPLIED, Phase.PROGRESSING: Outcome.PROGRESSING, Phase.FAILED: Outcome.FAILED}[rollouts.phase]
+    summary = f"{target[:12]} applied ({because})" if not already else f"{target[:12]} was applied"
+    report = EnvReport(name, outcome, f"{summary}; {rollouts.reason}", stage="rollout" if outcome is Outcome.FAILED else "",
+                       exit_code=ExitCode.CHANGES_OR_FINDINGS if outcome is Outcome.FAILED else ExitCode.OK,
+                       applied_before=record.applied, apply=apply_dict, rollouts=rollouts.rollouts)
+    attempt = run.attempt(rollouts.phase, stage="rollout" if rollouts.phase == Phase.FAILED else "", reason=rollouts.reason)
+    return report, record_annotations(applied=target, attempt=attempt)
