@@ -66,3 +66,78 @@ def commit_and_push(repo, changes: dict[str, str], message: str, *, branch: str 
     commit = repo.index.commit(message)
     repo.remote("origin").push(f"HEAD:refs/heads/{branch}")
     return commit.hexsha
+
+
+class Background:
+    """A meshops subprocess (serve, controller) whose stderr lines are collected as they come."""
+
+    def __init__(self, *args: str, env: dict | None = None) -> None:
+        import threading
+
+        full_env = dict(os.environ)
+        full_env.pop("MESHOPS_DEBUG", None)
+        full_env.update(env or {})
+        self.process = subprocess.Popen([sys.executable, "-m", "meshops", *args], env=full_env, text=True,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stderr:
+            with self._changed:
+                self.lines.append(line.rstrip("\n"))
+                self._changed.notify_all()
+
+    @property
+    def output(self) -> str:
+        with self._changed:
+            return "\n".join(self.lines)
+
+    def wait_for(self, pattern: str, timeout: float = 30.0):
+        """The first match of the regex `pattern` in the output, waiting for it to appear."""
+        import re
+        import time
+
+        deadline = time.monotonic() + timeout
+        regex = re.compile(pattern)
+        with self._changed:
+            while True:
+                for line in self.lines:
+                    found = regex.search(line)
+                    if found:
+                        return found
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.process.poll() is not None and not self._reader.is_alive()):
+                    raise AssertionError(f"no line matching {pattern!r}; output so far:\n" + "\n".join(self.lines))
+                self._changed.wait(min(left, 0.2))
+
+    def stop(self, timeout: float = 15.0) -> int:
+        """SIGTERM, then SIGKILL if it lingers; the exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(5)
+        return self.process.returncode
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def http(method: str, url: str, *, body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
+    """One HTTP request with the standard library; (status, body) also for 4xx/5xx answers."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()

@@ -26,6 +26,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("validate", "validate"),
     ("sandbox", "sandbox"),
     ("reconcile", "reconcile"),
+    ("serve", "serve"),
+    ("serve", "controller"),
 )
 
 # Internal failures (bugs) exit with EX_SOFTWARE from sysexits.h so they are never mistaken for

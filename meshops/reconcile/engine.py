@@ -73,8 +73,8 @@ class _Run:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
 
-    def attempt(self, phase: str, *, stage: str = "", reason: str = "") -> Attempt:
-        return Attempt(revision=self.mirror.revision, phase=phase, stage=stage, reason=reason[:500],
+    def attempt(self, revision: str, phase: str, *, stage: str = "", reason: str = "") -> Attempt:
+        return Attempt(revision=revision, phase=phase, stage=stage, reason=reason[:500],
                        time=micro_time(self.clock()), by=self.settings.identity,
                        override_freeze=self.settings.override_freeze or "")
 
@@ -114,6 +114,14 @@ def _failure(environment: str, error: MeshopsError, *, stage: str, applied: str 
                      exit_code=error.exit_code, applied_before=applied)
 
 
+@dataclass(frozen=True)
+class _Go:
+    """An environment needs the lock: to apply the revision, or only to finish its rollouts."""
+
+    reason: str
+    apply: bool = True
+
+
 def _environment(run: _Run, config: EnvConfig, repository) -> EnvReport:
     """One environment, never raising a MeshopsError: every way it ends is an EnvReport."""
     name = config.name
@@ -123,21 +131,24 @@ def _environment(run: _Run, config: EnvConfig, repository) -> EnvReport:
         lease = Lease(api, namespace=config.namespace, name=lease_name(name), identity=settings.identity,
                       duration=settings.lease_seconds, clock=run.clock)
         record = EnvRecord.from_lease(lease.read())
+        decision = _decide(run, name, record, repository)
+        if isinstance(decision, EnvReport) and decision.outcome is Outcome.SKIPPED and settings.wait:
+            decision = _active_rollouts(api, config) or decision
     except MeshopsError as error:
         return _failure(name, error, stage="connect", applied=None)
-    decision = _decide(run, name, record, repository)
     if isinstance(decision, EnvReport):
         return decision
-    run.emit(f"{name}: reconciling: {decision}")
-    try:
-        override = check_freeze(config, run.now(), override=settings.override_freeze)
-    except Frozen as error:
-        return EnvReport(name, Outcome.FROZEN, error.one_line().removeprefix("error: "), exit_code=error.exit_code,
-                         applied_before=record.applied)
-    except MeshopsError as error:
-        return _failure(name, error, stage="freeze", applied=record.applied)
-    if override:
-        run.emit(f"{name}: overriding {override.describe()}: {settings.override_freeze}")
+    run.emit(f"{name}: {'reconciling' if decision.apply else 'resuming'}: {decision.reason}")
+    if decision.apply:  # rollouts already running may finish inside a freeze; nothing new starts
+        try:
+            override = check_freeze(config, run.now(), override=settings.override_freeze)
+        except Frozen as error:
+            return EnvReport(name, Outcome.FROZEN, error.one_line().removeprefix("error: "), exit_code=error.exit_code,
+                             applied_before=record.applied)
+        except MeshopsError as error:
+            return _failure(name, error, stage="freeze", applied=record.applied)
+        if override:
+            run.emit(f"{name}: overriding {override.describe()}: {settings.override_freeze}")
     try:
         held = _lock(run, lease, config)
     except EnvironmentBusy as error:
@@ -145,26 +156,35 @@ def _environment(run: _Run, config: EnvConfig, repository) -> EnvReport:
                          applied_before=record.applied)
     except MeshopsError as error:
         return _failure(name, error, stage="lock", applied=record.applied)
-    return _locked(run, config, held, repository, api, before=record)
+    return _locked(run, config, held, repository, before=record, resume=None if decision.apply else decision)
 
 
-def _decide(run: _Run, name: str, record: EnvRecord, repository) -> EnvReport | str:
-    """The report of an environment that needs no lock (skipped, failed earlier), or why to go on."""
+def _active_rollouts(api: KubeApi, config: EnvConfig) -> _Go | None:
+    """Rollouts running in the cluster that no reconcile is driving (started by `meshops apply`, or orphaned)."""
+    from .rollouts import ACTIVE_PHASES, rollout_states
+
+    rows = rollout_states(api, Discovery(api), environment=config.name, namespace=config.namespace)
+    active = [row["virtualService"] for row in rows if row["phase"] in ACTIVE_PHASES]
+    return _Go(f"active rollouts found in the cluster: {', '.join(active)}", apply=False) if active else None
+
+
+def _decide(run: _Run, name: str, record: EnvRecord, repository) -> EnvReport | _Go:
+    """The report of an environment that needs no lock (skipped, failed earlier), or why it needs one."""
     target = run.mirror.revision
     attempt = record.attempt
     if record.applied is None and attempt and attempt.stage == "apply":
-        return f"the last apply ({attempt.revision[:12]}) did not complete"
+        return _Go(f"the last apply ({attempt.revision[:12]}) did not complete")
     changed = changed_paths(repository, record.applied, target) if record.applied and record.applied != target else None
     verdict = impact(name, applied=record.applied, target=target, changed=changed)
     if verdict.affected:
-        return verdict.reason
+        return _Go(verdict.reason)
     if attempt and attempt.revision == record.applied:
         if attempt.phase == Phase.FAILED:
             return EnvReport(name, Outcome.FAILED, f"{verdict.reason}, whose {attempt.stage or 'reconcile'} failed: "
                              f"{attempt.reason} (not retried; push a fix)", stage=attempt.stage,
                              exit_code=ExitCode.CHANGES_OR_FINDINGS, applied_before=record.applied)
         if attempt.phase == Phase.PROGRESSING:
-            return f"rollouts of {attempt.revision[:12]} were still running"
+            return _Go(f"rollouts of {attempt.revision[:12]} were still running", apply=False)
     return EnvReport(name, Outcome.SKIPPED, verdict.reason, applied_before=record.applied)
 
 
@@ -202,19 +222,19 @@ def _create_namespace(run: _Run, api: KubeApi, config: EnvConfig) -> None:
                            hint="grant RBAC to create namespaces or create it yourself") from None
 
 
-def _locked(run: _Run, config: EnvConfig, held: Held, repository, api: KubeApi, *, before: EnvRecord) -> EnvReport:
+def _locked(run: _Run, config: EnvConfig, held: Held, repository, *, before: EnvRecord, resume: _Go | None) -> EnvReport:
     """Under the lock: look again, then plan, apply and finish rollouts; always release."""
     name = config.name
     record = held.env_record
     annotations: dict[str, str] | None = None
     try:
-        again = _decide(run, name, record, repository)
-        if not isinstance(again, EnvReport):
-            report, annotations = _apply(run, config, record, api, because=again)
+        again = resume or _decide(run, name, record, repository)
+        if isinstance(again, _Go):
+            report, annotations = _apply(run, config, record, go=again)
             return report
         if record != EnvRecord(before.applied, before.attempt, record.holder):
-                by = record.attempt.by if record.attempt else "another reconcile"
-                again.reason += f" (reconciled meanwhile by {by})"
+            by = record.attempt.by if record.attempt else "another reconcile"
+            again.reason += f" (reconciled meanwhile by {by})"
         return again
     finally:
         released = held.release(annotations)
@@ -222,52 +242,52 @@ def _locked(run: _Run, config: EnvConfig, held: Held, repository, api: KubeApi, 
             run.emit(f"{name}: warning: the lock was lost before the record could be written; the next reconcile re-checks")
 
 
-def _apply(run: _Run, config: EnvConfig, record: EnvRecord, api: KubeApi, *, because: str) -> tuple[EnvReport, dict[str, str] | None]:
-    """Plan, apply, finish rollouts; the report and the Lease annotations to record."""
+def _apply(run: _Run, config: EnvConfig, record: EnvRecord, *, go: _Go) -> tuple[EnvReport, dict[str, str] | None]:
+    """Plan, apply (unless only resuming rollouts), finish rollouts; the report and the Lease annotations to record."""
     from ..apply.executor import Applier
     from ..diff.normalize import ignore_rules
     from ..pipeline import plan_environment, require_namespaces
     from ..rollout.overlay import rollout_overlay
 
-    name, target, settings = config.name, run.mirror.revision, run.settings
-    already = record.applied == target
+    name, settings = config.name, run.settings
+    revision = run.mirror.revision if go.apply else (record.applied or run.mirror.revision)
     try:
-        planned = plan_environment(repo=str(run.mirror.path), ref=target, environment=name,
+        planned = plan_environment(repo=str(run.mirror.path), ref=revision, environment=name,
                                    kubeconfig=settings.kubeconfig, context=settings.context)
     except MeshopsError as error:
         return _failure(name, error, stage="plan", applied=record.applied), None
     apply_dict = None
-    if not already:
+    if go.apply:
         try:
             require_namespaces(planned)
-            applier = Applier(planned.api, planned.discovery, environment=name, revision=target,
+            applier = Applier(planned.api, planned.discovery, environment=name, revision=revision,
                               ignore=tuple(ignore_rules(planned.rendered.config.section("ignore"))), overlay=rollout_overlay)
             result = applier.run(planned.plan, prune=True)
         except MeshopsError as error:
-            failed = run.attempt(Phase.FAILED, stage="apply", reason=error.message)
+            failed = run.attempt(revision, Phase.FAILED, stage="apply", reason=error.message)
             return _failure(name, error, stage="apply", applied=record.applied), record_annotations(applied="", attempt=failed)
         apply_dict = result.to_dict()
         run.emit(f"{name}: apply: {result.summary()} ({result.writes} write requests)")
         if not result.ok:
             undone = [r for r in result.results if not r.outcome.done]
             reason = f"{len(undone)} objects not applied, e.g. {undone[0].key}: {undone[0].message}"
-            failed = run.attempt(Phase.FAILED, stage="apply", reason=reason)
+            failed = run.attempt(revision, Phase.FAILED, stage="apply", reason=reason)
             error = ApplyIncomplete(reason, hint=f"see `meshops diff --env {name}`")
             report = _failure(name, error, stage="apply", applied=record.applied)
             report.apply = apply_dict
             return report, record_annotations(applied="", attempt=failed)
     try:
         rollouts = finish_rollouts(api=planned.api, discovery=planned.discovery, environment=name,
-                                   namespace=config.namespace, revision=target, wait=settings.wait,
+                                   namespace=config.namespace, revision=revision, wait=settings.wait,
                                    config=planned.rendered.config, emit=run.emit)
     except MeshopsError as error:
         report = _failure(name, error, stage="rollout", applied=record.applied)
         report.apply = apply_dict
-        return report, record_annotations(applied=target, attempt=run.attempt(Phase.PROGRESSING, reason=error.message))
+        return report, record_annotations(applied=revision, attempt=run.attempt(revision, Phase.PROGRESSING, reason=error.message))
     outcome = {Phase.SUCCEEDED: Outcome.APPLIED, Phase.PROGRESSING: Outcome.PROGRESSING, Phase.FAILED: Outcome.FAILED}[rollouts.phase]
-    summary = f"{target[:12]} applied ({because})" if not already else f"{target[:12]} was applied"
+    summary = f"{revision[:12]} applied ({go.reason})" if go.apply else f"{revision[:12]} was applied earlier"
     report = EnvReport(name, outcome, f"{summary}; {rollouts.reason}", stage="rollout" if outcome is Outcome.FAILED else "",
                        exit_code=ExitCode.CHANGES_OR_FINDINGS if outcome is Outcome.FAILED else ExitCode.OK,
                        applied_before=record.applied, apply=apply_dict, rollouts=rollouts.rollouts)
-    attempt = run.attempt(rollouts.phase, stage="rollout" if rollouts.phase == Phase.FAILED else "", reason=rollouts.reason)
-    return report, record_annotations(applied=target, attempt=attempt)
+    attempt = run.attempt(revision, rollouts.phase, stage="rollout" if rollouts.phase == Phase.FAILED else "", reason=rollouts.reason)
+    return report, record_annotations(applied=revision, attempt=attempt)

@@ -1,0 +1,213 @@
+"""The HTTP endpoint: `POST /webhook` for pushes, `/healthz`, `/readyz` and `/metrics`.
+
+A delivery is answered at once; the reconcile runs later, in the worker. In order: the body's
+size is bounded (413); the signature is checked before anything in the body is read (401 when
+there is none, 403 when it does not match); the body must be JSON (400); a ping is answered,
+other event types, other branches, branch deletions and other repositories are acknowledged and
+ignored (200, with the reason); a replica that does not lead refuses a push (503, so the sender
+retries later); a delivery id seen before is acknowledged and ignored (200); an accepted push is
+202. Every refusal is one log line without any secret or signature in it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+from .events import (DELIVERY_HEADERS, EVENT_HEADERS, PING_EVENTS, PUSH_EVENTS, BadPayload, Push, decode_body, header,
+                     read_push, same_repository)
+from .metrics import CONTENT_TYPE, Metrics
+from .signatures import verify
+
+log = logging.getLogger("meshops.webhook")
+
+WEBHOOK_PATHS = frozenset({"/webhook", "/"})
+# GitHub caps payloads at 25 MB; a push payload is a few KB to a few hundred KB.
+MAX_BODY = 5 * 1024 * 1024
+# Delivery ids remembered for de-duplication (GitHub redeliveries reuse the id).
+REMEMBERED_DELIVERIES = 10_000
+
+
+class DeliveryLog:
+    """Delivery ids seen recently (bounded, oldest forgotten first); thread-safe."""
+
+    def __init__(self, size: int = REMEMBERED_DELIVERIES) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def first_time(self, delivery: str) -> bool:
+        with self._lock:
+            if delivery in self._seen:
+                return False
+            self._seen[delivery] = None
+            if len(self._seen) > self._size:
+                self._seen.popitem(last=False)
+            return True
+
+
+@dataclass
+class Hooks:
+    """What the server needs from its owner (`meshops serve` or the controller)."""
+
+    secret: bytes | None  # None: webhooks are off (a poll-only controller); never an unsigned mode
+    repo: str
+    branch: str
+    on_push: Callable[[Push, str], None]  # hand an accepted push to the worker
+    metrics: Metrics
+    refusing: Callable[[], str | None] = lambda: None  # a reason to answer 503 (e.g. not the leader)
+    ready: Callable[[], bool] = lambda: True
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: HTTPStatus
+    result: str  # counted in meshops_webhook_deliveries_total{result}
+    reason: str = ""
+    provider: str = "unknown"
+    log_it: bool = False
+
+
+def judge(hooks: Hooks, deliveries: DeliveryLog, *, headers, body: bytes) -> Answer:
+    """Decide what to answer a POST to the webhook path (see module docstring)."""
+    if hooks.secret is None:
+        return Answer(HTTPStatus.NOT_FOUND, "disabled", "webhooks are off: start with --webhook-secret-file")
+    verdict = verify(headers, body, hooks.secret)
+    if not verdict.ok:
+        status = HTTPStatus.UNAUTHORIZED if verdict.provider is None else HTTPStatus.FORBIDDEN
+        return Answer(status, "unauthorized" if verdict.provider is None else "bad_signature", verdict.problem,
+                      verdict.provider or "unknown", log_it=True)
+    provider = verdict.provider or "unknown"
+    try:
+        payload = decode_body(body, headers.get("Content-Type", "application/json"))
+    except BadPayload as error:
+        return Answer(HTTPStatus.BAD_REQUEST, "bad_payload", str(error), provider, log_it=True)
+    event = header(headers, EVENT_HEADERS) or ""
+    if event in PING_EVENTS:
+        return Answer(HTTPStatus.OK, "ping", "pong", provider)
+    if event not in PUSH_EVENTS:
+        return Answer(HTTPStatus.OK, "ignored", f"event {event or '(none)'!r} is not a push", provider)
+    refusing = hooks.refusing()
+    if refusing:
+        return Answer(HTTPStatus.SERVICE_UNAVAILABLE, "refused", refusing, provider, log_it=True)
+    delivery = header(headers, DELIVERY_HEADERS) or "sha256:" + hashlib.sha256(body).hexdigest()
+    if not deliveries.first_time(delivery):
+        return Answer(HTTPStatus.OK, "duplicate", f"delivery {delivery} was already received", provider, log_it=True)
+    push = read_push(event, payload)
+    if push.branch != hooks.branch:
+        return Answer(HTTPStatus.OK, "ignored", f"push to {push.ref or '(no ref)'}, not refs/heads/{hooks.branch}", provider)
+    if push.deleted:
+        return Answer(HTTPStatus.OK, "ignored", f"branch {hooks.branch} was deleted", provider)
+    if not same_repository(hooks.repo, push):
+        return Answer(HTTPStatus.OK, "ignored", f"push to another repository ({push.repository_urls[0]})", provider)
+    hooks.on_push(push, delivery)
+    return Answer(HTTPStatus.ACCEPTED, "accepted", f"reconcile of {push.after[:12]} queued (delivery {delivery})", provider)
+
+
+def _handler(hooks: Hooks, deliveries: DeliveryLog) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "meshops"
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's signature
+            log.debug("%s %s", self.client_address[0], format % args)
+
+        def _send(self, status: HTTPStatus, body: bytes, content_type: str = "application/json") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def _json(self, code: HTTPStatus, **fields: str) -> None:
+            self._send(code, json.dumps(fields).encode() + b"\n")
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server naming
+            path = self.path.split("?", 1)[0]
+            if path == "/healthz":
+                self._json(HTTPStatus.OK, status="ok")
+            elif path == "/readyz":
+                ready = hooks.ready()
+                self._json(HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, status="ready" if ready else "not ready")
+            elif path == "/metrics":
+                self._send(HTTPStatus.OK, hooks.metrics.exposition(), CONTENT_TYPE)
+            elif path in WEBHOOK_PATHS:
+                self._json(HTTPStatus.METHOD_NOT_ALLOWED, status="error", reason="POST push events here")
+            else:
+                self._json(HTTPStatus.NOT_FOUND, status="error", reason=f"no such path: {path}")
+
+        def do_POST(self) -> None:  # noqa: N802
+            path = self.path.split("?", 1)[0]
+            if path not in WEBHOOK_PATHS:
+                self._json(HTTPStatus.NOT_FOUND, status="error", reason=f"no such path: {path}")
+                return
+            try:
+                length = int(self.headers.get("Content-Length") or "")
+            except ValueError:
+                self.close_connection = True
+                self._answer(Answer(HTTPStatus.LENGTH_REQUIRED, "bad_request", "Content-Length is required", log_it=True))
+                return
+            if length > MAX_BODY or length < 0:
+                self.close_connection = True
+                self._answer(Answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large", f"body over {MAX_BODY} bytes", log_it=True))
+                return
+            body = self.rfile.read(length)
+            try:
+                answer = judge(hooks, deliveries, headers=self.headers, body=body)
+            except Exception:  # noqa: BLE001 - a bug must still answer (500) and leave a traceback in the log
+                log.exception("webhook: internal error")
+                answer = Answer(HTTPStatus.INTERNAL_SERVER_ERROR, "error", "internal error (see the meshops log)")
+            self._answer(answer)
+
+        def _answer(self, answer: Answer) -> None:
+            hooks.metrics.deliveries.labels(answer.provider, answer.result).inc()
+            if answer.log_it:
+                delivery = header(self.headers, DELIVERY_HEADERS) or "-"
+                log.warning("webhook: %d %s from %s (delivery %s): %s", answer.status, answer.result,
+                            self.client_address[0], delivery, answer.reason)
+            elif answer.result == "accepted":
+                log.info("webhook: %s", answer.reason)
+            status = "accepted" if answer.status == HTTPStatus.ACCEPTED else (
+                answer.result if answer.status < 400 else "error")
+            self._json(answer.status, status=status, reason=answer.reason)
+
+    return Handler
+
+
+class WebhookServer:
+    """A threaded HTTP server around `judge`; `start()` returns once it listens."""
+
+    def __init__(self, host: str, port: int, hooks: Hooks) -> None:
+        self.hooks = hooks
+        self.httpd = ThreadingHTTPServer((host, port), _handler(hooks, DeliveryLog()))
+        self.httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="webhook-http", daemon=True)
+
+    @property
+    def address(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "WebhookServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join()
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`127.0.0.1:8080`, `:8080` (all interfaces) or `[::1]:8080`; ValueError otherwise."""
+    host, _, port = text.rpartition(":")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    return (host.strip("[]") or "0.0.0.0"), int(port)
