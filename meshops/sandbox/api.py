@@ -154,11 +154,11 @@ class Api:
         if verb == "delete":
             options = decode_json(request.body) if request.body.strip() else {}
             dry_run = _dry_run(info) or "All" in ((options or {}).get("dryRun") or [])
-            return json_response(200, self.writer.delete(rtype, namespace, info.name or "", options=options or {},
+            return json_response(200, self.writer.deleter.delete(rtype, namespace, info.name or "", options=options or {},
                                                          dry_run=dry_run))
         if verb == "deletecollection":
             selected = self.reader.select(rtype, info.namespace, info.query)
-            return json_response(200, self.writer.delete_collection(rtype, info.namespace, selected,
+            return json_response(200, self.writer.deleter.delete_collection(rtype, info.namespace, selected,
                                                                     dry_run=_dry_run(info)))
         opts = self._write_options(request, rtype)
         if verb == "create":
