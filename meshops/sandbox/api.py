@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from . import discovery, validation
+from . import discovery, protobuf, validation
 from .objects import Clock
 from .reads import Reader
 from .registry import Registry
@@ -194,9 +194,8 @@ class Api:
         )
 
 
-# Body media types accepted for create/update. Protobuf is not: a client offering it gets 415,
-# on which client-go falls back to JSON.
-BODY_TYPES = {"application/json": decode_json, "application/yaml": decode_apply}
+# Body media types accepted for create/update (protobuf for the kinds kubectl's typed commands send).
+BODY_TYPES = {"application/json": decode_json, "application/yaml": decode_apply, protobuf.MEDIA_TYPE: protobuf.decode}
 
 
 def decode_body(request: Request) -> Any:
