@@ -172,7 +172,8 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     loop: Controller | None = None
     elector = LeaderElector(lease, on_started=started, on_stopped=lambda reason: loop.step_down(reason))
     hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics, ready=elector.leading.is_set,
-                  refusing=lambda: None if elector.leading.is_set() else f"not the leader ({elector.holder or 'none yet'} is)",
+                  refusing=lambda: None if elector.leading.is_set() else (
+                      f"not the leader ({elector.holder} is)" if elector.holder else "not the leader (none elected yet)"),
                   on_push=lambda push, delivery: worker.request(f"webhook {delivery}"))
     server = WebhookServer(host, port, hooks).start()
     loop = Controller(elector=elector, worker=worker, server=server, interval=interval, stop=stop)
