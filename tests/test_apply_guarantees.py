@@ -15,7 +15,6 @@ from meshops.cluster.live import read_live
 from meshops.diff.plan import make_plan
 from meshops.manifest import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, Manifest
 from meshops.sandbox import Fault
-from meshops.yamlio import Document
 
 LABELS = {MANAGED_BY_LABEL: "meshops", ENVIRONMENT_LABEL: "test"}
 FAST_RETRY = RetryPolicy(attempts=8, base_delay=0.01, max_delay=0.05, max_retry_after=0.05)

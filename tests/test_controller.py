@@ -5,7 +5,6 @@ import hashlib
 import hmac
 import json
 import time
-from pathlib import Path
 
 import pytest
 

@@ -26,6 +26,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("validate", "validate"),
     ("sandbox", "sandbox"),
     ("reconcile", "reconcile"),
+    ("reconcile", "affected"),
     ("serve", "serve"),
     ("serve", "controller"),
 )

@@ -8,7 +8,6 @@ import click
 
 from ..errors import ExitCode, UsageError
 from .common import cluster_options, output_option, source_options
-from .console import is_terminal
 
 
 @click.command()

@@ -111,3 +111,30 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, kubeco
     else:
         click.echo(report.summary())
     sys.exit(report.exit_code)
+
+
+@click.command()
+@click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False), help="Config repository (a git checkout).")
+@click.option("--base", required=True, metavar="REV", help="What the change is compared with (its merge base), e.g. origin/main.")
+@click.option("--ref", default="HEAD", show_default=True, metavar="REV", help="The change (a branch, tag or commit).")
+@output_option("text", "json", default="text")
+def affected(repo, base, ref, output) -> None:
+    """List the environments a change can affect, in promotion order (for pull-request plans).
+
+    An environment is affected when a file under environments/<env>/, environments/base/,
+    templates/ or crds/ differs between the merge base of --base and --ref, and --ref. JSON output
+    is a list of names, ready for a GitHub Actions matrix.
+
+    \b
+    Examples:
+      meshops affected --base origin/main
+      meshops affected --base origin/main --ref HEAD -o json
+    """
+    from ..reconcile.changes import affected_environments
+
+    rows = affected_environments(repo, base=base, ref=ref)
+    if output == "json":
+        click.echo(json.dumps([name for name, impact in rows if impact.affected]))
+        return
+    for name, impact in rows:
+        click.echo(f"{name}: {'affected' if impact.affected else 'not affected'}: {impact.reason}")

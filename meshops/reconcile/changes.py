@@ -67,3 +67,30 @@ def impact(environment: str, *, applied: str | None, target: str, changed: list[
         return Impact(False, f"no change under {where} since {_short(applied)}")
     named = ", ".join(files[:NAMED_FILES]) + (f" (+{len(files) - NAMED_FILES} more)" if len(files) > NAMED_FILES else "")
     return Impact(True, f"{named} changed since {_short(applied)}", files)
+
+
+def affected_environments(repo_dir: str, *, base: str, ref: str) -> list[tuple[str, Impact]]:
+    """Every environment at `ref`, in promotion order, with its impact since the merge base with `base`.
+
+    What a pull request changes is measured from where it branched (`git diff base...ref`), so
+    commits that landed on the base branch meanwhile do not count as the pull request's.
+    """
+    import git
+
+    from ..config import list_environments, load_env_config
+    from ..errors import SourceError
+    from ..promotion import promotion_order
+    from ..source import open_source
+
+    source = open_source(repo_dir, ref)
+    repository = git.Repo(repo_dir)
+    try:
+        bases = repository.merge_base(base, ref)
+    except git.GitCommandError:
+        raise SourceError(f"unknown revision {base!r} in {repo_dir}", hint="fetch it first (actions/checkout with fetch-depth: 0)") from None
+    if not bases:
+        raise SourceError(f"{base} and {ref} share no history", hint="compare with a branch the revision was made from")
+    since = bases[0].hexsha
+    changed = changed_paths(repository, since, source.revision)
+    configs = promotion_order([load_env_config(source.tree, name) for name in list_environments(source.tree)])
+    return [(config.name, impact(config.name, applied=since, target=source.revision, changed=changed)) for config in configs]

