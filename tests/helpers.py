@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -141,3 +143,60 @@ def http(method: str, url: str, *, body: bytes | None = None, headers: dict | No
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
+
+
+# -- meshops command lines written in other files (workflows, manifests) -------------------------------
+
+_REDIRECT = re.compile(r"^\d?>>?|^<|^\d?>&\d$")
+
+
+def meshops_invocations(script: str) -> list[list[str]]:
+    """The argument lists of every `meshops ...` command in a shell script (`$(...)` included)."""
+    text = re.sub(r"\$\{\{.*?\}\}", "EXPR", script).replace("\\\n", " ")
+    invocations = []
+    for line in text.splitlines():
+        for part in re.split(r"&&|\|\||;|\||\$\(|`|\)", line):
+            try:
+                tokens = shlex.split(part, comments=True)
+            except ValueError:  # a quote opened before `$(` and closed after it
+                tokens = part.split()
+            while tokens and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", tokens[0]):
+                tokens.pop(0)  # VAR=value prefixes
+            if tokens and tokens[0] == "meshops":
+                cut = next((i for i, token in enumerate(tokens) if _REDIRECT.match(token)), len(tokens))
+                invocations.append(tokens[:cut])
+    return invocations
+
+
+def check_invocation(tokens: list[str]) -> str:
+    """Walk the click command tree; return the command path, or fail naming what does not exist."""
+    import click
+
+    from meshops.cli import cli
+
+    command: click.Command = cli
+    path = ["meshops"]
+    args = tokens[1:]
+    while isinstance(command, click.Group):
+        assert args, f"`{' '.join(path)}` needs a subcommand"
+        name = args.pop(0)
+        assert name in command.commands, f"`{' '.join(path)} {name}`: no such command (known: {', '.join(sorted(command.commands))})"
+        command = command.commands[name]
+        path.append(name)
+    options = {opt: param for param in command.params if isinstance(param, click.Option)
+               for opt in (*param.opts, *param.secondary_opts)}
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token.startswith("-"):
+            name, has_value, value = token.partition("=")
+            assert name in options, f"`{' '.join(path)}` has no option {name}"
+            param = options[name]
+            if not param.is_flag and not has_value:
+                index += 1
+                assert index < len(args), f"`{' '.join(path)} {name}` needs a value"
+                value = args[index]
+            if isinstance(param.type, click.Choice) and "EXPR" not in value and "$" not in value:
+                assert value in param.type.choices, f"`{' '.join(path)} {name} {value}`: not one of {param.type.choices}"
+        index += 1
+    return " ".join(path)

@@ -1,16 +1,13 @@
 """The GitHub Actions workflows: schema- and actionlint-clean, and every meshops call they make exists."""
 from __future__ import annotations
 
-import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, check_invocation, meshops_invocations
 from meshops.yamlio import load_one
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
@@ -33,59 +30,6 @@ def run_steps() -> list[tuple[str, str, str]]:
                 if "run" in step:
                     found.append((path.name, job_name, step["run"]))
     return found
-
-
-_REDIRECT = re.compile(r"^\d?>>?|^<|^\d?>&\d$")
-
-
-def meshops_invocations(script: str) -> list[list[str]]:
-    """The argument lists of every `meshops ...` command in a shell script (`$(...)` included)."""
-    text = re.sub(r"\$\{\{.*?\}\}", "EXPR", script).replace("\\\n", " ")
-    invocations = []
-    for line in text.splitlines():
-        for part in re.split(r"&&|\|\||;|\||\$\(|`|\)", line):
-            try:
-                tokens = shlex.split(part, comments=True)
-            except ValueError:  # a quote opened before `$(` and closed after it
-                tokens = part.split()
-            while tokens and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", tokens[0]):
-                tokens.pop(0)  # VAR=value prefixes
-            if tokens and tokens[0] == "meshops":
-                cut = next((i for i, token in enumerate(tokens) if _REDIRECT.match(token)), len(tokens))
-                invocations.append(tokens[:cut])
-    return invocations
-
-
-def check_invocation(tokens: list[str]) -> str:
-    """Walk the click command tree; return the command path, or fail naming what does not exist."""
-    from meshops.cli import cli
-
-    command: click.Command = cli
-    path = ["meshops"]
-    args = tokens[1:]
-    while isinstance(command, click.Group):
-        assert args, f"`{' '.join(path)}` needs a subcommand"
-        name = args.pop(0)
-        assert name in command.commands, f"`{' '.join(path)} {name}`: no such command (known: {', '.join(sorted(command.commands))})"
-        command = command.commands[name]
-        path.append(name)
-    options = {opt: param for param in command.params if isinstance(param, click.Option)
-               for opt in (*param.opts, *param.secondary_opts)}
-    index = 0
-    while index < len(args):
-        token = args[index]
-        if token.startswith("-"):
-            name, has_value, value = token.partition("=")
-            assert name in options, f"`{' '.join(path)}` has no option {name}"
-            param = options[name]
-            if not param.is_flag and not has_value:
-                index += 1
-                assert index < len(args), f"`{' '.join(path)} {name}` needs a value"
-                value = args[index]
-            if isinstance(param.type, click.Choice) and "EXPR" not in value and "$" not in value:
-                assert value in param.type.choices, f"`{' '.join(path)} {name} {value}`: not one of {param.type.choices}"
-        index += 1
-    return " ".join(path)
 
 
 def test_every_meshops_command_in_the_workflows_exists_with_those_options():
