@@ -28,6 +28,7 @@ BENCHMARKS: tuple[tuple[str, str, list[str], list[str]], ...] = (
     ("sandbox", "sandbox.py", [], []),
     ("rollout analysis", "analysis.py", [], []),
     ("rollout concurrency", "rollout.py", [], []),
+    ("reconcile + webhook", "reconcile.py", [], ["--environments", "10", "--deliveries", "100"]),
 )
 
 

@@ -230,6 +230,6 @@ def test_unknown_environment_is_a_usage_error_with_a_suggestion(team_repo, mesho
 def test_an_unreachable_repository_is_one_line_without_credentials(meshops, tmp_path):
     result = meshops("reconcile", "--repo", "https://user:s3cret-token@127.0.0.1:9/acme/config.git", "--all",
                      "--cache-dir", str(tmp_path / "cache"))
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 3, result.stderr
     assert result.stderr.startswith("error: cannot clone https://***@127.0.0.1:9/acme/config.git")
     assert "s3cret-token" not in result.stderr and "Traceback" not in result.stderr

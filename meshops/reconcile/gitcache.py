@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import SourceError
+from ..errors import ExitCode, SourceError
 
 # git must fail instead of waiting for a password on a terminal nobody watches (CI, a pod).
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}
@@ -50,10 +50,16 @@ def _mirror_name(location: str) -> str:
     return f"{stem}-{hashlib.sha256(location.encode()).hexdigest()[:12]}.git"
 
 
+class FetchFailed(SourceError):
+    """The repository could not be cloned or fetched: the network, the server or credentials."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
 def _git_failure(action: str, location: str, error: Exception) -> SourceError:
     stderr = getattr(error, "stderr", "") or str(error)
     detail = " ".join(redact(str(stderr)).replace("stderr:", "").split())[:300]
-    return SourceError(
+    return FetchFailed(
         f"cannot {action} {redact(location)}: {detail}",
         hint="check the URL, the network and git credentials (ssh key, credential helper)",
     )
