@@ -233,3 +233,26 @@ def test_an_unreachable_repository_is_one_line_without_credentials(meshops, tmp_
     assert result.returncode == 3, result.stderr
     assert result.stderr.startswith("error: cannot clone https://***@127.0.0.1:9/acme/config.git")
     assert "s3cret-token" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_environment_left_progressing_is_looked_at_again_and_then_promotes(team_repo, sandbox, settings):
+    from meshops.reconcile.lease import micro_time
+    from meshops.reconcile.lock import Attempt
+
+    run(settings("dev"))
+    head = team_repo.head.commit.hexsha
+    progressing = Attempt(revision=head, phase="Progressing", reason="rollouts still running: reviews (Progressing)",
+                          time=micro_time(0), by="ci-run-41")
+    # What an earlier reconcile left behind: dev applied, its rollouts still running.
+    from kubernetes import client, config as kube_config
+
+    api_client = kube_config.new_client_from_config(config_file=str(settings().kubeconfig), context="sandbox")
+    client.CoordinationV1Api(api_client).patch_namespaced_lease(
+        "meshops-dev", "team-dev", {"metadata": {"annotations": {"meshops.dev/reconcile": progressing.to_annotation()}}})
+    report, lines = run(settings())
+    dev, staging, prod = report.environments
+    assert f"dev: resuming: rollouts of {head[:12]} were still running" in lines
+    assert dev.outcome.value == "applied" and dev.reason.endswith("was applied earlier; no rollout started")
+    assert (staging.outcome.value, prod.outcome.value) == ("applied", "applied")
+    attempt = json.loads(lease(sandbox, "team-dev", "dev")["metadata"]["annotations"]["meshops.dev/reconcile"])
+    assert attempt["phase"] == "Succeeded"

@@ -114,3 +114,17 @@ def test_the_attempt_record_survives_its_annotation_and_rejects_garbage():
     assert Attempt.from_annotation(attempt.to_annotation()) == attempt
     assert Attempt.from_annotation("{not json") is None
     assert Attempt.from_annotation('{"phase": "Failed"}') is None
+
+
+def test_rollouts_hold_back_promotion_while_active_and_fail_it_only_for_this_revision():
+    from meshops.reconcile.rollouts import summarize
+
+    head, older = "b" * 40, "a" * 40
+    running = summarize([{"virtualService": "reviews", "phase": "Progressing", "revision": head}], revision=head)
+    assert (running.phase, running.reason) == ("Progressing", "rollouts still running: reviews (Progressing)")
+    failed = summarize([{"virtualService": "reviews", "phase": "Failed", "revision": head, "reason": "5xx 7%"}], revision=head)
+    assert (failed.phase, failed.reason) == ("Failed", "rollout failed: reviews (5xx 7%)")
+    stale = summarize([{"virtualService": "reviews", "phase": "Failed", "revision": older}], revision=head)
+    assert stale.phase == "Succeeded" and stale.reason == "no rollout started"
+    done = summarize([{"virtualService": "reviews", "phase": "Succeeded", "revision": head}], revision=head)
+    assert (done.phase, done.reason) == ("Succeeded", "1 rollouts succeeded")
