@@ -42,6 +42,7 @@ def _live(mesh) -> None:
     core.create_namespaced_service("shop", {"metadata": {"name": "ratings"}, "spec": {"selector": {"app": "ratings"}, "ports": [{"port": 9080}]}})
     core.create_namespaced_pod("shop", {"metadata": {"name": "ratings-v1-abc", "labels": {"app": "ratings", "version": "v1"}},
                                         "spec": {"containers": [{"name": "app", "image": "ratings:v1"}]}})
+    mesh.server.log.clear()
 
 
 def test_a_host_found_only_in_the_cluster_is_not_reported(meshops, mesh_sandbox, tmp_path: Path):
