@@ -7,7 +7,7 @@ the command to run; the assertions are the same for all of them.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
