@@ -25,6 +25,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("crds", "crds"),
     ("validate", "validate"),
     ("sandbox", "sandbox"),
+    ("rollout", "rollout"),
 )
 
 # Internal failures (bugs) exit with EX_SOFTWARE from sysexits.h so they are never mistaken for

@@ -19,8 +19,12 @@ from .console import is_terminal
 @click.option("--no-prune", is_flag=True, help="Do not delete objects git no longer renders.")
 @click.option("--force-conflicts", is_flag=True, help="Take over fields another field manager owns (server-side apply force).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required when stdin is not a terminal).")
+@click.option("--wait", is_flag=True, help="Then drive the environment's active rollouts (those this apply started included) until each ends.")
+@click.option("--timeout", default=None, metavar="D", help="With --wait: stop waiting after this long (Go duration: 10m).")
+@click.option("--prometheus-url", default=None, metavar="URL", help="With --wait: Prometheus to analyse with (default: meshops.yaml).")
 @output_option("text", "json", default="text")
-def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, force_conflicts, yes, output) -> None:
+def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, force_conflicts, yes, wait, timeout,
+          prometheus_url, output) -> None:
     """Apply an environment: validate, plan, then write in dependency order.
 
     Only objects labelled as meshops's for this environment are ever updated or pruned; an object
@@ -32,14 +36,16 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
       meshops apply --env dev --yes
       meshops apply --env prod --dry-run=server
       meshops apply --env staging --no-prune -o json --yes
+      meshops apply --env prod --yes --wait --timeout 30m
     """
     from ..apply.executor import Applier
     from ..diff.output import text_lines
     from ..pipeline import plan_environment, require_namespaces
-    from ..rollout.overlay import rollout_overlay
     from ..diff.normalize import ignore_rules
     from .progress import ApplyProgress
+    from .rollout import RolloutEnvironment, drive, parse_timeout
 
+    seconds = parse_timeout(timeout)
     planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig, context=context)
     require_namespaces(planned)
     plan = planned.plan
@@ -61,7 +67,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
         dry_run=server_dry_run,
         force_conflicts=force_conflicts,
         ignore=tuple(ignore_rules(planned.rendered.config.section("ignore"))),
-        overlay=rollout_overlay,
+        overlay=planned.overlay,
     )
     with ApplyProgress(pending, label=f"applying {environment}") as progress:
         result = applier.run(plan, prune=not no_prune, progress=progress if output == "text" else None)
@@ -72,4 +78,24 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
             if not object_result.outcome.done:
                 click.echo(f"{object_result.outcome.value}: {object_result.key}: {object_result.message}", err=True)
         click.echo(result.summary() + f" ({result.writes} write requests)")
-    sys.exit(ExitCode.OK if result.ok else ExitCode.INCOMPLETE)
+    if server_dry_run:
+        sys.exit(ExitCode.OK if result.ok else ExitCode.INCOMPLETE)
+    env = RolloutEnvironment(name=environment, config=planned.rendered.config, api=planned.api, discovery=planned.discovery)
+    _announce_rollouts(env, plan, result)
+    if not result.ok:
+        sys.exit(ExitCode.INCOMPLETE)
+    if wait:
+        refs = [live.ref for live in env.store.list(environment) if live.state.active]
+        sys.exit(drive(env, refs, wait=True, timeout=seconds, prometheus_url=prometheus_url))
+    sys.exit(ExitCode.OK)
+
+
+def _announce_rollouts(env, plan, result) -> None:
+    """Events for the rollouts this apply started, restarted or cancelled (the overlay's decisions)."""
+    from ..apply.result import Outcome
+    from ..rollout.events import EventRecorder, announce_applied
+
+    written = {r.key for r in result.results if r.outcome is Outcome.UPDATED}
+    pairs = [(change.live, change.desired) for change in plan.updates if change.key in written]
+    if any(change.key.kind == "VirtualService" for change in plan.updates):
+        announce_applied(EventRecorder(env.api), pairs)
