@@ -106,11 +106,12 @@ def scenario(mesh_sandbox, tmp_path, traffic, prometheus, request):
     assert_every_write_sums_to_100(mesh_sandbox.server.log)
 
 
-def test_a_healthy_canary_is_promoted_step_by_step(scenario):
+def test_a_healthy_canary_is_promoted_step_by_step_by_apply_wait(scenario):
     mesh = scenario({"cart": {}})
-    mesh.roll_out()
-    ticks = mesh.run()
-    state = ticks["cart"].state
+    write_values(mesh.cluster.repo, {"cart": "v2"})
+    applied = mesh.cluster.apply("--wait", "--timeout", "60s", "--prometheus-url", mesh.prometheus_url)
+    assert "cart: Succeeded (v1 -> v2)" in applied.stdout
+    state = mesh.cluster.state("cart")
     assert state.phase == Phase.SUCCEEDED, state.message
     assert mesh.cluster.weights("cart") == {"v2": 100}
     steps = [entry["step"] for entry in state.history if entry["reason"] == "StepAdvanced"]

@@ -195,7 +195,7 @@ def _command(name: str, summary: str, *, confirm: bool = False):
     decorated = click.argument("service")(command)
     if confirm:
         decorated = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(decorated)
-    return rollout.command(name)(cluster_options(_repo_options(decorated)))
+    return rollout.command(name)(_repo_options(cluster_options(decorated)))
 
 
 pause = _command("pause", "Stop advancing a rollout at its current weights (until resume).")

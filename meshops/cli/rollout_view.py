@@ -14,6 +14,9 @@ from ..rollout.routes import describe_weights
 from ..rollout.state import RolloutState, format_time
 from .console import is_terminal
 
+# Decisions whose table cell says why (the others speak for themselves: the weights show them).
+EXPLAINED = frozenset({"AnalysisHeld", "CheckFailed", "RolledBack", "Aborted", "Paused", "Error"})
+NOTE_WIDTH = 70
 # The built-in checks the progress line and table show (name in the analysis -> label).
 HEADLINE_CHECKS = (("success-rate", "success"), ("latency", "p99"))
 
@@ -113,7 +116,7 @@ class RolloutProgress:
             reason, message = (tick.state.phase if tick.state else "Gone"), (tick.state.message if tick.state else "")
         if tick.state is not None:
             self.states[name] = tick.state
-        self.notes[name] = f"{reason}: {message}"[:80]
+        self.notes[name] = f"{reason}: {message}"[:NOTE_WIDTH] if reason in EXPLAINED else reason
         if self._display is not None:
             self._display.update(self._table())
             if reason not in ("StepAdvanced", "AnalysisHeld"):
