@@ -177,3 +177,30 @@ def test_a_write_racing_with_another_writer_is_re_decided_not_lost(cluster, mesh
     _, decision = run_command(store, ref, "pause", actor="tester@here")
     assert decision is not None and cluster.state("cart").phase == Phase.PAUSED
     assert cluster.vs("cart")["metadata"]["labels"]["team"] == "checkout"
+
+
+def test_a_rollout_cancelled_by_git_starts_again_when_git_names_the_canary_again(cluster):
+    write_values(cluster.repo, {"cart": "v2", "search": "v1"})
+    cluster.apply()
+    write_values(cluster.repo, {"cart": "v1", "search": "v1"})
+    cluster.apply()
+    assert cluster.state("cart").ended_by == "git"
+    write_values(cluster.repo, {"cart": "v2", "search": "v1"})
+    cluster.apply()
+    state = cluster.state("cart")
+    assert (state.phase, state.step, state.canary) == (Phase.PROGRESSING, 0, "v2")
+
+
+def test_retry_rolls_a_pinned_canary_out_again_from_zero(cluster):
+    write_values(cluster.repo, {"cart": "v2", "search": "v1"})
+    cluster.apply()
+    first_step(cluster)
+    assert cluster.cli("rollout", "abort", "cart").returncode == 0
+    retried = cluster.cli("rollout", "retry", "cart")
+    assert retried.returncode == 0 and "retried by" in retried.stdout, retried.stderr
+    state = cluster.state("cart")
+    assert (state.phase, state.step, state.failed_checks, state.ended_by) == (Phase.PROGRESSING, 0, 0, None)
+    assert cluster.weights("cart") == {"v1": 100, "v2": 0}
+    assert cluster.events("cart")[-2:] == ["Aborted", "Restarted"]
+    first_step(cluster)
+    assert cluster.weights("cart") == {"v1": 80, "v2": 20}

@@ -115,7 +115,7 @@ def drive(env: RolloutEnvironment, refs: list, *, wait: bool, timeout: float | N
 
 @click.group()
 def rollout() -> None:
-    """Progressive canaries: status, run, pause, resume, promote, abort.
+    """Progressive canaries: status, run, pause, resume, promote, abort, retry.
 
     A rollout starts when `meshops apply` finds that git names a new version for a service; its
     state lives on the VirtualService (annotation meshops.dev/rollout), so any machine can drive
@@ -201,4 +201,5 @@ def _command(name: str, summary: str, *, confirm: bool = False):
 pause = _command("pause", "Stop advancing a rollout at its current weights (until resume).")
 resume = _command("resume", "Let a paused rollout advance again.")
 promote = _command("promote", "Send 100 % to the canary now, skipping the remaining analysis.", confirm=True)
-abort = _command("abort", "Roll back now: the stable version gets 100 %; git must name another version to retry.")
+abort = _command("abort", "Roll back now: the stable version gets 100 % and stays pinned (no automatic retry).")
+retry = _command("retry", "Roll a Failed or Aborted canary out again from 0 % (while git still names it).")

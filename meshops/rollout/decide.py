@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import UsageError
 from .analysis import AnalysisResult, CheckResult, Outcome
 from .policy import RolloutPolicy
-from .state import Phase, Reason, RolloutState, format_time
+from .state import BY_ANALYSIS, ROLLED_BACK_PHASES, Phase, Reason, RolloutState, format_time
 from .routes import describe_weights
 
 
@@ -63,6 +63,29 @@ def _step_text(state: RolloutState, step: int) -> str:
     return f"step {step}/{len(state.weights)}"
 
 
+def started(
+    *,
+    service: str,
+    stable: str,
+    canary: str,
+    weights: tuple[int, ...],
+    threshold: int,
+    revision: str | None,
+    now: float,
+    reason: str,
+    message: str,
+    history: tuple[dict[str, Any], ...] = (),
+) -> Decision:
+    """A rollout at step 0: the canary subset in place, 0 % routed to it (apply's start and restart, retry)."""
+    fresh = RolloutState(
+        phase=Phase.PROGRESSING, service=service, stable=stable, canary=canary, weights=weights, step=0,
+        current={stable: 100, canary: 0}, threshold=threshold, revision=revision, started_at=now, last_step_at=now,
+        history=history, message=message,
+    )
+    new = fresh.decided(reason=reason, at=now, note=message)
+    return Decision(reason, new, dict(new.current), message)
+
+
 def first_step(state: RolloutState, *, now: float) -> Decision:
     """Step 0 -> the first weight (nothing to analyse while the canary gets no traffic)."""
     weights = state.split(state.weights[0])
@@ -75,14 +98,14 @@ def first_step(state: RolloutState, *, now: float) -> Decision:
 def _promoted(state: RolloutState, *, now: float, message: str, **changes: Any) -> Decision:
     weights = {state.canary: 100}
     new = state.decided(reason=Reason.PROMOTED, at=now, note=message, phase=Phase.SUCCEEDED, current=weights,
-                        last_step_at=now, paused_by=None, message=message, **changes)
+                        last_step_at=now, paused_by=None, message=message, **{"ended_by": BY_ANALYSIS, **changes})
     return Decision(Reason.PROMOTED, new, weights, message)
 
 
 def _rolled_back(state: RolloutState, *, reason: str, phase: str, now: float, message: str, **changes: Any) -> Decision:
     weights = {state.stable: 100}
     new = state.decided(reason=reason, at=now, note=message, phase=phase, current=weights, last_step_at=now,
-                        paused_by=None, message=message, **changes)
+                        paused_by=None, message=message, **{"ended_by": BY_ANALYSIS, **changes})
     return Decision(reason, new, weights, message)
 
 
@@ -117,13 +140,14 @@ def judged(state: RolloutState, result: AnalysisResult, *, now: float) -> Decisi
 
 # --- Commands from people ---------------------------------------------------------------------------
 
-COMMANDS = ("pause", "resume", "promote", "abort")
+COMMANDS = ("pause", "resume", "promote", "abort", "retry")
 # Phases each command applies to; in the phase it leads to it is a no-op (pausing a paused rollout).
 _APPLIES_IN = {
     "pause": (Phase.PROGRESSING,),
     "resume": (Phase.PAUSED,),
     "promote": (Phase.PROGRESSING, Phase.PAUSED),
     "abort": (Phase.PROGRESSING, Phase.PAUSED),
+    "retry": tuple(ROLLED_BACK_PHASES),
 }
 _ALREADY = {"pause": Phase.PAUSED, "resume": Phase.PROGRESSING}
 
@@ -149,6 +173,11 @@ def commanded(state: RolloutState, command: str, *, now: float, actor: str) -> D
         return Decision(Reason.RESUMED, new, dict(state.current), message)
     if command == "promote":
         message = f"{state.canary} promoted to 100 % by {actor} at {_step_text(state, state.step)}, skipping the remaining analysis"
-        return _promoted(state, now=now, message=message)
+        return _promoted(state, now=now, message=message, ended_by=actor)
+    if command == "retry":
+        message = f"retried by {actor}: {state.canary} back to 0 %, rolling out from {state.stable} again"
+        return started(service=state.service, stable=state.stable, canary=state.canary, weights=state.weights,
+                       threshold=state.threshold, revision=state.revision, now=now, reason=Reason.RESTARTED,
+                       message=message, history=state.history)
     message = f"aborted by {actor} at {_step_text(state, state.step)}: {state.stable} back to 100 %"
-    return _rolled_back(state, reason=Reason.ABORTED, phase=Phase.ABORTED, now=now, message=message)
+    return _rolled_back(state, reason=Reason.ABORTED, phase=Phase.ABORTED, now=now, message=message, ended_by=actor)

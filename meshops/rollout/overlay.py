@@ -7,9 +7,10 @@ shows exactly what apply will do, and both agree with the rollout engine:
 
 | git names …                                  | live rollout state            | overlay returns                               |
 |----------------------------------------------|-------------------------------|-----------------------------------------------|
-| the canary of the rollout (any phase)        | Progressing/Paused            | live routes: the rollout owns the weights     |
+| the canary of the rollout                    | Progressing/Paused            | live routes: the rollout owns the weights     |
 |                                              | Succeeded                     | live routes (canary at 100 %)                 |
-|                                              | Failed/Aborted                | live routes: stable pinned, no automatic retry|
+|                                              | Failed, or Aborted by a person| live routes: stable pinned, no automatic retry|
+|                                              | Aborted by git (cancelled)    | stable 100 / canary 0, Progressing (start)    |
 | the live stable version                      | Progressing/Paused            | git's routes, phase Aborted (git cancelled)   |
 | a version neither stable nor canary          | Progressing/Paused            | stable 100 / new 0, phase Progressing step 0 (restart) |
 | a version other than the live stable         | none or ended                 | stable 100 / new 0, phase Progressing step 0 (start) |
@@ -19,7 +20,8 @@ shows exactly what apply will do, and both agree with the rollout engine:
 "Git names version T" means: the rule routes to T alone (`services.X.version` changed), or git
 adds a canary T without a weight (weight 0). A rollout always starts from the version the cluster
 routes to now, and the first write only routes 0 % to the new subset: the DestinationRule that
-defines it is written before the VirtualService (apply order, make before break).
+defines it is written before the VirtualService (apply order, make before break). A pinned
+rollout is retried with `meshops rollout retry`, or ends when git names another version.
 """
 from __future__ import annotations
 
@@ -30,9 +32,10 @@ from typing import Callable
 from ..config import EnvConfig
 from ..diff.plan import Overlay
 from ..manifest import ROLLOUT_ANNOTATION
+from .decide import started
 from .policy import RolloutPolicy, load_policy
 from .routes import first_subset, route_weights, rule_index, rule_routes, split_routes
-from .state import DEFAULT_RULE, Phase, Reason, RolloutState, state_of
+from .state import BY_GIT, DEFAULT_RULE, Phase, Reason, state_of
 
 
 def _git_target(routes: list[dict]) -> str | None:
@@ -58,27 +61,6 @@ def _with_rule(desired: dict, *, rule: str, routes: list[dict] | None, annotatio
     return overlaid
 
 
-def _started(*, service: str, stable: str, canary: str, policy: RolloutPolicy, revision: str | None,
-             now: float, previous: RolloutState | None, reason: str, message: str) -> RolloutState:
-    """A fresh rollout at step 0 (canary subset in place, 0 % routed to it)."""
-    fresh = RolloutState(
-        phase=Phase.PROGRESSING,
-        service=service,
-        stable=stable,
-        canary=canary,
-        weights=policy.weights,
-        step=0,
-        current={stable: 100, canary: 0},
-        threshold=policy.threshold,
-        revision=revision,
-        started_at=now,
-        last_step_at=now,
-        history=previous.history if previous is not None and reason == Reason.RESTARTED else (),
-        message=message,
-    )
-    return fresh.decided(reason=reason, at=now, note=message)
-
-
 def overlay_virtual_service(
     desired: dict, live: dict, *, policy_of: Callable[[str], RolloutPolicy], revision: str | None, now: float
 ) -> dict:
@@ -93,13 +75,15 @@ def overlay_virtual_service(
     name = (live.get("metadata") or {}).get("name") or ""
     host = ((live_routes[0].get("destination") or {}).get("host")) or name
     active = state is not None and state.active
-    if state is not None and target == state.canary:
+    cancelled_by_git = state is not None and state.phase == Phase.ABORTED and state.ended_by == BY_GIT
+    if state is not None and target == state.canary and not cancelled_by_git:
         return _with_rule(desired, rule=rule, routes=live_routes, annotation=live_annotation)
     stable = state.stable if active else first_subset(live_routes)
     if active and (target is None or target == state.stable):
         why = "git sets explicit weights" if target is None else f"git names the stable version {state.stable} again"
         aborted = state.decided(reason=Reason.ABORTED, at=now, note=f"cancelled: {why}", phase=Phase.ABORTED,
-                                current=route_weights(desired_routes), paused_by=None, message=f"cancelled: {why}")
+                                current=route_weights(desired_routes), paused_by=None, ended_by=BY_GIT,
+                                message=f"cancelled: {why}")
         return _with_rule(desired, rule=rule, routes=None, annotation=aborted.to_annotation())
     if target is None or stable is None or target == stable:
         return _with_rule(desired, rule=rule, routes=None, annotation=live_annotation)
@@ -108,10 +92,12 @@ def overlay_virtual_service(
         reason, message = Reason.RESTARTED, f"git names {target} while {state.canary} was rolling out: restarted from {stable}"
     else:
         reason, message = Reason.STARTED, f"git names {target}: rolling out from {stable}"
-    started = _started(service=service, stable=stable, canary=target, policy=policy_of(service), revision=revision,
-                       now=now, previous=state, reason=reason, message=message)
-    routes = split_routes(live_routes, started.current, host=host)
-    return _with_rule(desired, rule=rule, routes=routes, annotation=started.to_annotation())
+    policy = policy_of(service)
+    start = started(service=service, stable=stable, canary=target, weights=policy.weights, threshold=policy.threshold,
+                    revision=revision, now=now, reason=reason, message=message,
+                    history=state.history if active else ())
+    routes = split_routes(live_routes, start.weights, host=host)
+    return _with_rule(desired, rule=rule, routes=routes, annotation=start.state.to_annotation())
 
 
 def make_overlay(config: EnvConfig, *, revision: str | None = None, clock: Callable[[], float] = time.time) -> Overlay:

@@ -22,6 +22,7 @@ that belong together. Schema (version 1):
       "revision": "3f2a…",             # git revision that started this rollout
       "startedAt": T, "updatedAt": T, "lastStepAt": T, "lastAnalysisAt": T | null,
       "pausedBy": "alice@laptop" | null,
+      "endedBy": "analysis" | "git" | "alice@laptop" | null,   # who ended it (promoted, rolled back, cancelled)
       "message": "why the rollout is where it is (rollback reasons, who aborted)"
     }
 
@@ -60,7 +61,7 @@ class Reason:
     """Why a rollout changed: the history entry and the Kubernetes Event reason, one per decision."""
 
     STARTED = "Started"  # apply: git names a new version, 0 % routed to it
-    RESTARTED = "Restarted"  # apply: git names yet another version mid-rollout, back to 0 % from the stable
+    RESTARTED = "Restarted"  # git names yet another version mid-rollout, or a person retries: 0 % from the stable
     STEP_ADVANCED = "StepAdvanced"  # every check passed: the canary gets the next weight
     ANALYSIS_HELD = "AnalysisHeld"  # not enough to judge (too little traffic): same weight, ask again
     CHECK_FAILED = "CheckFailed"  # a failed analysis below the threshold: same weight, ask again
@@ -76,6 +77,9 @@ ACTIVE_PHASES = frozenset({Phase.PROGRESSING, Phase.PAUSED})
 # Ended by rolling back: the stable version keeps 100 % while git still names the canary.
 ROLLED_BACK_PHASES = frozenset({Phase.FAILED, Phase.ABORTED})
 TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED})
+# `endedBy` of decisions nobody typed: the analysis judged, or git named another version.
+BY_ANALYSIS = "analysis"
+BY_GIT = "git"
 
 
 def format_time(seconds: float | None) -> str | None:
@@ -117,6 +121,7 @@ class RolloutState:
     last_step_at: float | None = None
     last_analysis_at: float | None = None
     paused_by: str | None = None
+    ended_by: str | None = None
     message: str = ""
 
     # --- reading the walk -------------------------------------------------------------------------
@@ -180,6 +185,7 @@ class RolloutState:
             "lastStepAt": format_time(self.last_step_at),
             "lastAnalysisAt": format_time(self.last_analysis_at),
             "pausedBy": self.paused_by,
+            "endedBy": self.ended_by,
             "message": self.message,
         }
 
@@ -211,11 +217,12 @@ class RolloutState:
                 last_step_at=parse_time(data.get("lastStepAt")),
                 last_analysis_at=parse_time(data.get("lastAnalysisAt")),
                 paused_by=data.get("pausedBy"),
+                ended_by=data.get("endedBy"),
                 message=str(data.get("message") or ""),
             )
         except (KeyError, TypeError, ValueError):
             return None
-        return state if 0 <= state.step <= len(state.weights) else None
+        return state if state.weights and 0 <= state.step <= len(state.weights) else None
 
 
 def state_of(obj: dict | None) -> RolloutState | None:
