@@ -149,9 +149,11 @@ def test_status_shows_phase_step_and_weights_as_text_and_json(cluster):
     text = cluster.cli("rollout", "status")
     assert text.returncode == 0
     assert "cart (shop): Progressing, step 1/2 of [20, 50], v1 80 / v2 20, failed checks 0/2" in text.stdout
+    assert "v1 -> v2, started " in text.stdout and ", next decision due " in text.stdout
     data = json.loads(cluster.cli("rollout", "status", "cart", "-o", "json").stdout)
     [rollout] = data["rollouts"]
     assert (rollout["name"], rollout["phase"], rollout["step"], rollout["current"]) == ("cart", "Progressing", 1, {"v1": 80, "v2": 20})
+    assert rollout["nextDecisionAt"] > rollout["lastStepAt"]
     missing = cluster.cli("rollout", "status", "search")
     assert missing.returncode == ExitCode.INVALID and "no rollout of 'search'" in missing.stderr
 
@@ -174,7 +176,7 @@ def test_a_write_racing_with_another_writer_is_re_decided_not_lost(cluster, mesh
 
     with pytest.raises(LostRace):
         store.write(stale, stale.state, weights={"v1": 100, "v2": 0})
-    _, decision = run_command(store, ref, "pause", actor="tester@here")
+    _, decision = run_command(store, ref, command="pause", actor="tester@here")
     assert decision is not None and cluster.state("cart").phase == Phase.PAUSED
     assert cluster.vs("cart")["metadata"]["labels"]["team"] == "checkout"
 

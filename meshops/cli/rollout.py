@@ -137,20 +137,25 @@ def rollout() -> None:
 @click.argument("service", required=False)
 def status(environment, repo, ref, kubeconfig, context, output, service) -> None:
     """Phase, step, weights and the last check values against their bounds, per rollout."""
+    from ..rollout.decide import next_analysis_at
+    from ..rollout.policy import load_policy
+    from ..rollout.state import Phase
+    from .rollout_view import status_json, status_lines
+
     env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
     rollouts = [env.find(service)] if service else env.store.list(environment)
-    rows = [(live.ref.name, live.ref.namespace, live.state) for live in rollouts]
+    rows = []
+    for live in rollouts:
+        state = live.state
+        due = next_analysis_at(state, load_policy(env.config, state.service)) if state.phase == Phase.PROGRESSING else None
+        rows.append((live.ref.name, live.ref.namespace, state, due))
     if output == "json":
-        from .rollout_view import status_json
-
         click.echo(json.dumps({"environment": environment, "rollouts": status_json(rows)}, indent=2))
         return
-    from .rollout_view import status_lines
-
     if not rows:
         click.echo(f"no rollouts in {environment}")
-    for name, namespace, state in rows:
-        click.echo("\n".join(status_lines(name, namespace, state)))
+    for name, namespace, state, due in rows:
+        click.echo("\n".join(status_lines(name, namespace, state, next_decision_at=due)))
 
 
 @rollout.command()
@@ -187,7 +192,7 @@ def _command(name: str, summary: str, *, confirm: bool = False):
             click.confirm(f"{name.capitalize()} {live.state.canary} of {service} now ({live.state.phase}, "
                           f"step {live.state.step}/{len(live.state.weights)}), skipping the remaining analysis?",
                           abort=True, err=True)
-        _, decision = run_command(env.store, live.ref, name, actor=default_actor(), events=EventRecorder(env.api))
+        _, decision = run_command(env.store, live.ref, command=name, actor=default_actor(), events=EventRecorder(env.api))
         click.echo(f"{service}: {decision.message}" if decision else f"{service}: already {live.state.phase.lower()}")
 
     command.__doc__ = summary

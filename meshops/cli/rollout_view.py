@@ -49,14 +49,15 @@ def progress_line(name: str, state: RolloutState | None, *, reason: str, message
     return line
 
 
-def status_lines(name: str, namespace: str, state: RolloutState) -> list[str]:
+def status_lines(name: str, namespace: str, state: RolloutState, *, next_decision_at: float | None = None) -> list[str]:
     """The text of `meshops rollout status` for one rollout."""
     lines = [
         f"{name} ({namespace}): {state.phase}, step {step_text(state)} of {list(state.weights)}, "
         f"{describe_weights(state.current)}, failed checks {state.failed_checks}/{state.threshold}",
         f"  {state.stable} -> {state.canary}, started {format_time(state.started_at) or '?'}"
         + (f" from {state.revision[:12]}" if state.revision else "")
-        + (f", paused by {state.paused_by}" if state.paused_by else ""),
+        + (f", paused by {state.paused_by}" if state.paused_by else "")
+        + (f", next decision due {format_time(next_decision_at)}" if next_decision_at is not None else ""),
     ]
     analysis = state.last_analysis
     if analysis:
@@ -69,8 +70,9 @@ def status_lines(name: str, namespace: str, state: RolloutState) -> list[str]:
     return lines
 
 
-def status_json(rollouts: Iterable[tuple[str, str, RolloutState]]) -> list[dict[str, Any]]:
-    return [{"namespace": namespace, "name": name, **state.to_dict()} for name, namespace, state in rollouts]
+def status_json(rollouts: Iterable[tuple[str, str, RolloutState, float | None]]) -> list[dict[str, Any]]:
+    return [{"namespace": namespace, "name": name, **state.to_dict(), "nextDecisionAt": format_time(due)}
+            for name, namespace, state, due in rollouts]
 
 
 class RolloutProgress:

@@ -29,8 +29,8 @@ def default_actor() -> str:
 def run_command(
     store: RolloutStore,
     ref: RolloutRef,
-    command: str,
     *,
+    command: str,
     actor: str,
     clock: Callable[[], float] = time.time,
     events: EventRecorder | None = None,
