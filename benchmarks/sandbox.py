@@ -11,7 +11,6 @@ where Python's cyclic GC dominates: the same against a real cluster).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile

@@ -83,10 +83,9 @@ _FAST: dict[int, tuple[dict, Any]] = {}
 def _fast_validator(schema: dict) -> Any:
     entry = _FAST.get(id(schema))
     if entry is None or entry[0] is not schema:
-        try:
-            compiled = fastjsonschema.compile(schema)
-        except fastjsonschema.JsonSchemaDefinitionException:
-            compiled = None  # a keyword fastjsonschema lacks: jsonschema alone decides
+        from .fastschema import compile_validator
+
+        compiled = compile_validator(schema)  # None: a keyword fastjsonschema lacks, jsonschema alone decides
         entry = (schema, compiled)
         _FAST[id(schema)] = entry
     return entry[1]

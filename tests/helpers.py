@@ -8,7 +8,16 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared"
+def _shared_dir() -> Path:
+    """The team's shared test data: $MESHOPS_SHARED_DIR, else ../shared beside the checkout, else /work/shared."""
+    candidates = [os.environ.get("MESHOPS_SHARED_DIR"), REPO_ROOT.parent / "shared", "/work/shared"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return REPO_ROOT.parent / "shared"
+
+
+SHARED = _shared_dir()
 ISTIO_CRDS = SHARED / "istio" / "crd-all.gen.yaml"
 SEED_DIR = SHARED / "seed"
 

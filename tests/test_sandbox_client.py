@@ -230,3 +230,15 @@ def test_deleting_a_namespace_deletes_what_is_in_it(core):
     core.delete_namespace("doomed")
     assert core.list_config_map_for_all_namespaces().items == []
     assert "doomed" not in [n.metadata.name for n in core.list_namespace().items]
+
+
+def test_an_object_with_finalizers_is_only_marked_until_they_are_removed(core):
+    core.create_namespaced_config_map("default", {"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
+    core.delete_namespaced_config_map("held", "default")
+    marked = core.read_namespaced_config_map("held", "default")
+    assert marked.metadata.deletion_timestamp is not None
+    core.patch_namespaced_config_map("held", "default", {"metadata": {"finalizers": None}},
+                                     _content_type="application/merge-patch+json")
+    with pytest.raises(ApiException) as gone:
+        core.read_namespaced_config_map("held", "default")
+    assert gone.value.status == 404

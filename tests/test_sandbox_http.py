@@ -115,9 +115,8 @@ def test_writing_to_discovery_is_405_method_not_allowed(raw):
     assert status == 405 and body["reason"] == "MethodNotAllowed"
 
 
-def test_a_protobuf_body_is_415_unsupported_media_type(raw):
-    status, body, _ = raw("POST", "/api/v1/namespaces/default/configmaps", b"k8s\x00",
-                          content_type="application/vnd.kubernetes.protobuf")
+def test_a_body_in_an_unknown_media_type_is_415(raw):
+    status, body, _ = raw("POST", "/api/v1/namespaces/default/configmaps", b"a=b", content_type="text/plain")
     assert status == 415 and body["reason"] == "UnsupportedMediaType"
 
 
@@ -167,3 +166,18 @@ def test_force_on_a_non_apply_patch_is_refused(raw):
     status, _, _ = raw("PATCH", "/api/v1/namespaces/default?force=true", {"metadata": {}},
                        content_type="application/merge-patch+json")
     assert status == 422
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    assert len(payload) < 128
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def test_a_protobuf_field_the_sandbox_does_not_know_is_415_not_a_silent_loss(raw):
+    metadata = _field(1, b"cm")
+    config_map = _field(1, metadata) + _field(9, b"surprise")
+    body = b"k8s\x00" + _field(1, _field(1, b"v1") + _field(2, b"ConfigMap")) + _field(2, config_map)
+    status, body, _ = raw("POST", "/api/v1/namespaces/default/configmaps", body,
+                          content_type="application/vnd.kubernetes.protobuf")
+    assert status == 415 and "field 9 of ConfigMap" in body["message"]
+    assert raw("GET", "/api/v1/namespaces/default/configmaps/cm")[0] == 404

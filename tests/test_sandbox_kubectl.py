@@ -161,3 +161,16 @@ def test_kubectl_strict_validation_refuses_an_unknown_field(istio_kubectl):
     typo["spec"]["hostz"] = typo["spec"].pop("hosts")
     refused = istio_kubectl("apply", "-f", istio_kubectl.write("typo.yaml", typo))
     assert refused.returncode == 1 and 'unknown field "spec.hostz"' in refused.stderr
+
+
+def test_kubectl_create_sends_protobuf_for_core_kinds_and_the_sandbox_reads_it(kubectl):
+    assert kubectl("create", "namespace", "made").returncode == 0
+    created = kubectl("create", "configmap", "cfg", "-n", "made", "--from-literal=mode=fast")
+    assert created.returncode == 0, created.stderr
+    assert kubectl("create", "secret", "generic", "pw", "-n", "made", "--from-literal=key=s3cr3t").returncode == 0
+    assert kubectl("create", "service", "clusterip", "web", "-n", "made", "--tcp=80:8080").returncode == 0
+    shown = kubectl("get", "configmap", "cfg", "-n", "made", "-o", "jsonpath={.data.mode}")
+    assert shown.stdout == "fast"
+    assert kubectl("get", "secret", "pw", "-n", "made", "-o", "jsonpath={.data.key}").stdout == "czNjcjN0"
+    ports = kubectl("get", "service", "web", "-n", "made", "-o", "jsonpath={.spec.ports[0].port}:{.spec.ports[0].targetPort}")
+    assert ports.stdout == "80:8080"

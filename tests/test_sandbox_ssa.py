@@ -196,3 +196,15 @@ def test_managed_fields_sent_by_a_client_replace_the_recorded_ones(custom):
                                           _content_type="application/json-patch+json")
     assert "managedFields" not in read(custom)["metadata"]
     assert json.dumps(read(custom)["spec"]) == json.dumps(virtual_service()["spec"])
+
+
+def test_a_granular_map_conflicts_per_key_not_as_a_whole(custom):
+    apply(custom, virtual_service(), manager="meshops")
+    other_key = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "VirtualService",
+                 "metadata": {"name": "reviews", "namespace": "bookinfo", "labels": {"team": "reviews"}}}
+    assert apply(custom, other_key, manager="team-labels")[0] == 200
+    same_key = {**other_key, "metadata": {**other_key["metadata"], "labels": {"app": "ratings"}}}
+    with pytest.raises(ApiException) as conflict:
+        apply(custom, same_key, manager="team-labels")
+    assert [c["field"] for c in status_of(conflict.value)["details"]["causes"]] == [".metadata.labels.app"]
+    assert read(custom)["metadata"]["labels"] == {"app": "reviews", "team": "reviews"}

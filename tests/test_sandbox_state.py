@@ -112,17 +112,22 @@ def test_cli_start_installs_crds_given_with_crds(tmp_path):
     assert f"installed 15 CRDs from {ISTIO_CRDS}" in stdout
 
 
-def test_cli_start_falls_back_to_the_shared_istio_crds_next_to_the_repo(tmp_path):
-    repo, shared = tmp_path / "repo", tmp_path / "shared" / "istio"
-    repo.mkdir()
-    shared.mkdir(parents=True)
-    (shared / "crd-all.gen.yaml").write_text(json.dumps(WIDGETS))
-    stdout = Started(tmp_path, cwd=repo).output_once_ready()
-    assert "installed 1 CRDs from ../shared/istio/crd-all.gen.yaml" in stdout
+def test_cli_start_installs_the_shipped_istio_crds_and_istio_system_by_default(tmp_path):
+    from kubernetes import client, config
+
+    started = Started(tmp_path)
+    try:
+        started.wait_ready()
+        api = config.new_client_from_config(config_file=str(started.kubeconfig))
+        names = {ns.metadata.name for ns in client.CoreV1Api(api).list_namespace().items}
+    finally:
+        _, stdout, _ = started.stop()
+    assert "installed 10 CRDs from meshops's shipped Istio schemas" in stdout
+    assert "istio-system" in names
 
 
-def test_cli_start_says_when_no_istio_crds_are_installed(tmp_path):
-    assert "no Istio CRDs installed" in Started(tmp_path).output_once_ready()
+def test_cli_start_without_istio_installs_nothing(tmp_path):
+    assert "no CRDs installed (--no-istio)" in Started(tmp_path, "--no-istio").output_once_ready()
 
 
 def test_cli_start_refuses_a_crds_file_holding_other_kinds(tmp_path):

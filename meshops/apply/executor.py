@@ -113,7 +113,7 @@ class Applier:
             created = self.api.request("POST", resource.collection_path(change.key.namespace), body=body, query=self._query())
         except ApiError as error:
             if not error.already_exists:
-                return Outcome.FAILED, f"{error.status} {error.reason}: {error.message}"
+                return Outcome.FAILED, f"{error.status} {error.reason}: {error.server_message}"
         else:
             if not self.dry_run:
                 self._adopt(resource, change, created)
@@ -170,7 +170,7 @@ class Applier:
                 return self._after_race(write, resource, live, attempts, created=False)
             if error.not_found:
                 return self._after_race(write, resource, None, attempts, created=False)
-            return Outcome.FAILED, f"{error.status} {error.reason}: {error.message}"
+            return Outcome.FAILED, f"{error.status} {error.reason}: {error.server_message}"
 
     def _after_race(self, write: Write, resource: Resource, live: dict | None, attempts: int, *, created: bool) -> tuple[Outcome, str]:
         """Someone wrote between our read and our write: re-plan against what is there now."""
@@ -206,7 +206,7 @@ class Applier:
             if error.not_found:
                 return Outcome.PRUNED, "already gone"
             if error.status != 409 or attempts >= MAX_REPLANS:
-                return Outcome.FAILED, f"{error.status} {error.reason}: {error.message}"
+                return Outcome.FAILED, f"{error.status} {error.reason}: {error.server_message}"
         live = self._read(resource, change)
         if live is None:
             return Outcome.PRUNED, "already gone"

@@ -78,5 +78,21 @@ for _module, _attribute in COMMANDS:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="meshops")
+    """Console-script entry point: click's usage errors become our one-line format too."""
+    try:
+        cli.main(prog_name="meshops", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as error:
+        click.echo(error.ctx.get_help() if error.ctx else str(error))
+        sys.exit(ExitCode.OK)
+    except click.UsageError as error:
+        command = error.ctx.command_path if error.ctx else "meshops"
+        click.echo(f"error: {' '.join(error.format_message().split())} (see '{command} --help')", err=True)
+        sys.exit(ExitCode.INVALID)
+    except click.exceptions.Abort:
+        click.echo("error: aborted; nothing was written", err=True)
+        sys.exit(ExitCode.INVALID)
+    except click.ClickException as error:
+        click.echo(f"error: {' '.join(error.format_message().split())}", err=True)
+        sys.exit(error.exit_code)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)

@@ -11,9 +11,9 @@ import click
 if TYPE_CHECKING:
     from ..errors import Location
 
-# Until meshops ships its own Istio schemas, `start` looks for the upstream bundle here (relative
-# to the current directory: the layout of our development machines).
-FALLBACK_CRDS = Path("../shared/istio/crd-all.gen.yaml")
+# An Istio installation creates its root namespace; the mesh-wide config (Telemetry, mesh
+# ConfigMap) lives there, so a sandbox "with Istio" has it too.
+ISTIO_NAMESPACE = "istio-system"
 
 
 @click.group()
@@ -60,9 +60,9 @@ def _install(server, definitions) -> None:
               show_default=True, help="Where to write a kubeconfig for kubectl and the kubernetes client.")
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Keep objects in this file across restarts (written atomically).")
-@click.option("--no-istio", is_flag=True, help="Do not install the Istio CRDs.")
+@click.option("--no-istio", is_flag=True, help="Start without Istio: no Istio CRDs, no istio-system namespace.")
 @click.option("--crds", "crd_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Install the CustomResourceDefinitions in this file; may be repeated.")
+              help="Install the CustomResourceDefinitions in this file instead of meshops's shipped Istio CRDs; may be repeated.")
 def start(port: int, kubeconfig_out: Path, state: Path | None, no_istio: bool, crd_files: tuple[Path, ...]) -> None:
     """Run the sandbox API server in the foreground until Ctrl-C.
 
@@ -75,14 +75,14 @@ def start(port: int, kubeconfig_out: Path, state: Path | None, no_istio: bool, c
     from ..errors import UsageError
     from ..sandbox import SandboxServer
 
-    crd_paths = crd_files
-    note = ""
-    if not crd_paths and not no_istio:
-        if FALLBACK_CRDS.is_file():
-            crd_paths = (FALLBACK_CRDS,)
-        else:
-            note = f"no Istio CRDs installed ({FALLBACK_CRDS} not found; give a CRD file with --crds)"
-    definitions = _read_crds(crd_paths)
+    definitions = _read_crds(crd_files)
+    source = ", ".join(map(str, crd_files))
+    if not crd_files and not no_istio:
+        from ..errors import Location
+        from ..validate.schemas import shipped_crds
+
+        definitions = [(crd, Location("meshops crds export")) for crd in shipped_crds()]
+        source = "meshops's shipped Istio schemas (meshops crds export)"
     server = SandboxServer(port=port, state_file=state)
     try:
         server.start()
@@ -91,13 +91,13 @@ def start(port: int, kubeconfig_out: Path, state: Path | None, no_istio: bool, c
                          hint="choose another --port, or 0 for a free one") from None
     try:
         _install(server, definitions)
+        existing = {obj["metadata"]["name"] for obj in server.objects("", "namespaces")}
+        if not no_istio and ISTIO_NAMESPACE not in existing:  # a --state file may already hold it
+            server.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ISTIO_NAMESPACE}})
         path = server.write_kubeconfig(kubeconfig_out)
         click.echo(f"sandbox API server at {server.url}")
         click.echo(f"kubeconfig: {path} (kubectl --kubeconfig {path} get namespaces)")
-        if definitions:
-            click.echo(f"installed {len(definitions)} CRDs from {', '.join(map(str, crd_paths))}")
-        elif note:
-            click.echo(note)
+        click.echo(f"installed {len(definitions)} CRDs from {source}" if definitions else "no CRDs installed (--no-istio)")
         if state:
             click.echo(f"state: {state}")
         click.echo("press Ctrl-C to stop")

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from ..errors import ClusterError
+from ..errors import ClusterError, ExitCode, MeshopsError
 
 # Statuses worth another try: throttling and server-side trouble. 409/422/404 are answers, not trouble.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -45,14 +45,23 @@ class RetryPolicy:
         return backoff * (0.5 + random.random() / 2)
 
 
-class ApiError(Exception):
-    """The API server answered with an error `Status` (after retries, if it was transient)."""
+class ApiError(MeshopsError):
+    """The API server answered with an error `Status` (after retries, if it was transient).
+
+    Callers handle the answers they expect (404 on a read, 409 on a guarded write); one that
+    reaches the CLI unhandled means the cluster refused what meshops needed: exit 3.
+    """
+
+    exit_code = ExitCode.UNAVAILABLE
 
     def __init__(self, *, status: int, reason: str, message: str, details: dict | None = None, method: str = "", path: str = "") -> None:
-        super().__init__(f"{method} {path}: {status} {reason}: {message}")
+        super().__init__(
+            f"the cluster answered {status} {reason} to {method} {path}: {message}",
+            hint="check the API server's health and this user's permissions; nothing was written unless reported",
+        )
         self.status = status
         self.reason = reason
-        self.message = message
+        self.server_message = message
         self.details = details or {}
         self.method = method
         self.path = path

@@ -138,7 +138,8 @@ def make_plan(
             changes.append(Change(Action.CONFLICT, key, manifest=manifest, live=live, desired=target, reason=problem))
             continue
         desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore)
-        patch = jsonpatch.make_patch(live_normalized, desired_normalized).patch
+        # Equal objects are the common case; comparing them in C costs far less than building a patch.
+        patch = [] if live_normalized == desired_normalized else jsonpatch.make_patch(live_normalized, desired_normalized).patch
         action = Action.UPDATE if patch else Action.UNCHANGED
         changes.append(
             Change(action, key, manifest=manifest, live=live, desired=target, desired_normalized=desired_normalized,

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from . import discovery, validation
+from . import discovery, protobuf, validation
 from .objects import Clock
 from .reads import Reader
 from .registry import Registry
@@ -154,11 +154,11 @@ class Api:
         if verb == "delete":
             options = decode_json(request.body) if request.body.strip() else {}
             dry_run = _dry_run(info) or "All" in ((options or {}).get("dryRun") or [])
-            return json_response(200, self.writer.delete(rtype, namespace, info.name or "", options=options or {},
+            return json_response(200, self.writer.deleter.delete(rtype, namespace, info.name or "", options=options or {},
                                                          dry_run=dry_run))
         if verb == "deletecollection":
             selected = self.reader.select(rtype, info.namespace, info.query)
-            return json_response(200, self.writer.delete_collection(rtype, info.namespace, selected,
+            return json_response(200, self.writer.deleter.delete_collection(rtype, info.namespace, selected,
                                                                     dry_run=_dry_run(info)))
         opts = self._write_options(request, rtype)
         if verb == "create":
@@ -194,9 +194,8 @@ class Api:
         )
 
 
-# Body media types accepted for create/update. Protobuf is not: a client offering it gets 415,
-# on which client-go falls back to JSON.
-BODY_TYPES = {"application/json": decode_json, "application/yaml": decode_apply}
+# Body media types accepted for create/update (protobuf for the kinds kubectl's typed commands send).
+BODY_TYPES = {"application/json": decode_json, "application/yaml": decode_apply, protobuf.MEDIA_TYPE: protobuf.decode}
 
 
 def decode_body(request: Request) -> Any:

@@ -37,15 +37,20 @@ def _parse_token(token: str) -> tuple[int, tuple[str, str]]:
     return revision, (namespace, name)
 
 
+def stored(store: Store, rtype: ResourceType, namespace: str, name: str) -> dict[str, Any]:
+    """The stored object (storage version), or 404 NotFound."""
+    obj = store.get(rtype.group_resource, namespace if rtype.namespaced else "", name)
+    if obj is None:
+        raise not_found(rtype.plural, rtype.group, name)
+    return obj
+
+
 class Reader:
     def __init__(self, store: Store) -> None:
         self.store = store
 
     def get(self, rtype: ResourceType, namespace: str, name: str) -> dict[str, Any]:
-        obj = self.store.get(rtype.group_resource, namespace if rtype.namespaced else "", name)
-        if obj is None:
-            raise not_found(rtype.plural, rtype.group, name)
-        return served(obj, rtype)
+        return served(stored(self.store, rtype, namespace, name), rtype)
 
     def selection(self, rtype: ResourceType, query: dict[str, str]) -> Selection:
         return Selection(labels=query.get("labelSelector"), fields=query.get("fieldSelector"),

@@ -63,7 +63,7 @@ def _requirement(text: str, selector: str) -> Matcher:
             try:
                 bound = int(raw)
             except ValueError:
-                raise bad_request(f"unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer") from None
+                raise bad_request("unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer") from None
             def numeric(labels: dict[str, str]) -> bool:
                 try:
                     number = int(labels[key])

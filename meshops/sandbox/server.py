@@ -22,7 +22,8 @@ from .registry import Registry
 from .requestlog import RequestLog
 from .store import HISTORY, Store
 from .transport import HttpServer
-from .writes import CRD_RESOURCE, WriteOptions
+from .deletes import CRD_RESOURCE
+from .writes import WriteOptions
 
 # The field manager recorded for objects created from Python (install_crds, create).
 PYTHON_MANAGER = "meshops-sandbox"

@@ -6,8 +6,7 @@ decode -> placement (name/namespace vs URL, namespace exists) -> precondition ->
 [merge: patch or server-side apply] -> status subresource rules -> defaults -> field ownership
 (`managers`) -> checks (422) -> system metadata (uid, creationTimestamp, generation) -> no-op
 detection -> store (skipped under `dryRun=All`, which still returns the would-be object).
-Hooks keep the rest of the API in step: a stored CRD is served at once, a deleted CRD takes its
-objects with it, a deleted namespace takes everything in it.
+A stored CRD is served at once (deletes and their hooks live in `deletes`).
 """
 from __future__ import annotations
 
@@ -18,19 +17,17 @@ from typing import Any
 
 from . import crds, managers as ownership, ssa, validation
 from .core import CHECKS, DEFAULTS
+from .deletes import CRD_RESOURCE, NAMESPACES, Deleter
 from .managers import Manager
 from .objects import Clock, clone, generated_name, list_item_encoding, served, timestamp, without_resource_version
 from .patches import APPLY_PATCH, CORE_PATCH_TYPES, CUSTOM_PATCH_TYPES, PATCHERS
+from .reads import stored
 from .registry import Registry
 from .resources import ResourceType
 from .status import (ApiError, already_exists, bad_request, internal, modified_conflict, not_found,
-                     precondition_conflict, success, unsupported_media_type)
+                     unsupported_media_type)
 from .store import Store
 
-CRD_RESOURCE = ("apiextensions.k8s.io", "customresourcedefinitions")
-NAMESPACES = ("", "namespaces")
-# Kinds whose DELETE answers with the object (the others answer with a Success Status).
-RETURNS_DELETED_OBJECT = {CRD_RESOURCE, NAMESPACES, ("", "services"), ("", "pods")}
 
 
 @dataclass
@@ -75,6 +72,7 @@ class Writer:
         self.registry = registry
         self.store = store
         self.clock = clock
+        self.deleter = Deleter(registry=registry, store=store, clock=clock)
 
     # -- create ---------------------------------------------------------------------------------
 
@@ -100,7 +98,7 @@ class Writer:
     def update(self, rtype: ResourceType, namespace: str, name: str, body: Any, opts: WriteOptions) -> tuple[int, dict]:
         obj = self._envelope(body, rtype)
         with self.store.lock:
-            old = self._existing(rtype, namespace, name)
+            old = stored(self.store, rtype, namespace, name)
             return 200, self._replace(rtype, namespace, name, old=old, new=obj, opts=opts)
 
     def patch(self, rtype: ResourceType, namespace: str, name: str, *, content_type: str, raw: bytes,
@@ -113,7 +111,7 @@ class Writer:
             return self.apply(rtype, namespace, name, raw=raw, opts=opts)
         document = decode_json(raw)
         with self.store.lock:
-            old = self._existing(rtype, namespace, name)
+            old = stored(self.store, rtype, namespace, name)
             patched = PATCHERS[media](clone(served(old, rtype)), document, rtype.schema)
             if not isinstance(patched, dict):
                 raise bad_request("the patch does not leave a JSON object")
@@ -201,65 +199,6 @@ class Writer:
         merged["apiVersion"], merged["kind"] = rtype.api_version, rtype.kind
         return merged
 
-    # -- delete -----------------------------------------------------------------------------------
-
-    def delete(self, rtype: ResourceType, namespace: str, name: str, *, options: dict, dry_run: bool) -> dict:
-        with self.store.lock:
-            old = self._existing(rtype, namespace, name)
-            self._delete_preconditions(rtype, old, options)
-            if dry_run:
-                return self._deleted_response(rtype, served(old, rtype))
-            gone = self.store.delete(rtype.group_resource, (namespace, name))
-            self._after_delete(rtype, gone)
-            return self._deleted_response(rtype, served(gone, rtype))
-
-    def delete_collection(self, rtype: ResourceType, namespace: str | None, selected: list[dict], *,
-                          dry_run: bool) -> dict:
-        items = []
-        with self.store.lock:
-            for obj in selected:
-                metadata = obj["metadata"]
-                if dry_run:
-                    items.append(served(obj, rtype))
-                    continue
-                gone = self.store.delete(rtype.group_resource, (metadata.get("namespace") or "", metadata["name"]))
-                if gone is not None:
-                    self._after_delete(rtype, gone)
-                    items.append(served(gone, rtype))
-        return {"apiVersion": rtype.api_version, "kind": rtype.list_kind,
-                "metadata": {"resourceVersion": str(self.store.revision)}, "items": items}
-
-    def _delete_preconditions(self, rtype: ResourceType, old: dict, options: dict) -> None:
-        preconditions = (options or {}).get("preconditions") or {}
-        metadata = old["metadata"]
-        for field_name, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
-            wanted = preconditions.get(field_name)
-            if wanted and wanted != metadata.get(field_name):
-                raise precondition_conflict(rtype.plural, rtype.group, metadata["name"],
-                                            f"Precondition failed: {label} in precondition: {wanted}, "
-                                            f"{label} in object meta: {metadata.get(field_name)}")
-
-    def _deleted_response(self, rtype: ResourceType, obj: dict) -> dict:
-        if rtype.custom or rtype.group_resource in RETURNS_DELETED_OBJECT:
-            if rtype.group_resource == NAMESPACES:
-                return {**obj, "status": {**(obj.get("status") or {}), "phase": "Terminating"}}
-            return obj
-        metadata = obj["metadata"]
-        return success(resource=rtype.plural, group=rtype.group, name=metadata["name"], uid=metadata.get("uid", ""))
-
-    def _after_delete(self, rtype: ResourceType, gone: dict) -> None:
-        if rtype.group_resource == CRD_RESOURCE:
-            spec = gone.get("spec") or {}
-            group_resource = (spec.get("group", ""), (spec.get("names") or {}).get("plural", ""))
-            for obj in self.store.items(group_resource):
-                self.store.delete(group_resource, (obj["metadata"].get("namespace") or "", obj["metadata"]["name"]))
-            self.registry.remove(gone["metadata"]["name"])
-        elif rtype.group_resource == NAMESPACES:
-            namespace = gone["metadata"]["name"]
-            for group_resource in self.store.group_resources():
-                for obj in self.store.items(group_resource, namespace):
-                    self.store.delete(group_resource, (namespace, obj["metadata"]["name"]))
-
     # -- shared steps -----------------------------------------------------------------------------
 
     def _envelope(self, body: Any, rtype: ResourceType) -> dict:
@@ -291,12 +230,6 @@ class Writer:
     def _require_namespace(self, rtype: ResourceType, namespace: str) -> None:
         if rtype.namespaced and self.store.get(NAMESPACES, "", namespace) is None:
             raise not_found("namespaces", "", namespace)
-
-    def _existing(self, rtype: ResourceType, namespace: str, name: str) -> dict:
-        old = self.store.get(rtype.group_resource, namespace if rtype.namespaced else "", name)
-        if old is None:
-            raise not_found(rtype.plural, rtype.group, name)
-        return old
 
     def _precondition(self, rtype: ResourceType, old: dict, wanted: Any) -> None:
         if wanted and str(wanted) != old["metadata"]["resourceVersion"]:
@@ -354,6 +287,8 @@ class Writer:
         else:
             metadata.pop("managedFields", None)
         if old is None:
+            metadata.pop("deletionTimestamp", None)
+            metadata.pop("deletionGracePeriodSeconds", None)
             metadata["uid"] = str(uuid.uuid4())
             metadata["creationTimestamp"] = timestamp(self.clock())
             if rtype.has_generation:
@@ -361,7 +296,8 @@ class Writer:
             else:
                 metadata.pop("generation", None)
         else:
-            for system_field in ("uid", "creationTimestamp", "generation"):
+            for system_field in ("uid", "creationTimestamp", "generation", "deletionTimestamp",
+                                 "deletionGracePeriodSeconds"):
                 if system_field in old["metadata"]:
                     metadata[system_field] = old["metadata"][system_field]
                 else:
@@ -380,6 +316,8 @@ class Writer:
             return served(new, rtype)
         metadata["resourceVersion"] = ""  # keeps its place in the order; the store sets it
         _order_metadata(new)
+        if old is not None and metadata.get("deletionTimestamp") and not metadata.get("finalizers"):
+            return served(self.deleter.remove(rtype, old), rtype)  # the last finalizer is gone
         stored = self.store.put(rtype.group_resource, new, old=old)
         # Encode the List item now, while the object is at hand: the first LIST after a bulk load stays fast.
         self.store.encoded(rtype.group_resource, stored, *list_item_encoding(self._storage_type(rtype)))
