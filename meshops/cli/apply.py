@@ -80,22 +80,22 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
         click.echo(result.summary() + f" ({result.writes} write requests)")
     if server_dry_run:
         sys.exit(ExitCode.OK if result.ok else ExitCode.INCOMPLETE)
-    env = RolloutEnvironment(name=environment, config=planned.rendered.config, api=planned.api, discovery=planned.discovery)
-    _announce_rollouts(env, plan, result)
+    _announce_rollouts(planned.api, plan, result)
     if not result.ok:
         sys.exit(ExitCode.INCOMPLETE)
     if wait:
+        env = RolloutEnvironment(name=environment, config=planned.rendered.config, api=planned.api, discovery=planned.discovery)
         refs = [live.ref for live in env.store.list(environment) if live.state.active]
         sys.exit(drive(env, refs, wait=True, timeout=seconds, prometheus_url=prometheus_url))
     sys.exit(ExitCode.OK)
 
 
-def _announce_rollouts(env, plan, result) -> None:
+def _announce_rollouts(api, plan, result) -> None:
     """Events for the rollouts this apply started, restarted or cancelled (the overlay's decisions)."""
     from ..apply.result import Outcome
     from ..rollout.events import EventRecorder, announce_applied
 
     written = {r.key for r in result.results if r.outcome is Outcome.UPDATED}
-    pairs = [(change.live, change.desired) for change in plan.updates if change.key in written]
-    if any(change.key.kind == "VirtualService" for change in plan.updates):
-        announce_applied(EventRecorder(env.api), pairs)
+    pairs = [(change.live, change.desired) for change in plan.updates if change.key in written and change.key.kind == "VirtualService"]
+    if pairs:
+        announce_applied(EventRecorder(api), pairs)

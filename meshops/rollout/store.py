@@ -89,7 +89,7 @@ class RolloutStore:
             if error.not_found:
                 raise UsageError(f"VirtualService {ref} does not exist", obj=str(ref),
                                  hint="check the service name and the environment's namespace") from None
-            raise ClusterError(f"reading VirtualService {ref}: {error.status} {error.reason}: {error.message}") from None
+            raise ClusterError(f"reading VirtualService {ref}: {error.status} {error.reason}: {error.server_message}") from None
         return LiveRollout(ref, obj, state_of(obj))
 
     def list(self, environment: str) -> list[LiveRollout]:
@@ -133,9 +133,9 @@ class RolloutStore:
             # 409: a resourceVersion conflict; 422: a failed `test` op (what a changed object gives).
             if error.status in (409, 422) or error.not_found:
                 if error.status == 422 and self._unchanged_since(live):
-                    raise ClusterError(f"the API server refused the rollout write to {live.ref}: {error.message}") from None
+                    raise ClusterError(f"the API server refused the rollout write to {live.ref}: {error.server_message}") from None
                 raise LostRace(str(live.ref)) from None
-            raise ClusterError(f"writing VirtualService {live.ref}: {error.status} {error.reason}: {error.message}") from None
+            raise ClusterError(f"writing VirtualService {live.ref}: {error.status} {error.reason}: {error.server_message}") from None
         return LiveRollout(live.ref, written, state_of(written))
 
     def update(
