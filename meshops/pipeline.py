@@ -12,7 +12,7 @@ from .cluster.connect import connect
 from .cluster.discovery import Discovery
 from .cluster.live import LiveState, missing_namespaces, read_live
 from .diff.normalize import ignore_rules
-from .diff.plan import Plan, make_plan
+from .diff.plan import Overlay, Plan, make_plan
 from .errors import ClusterError, ConfigError
 from .render import RenderResult, render
 from .source import open_source
@@ -56,6 +56,7 @@ class Planned:
     discovery: Discovery
     live: LiveState
     plan: Plan
+    overlay: Overlay  # the rollout overlay the plan used; apply re-plans with the same one
 
 
 def plan_environment(
@@ -69,21 +70,22 @@ def plan_environment(
     retry: RetryPolicy = RetryPolicy(),
 ) -> Planned:
     """Everything up to the plan; no write happens here."""
-    from .rollout.overlay import rollout_overlay
+    from .rollout.overlay import make_overlay
 
     rendered, findings = render_and_validate(repo=repo, ref=ref, environment=environment, sets=sets)
     api = connect(kubeconfig=kubeconfig, context=context, config=rendered.config, retry=retry)
     discovery = Discovery(api)
     live = read_live(api, discovery, desired=rendered.manifests, environment=environment)
+    overlay = make_overlay(rendered.config, revision=rendered.revision)
     plan = make_plan(
         rendered.manifests,
         live.objects,
         environment=environment,
         revision=rendered.revision,
         ignore=ignore_rules(rendered.config.section("ignore")),
-        overlay=rollout_overlay,
+        overlay=overlay,
     )
-    return Planned(rendered, findings, api, discovery, live, plan)
+    return Planned(rendered, findings, api, discovery, live, plan, overlay)
 
 
 def require_namespaces(planned: Planned) -> None:

@@ -256,3 +256,17 @@ def test_an_environment_left_progressing_is_looked_at_again_and_then_promotes(te
     assert (staging.outcome.value, prod.outcome.value) == ("applied", "applied")
     attempt = json.loads(lease(sandbox, "team-dev", "dev")["metadata"]["annotations"]["meshops.dev/reconcile"])
     assert attempt["phase"] == "Succeeded"
+
+
+def test_meshops_apply_refuses_inside_a_freeze_window_too(team_repo, sandbox, meshops, cluster):
+    today = datetime.now(timezone.utc).date()
+    root = Path(team_repo.working_tree_dir)
+    (root / "environments/dev/meshops.yaml").write_text(
+        "namespace: team-dev\nfreeze:\n"
+        f"  - {{from: \"{today}\", to: \"{today}\", reason: incident review}}\n")
+    frozen = meshops("apply", "--env", "dev", "--repo", str(root), "--kubeconfig", str(cluster), "--context", "sandbox", "--yes")
+    assert frozen.returncode == 2 and "environment dev is frozen: freeze window (incident review)" in frozen.stderr
+    assert writes(sandbox) == []
+    overridden = meshops("apply", "--env", "dev", "--repo", str(root), "--kubeconfig", str(cluster), "--context", "sandbox",
+                         "--yes", "--override-freeze", "fix for INC-7")
+    assert overridden.returncode == 0, overridden.stderr

@@ -18,8 +18,13 @@ from .common import cluster_options, output_option, source_options
 @click.option("--no-prune", is_flag=True, help="Do not delete objects git no longer renders.")
 @click.option("--force-conflicts", is_flag=True, help="Take over fields another field manager owns (server-side apply force).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required when stdin is not a terminal).")
+@click.option("--wait", is_flag=True, help="Then drive the environment's active rollouts (those this apply started included) until each ends.")
+@click.option("--timeout", default=None, metavar="D", help="With --wait: stop waiting after this long (Go duration: 10m).")
+@click.option("--prometheus-url", default=None, metavar="URL", help="With --wait: Prometheus to analyse with (default: meshops.yaml).")
+@click.option("--override-freeze", default=None, metavar="REASON", help="Apply even inside a freeze window of meshops.yaml (say why).")
 @output_option("text", "json", default="text")
-def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, force_conflicts, yes, output) -> None:
+def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, force_conflicts, yes, wait, timeout,
+          prometheus_url, override_freeze, output) -> None:
     """Apply an environment: validate, plan, then write in dependency order.
 
     Only objects labelled as meshops's for this environment are ever updated or pruned; an object
@@ -31,15 +36,23 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
       meshops apply --env dev --yes
       meshops apply --env prod --dry-run=server
       meshops apply --env staging --no-prune -o json --yes
+      meshops apply --env prod --yes --wait --timeout 30m
     """
     from ..apply.executor import Applier
     from ..diff.output import text_lines
     from ..pipeline import plan_environment, require_namespaces
-    from ..rollout.overlay import rollout_overlay
     from ..diff.normalize import ignore_rules
     from .progress import ApplyProgress
+    from .rollout import RolloutEnvironment, drive, parse_timeout
 
+    seconds = parse_timeout(timeout)
     planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig, context=context)
+    if dry_run != "server":  # freeze windows stop writes (and so the rollouts they would start), not dry runs
+        from datetime import datetime, timezone
+
+        from ..reconcile.freeze import check_freeze
+
+        check_freeze(planned.rendered.config, datetime.now(timezone.utc), override=override_freeze)
     require_namespaces(planned)
     plan = planned.plan
     server_dry_run = dry_run == "server"
@@ -60,7 +73,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
         dry_run=server_dry_run,
         force_conflicts=force_conflicts,
         ignore=tuple(ignore_rules(planned.rendered.config.section("ignore"))),
-        overlay=rollout_overlay,
+        overlay=planned.overlay,
     )
     with ApplyProgress(pending, label=f"applying {environment}") as progress:
         result = applier.run(plan, prune=not no_prune, progress=progress if output == "text" else None)
@@ -71,4 +84,20 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
             if not object_result.outcome.done:
                 click.echo(f"{object_result.outcome.value}: {object_result.key}: {object_result.message}", err=True)
         click.echo(result.summary() + f" ({result.writes} write requests)")
-    sys.exit(ExitCode.OK if result.ok else ExitCode.INCOMPLETE)
+    if server_dry_run:
+        sys.exit(ExitCode.OK if result.ok else ExitCode.INCOMPLETE)
+    _announce_rollouts(planned.api, plan, result)
+    if not result.ok:
+        sys.exit(ExitCode.INCOMPLETE)
+    if wait:
+        env = RolloutEnvironment(name=environment, config=planned.rendered.config, api=planned.api, discovery=planned.discovery)
+        refs = [live.ref for live in env.store.list(environment) if live.state.active]
+        sys.exit(drive(env, refs, wait=True, timeout=seconds, prometheus_url=prometheus_url))
+    sys.exit(ExitCode.OK)
+
+
+def _announce_rollouts(api, plan, result) -> None:
+    """Events for the rollouts this apply started, restarted or cancelled (the overlay's decisions)."""
+    from ..rollout.events import announce_apply_result
+
+    announce_apply_result(api, plan, result)

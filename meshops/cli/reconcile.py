@@ -58,6 +58,11 @@ def lock_options(function: F) -> F:
                         help="How long to wait for another reconcile of the same environment before giving up.")(function)
 
 
+def prometheus_option(function: F) -> F:
+    return click.option("--prometheus-url", default=None, metavar="URL",
+                        help="Prometheus for rollout analysis (default: each environment's meshops.yaml prometheus.url).")(function)
+
+
 def selected(environments: tuple[str, ...], all_environments: bool, *, required: bool) -> tuple[str, ...]:
     from ..errors import UsageError
 
@@ -74,12 +79,13 @@ def selected(environments: tuple[str, ...], all_environments: bool, *, required:
               help="Branch, tag or commit to reconcile (HEAD: the repository's default branch).")
 @environment_selection
 @click.option("--wait", is_flag=True, help="Drive the rollouts each apply starts until they end before the next environment.")
+@prometheus_option
 @cluster_options
 @click.option("--override-freeze", default=None, metavar="REASON",
               help="Apply even inside a freeze window; the reason is recorded on the environment's Lease.")
 @lock_options
 @output_option("text", "json", default="text")
-def reconcile(repo, cache_dir, ref, environments, all_environments, wait, kubeconfig, context, override_freeze,
+def reconcile(repo, cache_dir, ref, environments, all_environments, wait, prometheus_url, kubeconfig, context, override_freeze,
               lock_timeout, lease_duration, output) -> None:
     """Make environments match a git revision, in promotion order, stopping at the first failure.
 
@@ -104,7 +110,7 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, kubeco
         raise UsageError("--override-freeze needs a reason", hint='e.g. --override-freeze "hotfix for INC-42"')
     settings = Settings(repo=repo, ref=ref, environments=names, wait=wait, cache_dir=cache_dir, kubeconfig=kubeconfig,
                         context=context, override_freeze=override_freeze, lock_timeout=lock_timeout,
-                        lease_seconds=lease_duration)
+                        lease_seconds=lease_duration, prometheus_url=prometheus_url)
     report = run_reconcile(settings, emit=lambda line: click.echo(line, err=True))
     if output == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from .common import cluster_options
-from .reconcile import DURATION, environment_selection, git_source_options, lock_options
+from .reconcile import DURATION, environment_selection, git_source_options, lock_options, prometheus_option
 
 
 def _setup_logging() -> None:
@@ -49,17 +49,18 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(signum, lambda *_: stop.set())
 
 
-def _settings(*, repo, branch, environments, wait, cache_dir, kubeconfig, context, lock_timeout, lease_duration, identity=None):
+def _settings(*, repo, branch, environments, wait, prometheus_url, cache_dir, kubeconfig, context, lock_timeout, lease_duration,
+              identity=None):
     from ..reconcile.engine import Settings
 
     extra = {"identity": identity} if identity else {}
-    return Settings(repo=repo, ref=branch, environments=environments, wait=wait, cache_dir=cache_dir, kubeconfig=kubeconfig,
-                    context=context, lock_timeout=lock_timeout, lease_seconds=lease_duration, **extra)
+    return Settings(repo=repo, ref=branch, environments=environments, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
+                    kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_seconds=lease_duration, **extra)
 
 
 def common_options(function):
     """Options serve and controller share: where the config is and which environments."""
-    for decorate in (lock_options, cluster_options,
+    for decorate in (lock_options, cluster_options, prometheus_option,
                      click.option("--wait/--no-wait", default=True, show_default=True,
                                   help="Drive the rollouts each apply starts to the end before the next environment."),
                      environment_selection,
@@ -74,8 +75,8 @@ def common_options(function):
 @click.option("--webhook-secret-file", required=True, metavar="FILE",
               help="File holding the shared webhook secret (required: unsigned deliveries are always refused).")
 @common_options
-def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, kubeconfig, context,
-          lock_timeout, lease_duration) -> None:
+def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, prometheus_url, kubeconfig,
+          context, lock_timeout, lease_duration) -> None:
     """Reconcile on every push: an HTTP endpoint for GitHub, Gitea and GitLab push webhooks.
 
     POST /webhook checks X-Hub-Signature-256 (HMAC-SHA256; Gitea: X-Gitea-Signature; GitLab:
@@ -99,8 +100,8 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
     names = selected(environments, all_environments, required=False)
     _setup_logging()
     metrics = Metrics()
-    settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, cache_dir=cache_dir, kubeconfig=kubeconfig,
-                         context=context, lock_timeout=lock_timeout, lease_duration=lease_duration)
+    settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
+                         kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration)
     worker = ReconcileWorker(Runner(settings, metrics)).start()
     hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics,
                   on_push=lambda push, delivery: worker.request(f"webhook {delivery}"))
@@ -125,8 +126,8 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
 @click.option("--leader-lease-duration", default="15s", show_default=True, type=DURATION, metavar="DURATION",
               help="How long a leader that stopped renewing keeps the lead.")
 @click.option("--identity", default=None, metavar="ID", help="This replica's name in Leases (default: $POD_NAME, else host-pid).")
-def controller(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, kubeconfig, context,
-               lock_timeout, lease_duration, interval, leader_namespace, leader_lease, leader_lease_duration, identity) -> None:
+def controller(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, prometheus_url, kubeconfig,
+               context, lock_timeout, lease_duration, interval, leader_namespace, leader_lease, leader_lease_duration, identity) -> None:
     """Run the reconcile loop in a cluster: poll, accept webhooks, drive rollouts; one leader among replicas.
 
     Replicas elect a leader with a coordination.k8s.io/v1 Lease; only the leader reconciles
@@ -159,8 +160,9 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     _setup_logging()
     log = logging.getLogger("meshops.controller")
     metrics = Metrics()
-    settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, cache_dir=cache_dir, kubeconfig=kubeconfig,
-                         context=context, lock_timeout=lock_timeout, lease_duration=lease_duration, identity=identity)
+    settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
+                         kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration,
+                         identity=identity)
     worker = ReconcileWorker(Runner(settings, metrics)).start()
     stop = threading.Event()
     lease = Lease(api, namespace=leader_namespace, name=leader_lease, identity=identity, duration=leader_lease_duration)

@@ -58,6 +58,7 @@ class Settings:
     identity: str = field(default_factory=default_identity)
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     lease_seconds: float = DEFAULT_LEASE_SECONDS
+    prometheus_url: str | None = None  # rollout analysis; default: each environment's meshops.yaml
 
 
 @dataclass
@@ -247,7 +248,7 @@ def _apply(run: _Run, config: EnvConfig, record: EnvRecord, *, go: _Go) -> tuple
     from ..apply.executor import Applier
     from ..diff.normalize import ignore_rules
     from ..pipeline import plan_environment, require_namespaces
-    from ..rollout.overlay import rollout_overlay
+    from ..rollout.events import announce_apply_result
 
     name, settings = config.name, run.settings
     revision = run.mirror.revision if go.apply else (record.applied or run.mirror.revision)
@@ -261,8 +262,9 @@ def _apply(run: _Run, config: EnvConfig, record: EnvRecord, *, go: _Go) -> tuple
         try:
             require_namespaces(planned)
             applier = Applier(planned.api, planned.discovery, environment=name, revision=revision,
-                              ignore=tuple(ignore_rules(planned.rendered.config.section("ignore"))), overlay=rollout_overlay)
+                              ignore=tuple(ignore_rules(planned.rendered.config.section("ignore"))), overlay=planned.overlay)
             result = applier.run(planned.plan, prune=True)
+            announce_apply_result(planned.api, planned.plan, result)
         except MeshopsError as error:
             failed = run.attempt(revision, Phase.FAILED, stage="apply", reason=error.message)
             return _failure(name, error, stage="apply", applied=record.applied), record_annotations(applied="", attempt=failed)
@@ -279,7 +281,7 @@ def _apply(run: _Run, config: EnvConfig, record: EnvRecord, *, go: _Go) -> tuple
     try:
         rollouts = finish_rollouts(api=planned.api, discovery=planned.discovery, environment=name,
                                    namespace=config.namespace, revision=revision, wait=settings.wait,
-                                   config=planned.rendered.config, emit=run.emit)
+                                   config=planned.rendered.config, prometheus_url=settings.prometheus_url, emit=run.emit)
     except MeshopsError as error:
         report = _failure(name, error, stage="rollout", applied=record.applied)
         report.apply = apply_dict

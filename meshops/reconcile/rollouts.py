@@ -4,7 +4,7 @@ Rollout state lives on each VirtualService (`meshops.dev/rollout`, written by th
 engine), so reconcile needs no memory of its own: it lists the environment's VirtualServices and
 reads their phases. An environment whose rollouts are still active is Progressing and holds back
 the next environment in promotion order; a rollout that failed for this revision fails it.
-`drive_rollouts` is the single place that calls the rollout engine.
+`drive_rollouts` is the single place that calls the rollout engine (`meshops.rollout.engine`).
 """
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ from typing import Any, Callable
 from ..cluster.api import KubeApi
 from ..cluster.discovery import Discovery
 from ..cluster.live import list_objects, owner_selector
-from ..rollout.overlay import ACTIVE_PHASES, rollout_state
+from ..rollout.state import ACTIVE_PHASES, BY_GIT, ROLLED_BACK_PHASES, state_of
 from .lock import Phase
 
 VIRTUAL_SERVICE = ("networking.istio.io/v1", "VirtualService")
-FAILED_PHASES = frozenset({"Failed", "RolledBack", "Aborted"})
 
 
 @dataclass
@@ -37,10 +36,11 @@ def rollout_states(api: KubeApi, discovery: Discovery, *, environment: str, name
         return []
     rows = []
     for obj in list_objects(api, resource, namespace=namespace, label_selector=owner_selector(environment)):
-        state = rollout_state(obj)
-        if state:
-            rows.append({"virtualService": obj["metadata"]["name"], "phase": str(state.get("phase", "")),
-                         "revision": state.get("revision"), "step": state.get("step"), "reason": state.get("reason")})
+        state = state_of(obj)
+        if state is not None:
+            rows.append({"virtualService": obj["metadata"]["name"], "service": state.service, "phase": state.phase,
+                         "stable": state.stable, "canary": state.canary, "step": state.step, "revision": state.revision,
+                         "endedBy": state.ended_by, "reason": state.message})
     return rows
 
 
@@ -50,7 +50,10 @@ def summarize(rows: list[dict[str, Any]], *, revision: str) -> RolloutsResult:
     if active:
         names = ", ".join(f"{row['virtualService']} ({row['phase']})" for row in active)
         return RolloutsResult(Phase.PROGRESSING, f"rollouts still running: {names}", rows)
-    failed = [row for row in rows if row["phase"] in FAILED_PHASES and row.get("revision") in (revision, None)]
+    # Rolled back by the analysis or by a person: later environments must not get this revision.
+    # Git naming the stable version again (a revert) is a change like any other, not a failure.
+    failed = [row for row in rows if row["phase"] in ROLLED_BACK_PHASES and row.get("endedBy") != BY_GIT
+              and row.get("revision") in (revision, None)]
     if failed:
         names = ", ".join(f"{row['virtualService']}" + (f" ({row['reason']})" if row.get("reason") else "") for row in failed)
         return RolloutsResult(Phase.FAILED, f"rollout failed: {names}", rows)
@@ -58,18 +61,39 @@ def summarize(rows: list[dict[str, Any]], *, revision: str) -> RolloutsResult:
     return RolloutsResult(Phase.SUCCEEDED, f"{len(done)} rollouts succeeded" if done else "no rollout started", rows)
 
 
-def drive_rollouts(*, api: KubeApi, environment: str, config: Any, emit: Callable[[str], None]) -> None:
-    """Run the environment's active rollouts until each ends (the rollout engine, issue 6).
+def drive_rollouts(*, api: KubeApi, discovery: Discovery, environment: str, config: Any, prometheus_url: str | None,
+                   emit: Callable[[str], None]) -> None:
+    """Run the environment's active rollouts (the rollout engine) until each ends."""
+    from ..rollout.engine import RolloutEngine, Tick
+    from ..rollout.events import EventRecorder
+    from ..rollout.prometheus import PrometheusClient, client_from_config
+    from ..rollout.store import RolloutStore
 
-    The engine is not part of this build yet: apply moves routes directly, so nothing is active
-    and there is nothing to drive. Wiring it is this one call.
-    """
-    return None
+    if discovery.resolve(*VIRTUAL_SERVICE) is None:
+        return  # no VirtualServices served (Istio not installed): no rollout can exist
+    store = RolloutStore.connect(api, discovery)
+    refs = [live.ref for live in store.list(environment) if live.state is not None and live.state.active]
+    if not refs:
+        return
+    emit(f"{environment}: driving {len(refs)} rollouts: {', '.join(ref.name for ref in refs)}")
+    prometheus = PrometheusClient(url=prometheus_url) if prometheus_url else client_from_config(config)
+
+    def progress(tick: Tick) -> None:
+        if tick.decision is not None:
+            state = tick.decision.state
+            emit(f"{environment}: rollout {tick.ref.name}: {tick.decision.reason}: {state.phase} step {state.step}/"
+                 f"{len(state.weights)} {tick.decision.message}".rstrip())
+        elif tick.error:
+            emit(f"{environment}: rollout {tick.ref.name}: error: {tick.error}")
+
+    engine = RolloutEngine(store=store, config=config, prometheus=prometheus, events=EventRecorder(api), on_tick=progress)
+    engine.run(refs, wait=True)
 
 
 def finish_rollouts(*, api: KubeApi, discovery: Discovery, environment: str, namespace: str, revision: str,
-                    wait: bool, config: Any, emit: Callable[[str], None]) -> RolloutsResult:
+                    wait: bool, config: Any, prometheus_url: str | None, emit: Callable[[str], None]) -> RolloutsResult:
     """Drive (when `wait`) and then summarize the environment's rollouts."""
     if wait:
-        drive_rollouts(api=api, environment=environment, config=config, emit=emit)
+        drive_rollouts(api=api, discovery=discovery, environment=environment, config=config, prometheus_url=prometheus_url,
+                       emit=emit)
     return summarize(rollout_states(api, discovery, environment=environment, namespace=namespace), revision=revision)

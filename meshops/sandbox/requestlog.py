@@ -34,6 +34,7 @@ class LogEntry:
     duration: float = 0.0  # seconds until the answer was ready (a watch: until its stream began)
     injected: bool = False  # answered by an injected fault
     time: float = 0.0
+    body: bytes = b""  # the request body as sent (tests check what a write asked for, e.g. route weights)
 
 
 _FIELDS = {f.name for f in fields(LogEntry)}

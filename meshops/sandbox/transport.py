@@ -113,6 +113,7 @@ class Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         info = routing.parse(self.command, self.path)
         fault = None
+        body = b""
         try:
             body = self._body()
             if not self._authorized():
@@ -135,6 +136,7 @@ class Handler(BaseHTTPRequestHandler):
             content_type=self.headers.get("Content-Type"), field_manager=info.query.get("fieldManager"),
             user_agent=self.headers.get("User-Agent", ""), duration=time.perf_counter() - started,
             injected=fault is not None and (fault.status is not None or fault.drop_connection), time=time.time(),
+            body=body,
         ))
         if response is None:
             self.close_connection = True

@@ -1,0 +1,119 @@
+"""What many concurrent rollouts cost: wall time of 1 vs 20, and Prometheus queries per step.
+
+Starts the sandbox API server with meshops's Istio CRDs, the synthetic mesh (traffic following the
+weights in the cluster) and a real Prometheus scraping it every second; then, for 1 and for 20
+services, writes VirtualServices whose rollouts sit at step 0 (as `meshops apply` leaves them)
+and times `RolloutEngine.run` until every rollout is promoted. Healthy canaries, steps [20, 50],
+3 s interval and window: the floor is three intervals (0 % -> 20 % -> 50 % -> promoted), so the
+ratio shows what concurrency costs on top. Target: 20 take at most 1.3x as long as 1.
+Run: `python benchmarks/rollout.py` (needs Debian's prometheus binary).
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from meshops.cluster.connect import connect
+from meshops.config import EnvConfig
+from meshops.localprom import LocalPrometheus
+from meshops.manifest import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ROLLOUT_ANNOTATION
+from meshops.rollout.engine import RolloutEngine
+from meshops.rollout.events import EventRecorder
+from meshops.rollout.follow import WeightFollower
+from meshops.rollout.policy import load_policy
+from meshops.rollout.state import Phase, Reason, RolloutState
+from meshops.rollout.store import RolloutRef, RolloutStore
+from meshops.sandbox import SandboxServer
+from meshops.traffic import TrafficSimulator
+from meshops.validate.schemas import shipped_crds
+
+ENVIRONMENT = "bench"
+NAMESPACE = "bench"
+RPS = 200.0
+POLICY = {"rollout": {"steps": [20, 50], "interval": "3s", "window": "3s", "threshold": 1, "minRequests": 5}}
+SIZES = (1, 20)
+
+
+def virtual_service(name: str, state: RolloutState) -> dict:
+    """A VirtualService as apply writes it when a rollout starts: stable 100, canary 0, state at step 0."""
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {
+            "name": name,
+            "namespace": NAMESPACE,
+            "labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE, ENVIRONMENT_LABEL: ENVIRONMENT},
+            "annotations": {ROLLOUT_ANNOTATION: state.to_annotation()},
+        },
+        "spec": {"hosts": [name], "http": [{"name": "default", "route": [
+            {"destination": {"host": name, "subset": "v1"}, "weight": 100},
+            {"destination": {"host": name, "subset": "v2"}, "weight": 0},
+        ]}]},
+    }
+
+
+def start_rollouts(store: RolloutStore, config: EnvConfig, names: list[str]) -> list[RolloutRef]:
+    now = time.time()
+    policy = load_policy(config)
+    for name in names:
+        state = RolloutState(phase=Phase.PROGRESSING, service=name, stable="v1", canary="v2", weights=policy.weights,
+                             current={"v1": 100, "v2": 0}, threshold=policy.threshold, started_at=now, last_step_at=now)
+        state = state.decided(reason=Reason.STARTED, at=now, note="benchmark")
+        store.api.request("POST", store.resource.collection_path(NAMESPACE), body=virtual_service(name, state))
+    return [RolloutRef(NAMESPACE, name) for name in names]
+
+
+def measure(size: int, *, store: RolloutStore, config: EnvConfig, mesh: TrafficSimulator, prometheus: LocalPrometheus) -> dict:
+    names = [f"n{size}-svc{index}" for index in range(size)]
+    refs = start_rollouts(store, config, names)
+    client = prometheus.client()
+    with WeightFollower(store, mesh, namespace=NAMESPACE, services={name: RPS for name in names}):
+        engine = RolloutEngine(store=store, config=config, prometheus=client, events=EventRecorder(store.api))
+        started = time.perf_counter()
+        ticks = engine.run(refs, timeout=120)
+        wall = time.perf_counter() - started
+    histories = [tick.state.history for tick in ticks if tick.state is not None]
+    decisions = [entry["reason"] for history in histories for entry in history]
+    return {
+        "size": size,
+        "wall": wall,
+        "succeeded": sum(tick.state is not None and tick.state.phase == Phase.SUCCEEDED for tick in ticks),
+        "analyses": engine.analyses,
+        "queries": client.query_count,
+        "weight_changes": decisions.count(Reason.STEP_ADVANCED) + decisions.count(Reason.PROMOTED),
+        "holds": decisions.count(Reason.ANALYSIS_HELD),
+    }
+
+
+def main() -> None:
+    config = EnvConfig(name=ENVIRONMENT, file="meshops.yaml", data=POLICY)
+    server = SandboxServer().start()
+    mesh = TrafficSimulator(namespace=NAMESPACE).start()
+    try:
+        server.install_crds(shipped_crds())
+        kubeconfig = server.write_kubeconfig(Path(tempfile.mkdtemp()) / "kubeconfig")
+        api = connect(kubeconfig=str(kubeconfig), context="sandbox")
+        api.request("POST", "/api/v1/namespaces", body={"metadata": {"name": NAMESPACE}})
+        store = RolloutStore.connect(api)
+        mesh.set_service("warmup", rps=RPS, weights={"v1": 100}, namespace=NAMESPACE)
+        with LocalPrometheus(targets=[mesh.target]) as prometheus:
+            prometheus.wait_for_series('sum(istio_requests_total{destination_workload="warmup-v1"})', timeout=60)
+            results = [measure(size, store=store, config=config, mesh=mesh, prometheus=prometheus) for size in SIZES]
+    finally:
+        mesh.stop()
+        server.stop()
+    policy = POLICY["rollout"]
+    print(f"policy: steps {policy['steps']}, interval {policy['interval']}, window {policy['window']}; "
+          f"healthy canaries at {RPS:g} requests/s per service")
+    for result in results:
+        print(f"{result['size']:>2} concurrent rollouts: {result['wall']:.2f} s wall, {result['succeeded']}/{result['size']} promoted, "
+              f"{result['analyses']} analyses, {result['queries']} Prometheus queries "
+              f"({result['queries'] / max(result['analyses'], 1):.2f} per analysed step), "
+              f"{result['weight_changes']} weight changes, {result['holds']} holds")
+    one, many = results[0], results[-1]
+    print(f"ratio {many['size']} vs {one['size']}: {many['wall'] / one['wall']:.2f}x (target <= 1.30x)")
+
+
+if __name__ == "__main__":
+    main()

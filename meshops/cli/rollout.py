@@ -1,0 +1,210 @@
+"""`meshops rollout`: see and drive the progressive canaries of an environment.
+
+`status` reads the state from the cluster; `run` drives every active rollout (the engine);
+`pause`, `resume`, `promote` and `abort` are one guarded write each. They work from any machine
+with the config repo and cluster access: the state lives on the VirtualServices, not here.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Callable
+
+import click
+
+from ..errors import ExitCode, UsageError
+from .common import cluster_options, env_option, output_option, ref_option, repo_option
+
+F = Callable[..., Any]
+
+
+def _repo_options(function: F) -> F:
+    for decorate in (ref_option, repo_option, env_option):
+        function = decorate(function)
+    return function
+
+
+def _prometheus_option(function: F) -> F:
+    return click.option("--prometheus-url", default=None, metavar="URL",
+                        help="Prometheus to analyse with (default: the environment's meshops.yaml prometheus.url).")(function)
+
+
+def _timeout_option(function: F) -> F:
+    return click.option("--timeout", default=None, metavar="D",
+                        help="With --wait: give up waiting after this long (Go duration: 90s, 10m, 1h).")(function)
+
+
+def parse_timeout(text: str | None) -> float | None:
+    from ..rollout.policy import parse_duration
+
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise UsageError(f"--timeout: {error}", hint="write it like 90s, 10m or 1h30m") from None
+
+
+class RolloutEnvironment:
+    """The environment's config and its cluster, as every rollout command needs them."""
+
+    def __init__(self, *, name: str, config, api, discovery=None) -> None:
+        from ..rollout.store import RolloutStore
+
+        self.name = name
+        self.config = config
+        self.api = api
+        self.store = RolloutStore.connect(api, discovery)
+
+    @classmethod
+    def open(cls, *, repo: str, ref: str | None, environment: str, kubeconfig: str | None, context: str | None) -> RolloutEnvironment:
+        from ..cluster.connect import connect
+        from ..config import load_env_config
+        from ..source import open_source
+
+        config = load_env_config(open_source(repo, ref).tree, environment)
+        return cls(name=environment, config=config, api=connect(kubeconfig=kubeconfig, context=context, config=config))
+
+    def find(self, service: str):
+        """The rollout of `service` in this environment (UsageError when there is none)."""
+        matches = [live for live in self.store.list(self.name) if live.ref.name == service]
+        if not matches:
+            known = ", ".join(live.ref.name for live in self.store.list(self.name)) or "none"
+            raise UsageError(f"no rollout of {service!r} in environment {self.name}",
+                             hint=f"services with a rollout: {known}")
+        if len(matches) > 1:
+            raise UsageError(f"{service!r} has rollouts in several namespaces: {', '.join(str(m.ref) for m in matches)}")
+        return matches[0]
+
+
+def drive(env: RolloutEnvironment, refs: list, *, wait: bool, timeout: float | None, prometheus_url: str | None) -> int:
+    """Run the engine over `refs` with progress output; the exit code (0 only if all succeeded)."""
+    from ..rollout.engine import RolloutEngine
+    from ..rollout.events import EventRecorder
+    from ..rollout.prometheus import PrometheusClient, client_from_config
+    from ..rollout.state import Phase
+    from .rollout_view import RolloutProgress
+
+    if not refs:
+        click.echo(f"no active rollouts in {env.name}")
+        return ExitCode.OK
+    prometheus = PrometheusClient(url=prometheus_url) if prometheus_url else client_from_config(env.config)
+    states = {ref.name: env.store.read(ref).state for ref in refs}
+    with RolloutProgress(states) as progress:
+        engine = RolloutEngine(store=env.store, config=env.config, prometheus=prometheus,
+                               events=EventRecorder(env.api), on_tick=progress)
+        ticks = engine.run(refs, wait=wait, timeout=timeout)
+    codes = []
+    for tick in ticks:
+        state = tick.state
+        if tick.error is not None:
+            click.echo(f"{tick.ref.name}: error: {tick.error}")
+            codes.append(ExitCode.UNAVAILABLE)
+        elif state is None:
+            codes.append(ExitCode.UNAVAILABLE)
+        else:
+            click.echo(f"{tick.ref.name}: {state.phase} ({state.stable} -> {state.canary}): {state.message}")
+            codes.append({Phase.SUCCEEDED: ExitCode.OK, Phase.FAILED: ExitCode.CHANGES_OR_FINDINGS,
+                          Phase.ABORTED: ExitCode.CHANGES_OR_FINDINGS}.get(state.phase, ExitCode.INCOMPLETE))
+    # A failed rollout is the news; then an unreachable cluster; then "still running".
+    for code in (ExitCode.CHANGES_OR_FINDINGS, ExitCode.UNAVAILABLE, ExitCode.INCOMPLETE):
+        if code in codes:
+            return code
+    return ExitCode.OK
+
+
+@click.group()
+def rollout() -> None:
+    """Progressive canaries: status, run, pause, resume, promote, abort, retry.
+
+    A rollout starts when `meshops apply` finds that git names a new version for a service; its
+    state lives on the VirtualService (annotation meshops.dev/rollout), so any machine can drive
+    or inspect it.
+
+    \b
+    Examples:
+      meshops rollout status --env prod
+      meshops rollout run --env prod --wait --timeout 30m
+      meshops rollout pause --env prod reviews
+      meshops rollout promote --env prod reviews --yes
+    """
+
+
+@rollout.command()
+@_repo_options
+@cluster_options
+@output_option("text", "json", default="text")
+@click.argument("service", required=False)
+def status(environment, repo, ref, kubeconfig, context, output, service) -> None:
+    """Phase, step, weights and the last check values against their bounds, per rollout."""
+    from ..rollout.decide import next_analysis_at
+    from ..rollout.policy import load_policy
+    from ..rollout.state import Phase
+    from .rollout_view import status_json, status_lines
+
+    env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
+    rollouts = [env.find(service)] if service else env.store.list(environment)
+    rows = []
+    for live in rollouts:
+        state = live.state
+        due = next_analysis_at(state, load_policy(env.config, state.service)) if state.phase == Phase.PROGRESSING else None
+        rows.append((live.ref.name, live.ref.namespace, state, due))
+    if output == "json":
+        click.echo(json.dumps({"environment": environment, "rollouts": status_json(rows)}, indent=2))
+        return
+    if not rows:
+        click.echo(f"no rollouts in {environment}")
+    for name, namespace, state, due in rows:
+        click.echo("\n".join(status_lines(name, namespace, state, next_decision_at=due)))
+
+
+@rollout.command()
+@_repo_options
+@cluster_options
+@_prometheus_option
+@click.option("--wait", is_flag=True, help="Drive the rollouts until each one ends (default: take the decisions due now, once).")
+@_timeout_option
+def run(environment, repo, ref, kubeconfig, context, prometheus_url, wait, timeout) -> None:
+    """Drive every active rollout of the environment, each independently.
+
+    Exit codes: 0 every rollout succeeded (or none is active), 1 a rollout failed or was aborted,
+    3 the cluster or a rollout's VirtualService could not be used, 4 rollouts are still running
+    (without --wait, or after --timeout).
+    """
+    seconds = parse_timeout(timeout)
+    env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
+    refs = [live.ref for live in env.store.list(environment) if live.state.active]
+    sys.exit(drive(env, refs, wait=wait, timeout=seconds, prometheus_url=prometheus_url))
+
+
+def _command(name: str, summary: str, *, confirm: bool = False):
+    """One `meshops rollout <name> SERVICE` command: a single guarded write through `control`."""
+
+    def command(environment, repo, ref, kubeconfig, context, service, yes=True) -> None:
+        from ..rollout.control import default_actor, run_command
+        from ..rollout.events import EventRecorder
+
+        env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
+        live = env.find(service)
+        if confirm and not yes:
+            if not sys.stdin.isatty():
+                raise UsageError(f"refusing to {name} without confirmation", hint="pass --yes (stdin is not a terminal)")
+            click.confirm(f"{name.capitalize()} {live.state.canary} of {service} now ({live.state.phase}, "
+                          f"step {live.state.step}/{len(live.state.weights)}), skipping the remaining analysis?",
+                          abort=True, err=True)
+        _, decision = run_command(env.store, live.ref, command=name, actor=default_actor(), events=EventRecorder(env.api))
+        click.echo(f"{service}: {decision.message}" if decision else f"{service}: already {live.state.phase.lower()}")
+
+    command.__doc__ = summary
+    command.__name__ = name
+    decorated = click.argument("service")(command)
+    if confirm:
+        decorated = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(decorated)
+    return rollout.command(name)(_repo_options(cluster_options(decorated)))
+
+
+pause = _command("pause", "Stop advancing a rollout at its current weights (until resume).")
+resume = _command("resume", "Let a paused rollout advance again.")
+promote = _command("promote", "Send 100 % to the canary now, skipping the remaining analysis.", confirm=True)
+abort = _command("abort", "Roll back now: the stable version gets 100 % and stays pinned (no automatic retry).")
+retry = _command("retry", "Roll a Failed or Aborted canary out again from 0 % (while git still names it).")

@@ -1,0 +1,187 @@
+"""The rollout engine: drives every active rollout of an environment to its end, each on its own.
+
+`RolloutEngine.tick(ref)` takes one decision for one rollout: read the VirtualService; nothing to
+do while it is paused, ended, or the interval since the last step (or analysis) has not elapsed;
+else analyse the canary (`analysis.analyze`), decide (`decide.judged`) and write state and weights
+in one guarded request (`store.RolloutStore.write`). A lost write race (409/failed test) means
+read again and decide again. `run(refs)` gives each rollout its own thread that ticks, sleeps until
+the next decision is due (at most `max_sleep`, so a pause or abort from elsewhere is seen soon)
+and ticks again, so one slow Prometheus query or failing service never delays another.
+
+Nothing is remembered between ticks that is not in the annotation: killing the process at any
+moment and starting it again resumes every rollout where its last write left it. The clock and
+the sleep are arguments (tests pass the real ones with short intervals).
+"""
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from ..config import EnvConfig
+from ..errors import MeshopsError
+from .analysis import AnalysisResult, AnalysisTarget, analyze
+from .decide import Decision, first_step, judged, next_analysis_at
+from .events import EventRecorder
+from .policy import RolloutPolicy, load_policy
+from .prometheus import PrometheusClient
+from .state import Phase, RolloutState
+from .store import LiveRollout, RolloutRef, RolloutStore
+
+# Longest a driver sleeps before reading its VirtualService again: how soon `run --wait` notices a
+# pause, resume, promote or abort made by another process (one GET per rollout per wake-up).
+MAX_SLEEP = 2.0
+
+
+@dataclass(frozen=True)
+class Tick:
+    """What one tick saw and did."""
+
+    ref: RolloutRef
+    state: RolloutState | None  # after the tick
+    decision: Decision | None = None  # written this tick
+    analysis: AnalysisResult | None = None  # asked this tick
+    wait: float | None = None  # seconds until a decision may be due again; None: the rollout ended
+    error: str | None = None  # why this rollout could not be driven (then ended)
+
+    @property
+    def ended(self) -> bool:
+        return self.wait is None
+
+
+def _analysis_key(state: RolloutState) -> tuple:
+    """What an analysis was asked for: reusable after a lost race if this did not change."""
+    return (state.phase, state.step, state.stable, state.canary, state.last_step_at, state.last_analysis_at)
+
+
+def widen_connection_pool(store: RolloutStore, size: int) -> None:
+    """Let `size` threads keep their API connections (urllib3 discards connections beyond the pool size)."""
+    manager = getattr(getattr(store.api.client, "rest_client", None), "pool_manager", None)
+    settings = getattr(manager, "connection_pool_kw", None)
+    if settings is not None and settings.get("maxsize", 1) < size:
+        settings["maxsize"] = size
+        manager.clear()
+
+
+class RolloutEngine:
+    """Drives rollouts of one environment against one cluster and one Prometheus."""
+
+    def __init__(
+        self,
+        *,
+        store: RolloutStore,
+        config: EnvConfig,
+        prometheus: PrometheusClient,
+        events: EventRecorder | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        on_tick: Callable[[Tick], None] | None = None,
+        max_sleep: float = MAX_SLEEP,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.prometheus = prometheus
+        self.events = events
+        self.clock = clock
+        self.sleep = sleep
+        self.on_tick = on_tick
+        self.max_sleep = max_sleep
+        self.analyses = 0  # analyses asked (the benchmark divides Prometheus queries by this)
+        self._policies: dict[str, RolloutPolicy] = {}
+        self._lock = threading.Lock()
+
+    def policy(self, service: str) -> RolloutPolicy:
+        with self._lock:
+            if service not in self._policies:
+                self._policies[service] = load_policy(self.config, service)
+            return self._policies[service]
+
+    def active(self, environment: str) -> list[RolloutRef]:
+        """Rollouts of `environment` that are progressing or paused (one LIST)."""
+        return [live.ref for live in self.store.list(environment) if live.state is not None and live.state.active]
+
+    # --- one decision ---------------------------------------------------------------------------
+
+    def _analyze(self, live: LiveRollout, policy: RolloutPolicy) -> AnalysisResult:
+        state = live.state
+        target = AnalysisTarget.of(policy, service=state.service, namespace=live.ref.namespace,
+                                   canary=state.canary, stable=state.stable)
+        with self._lock:
+            self.analyses += 1
+        return analyze(client=self.prometheus, policy=policy, target=target)
+
+    def tick(self, ref: RolloutRef) -> Tick:
+        """Read the rollout and take the decision that is due now, if any (see the module docstring)."""
+        asked: dict[tuple, AnalysisResult] = {}  # reused if a lost race leaves the same question
+
+        def decide(live: LiveRollout) -> Decision | None:
+            state = live.state
+            if state is None or state.phase != Phase.PROGRESSING:
+                return None
+            policy = self.policy(state.service)
+            if next_analysis_at(state, policy) > self.clock():
+                return None
+            if state.step == 0:
+                return first_step(state, now=self.clock())
+            key = _analysis_key(state)
+            if key not in asked:
+                asked.clear()
+                asked[key] = self._analyze(live, policy)
+            return judged(state, asked[key], now=self.clock())
+
+        live, decision = self.store.update(ref, decide, events=self.events)
+        state = live.state
+        analysis = next(iter(asked.values()), None) if decision is not None else None
+        if state is None or state.terminal:
+            return Tick(ref, state, decision=decision, analysis=analysis)
+        if state.phase == Phase.PAUSED:
+            return Tick(ref, state, decision=decision, wait=self.max_sleep)
+        wait = max(0.0, next_analysis_at(state, self.policy(state.service)) - self.clock())
+        return Tick(ref, state, decision=decision, analysis=analysis, wait=wait)
+
+    # --- driving ------------------------------------------------------------------------------------
+
+    def _notify(self, tick: Tick) -> None:
+        if self.on_tick is not None:
+            self.on_tick(tick)
+
+    def drive(self, ref: RolloutRef, *, wait: bool = True, deadline: float | None = None) -> Tick:
+        """Tick `ref` until it ends (or once without `wait`, or until `deadline` on the clock)."""
+        while True:
+            try:
+                tick = self.tick(ref)
+            except MeshopsError as error:
+                tick = Tick(ref, None, error=error.one_line().removeprefix("error: "))
+            except Exception as error:  # a bug: report it for this rollout, keep driving the others
+                tick = Tick(ref, None, error=f"internal error: {type(error).__name__}: {error}\n{traceback.format_exc()}")
+            if tick.decision is not None or tick.error is not None or tick.ended:
+                self._notify(tick)
+            if tick.ended or not wait:
+                return tick
+            pause = min(tick.wait, self.max_sleep)
+            if deadline is not None:
+                left = deadline - self.clock()
+                if left <= 0:
+                    return tick
+                pause = min(pause, left)
+            self.sleep(max(pause, 0.0))
+
+    def run(self, refs: Iterable[RolloutRef], *, wait: bool = True, timeout: float | None = None) -> list[Tick]:
+        """Drive every rollout in `refs` concurrently, one thread each; the last tick of each, in order."""
+        refs = list(refs)
+        deadline = self.clock() + timeout if timeout is not None else None
+        widen_connection_pool(self.store, len(refs) + 4)
+        results: dict[RolloutRef, Tick] = {}
+
+        def drive(ref: RolloutRef) -> None:
+            results[ref] = self.drive(ref, wait=wait, deadline=deadline)
+
+        threads = [threading.Thread(target=drive, args=(ref,), name=f"rollout {ref}", daemon=True) for ref in refs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():  # join in slices so Ctrl-C reaches the main thread
+                thread.join(0.5)
+        return [results[ref] for ref in refs]

@@ -1,0 +1,93 @@
+"""Synthetic traffic that follows the weights in the cluster: canary requests in proportion to its weight.
+
+Tests, benchmarks and `meshops demo` run no Envoy; `WeightFollower` plays its part. It lists the
+VirtualServices of one namespace every `interval` seconds (one request for all services) and
+hands each followed service's route weights to `TrafficSimulator.set_weights`, so Prometheus sees
+the canary get 0 %, then 5 %, … exactly as the rollout writes them. A failed read keeps the last
+split (as Envoy keeps its last config when istiod is away).
+"""
+from __future__ import annotations
+
+import threading
+from typing import Mapping
+
+from ..cluster.live import list_objects
+from ..traffic import TrafficSimulator
+from .routes import route_weights, rule_routes
+from .state import DEFAULT_RULE
+from .store import RolloutStore
+
+# Envoy picks up a new route config within about a second; polling faster keeps tests short.
+DEFAULT_INTERVAL = 0.2
+
+
+class WeightFollower:
+    """Keeps `simulator`'s split of each service equal to its VirtualService's steered rule."""
+
+    def __init__(
+        self,
+        store: RolloutStore,
+        simulator: TrafficSimulator,
+        *,
+        namespace: str,
+        services: Mapping[str, float],
+        rule: str = DEFAULT_RULE,
+        interval: float = DEFAULT_INTERVAL,
+    ) -> None:
+        self.store = store
+        self.simulator = simulator
+        self.namespace = namespace
+        self.services = dict(services)  # service -> total requests per second
+        self.rule = rule
+        self.interval = interval
+        self.errors = 0
+        self.last_error: str | None = None
+        self._weights: dict[str, dict[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def poll(self) -> None:
+        """Read the namespace's VirtualServices once and pass on every changed split."""
+        try:
+            objects = list_objects(self.store.api, self.store.resource, namespace=self.namespace)
+        except Exception as error:  # noqa: BLE001 - an API server away: keep the last split
+            self.errors += 1
+            self.last_error = f"{type(error).__name__}: {error}"
+            return
+        for obj in objects:
+            service = (obj.get("metadata") or {}).get("name")
+            if service not in self.services:
+                continue
+            weights = {subset: float(weight) for subset, weight in route_weights(rule_routes(obj, self.rule)).items()}
+            if weights and weights != self._weights.get(service):
+                if service in self._weights:
+                    self.simulator.set_weights(service, weights, namespace=self.namespace)
+                else:
+                    self.simulator.set_service(service, rps=self.services[service], weights=weights, namespace=self.namespace)
+                self._weights[service] = weights
+
+    def weights(self, service: str) -> dict[str, float]:
+        """The split last passed on for `service`."""
+        return dict(self._weights.get(service, {}))
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.poll()
+            self._stop.wait(self.interval)
+
+    def start(self) -> WeightFollower:
+        self.poll()
+        self._thread = threading.Thread(target=self._loop, name=f"weights {self.namespace}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> WeightFollower:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,238 @@
+"""Rollout state: what a rollout knows about itself, kept on the VirtualService it steers.
+
+The state lives in the `meshops.dev/rollout` annotation as one JSON object, written in the same
+request as the route weights it describes, so whoever reads the VirtualService (another meshops
+process after a crash, `meshops rollout status`, a person with kubectl) sees weights and state
+that belong together. Schema (version 1):
+
+    {
+      "schema": 1,
+      "phase": "Progressing",          # Progressing | Paused | Succeeded | Failed | Aborted
+      "service": "reviews",            # the policy's service key (the VirtualService name)
+      "rule": "default",               # the HTTP rule whose routes the rollout steers
+      "stable": "v1", "canary": "v2",  # subsets (versions) the rule splits between
+      "weights": [5, 10, 25, 50],      # canary weights to walk, snapshotted from the policy at start
+      "step": 2,                       # 0: canary at 0 %; n: canary at weights[n-1]
+      "current": {"v1": 90, "v2": 10}, # what the rule routes now (sums to 100)
+      "failedChecks": 1,               # failed analyses in this run (cumulative, never reset)
+      "threshold": 2,                  # failed analyses that roll back, snapshotted at start
+      "lastAnalysis": {"decision": "fail", "at": T, "step": 2, "summary": "...",
+                       "checks": [{"name", "outcome", "value", "min", "max", "unit", "reason"}]},
+      "history": [{"at": T, "reason": "StepAdvanced", "step": 2, "current": {...}, "message": "..."}],
+      "revision": "3f2a…",             # git revision that started this rollout
+      "startedAt": T, "updatedAt": T, "lastStepAt": T, "lastAnalysisAt": T | null,
+      "pausedBy": "alice@laptop" | null,
+      "endedBy": "analysis" | "git" | "alice@laptop" | null,   # who ended it (promoted, rolled back, cancelled)
+      "message": "why the rollout is where it is (rollback reasons, who aborted)"
+    }
+
+T is RFC 3339 UTC with milliseconds. `history` keeps the last `HISTORY_LIMIT` decisions, so the
+annotation stays small (far below the 256 KiB Kubernetes allows for all annotations together).
+Weights in the JSON are integers: Istio route weights are whole percentages.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from ..manifest import ROLLOUT_ANNOTATION
+
+SCHEMA_VERSION = 1
+DEFAULT_RULE = "default"
+# Decisions kept in the annotation: enough to see how a rollout got where it is (a five-step
+# rollout with a few holds), small enough that every write stays a few KiB.
+HISTORY_LIMIT = 20
+
+
+class Phase:
+    """Where a rollout is. Only PROGRESSING moves by itself; PAUSED waits for a person."""
+
+    PROGRESSING = "Progressing"
+    PAUSED = "Paused"
+    SUCCEEDED = "Succeeded"  # the canary is the stable version now (100 %)
+    FAILED = "Failed"  # rolled back after `threshold` failed analyses; pinned until git names another version
+    ABORTED = "Aborted"  # rolled back by a person or by git naming the stable version again
+
+
+class Reason:
+    """Why a rollout changed: the history entry and the Kubernetes Event reason, one per decision."""
+
+    STARTED = "Started"  # apply: git names a new version, 0 % routed to it
+    RESTARTED = "Restarted"  # git names yet another version mid-rollout, or a person retries: 0 % from the stable
+    STEP_ADVANCED = "StepAdvanced"  # every check passed: the canary gets the next weight
+    ANALYSIS_HELD = "AnalysisHeld"  # not enough to judge (too little traffic): same weight, ask again
+    CHECK_FAILED = "CheckFailed"  # a failed analysis below the threshold: same weight, ask again
+    PROMOTED = "Promoted"  # after the last step (or by hand): the canary takes 100 %
+    ROLLED_BACK = "RolledBack"  # `threshold` failed analyses: the stable takes 100 %
+    PAUSED = "Paused"
+    RESUMED = "Resumed"
+    ABORTED = "Aborted"  # by a person, or git named the stable version again
+
+
+# Phases in which the rollout, not git, decides the weights of the steered rule.
+ACTIVE_PHASES = frozenset({Phase.PROGRESSING, Phase.PAUSED})
+# Ended by rolling back: the stable version keeps 100 % while git still names the canary.
+ROLLED_BACK_PHASES = frozenset({Phase.FAILED, Phase.ABORTED})
+TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.ABORTED})
+# `endedBy` of decisions nobody typed: the analysis judged, or git named another version.
+BY_ANALYSIS = "analysis"
+BY_GIT = "git"
+
+
+def format_time(seconds: float | None) -> str | None:
+    """Unix seconds as RFC 3339 UTC with milliseconds (what Kubernetes objects show)."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(text: Any) -> float | None:
+    """The inverse of `format_time`; None for anything that is not a timestamp."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class RolloutState:
+    """The parsed annotation (see the module docstring); times are unix seconds."""
+
+    phase: str
+    service: str
+    stable: str
+    canary: str
+    weights: tuple[int, ...]
+    step: int = 0
+    current: dict[str, int] = field(default_factory=dict)
+    rule: str = DEFAULT_RULE
+    failed_checks: int = 0
+    threshold: int = 1
+    last_analysis: dict[str, Any] | None = None
+    history: tuple[dict[str, Any], ...] = ()
+    revision: str | None = None
+    started_at: float | None = None
+    updated_at: float | None = None
+    last_step_at: float | None = None
+    last_analysis_at: float | None = None
+    paused_by: str | None = None
+    ended_by: str | None = None
+    message: str = ""
+
+    # --- reading the walk -------------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        return self.phase in ACTIVE_PHASES
+
+    @property
+    def terminal(self) -> bool:
+        return self.phase in TERMINAL_PHASES
+
+    @property
+    def canary_weight(self) -> int:
+        """The canary's weight at the current step (0 at step 0)."""
+        return self.weights[self.step - 1] if 0 < self.step <= len(self.weights) else 0
+
+    @property
+    def last_step(self) -> bool:
+        """Whether the next passing analysis promotes."""
+        return self.step >= len(self.weights)
+
+    def split(self, canary_weight: int) -> dict[str, int]:
+        """Stable and canary weights (summing to 100) for a canary weight."""
+        return {self.stable: 100 - canary_weight, self.canary: canary_weight}
+
+    # --- changing -------------------------------------------------------------------------------
+
+    def decided(self, *, reason: str, at: float, note: str = "", **changes: Any) -> RolloutState:
+        """A copy with `changes`, `updatedAt` moved to `at` and the decision (with `note`) in the history."""
+        changed = replace(self, updated_at=at, **changes)
+        entry = {
+            "at": format_time(at),
+            "reason": reason,
+            "step": changed.step,
+            "current": dict(changed.current),
+            "message": note,
+        }
+        return replace(changed, history=(*changed.history, entry)[-HISTORY_LIMIT:])
+
+    # --- JSON -----------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "phase": self.phase,
+            "service": self.service,
+            "rule": self.rule,
+            "stable": self.stable,
+            "canary": self.canary,
+            "weights": list(self.weights),
+            "step": self.step,
+            "current": dict(self.current),
+            "failedChecks": self.failed_checks,
+            "threshold": self.threshold,
+            "lastAnalysis": copy.deepcopy(self.last_analysis),
+            "history": [dict(entry) for entry in self.history],
+            "revision": self.revision,
+            "startedAt": format_time(self.started_at),
+            "updatedAt": format_time(self.updated_at),
+            "lastStepAt": format_time(self.last_step_at),
+            "lastAnalysisAt": format_time(self.last_analysis_at),
+            "pausedBy": self.paused_by,
+            "endedBy": self.ended_by,
+            "message": self.message,
+        }
+
+    def to_annotation(self) -> str:
+        """The annotation value: compact JSON with a stable key order (diffable by a person)."""
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RolloutState | None:
+        """The state in `data`, or None when required keys are missing or mistyped."""
+        try:
+            weights = tuple(int(weight) for weight in data["weights"])
+            state = cls(
+                phase=str(data["phase"]),
+                service=str(data["service"]),
+                stable=str(data["stable"]),
+                canary=str(data["canary"]),
+                weights=weights,
+                step=int(data.get("step") or 0),
+                current={str(k): int(v) for k, v in (data.get("current") or {}).items()},
+                rule=str(data.get("rule") or DEFAULT_RULE),
+                failed_checks=int(data.get("failedChecks") or 0),
+                threshold=max(1, int(data.get("threshold") or 1)),
+                last_analysis=data.get("lastAnalysis") if isinstance(data.get("lastAnalysis"), dict) else None,
+                history=tuple(entry for entry in data.get("history") or [] if isinstance(entry, dict)),
+                revision=data.get("revision"),
+                started_at=parse_time(data.get("startedAt")),
+                updated_at=parse_time(data.get("updatedAt")),
+                last_step_at=parse_time(data.get("lastStepAt")),
+                last_analysis_at=parse_time(data.get("lastAnalysisAt")),
+                paused_by=data.get("pausedBy"),
+                ended_by=data.get("endedBy"),
+                message=str(data.get("message") or ""),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        return state if state.weights and 0 <= state.step <= len(state.weights) else None
+
+
+def state_of(obj: dict | None) -> RolloutState | None:
+    """The rollout state annotated on an object; None when absent or unreadable."""
+    raw = (((obj or {}).get("metadata") or {}).get("annotations") or {}).get(ROLLOUT_ANNOTATION)
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return RolloutState.from_dict(data) if isinstance(data, dict) else None
+

@@ -1,0 +1,166 @@
+"""Rollouts in the cluster: find them, read them, and write each decision as one guarded request.
+
+A rollout is its VirtualService: the `meshops.dev/rollout` annotation (see `state`) plus the routes
+of the steered rule. `RolloutStore.write` sends ONE JSON Patch that replaces the rule's routes and
+the annotation together, after a `test` of the `resourceVersion` it decided on — so a decision
+taken on a stale read never lands (anyone else's write in between, another meshops included,
+makes the patch fail and the caller re-reads and decides again). The patch is sent with field
+manager `meshops`, the manager apply uses: apply then treats these fields as its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Mapping
+
+from ..cluster.api import JSON_PATCH, ApiError, KubeApi
+from ..cluster.discovery import Discovery, Resource
+from ..cluster.live import list_objects, owner_selector
+from ..errors import ClusterError, UsageError
+from ..manifest import ROLLOUT_ANNOTATION
+from .routes import TOTAL_WEIGHT, rule_index, rule_routes, split_routes
+from .state import RolloutState, state_of
+
+if TYPE_CHECKING:
+    from .decide import Decision
+    from .events import EventRecorder
+
+FIELD_MANAGER = "meshops"
+# Write races lost in a row before giving up (someone keeps writing the VirtualService).
+MAX_RACES = 5
+VIRTUAL_SERVICE = ("networking.istio.io", "VirtualService")
+
+
+def _pointer(text: str) -> str:
+    """`text` escaped as one JSON Pointer segment (RFC 6901)."""
+    return text.replace("~", "~0").replace("/", "~1")
+
+
+@dataclass(frozen=True, order=True)
+class RolloutRef:
+    """Which VirtualService a rollout steers."""
+
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class LiveRollout:
+    """A VirtualService as read, with its parsed rollout state (None: no rollout recorded)."""
+
+    ref: RolloutRef
+    obj: dict
+    state: RolloutState | None
+
+    @property
+    def resource_version(self) -> str:
+        return str((self.obj.get("metadata") or {}).get("resourceVersion") or "")
+
+    @property
+    def routes(self) -> list[dict]:
+        return rule_routes(self.obj, self.state.rule if self.state else "default") or []
+
+
+class LostRace(Exception):
+    """The VirtualService changed between our read and our write: read again and decide again."""
+
+
+class RolloutStore:
+    """Rollout reads and writes against one cluster."""
+
+    def __init__(self, api: KubeApi, resource: Resource) -> None:
+        self.api = api
+        self.resource = resource
+
+    @classmethod
+    def connect(cls, api: KubeApi, discovery: Discovery | None = None) -> RolloutStore:
+        """The store for the VirtualService version the cluster prefers (ClusterError if Istio is absent)."""
+        resource = (discovery or Discovery(api)).preferred(*VIRTUAL_SERVICE)
+        if resource is None:
+            raise ClusterError(f"the cluster ({api.label}) does not serve VirtualServices", hint="install Istio's CRDs")
+        return cls(api, resource)
+
+    def read(self, ref: RolloutRef) -> LiveRollout:
+        try:
+            obj = self.api.request("GET", self.resource.item_path(ref.namespace, ref.name))
+        except ApiError as error:
+            if error.not_found:
+                raise UsageError(f"VirtualService {ref} does not exist", obj=str(ref),
+                                 hint="check the service name and the environment's namespace") from None
+            raise ClusterError(f"reading VirtualService {ref}: {error.status} {error.reason}: {error.server_message}") from None
+        return LiveRollout(ref, obj, state_of(obj))
+
+    def list(self, environment: str) -> list[LiveRollout]:
+        """Every VirtualService meshops applied for `environment` that carries a rollout state (one LIST)."""
+        found = []
+        for obj in list_objects(self.api, self.resource, label_selector=owner_selector(environment)):
+            metadata = obj.get("metadata") or {}
+            state = state_of(obj)
+            if state is not None:
+                found.append(LiveRollout(RolloutRef(metadata.get("namespace") or "", metadata.get("name") or ""), obj, state))
+        return sorted(found, key=lambda live: live.ref)
+
+    def write(self, live: LiveRollout, state: RolloutState, *, weights: Mapping[str, int]) -> LiveRollout:
+        """Route `weights` (summing to 100) and record `state`, in one request guarded by resourceVersion."""
+        if sum(weights.values()) != TOTAL_WEIGHT:
+            raise ValueError(f"refusing to write weights that do not sum to {TOTAL_WEIGHT}: {dict(weights)}")
+        index = rule_index(live.obj, state.rule)
+        if index is None:
+            raise UsageError(f"VirtualService {live.ref} has no HTTP rule named {state.rule!r}", obj=str(live.ref),
+                             hint="the rollout steers that rule; restore it in git and apply")
+        host = ((live.routes[0].get("destination") or {}).get("host")) if live.routes else live.ref.name
+        routes = split_routes(live.routes, weights, host=host or live.ref.name)
+        annotations = (live.obj.get("metadata") or {}).get("annotations")
+        value = state.to_annotation()
+        annotation_op = (
+            {"op": "add", "path": f"/metadata/annotations/{_pointer(ROLLOUT_ANNOTATION)}", "value": value}
+            if isinstance(annotations, dict)
+            else {"op": "add", "path": "/metadata/annotations", "value": {ROLLOUT_ANNOTATION: value}}
+        )
+        patch = [
+            {"op": "test", "path": "/metadata/resourceVersion", "value": live.resource_version},
+            {"op": "test", "path": f"/spec/http/{index}/name", "value": state.rule},
+            {"op": "replace", "path": f"/spec/http/{index}/route", "value": routes},
+            annotation_op,
+        ]
+        path = self.resource.item_path(live.ref.namespace, live.ref.name)
+        try:
+            written = self.api.request("PATCH", path, body=patch, content_type=JSON_PATCH,
+                                       query={"fieldManager": FIELD_MANAGER})
+        except ApiError as error:
+            # 409: a resourceVersion conflict; 422: a failed `test` op (what a changed object gives).
+            if error.status in (409, 422) or error.not_found:
+                if error.status == 422 and self._unchanged_since(live):
+                    raise ClusterError(f"the API server refused the rollout write to {live.ref}: {error.server_message}") from None
+                raise LostRace(str(live.ref)) from None
+            raise ClusterError(f"writing VirtualService {live.ref}: {error.status} {error.reason}: {error.server_message}") from None
+        return LiveRollout(live.ref, written, state_of(written))
+
+    def update(
+        self, ref: RolloutRef, decide: Callable[[LiveRollout], Decision | None], *, events: EventRecorder | None = None
+    ) -> tuple[LiveRollout, Decision | None]:
+        """Read, decide, write; on a lost race read and decide again. The Event follows a successful write."""
+        for _ in range(MAX_RACES):
+            live = self.read(ref)
+            decision = decide(live)
+            if decision is None:
+                return live, None
+            try:
+                written = self.write(live, decision.state, weights=decision.weights)
+            except LostRace:
+                continue
+            if events is not None:
+                events.record(written.obj, reason=decision.reason, message=decision.message)
+            return written, decision
+        raise ClusterError(f"VirtualService {ref} changed under each of {MAX_RACES} attempts to write a decision",
+                           hint="something else keeps writing it; try again")
+
+    def _unchanged_since(self, live: LiveRollout) -> bool:
+        """Whether the object still has the resourceVersion we decided on (then a 422 is a real refusal)."""
+        try:
+            return self.read(live.ref).resource_version == live.resource_version
+        except UsageError:
+            return False
+

@@ -1,0 +1,128 @@
+"""What the rollout tests share: a small config repo, the CLI against the sandbox, and write checks.
+
+The repo renders only what a rollout touches — one VirtualService and one DestinationRule per
+service, with the example repo's own templates (read from this repository, not copied by hand) —
+into a namespace of the test's own, so tests sharing the session's traffic simulator and
+Prometheus never see each other's series.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Iterable
+
+from helpers import REPO_ROOT, run_meshops
+from meshops.manifest import ROLLOUT_ANNOTATION
+from meshops.rollout.routes import route_weights
+from meshops.rollout.state import RolloutState, state_of
+
+ENV = "test"
+TEMPLATES = ("virtualservices.yaml.j2", "destinationrules.yaml.j2")
+GROUP, VERSION, PLURAL = "networking.istio.io", "v1", "virtualservices"
+
+
+def fast_policy(**overrides: object) -> dict:
+    """A policy that finishes in seconds against a Prometheus scraping every second."""
+    policy = {"steps": [20, 50], "interval": "3s", "window": "3s", "threshold": 2, "minRequests": 10,
+              "onLowTraffic": "hold", "successRate": {"min": 99}, "latency": {"percentile": 99, "max": 300}}
+    policy.update(overrides)
+    return policy
+
+
+def make_repo(root: Path, *, namespace: str, services: dict[str, str], policy: dict,
+              prometheus_url: str = "http://127.0.0.1:1") -> Path:
+    """A config repo with one environment `test`: `services` maps service -> version (v1, v2, v3 exist)."""
+    (root / "templates").mkdir(parents=True)
+    for template in TEMPLATES:
+        shutil.copy(REPO_ROOT / "templates" / template, root / "templates" / template)
+    (root / "environments" / "base").mkdir(parents=True)
+    (root / "environments" / ENV).mkdir(parents=True)
+    config = {"namespace": namespace, "prometheus": {"url": prometheus_url}, "rollout": policy}
+    (root / "environments" / ENV / "meshops.yaml").write_text(json.dumps(config, indent=2) + "\n")
+    (root / "environments" / ENV / "values.yaml").write_text("{}\n")
+    write_values(root, services)
+    return root
+
+
+def write_values(root: Path, services: dict[str, str], *, canaries: dict[str, dict] | None = None) -> None:
+    """Set every service's version (and optional `canary:` blocks) in the base values."""
+    values = {"services": {name: {"version": version, "versions": ["v1", "v2", "v3"]} for name, version in services.items()}}
+    for name, canary in (canaries or {}).items():
+        values["services"][name]["canary"] = canary
+    (root / "environments" / "base" / "values.yaml").write_text(json.dumps(values, indent=2) + "\n")
+
+
+class Cluster:
+    """The mesh sandbox plus the CLI pointed at it and at one config repo."""
+
+    def __init__(self, mesh, repo: Path, namespace: str) -> None:
+        self.mesh = mesh
+        self.repo = repo
+        self.namespace = namespace
+        mesh.core_v1().create_namespace({"metadata": {"name": namespace}})
+
+    def cli(self, *args: str, timeout: float = 120):
+        return run_meshops(*args, "--env", ENV, "--repo", str(self.repo), "--kubeconfig", str(self.mesh.kubeconfig),
+                           "--context", "sandbox", timeout=timeout)
+
+    def apply(self, *extra: str):
+        result = self.cli("apply", "--yes", *extra)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    def vs(self, name: str) -> dict:
+        return self.mesh.custom_objects().get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+
+    def state(self, name: str) -> RolloutState:
+        state = state_of(self.vs(name))
+        assert state is not None, f"{name} has no rollout state"
+        return state
+
+    def weights(self, name: str) -> dict[str, int]:
+        """What the VirtualService's default rule routes now."""
+        rules = {rule.get("name"): rule for rule in self.vs(name)["spec"]["http"]}
+        return route_weights(rules["default"]["route"])
+
+    def events(self, name: str) -> list[str]:
+        """Reasons of the Events about VirtualService `name`, oldest first."""
+        items = self.mesh.core_v1().list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={name}").items
+        return [event.reason for event in sorted(items, key=lambda e: (e.first_timestamp, e.metadata.resource_version and int(e.metadata.resource_version)))]
+
+
+def _rule_splits(obj: dict) -> list[dict[str, int]]:
+    return [route_weights(rule.get("route")) for rule in ((obj.get("spec") or {}).get("http") or []) if rule.get("route")]
+
+
+def written_splits(entries: Iterable) -> list[dict[str, int]]:
+    """Every route split that a VirtualService write in the request log asked for, in order.
+
+    Reads the request bodies: server-side apply and create send the object, JSON Patch the ops
+    (a route `replace`, and the annotation whose `current` must agree with it).
+    """
+    splits: list[dict[str, int]] = []
+    for entry in entries:
+        if entry.resource != PLURAL or entry.verb not in ("create", "update", "patch") or not entry.body:
+            continue
+        body = json.loads(entry.body)
+        if isinstance(body, dict):
+            splits.extend(_rule_splits(body))
+            continue
+        routes = [op["value"] for op in body if op.get("op") in ("replace", "add") and op["path"].endswith("/route")]
+        annotation = [op["value"] for op in body if op["path"].startswith("/metadata/annotations")]
+        for value in routes:
+            splits.append(route_weights(value))
+        for value in annotation:
+            text = value if isinstance(value, str) else value.get(ROLLOUT_ANNOTATION)
+            current = json.loads(text)["current"]
+            assert [current] == [route_weights(value) for value in routes], (current, routes)
+    return splits
+
+
+def assert_every_write_sums_to_100(log) -> list[dict[str, int]]:
+    splits = written_splits(log.entries())
+    assert splits, "no VirtualService write in the request log"
+    bad = [split for split in splits if sum(split.values()) != 100]
+    assert not bad, f"writes whose weights do not sum to 100: {bad}"
+    return splits
+

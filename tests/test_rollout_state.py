@@ -1,0 +1,59 @@
+"""The rollout state annotation and the route splits it travels with (pure parts, no cluster)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from meshops.manifest import ROLLOUT_ANNOTATION
+from meshops.rollout.routes import route_weights, split_routes
+from meshops.rollout.state import HISTORY_LIMIT, Phase, Reason, RolloutState, state_of
+
+
+def a_state(**changes) -> RolloutState:
+    base = RolloutState(phase=Phase.PROGRESSING, service="reviews", stable="v1", canary="v2", weights=(5, 10, 25),
+                        step=2, current={"v1": 90, "v2": 10}, threshold=3, started_at=1_700_000_000.25)
+    return RolloutState.from_dict({**base.to_dict(), **changes})
+
+
+def on_object(state_text: str) -> dict:
+    return {"metadata": {"annotations": {ROLLOUT_ANNOTATION: state_text}}}
+
+
+def test_the_annotation_round_trips_through_json_with_millisecond_timestamps():
+    state = a_state().decided(reason=Reason.STEP_ADVANCED, at=1_700_000_060.5, note="step 2/3")
+    again = state_of(on_object(state.to_annotation()))
+    assert again == state
+    data = json.loads(state.to_annotation())
+    assert data["schema"] == 1 and data["startedAt"] == "2023-11-14T22:13:20.250Z" and data["current"] == {"v1": 90, "v2": 10}
+
+
+def test_the_history_keeps_only_the_latest_decisions():
+    state = a_state()
+    for second in range(HISTORY_LIMIT + 5):
+        state = state.decided(reason=Reason.ANALYSIS_HELD, at=1_700_000_000 + second, note=str(second))
+    assert len(state.history) == HISTORY_LIMIT and state.history[-1]["message"] == str(HISTORY_LIMIT + 4)
+
+
+@pytest.mark.parametrize("text", ["not json", "[1, 2]", json.dumps({"phase": "Progressing"}),
+                                  json.dumps({**a_state().to_dict(), "step": 9}), json.dumps({**a_state().to_dict(), "weights": []})])
+def test_an_unreadable_annotation_is_no_state(text):
+    assert state_of(on_object(text)) is None
+
+
+def test_a_split_is_written_with_the_live_entries_and_must_sum_to_100():
+    live = [{"destination": {"host": "reviews", "subset": "v1"}, "headers": {"request": {"set": {"x": "1"}}}}]
+    routes = split_routes(live, {"v1": 75, "v2": 25}, host="reviews")
+    assert routes == [
+        {"destination": {"host": "reviews", "subset": "v1"}, "headers": {"request": {"set": {"x": "1"}}}, "weight": 75},
+        {"destination": {"host": "reviews", "subset": "v2"}, "headers": {"request": {"set": {"x": "1"}}}, "weight": 25},
+    ]
+    assert split_routes(routes, {"v2": 100}, host="reviews") == [
+        {"destination": {"host": "reviews", "subset": "v2"}, "headers": {"request": {"set": {"x": "1"}}}}]
+    with pytest.raises(ValueError, match="sum to 100"):
+        split_routes(live, {"v1": 90, "v2": 20}, host="reviews")
+
+
+def test_a_lone_destination_without_a_weight_carries_all_traffic():
+    assert route_weights([{"destination": {"host": "reviews", "subset": "v3"}}]) == {"v3": 100}
+    assert route_weights([{"destination": {"subset": "v1"}, "weight": 100}, {"destination": {"subset": "v2"}}]) == {"v1": 100, "v2": 0}
