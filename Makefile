@@ -34,7 +34,7 @@ prometheus:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 demo: setup prometheus
-	$(BIN)/meshops render --env prod
+	$(BIN)/meshops demo --fast
 
 test: setup prometheus
 	$(BIN)/python -m pytest -q

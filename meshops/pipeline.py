@@ -39,7 +39,10 @@ def render_and_validate(*, repo: str, ref: str | None, environment: str, sets: t
     from .validate import validate
     from .validate.schemas import SchemaSet
 
+    from .rollout.policy import check_policies
+
     rendered = render(open_source(repo, ref), environment, sets)
+    check_policies(rendered.config)  # a broken rollout policy is found before the first write, not mid-rollout
     findings = validate(rendered.manifests, schemas=SchemaSet.shipped(), config=rendered.config)
     if has_errors(findings):
         raise InvalidConfig(findings)

@@ -25,6 +25,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("crds", "crds"),
     ("validate", "validate"),
     ("sandbox", "sandbox"),
+    ("demo", "demo"),
     ("rollout", "rollout"),
     ("reconcile", "reconcile"),
     ("reconcile", "affected"),
