@@ -23,7 +23,6 @@ def demo(fast: bool, keep: bool, example: str | None) -> None:
     Example:
       meshops demo --fast
     """
-    import signal
     import time
 
     from ..demo.script import run_demo
