@@ -21,6 +21,9 @@ pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
 NAMESPACE = "bookinfo"
 WINDOW = "10s"
+# Live scrapes on a loaded machine drift by a few parts per million (scrape jitter at the window's
+# edges); exact values are asserted with backfilled data in test_rollout_analysis_backfill.py.
+LIVE = 0.01
 POLICY = f"""
 rollout:
   window: {WINDOW}
@@ -83,7 +86,7 @@ def test_five_percent_errors_fail_the_success_rate_with_the_measured_value(mesh,
     result = analysis(prometheus, policy, "an-erroring")
     assert result.decision is Outcome.FAIL
     success = result.check("success-rate")
-    assert success.outcome is Outcome.FAIL and success.value == pytest.approx(95.0, abs=1e-6)
+    assert success.outcome is Outcome.FAIL and success.value == pytest.approx(95.0, abs=LIVE)
     assert success.reason == "success rate 95% < min 99%"
     assert 'destination_workload="an-erroring-v2"' in success.query and "[10s]" in success.query
     assert result.check("latency").outcome is Outcome.PASS
@@ -95,7 +98,7 @@ def test_a_latency_regression_fails_the_latency_check(mesh, prometheus, policy):
     latency = result.check("latency")
     assert result.decision is Outcome.FAIL and latency.outcome is Outcome.FAIL
     # every request takes 450 ms: Istio's 250-500 bucket, interpolated to its 99th percent
-    assert latency.value == pytest.approx(497.5, abs=1e-6)
+    assert latency.value == pytest.approx(497.5, abs=LIVE)
     assert latency.reason == "p99 latency 497.5ms > max 400ms"
     assert "histogram_quantile(0.99" in latency.query
 
@@ -130,11 +133,11 @@ def test_a_canary_worse_than_stable_fails_the_comparison_even_within_absolute_bo
     result = analysis(prometheus, lenient, "an-compared")
     assert result.check("success-rate").outcome is Outcome.PASS  # 97.5 % >= 95 %
     errors = result.check("error-rate-vs-stable")
-    assert errors.outcome is Outcome.FAIL and errors.value == pytest.approx(1.5, abs=1e-6)
+    assert errors.outcome is Outcome.FAIL and errors.value == pytest.approx(1.5, abs=LIVE)
     assert errors.reason == "canary error rate 2.5% vs stable 1%: +1.5 points > max +1 points"
     latency = result.check("latency-vs-stable")
     # canary 300 ms -> 497.5 (250-500 bucket); stable 30 ms -> 49.75 (25-50 bucket)
-    assert latency.outcome is Outcome.FAIL and latency.value == pytest.approx(447.75, abs=1e-6)
+    assert latency.outcome is Outcome.FAIL and latency.value == pytest.approx(447.75, abs=LIVE)
     assert result.decision is Outcome.FAIL
 
 
@@ -142,8 +145,8 @@ def test_a_canary_as_good_as_stable_passes_the_comparison(mesh, prometheus, poli
     comparing = replace(policy, compare_to_stable=StableComparison(max_error_rate_increase=0.5, max_latency_increase=10))
     result = analysis(prometheus, comparing, "an-healthy")
     assert result.decision is Outcome.PASS, result.summary()
-    assert result.check("error-rate-vs-stable").value == pytest.approx(0.0, abs=1e-9)
-    assert result.check("latency-vs-stable").value == pytest.approx(0.0, abs=1e-6)
+    assert result.check("error-rate-vs-stable").value == pytest.approx(0.0, abs=LIVE)
+    assert result.check("latency-vs-stable").value == pytest.approx(0.0, abs=LIVE)
 
 
 def test_custom_checks_are_templated_and_missing_data_or_many_series_never_pass(mesh, prometheus, policy, tmp_path):
