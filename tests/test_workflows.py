@@ -109,3 +109,21 @@ def test_plan_runs_on_config_changes_and_updates_one_comment_found_by_a_marker()
     assert set(triggers["pull_request"]["paths"]) >= {"environments/**", "templates/**"}
     script = plan["jobs"]["comment"]["steps"][-1]["with"]["script"]
     assert "<!-- meshops-plan -->" in script and "updateComment" in script and "createComment" in script
+
+
+def test_every_meshops_command_in_the_readme_exists_with_those_options():
+    readme = (REPO_ROOT / "README.md").read_text()
+    blocks = readme.split("```")[1::2]  # fenced code blocks
+    checked = set()
+    for block in blocks:
+        for line in block.splitlines():
+            command = line.split("#", 1)[0].strip()
+            if not command.startswith("meshops ") or command.startswith("meshops-"):
+                continue
+            for tokens in meshops_invocations(command):
+                try:
+                    checked.add(check_invocation(tokens))
+                except AssertionError as error:
+                    pytest.fail(f"README: {command}: {error}")
+    assert {"meshops render", "meshops validate", "meshops diff", "meshops apply", "meshops rollout status",
+            "meshops reconcile", "meshops demo"} <= checked
