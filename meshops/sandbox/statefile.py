@@ -8,14 +8,13 @@ coalesced by a background thread (at most one per `DEBOUNCE` seconds) and done o
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, Location
+from ..files import write_atomically
 from .objects import dumps
 from .store import Store
 
@@ -51,17 +50,7 @@ def save(path: Path, store: Store) -> None:
                                                           store.encoded((group, resource), obj, "state", dumps))
                for (group, resource), obj in objects]
     payload = b'{"format":%s,"revision":%d,"objects":[%s]}' % (dumps(FORMAT), revision, b",".join(entries))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(path, payload)
 
 
 class StateWriter:
