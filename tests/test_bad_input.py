@@ -80,6 +80,16 @@ def validate_file(world: World, content: str | bytes, *extra: str) -> list[str]:
     return ["validate", "-f", str(world.scratch("manifest.yaml", content)), *extra]
 
 
+def _git_repo(world: World) -> list[str]:
+    """Commit the world's repo to git (reconcile reads git, not the working tree)."""
+    import git
+
+    repo = git.Repo.init(world.repo, initial_branch="main")
+    repo.git.add(A=True)
+    repo.index.commit("config", author=git.Actor("t", "t@x"), committer=git.Actor("t", "t@x"))
+    return ["reconcile", "--repo", str(world.repo)]
+
+
 def _with(action, build):
     """Run `action(world)` (breaking something), then return `build(world)`."""
     return lambda world: (action(world), build(world))[1]
@@ -176,6 +186,20 @@ CASES = [
     Case("apply: rollout policy that goes backwards", 2,
          _with(lambda w: w.write("environments/dev/meshops.yaml", "namespace: bookinfo\nrollout:\n  steps: [50, 25]\n"), apply),
          "environments/dev/meshops.yaml"),
+    # --- serve and reconcile (webhook deliveries themselves: tests/test_serve.py) -------------------------
+    Case("serve: no webhook secret", 2, lambda w: ["serve", "--repo", str(w.repo)], "--webhook-secret-file"),
+    Case("serve: webhook secret file missing", 2,
+         lambda w: ["serve", "--repo", str(w.repo), "--webhook-secret-file", str(w.tmp / "nope")], "cannot read the webhook secret file"),
+    Case("serve: empty webhook secret", 2,
+         lambda w: ["serve", "--repo", str(w.repo), "--webhook-secret-file", str(w.scratch("secret", ""))], "is empty"),
+    Case("serve: --listen that is not HOST:PORT", 2,
+         lambda w: ["serve", "--repo", str(w.repo), "--webhook-secret-file", str(w.scratch("secret", "s3cret\n")), "--listen", "nope"],
+         "is not HOST:PORT"),
+    Case("reconcile: repository that cannot be fetched", 3,
+         lambda w: ["reconcile", "--repo", str(w.tmp / "no-such-repo"), "--all", "--cache-dir", str(w.tmp / "cache"), *w.cluster],
+         "cannot clone"),
+    Case("reconcile: unknown environment", 2, lambda w: _git_repo(w) + ["--env", "qa", "--cache-dir", str(w.tmp / "cache"), *w.cluster],
+         "unknown environment 'qa'", stdout_empty=False),
     # --- crds -------------------------------------------------------------------------------------------
     Case("crds pull: unreachable cluster", 3,
          lambda w: ["crds", "pull", "--repo", str(w.repo), "--kubeconfig", str(w.kubeconfig("http://127.0.0.1:9")), "--context", "sandbox"], ""),
