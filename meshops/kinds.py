@@ -51,9 +51,6 @@ KINDS: tuple[Kind, ...] = (
 UNKNOWN_ORDER = 90
 
 _BY_GROUP_KIND = {(k.group, k.kind): k for k in KINDS}
-_BY_KIND = {}
-for _k in KINDS:
-    _BY_KIND.setdefault(_k.kind, _k)
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:
@@ -67,9 +64,6 @@ def lookup(group: str, kind: str) -> Kind | None:
     return _BY_GROUP_KIND.get((group, kind))
 
 
-def lookup_kind(kind: str) -> Kind | None:
-    """The table row for a bare kind name (first match), for CLI arguments like `vs`."""
-    return _BY_KIND.get(kind)
 
 
 def apply_order(group: str, kind: str) -> int:

@@ -101,7 +101,3 @@ class Discovery:
                 return resource
         return None
 
-    def invalidate(self) -> None:
-        """Forget everything (after CRDs were installed or removed)."""
-        self._groups = None
-        self._resources.clear()

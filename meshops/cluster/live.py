@@ -31,9 +31,6 @@ class LiveState:
     namespaces: set[str] = field(default_factory=set)  # every namespace that exists in the cluster
     requests: int = 0
 
-    def owned(self, environment: str) -> dict[ObjectKey, dict]:
-        """Live objects labelled as applied by meshops for `environment` (the only prune candidates)."""
-        return {key: obj for key, obj in self.objects.items() if is_owned(obj, environment)}
 
 
 def is_owned(obj: dict, environment: str) -> bool:

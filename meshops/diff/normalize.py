@@ -201,8 +201,8 @@ def _restrict(live: Any, desired: Any, owned: dict | None) -> Any:
 
 
 # Never compared, often the biggest part of a live object: skipped when copying instead of removed after.
-_NOT_COPIED = {"status": None}
-_NOT_COPIED_METADATA = {"managedFields": None}
+_NOT_COPIED = frozenset({"status"})
+_NOT_COPIED_METADATA = frozenset({"managedFields"})
 
 
 def _clone(obj: dict) -> dict:
