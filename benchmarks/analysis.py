@@ -13,11 +13,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from meshops.config import EnvConfig
-from meshops.localprom import LocalPrometheus
+from meshops.source.envconfig import EnvConfig
+from meshops.sim.prometheus import LocalPrometheus
 from meshops.rollout.analysis import AnalysisTarget, analyze
 from meshops.rollout.policy import StableComparison, load_policy
-from meshops.traffic import TrafficSimulator
+from meshops.sim.traffic import TrafficSimulator
 
 SERVICES = 20
 ROUNDS = 7

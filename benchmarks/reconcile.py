@@ -51,7 +51,7 @@ def make_repo(root: Path, environments: int):
 
 
 def measure(label: str, sandbox, settings) -> None:
-    from meshops.reconcile.engine import reconcile
+    from meshops.reconcile.reconciler import reconcile
 
     sandbox.log.clear()
     started = time.perf_counter()
@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=300)
     args = parser.parse_args()
 
-    from meshops.reconcile.engine import Settings
+    from meshops.reconcile.reconciler import Settings
     from meshops.sandbox import SandboxServer
 
     with tempfile.TemporaryDirectory() as tmp, SandboxServer() as sandbox:

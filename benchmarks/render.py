@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from meshops.render import render  # noqa: E402
-from meshops.source import open_source  # noqa: E402
-from meshops.yamlio import dump  # noqa: E402
+from meshops.source.repo import open_source
+from meshops.yamlio.documents import dump
 
 
 def generate_repo(target: Path, services: int) -> Path:

@@ -15,17 +15,17 @@ import time
 from pathlib import Path
 
 from meshops.cluster.connect import connect
-from meshops.config import EnvConfig
-from meshops.localprom import LocalPrometheus
-from meshops.manifest import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ROLLOUT_ANNOTATION
-from meshops.rollout.engine import RolloutEngine
-from meshops.rollout.events import EventRecorder
-from meshops.rollout.follow import WeightFollower
+from meshops.source.envconfig import EnvConfig
+from meshops.sim.prometheus import LocalPrometheus
+from meshops.model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, ROLLOUT_ANNOTATION
+from meshops.rollout.driver import RolloutEngine
+from meshops.rollout.event_recorder import EventRecorder
+from meshops.sim.follow import WeightFollower
 from meshops.rollout.policy import load_policy
 from meshops.rollout.state import Phase, Reason, RolloutState
 from meshops.rollout.store import RolloutRef, RolloutStore
 from meshops.sandbox import SandboxServer
-from meshops.traffic import TrafficSimulator
+from meshops.sim.traffic import TrafficSimulator
 from meshops.validate.schemas import shipped_crds
 
 ENVIRONMENT = "bench"

@@ -53,7 +53,7 @@ def timed(action: Callable[[], object], repeat: int) -> float:
 
 
 def seed(server: SandboxServer, count: int) -> float:
-    from meshops.yamlio import load_documents
+    from meshops.yamlio.documents import load_documents
 
     started = time.perf_counter()
     server.install_crds([d.data for d in load_documents(ISTIO_CRDS.read_bytes(), filename=str(ISTIO_CRDS)) if d.data])

@@ -25,10 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from meshops.manifest import FileSource, Manifest  # noqa: E402
+from meshops.model.manifest import FileSource, Manifest
 from meshops.validate import validate  # noqa: E402
 from meshops.validate.schemas import SchemaSet  # noqa: E402
-from meshops.yamlio import dump_all, load_documents  # noqa: E402
+from meshops.yamlio.documents import dump_all, load_documents
 
 SERVICES_PER_NAMESPACE = 100
 

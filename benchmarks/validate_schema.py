@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 import time
 
-from meshops.errors import Location
-from meshops.manifest import Manifest
-from meshops.validate.schema import check_schemas
+from meshops.model.errors import Location
+from meshops.model.manifest import Manifest
+from meshops.validate.schema_checks import check_schemas
 from meshops.validate.schemas import SchemaSet
 
 

@@ -31,7 +31,7 @@ def meshops():
 @pytest.fixture(scope="session")
 def traffic():
     """A synthetic Istio mesh (namespace bookinfo) serving metrics on 127.0.0.1; tests add their own services."""
-    from meshops.traffic import TrafficSimulator
+    from meshops.sim.traffic import TrafficSimulator
 
     simulator = TrafficSimulator(namespace="bookinfo").start()
     yield simulator
@@ -41,7 +41,7 @@ def traffic():
 @pytest.fixture(scope="session")
 def prometheus_binary():
     """Path of Debian's prometheus binary; skips the test with the install command when it is absent."""
-    from meshops.localprom import PrometheusNotInstalled, find_binary
+    from meshops.sim.prometheus import PrometheusNotInstalled, find_binary
 
     try:
         return find_binary("prometheus")
@@ -56,7 +56,7 @@ def prometheus(traffic, prometheus_binary):
     Shared by the whole session: the first scrape comes about 5 s after start, so tests pick
     service names of their own instead of paying that per test.
     """
-    from meshops.localprom import LocalPrometheus
+    from meshops.sim.prometheus import LocalPrometheus
 
     with LocalPrometheus(targets=[traffic.target], scrape_interval=1.0, binary=prometheus_binary) as server:
         yield server
@@ -65,7 +65,7 @@ def prometheus(traffic, prometheus_binary):
 @pytest.fixture
 def stopped_prometheus_url(prometheus_binary):
     """The URL of a real Prometheus that was started and then stopped (connection refused)."""
-    from meshops.localprom import LocalPrometheus
+    from meshops.sim.prometheus import LocalPrometheus
 
     server = LocalPrometheus(binary=prometheus_binary).start()
     url = server.url
@@ -77,9 +77,9 @@ def validate_yaml():
 
     Call it as `validate_yaml(text, config=None, live=None)`; `live` is a list of object dicts.
     """
-    from meshops.manifest import FileSource, Manifest
+    from meshops.model.manifest import FileSource, Manifest
     from meshops.validate import validate
-    from meshops.yamlio import load_documents
+    from meshops.yamlio.documents import load_documents
 
     def run(text: str, *, config=None, live=None, filename: str = "mesh.yaml"):
         manifests = [
@@ -119,7 +119,7 @@ def sandbox_kubeconfig(sandbox, tmp_path: Path) -> Path:
 def istio_crd_documents() -> list[dict]:
     """The upstream Istio CRDs (test data from ../shared/istio/), parsed once per session."""
     from helpers import ISTIO_CRDS
-    from meshops.yamlio import load_documents
+    from meshops.yamlio.documents import load_documents
 
     if not ISTIO_CRDS.is_file():
         pytest.skip(f"upstream Istio CRDs not found at {ISTIO_CRDS}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 from helpers import REPO_ROOT, run_meshops
-from meshops.manifest import ROLLOUT_ANNOTATION
+from meshops.model.identity import ROLLOUT_ANNOTATION
 from meshops.rollout.routes import route_weights
 from meshops.rollout.state import RolloutState, state_of
 

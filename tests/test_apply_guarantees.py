@@ -13,7 +13,8 @@ from meshops.cluster.connect import connect
 from meshops.cluster.discovery import Discovery
 from meshops.cluster.live import read_live
 from meshops.diff.plan import make_plan
-from meshops.manifest import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, Manifest
+from meshops.model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL
+from meshops.model.manifest import Manifest
 from meshops.sandbox import Fault
 
 LABELS = {MANAGED_BY_LABEL: "meshops", ENVIRONMENT_LABEL: "test"}

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from meshops.validate.schemas import SHIPPED_KINDS, SchemaSet
-from meshops.yamlio import load_documents
+from meshops.yamlio.documents import load_documents
 
 # JSON Schema keywords a structural schema may use inside oneOf/anyOf/allOf/not (value validations only).
 _VALUE_ONLY = {"required", "not", "anyOf", "oneOf", "allOf", "enum", "minimum", "maximum", "pattern", "minLength",

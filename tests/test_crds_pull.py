@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from helpers import copy_example_repo, run_meshops
-from meshops.source import WorkTree
+from meshops.source.repo import WorkTree
 from meshops.validate.schemas import shipped_crds
 from meshops.validate.schemas.repo import load_repo_crds
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from helpers import REPO_ROOT, check_invocation
-from meshops import kinds
-from meshops.yamlio import load_documents
+from meshops.model import kinds
+from meshops.yamlio.documents import load_documents
 
 DEPLOY = REPO_ROOT / "deploy"
 WRITE_VERBS = {"get", "list", "create", "patch", "delete"}

@@ -13,8 +13,8 @@ from meshops.diff.normalize import ignore_rules
 from meshops.diff.output import text_lines, to_json, to_markdown
 from meshops.diff.plan import make_plan
 from meshops.diff.routes import route_changes
-from meshops.manifest import FileSource, Manifest, key_of
-from meshops.yamlio import load_documents
+from meshops.model.manifest import FileSource, Manifest, key_of
+from meshops.yamlio.documents import load_documents
 
 CASES_DIR = Path(__file__).parent / "data" / "diff"
 CASES = sorted(path.name for path in CASES_DIR.iterdir() if path.is_dir())

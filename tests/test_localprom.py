@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from meshops.errors import ExitCode, MetricsError
-from meshops.localprom import LocalPrometheus, PrometheusNotInstalled, find_binary, scrape_config
+from meshops.model.errors import ExitCode, MetricsError
+from meshops.sim.prometheus import LocalPrometheus, PrometheusNotInstalled, find_binary, scrape_config
 from meshops.rollout.prometheus import PrometheusClient, QueryStatus
 
 needs_prometheus = pytest.mark.usefixtures("prometheus_binary")

@@ -16,7 +16,7 @@ import pytest
 
 from helpers import Background, http
 from meshops.cluster.connect import connect
-from meshops.rollout.follow import WeightFollower
+from meshops.sim.follow import WeightFollower
 from meshops.rollout.state import Phase
 from meshops.rollout.store import RolloutStore
 from rollouts import ENV, fast_policy, make_repo, write_values

@@ -20,7 +20,7 @@ def cluster(sandbox, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(origin, cluster, tmp_path):
-    from meshops.reconcile.engine import Settings
+    from meshops.reconcile.reconciler import Settings
 
     def make(*environments: str, **extra) -> Settings:
         return Settings(repo=f"file://{origin}", environments=environments, cache_dir=str(tmp_path / "cache"),
@@ -30,7 +30,7 @@ def settings(origin, cluster, tmp_path):
 
 
 def run(settings):
-    from meshops.reconcile.engine import reconcile
+    from meshops.reconcile.reconciler import reconcile
 
     lines: list[str] = []
     report = reconcile(settings, emit=lines.append)

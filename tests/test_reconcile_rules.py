@@ -5,13 +5,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from meshops.config import EnvConfig
-from meshops.errors import ConfigError
+from meshops.source.envconfig import EnvConfig
+from meshops.model.errors import ConfigError
 from meshops.reconcile.changes import changed_paths, impact
 from meshops.reconcile.cron import Cron, CronError
 from meshops.reconcile.freeze import Frozen, check_freeze, open_windows
 from meshops.reconcile.lock import Attempt
-from meshops.yamlio import load_one
+from meshops.yamlio.documents import load_one
 
 UTC = timezone.utc
 

@@ -5,7 +5,7 @@ import pytest
 
 from helpers import REPO_ROOT
 from meshops.render import render
-from meshops.source import open_source
+from meshops.source.repo import open_source
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 
@@ -123,7 +123,7 @@ def test_render_prints_every_required_kind_and_is_byte_for_byte_deterministic(me
 
 
 def test_output_is_sorted_in_apply_order_then_namespace_then_name():
-    from meshops import kinds
+    from meshops.model import kinds
 
     result = render(open_source(REPO_ROOT), "prod")
     keys = [(kinds.apply_order(m.key.group, m.kind), m.namespace, m.name) for m in result.manifests]

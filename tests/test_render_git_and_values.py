@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from meshops.render import render
-from meshops.source import open_source
+from meshops.source.repo import open_source
 
 
 def _reviews_vs(result):

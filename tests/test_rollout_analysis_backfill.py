@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from meshops.config import EnvConfig
-from meshops.localprom import LocalPrometheus
+from meshops.source.envconfig import EnvConfig
+from meshops.sim.prometheus import LocalPrometheus
 from meshops.rollout.analysis import AnalysisTarget, Outcome, analyze
 from meshops.rollout.policy import StableComparison, load_policy
-from meshops.traffic import History, ManualClock, TrafficSimulator, fixed_latency
+from meshops.sim.traffic import History, ManualClock, TrafficSimulator, fixed_latency
 
 pytestmark = pytest.mark.prometheus
 

@@ -12,9 +12,9 @@ import threading
 
 import pytest
 
-from meshops.config import EnvConfig
-from meshops.errors import ConfigError
-from meshops.localprom import LocalPrometheus, free_port
+from meshops.source.envconfig import EnvConfig
+from meshops.model.errors import ConfigError
+from meshops.sim.prometheus import LocalPrometheus, free_port
 from meshops.rollout.prometheus import PrometheusClient, QueryStatus, client_from_config
 
 pytestmark = pytest.mark.prometheus

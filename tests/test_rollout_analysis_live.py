@@ -11,12 +11,12 @@ from dataclasses import replace
 
 import pytest
 
-from meshops.config import load_env_config
+from meshops.source.envconfig import load_env_config
 from meshops.rollout.analysis import AnalysisTarget, Outcome, analyze
 from meshops.rollout.policy import StableComparison, load_policy
 from meshops.rollout.prometheus import PrometheusClient, QueryStatus
-from meshops.source import WorkTree
-from meshops.traffic import fixed_latency
+from meshops.source.repo import WorkTree
+from meshops.sim.traffic import fixed_latency
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 

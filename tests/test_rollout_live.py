@@ -18,16 +18,16 @@ import pytest
 
 from helpers import REPO_ROOT
 from meshops.cluster.connect import connect
-from meshops.config import load_env_config
-from meshops.errors import ExitCode
-from meshops.localprom import LocalPrometheus
-from meshops.rollout.engine import RolloutEngine
-from meshops.rollout.events import EventRecorder
-from meshops.rollout.follow import WeightFollower
+from meshops.source.envconfig import load_env_config
+from meshops.model.errors import ExitCode
+from meshops.sim.prometheus import LocalPrometheus
+from meshops.rollout.driver import RolloutEngine
+from meshops.rollout.event_recorder import EventRecorder
+from meshops.sim.follow import WeightFollower
 from meshops.rollout.state import Phase
 from meshops.rollout.store import RolloutStore
-from meshops.source import WorkTree
-from meshops.traffic import fixed_latency
+from meshops.source.repo import WorkTree
+from meshops.sim.traffic import fixed_latency
 from rollouts import ENV, Cluster, assert_every_write_sums_to_100, fast_policy, make_repo, write_values
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]

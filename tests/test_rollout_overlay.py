@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from meshops.errors import ExitCode
+from meshops.model.errors import ExitCode
 from meshops.rollout.state import Phase
 from rollouts import Cluster, assert_every_write_sums_to_100, fast_policy, make_repo, write_values
 

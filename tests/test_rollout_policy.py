@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO_ROOT
-from meshops.config import load_env_config
-from meshops.errors import ConfigError
+from meshops.source.envconfig import load_env_config
+from meshops.model.errors import ConfigError
 from meshops.rollout import policy as rollout_policy
 from meshops.rollout.policy import check_policies, load_policy, parse_duration, promql_duration
-from meshops.source import WorkTree
+from meshops.source.repo import WorkTree
 
 CONFIG_FILE = "environments/test/meshops.yaml"
 

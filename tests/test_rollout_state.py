@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from meshops.manifest import ROLLOUT_ANNOTATION
+from meshops.model.identity import ROLLOUT_ANNOTATION
 from meshops.rollout.routes import route_weights, split_routes
 from meshops.rollout.state import HISTORY_LIMIT, Phase, Reason, RolloutState, state_of
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from helpers import ISTIO_CRDS
-from meshops.yamlio import dump_all, load_documents
+from meshops.yamlio.documents import dump_all, load_documents
 
 KUBECTL = Path("/usr/bin/kubectl")
 

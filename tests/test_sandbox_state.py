@@ -13,7 +13,7 @@ import pytest
 from kubernetes import client, config
 
 from helpers import ISTIO_CRDS, run_meshops
-from meshops.errors import ConfigError
+from meshops.model.errors import ConfigError
 from meshops.sandbox import SandboxServer
 from test_sandbox_http import WIDGETS
 

@@ -6,7 +6,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from meshops.traffic import (
+from meshops.sim.traffic import (
     DURATION_BUCKETS_MS,
     History,
     ManualClock,

@@ -1,8 +1,8 @@
 """MSH4xx operability: production trace sampling, deprecated API versions, Go-template tag values."""
 from __future__ import annotations
 
-from meshops.config import EnvConfig
-from meshops.yamlio import load_one
+from meshops.source.envconfig import EnvConfig
+from meshops.yamlio.documents import load_one
 
 
 def environment(production: bool) -> EnvConfig:

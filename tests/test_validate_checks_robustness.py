@@ -9,10 +9,10 @@ import copy
 
 import pytest
 
-from meshops.config import EnvConfig
-from meshops.manifest import FileSource, Manifest
+from meshops.source.envconfig import EnvConfig
+from meshops.model.manifest import FileSource, Manifest
 from meshops.validate import validate
-from meshops.yamlio import load_documents, load_one
+from meshops.yamlio.documents import load_documents, load_one
 
 EVERY_FEATURE = """
 apiVersion: v1

@@ -1,11 +1,11 @@
 """Suppressions: annotations on objects and meshops.yaml `suppress:`, kept but never counted as errors."""
 from __future__ import annotations
 
-from meshops.config import EnvConfig
+from meshops.source.envconfig import EnvConfig
 from meshops.validate import has_errors
 from meshops.validate.catalogue import RULE_MODULES, catalogue
 from meshops.validate.checks import CHECK_MODULES
-from meshops.yamlio import load_one
+from meshops.yamlio.documents import load_one
 
 
 def broken_route(annotation: str = "") -> str:

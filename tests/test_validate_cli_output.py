@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from meshops.errors import Location
-from meshops.manifest import ObjectKey
+from meshops.model.errors import Location
+from meshops.model.manifest import ObjectKey
 from meshops.validate.findings import Finding, Severity
 from meshops.validate.report import format_github, format_json, format_text
 

@@ -5,14 +5,14 @@ import copy
 
 import pytest
 
-from meshops.manifest import Manifest
+from meshops.model.manifest import Manifest
 from meshops.render import render
-from meshops.source import open_source
-from meshops.validate.files import load_manifest_paths
+from meshops.source.repo import open_source
+from meshops.validate.manifest_files import load_manifest_paths
 from meshops.validate.findings import Severity
-from meshops.validate.schema import RULES, check_schemas
+from meshops.validate.schema_checks import RULES, check_schemas
 from meshops.validate.schemas import SchemaSet
-from meshops.yamlio import load_one
+from meshops.yamlio.documents import load_one
 from seedyaml import write_seed_blocks
 from helpers import SEED_DIR
 
@@ -102,7 +102,7 @@ spec:
 
 
 def manifest(text: str, edit=None) -> Manifest:
-    from meshops.manifest import FileSource
+    from meshops.model.manifest import FileSource
 
     document = load_one(text, filename="object.yaml")
     obj = copy.deepcopy(document.data)

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from meshops.errors import UsageError
-from meshops.validate.files import load_manifest_paths
+from meshops.model.errors import UsageError
+from meshops.validate.manifest_files import load_manifest_paths
 from meshops.validate.findings import Severity
-from meshops.validate.schema import check_schemas
+from meshops.validate.schema_checks import check_schemas
 from meshops.validate.schemas import SchemaSet
 
 VS = """\

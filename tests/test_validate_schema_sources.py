@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from meshops.errors import ConfigError
-from meshops.source import WorkTree
+from meshops.model.errors import ConfigError
+from meshops.source.repo import WorkTree
 from meshops.validate.schemas import SchemaSet, shipped_crds
 from meshops.validate.schemas.repo import istio_crds, load_repo_crds, repo_crds_path
-from meshops.yamlio import dump, dump_all
+from meshops.yamlio.documents import dump, dump_all
 
 WIDGET_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",

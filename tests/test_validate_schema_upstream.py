@@ -13,10 +13,10 @@ import pytest
 
 from helpers import ISTIO_CRDS, SEED_DIR
 from meshops.render import render
-from meshops.source import open_source
-from meshops.validate.files import load_manifest_paths
-from meshops.validate.schema import check_schemas, rule_violations
-from meshops.validate.schemas import SHIPPED_KINDS, SchemaSet, checks
+from meshops.source.repo import open_source
+from meshops.validate.manifest_files import load_manifest_paths
+from meshops.validate.schema_checks import check_schemas, rule_violations
+from meshops.validate.schemas import SHIPPED_KINDS, SchemaSet, cel_rules as checks
 from seedyaml import write_seed_blocks
 from test_validate_schema_checks import BROKEN, GOOD_DR, GOOD_PA, GOOD_SE, GOOD_TELEMETRY, GOOD_VS, manifest, set_path
 
@@ -174,7 +174,7 @@ def test_good_documents_agree(upstream):
 
 
 def item_text(item) -> str:
-    from meshops.yamlio import dump
+    from meshops.yamlio.documents import dump
 
     return dump(item.obj)
 

@@ -8,7 +8,7 @@ from email.message import Message
 
 import pytest
 
-from meshops.webhook.events import normalize_url, same_repository, read_push
+from meshops.webhook.push import normalize_url, same_repository, read_push
 from meshops.webhook.metrics import Metrics
 from meshops.webhook.server import DeliveryLog, Hooks, judge
 

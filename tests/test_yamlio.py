@@ -7,8 +7,8 @@ import string
 import pytest
 import yaml
 
-from meshops.yamlemit import to_text
-from meshops.yamlio import YamlError, dump_all, load_documents
+from meshops.yamlio.emitter import to_text
+from meshops.yamlio.documents import YamlError, dump_all, load_documents
 
 TRICKY = ["yes", "no", "on", "off", "null", "~", "1", "1.0", "1e3", "0x1f", "0o7", "2024-01-01", ".inf", ".nan", "<<",
           "=", "-", "- a", "a: b", "a:", "#", "a #b", " a", "a ", "", "'", '"', "x\ny", "x\ny\n", "x\n", "x\n\n",

@@ -22,15 +22,13 @@ from typing import Callable
 
 from ..cluster.api import APPLY_PATCH, JSON_PATCH, ApiError, KubeApi
 from ..cluster.discovery import Discovery, Resource
-from ..cluster.live import is_owned
+from ..model.identity import FIELD_MANAGER, REVISION_ANNOTATION, Overlay, is_owned, no_overlay, ownership_problem
 from ..diff.normalize import IgnoreRule, normalize_pair
-from ..diff.plan import Action, Change, Plan, Overlay, _identity, _ownership_problem
-from ..errors import ClusterError
-from ..manifest import REVISION_ANNOTATION
+from ..diff.plan import Action, Change, Plan
+from ..model.errors import ClusterError
 from .order import Phase, Write, schedule
 from .result import ApplyResult, ObjectResult, Outcome
 
-FIELD_MANAGER = "meshops"
 # How often one object is re-read and re-planned after losing a write race before giving up.
 MAX_REPLANS = 5
 # Concurrent writes inside one order group (namespaces, then rules, then routes …).
@@ -58,7 +56,7 @@ class Applier:
     dry_run: bool = False
     force_conflicts: bool = False
     ignore: tuple[IgnoreRule, ...] = ()
-    overlay: Overlay = _identity
+    overlay: Overlay = no_overlay
     workers: int = WORKERS
     _new_namespaces: frozenset[str] = frozenset()
 
@@ -97,7 +95,7 @@ class Applier:
         target = self.overlay(change.manifest.obj, live)
         if live is None:
             return Change(Action.CREATE, change.key, manifest=change.manifest, desired=target)
-        problem = _ownership_problem(live, self.environment)
+        problem = ownership_problem(live, self.environment)
         if problem:
             return Change(Action.CONFLICT, change.key, manifest=change.manifest, live=live, desired=target, reason=problem)
         desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=list(self.ignore))

@@ -1,7 +1,7 @@
 """Apply order as data: which writes go first so traffic never points at nothing.
 
 Phases run one after another; inside a phase, writes are grouped by the kind's `order` from
-`meshops.kinds` (ascending: namespaces, then ServiceEntries/DestinationRules/Gateways, then
+`meshops.model.kinds` (ascending: namespaces, then ServiceEntries/DestinationRules/Gateways, then
 VirtualServices, then policies) and a group finishes before the next starts.
 
 - EXPAND: creates and updates. A DestinationRule update that drops subsets a live VirtualService

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ..manifest import ObjectKey
+from ..model.manifest import ObjectKey
 
 
 class Outcome(str, Enum):

@@ -2,7 +2,7 @@
 
 Each command group lives in its own module under `meshops.cli` and is listed in `COMMANDS`; heavy
 imports (the kubernetes client, jinja2) happen inside the commands so `meshops --help` stays fast.
-Every `MeshopsError` becomes one line on stderr and the exit code from `meshops.errors.ExitCode`.
+Every `MeshopsError` becomes one line on stderr and the exit code from `meshops.model.errors.ExitCode`.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import traceback
 import click
 
 from .. import __version__
-from ..errors import ExitCode, MeshopsError
+from ..model.errors import ExitCode, MeshopsError
 
 # (module under meshops.cli, attribute): each attribute is a click command or group.
 COMMANDS: tuple[tuple[str, str], ...] = (

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..errors import ExitCode, UsageError
+from ..model.errors import ExitCode, UsageError
 from .common import cluster_options, output_option, source_options
 
 
@@ -40,7 +40,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
     """
     from ..apply.executor import Applier
     from ..diff.output import text_lines
-    from ..pipeline import plan_environment, require_namespaces
+    from ..pipeline.plan import plan_environment, require_namespaces
     from ..diff.normalize import ignore_rules
     from .progress import ApplyProgress
     from .rollout import RolloutEnvironment, drive, parse_timeout
@@ -98,6 +98,6 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
 
 def _announce_rollouts(api, plan, result) -> None:
     """Events for the rollouts this apply started, restarted or cancelled (the overlay's decisions)."""
-    from ..rollout.events import announce_apply_result
+    from ..rollout.event_recorder import announce_apply_result
 
     announce_apply_result(api, plan, result)

@@ -30,9 +30,9 @@ def export(group: str | None, output: str) -> None:
       meshops crds export | kubectl apply -f -
       meshops crds export --group security.istio.io -o json
     """
-    from ..errors import UsageError
+    from ..model.errors import UsageError
     from ..validate.schemas import SHIPPED_KINDS, shipped_crds
-    from ..yamlio import dump_all
+    from ..yamlio.documents import dump_all
 
     documents = shipped_crds(group)
     if not documents:
@@ -60,7 +60,7 @@ def pull(context: str | None, kubeconfig: str | None, environment: str | None, o
       meshops crds pull --context prod-eu
       meshops crds pull --env staging        # cluster from environments/staging/meshops.yaml
     """
-    from ..errors import UsageError
+    from ..model.errors import UsageError
     from ..validate.schemas.repo import crds_yaml, istio_crds, list_cluster_crds, repo_crds_path
 
     if environment:
@@ -80,8 +80,8 @@ def pull(context: str | None, kubeconfig: str | None, environment: str | None, o
 
 def _cluster_of(repo: str, environment: str, context: str | None, kubeconfig: str | None) -> tuple[str | None, str | None]:
     """--context/--kubeconfig win; otherwise the environment's `cluster:` section."""
-    from ..config import load_env_config
-    from ..source import open_source
+    from ..source.envconfig import load_env_config
+    from ..source.repo import open_source
 
     cluster = load_env_config(open_source(repo, None).tree, environment).section("cluster") or {}
     kubeconfig = kubeconfig or cluster.get("kubeconfig")
@@ -94,7 +94,7 @@ def _api_client(kubeconfig: str | None, context: str):
     from kubernetes import config
     from kubernetes.config.config_exception import ConfigException
 
-    from ..errors import UsageError
+    from ..model.errors import UsageError
 
     try:
         return config.new_client_from_config(config_file=kubeconfig, context=context)

@@ -27,7 +27,7 @@ def diff(environment, repo, ref, sets, kubeconfig, context, output, show_unchang
       meshops diff --env dev --kubeconfig ./kubeconfig --context kind-dev -o json
     """
     from ..diff.output import text_lines, to_json, to_markdown
-    from ..pipeline import plan_environment
+    from ..pipeline.plan import plan_environment
 
     planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig, context=context)
     plan = planned.plan

@@ -64,7 +64,7 @@ def prometheus_option(function: F) -> F:
 
 
 def selected(environments: tuple[str, ...], all_environments: bool, *, required: bool) -> tuple[str, ...]:
-    from ..errors import UsageError
+    from ..model.errors import UsageError
 
     if environments and all_environments:
         raise UsageError("--env and --all exclude each other", hint="pass one or more --env ENV, or --all")
@@ -101,9 +101,9 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, promet
       meshops reconcile --repo https://github.com/acme/mesh-config.git --ref main --env dev --wait
       meshops reconcile --repo git@github.com:acme/mesh-config.git --env prod --override-freeze "hotfix INC-42"
     """
-    from ..errors import UsageError
-    from ..reconcile.engine import Settings
-    from ..reconcile.engine import reconcile as run_reconcile
+    from ..model.errors import UsageError
+    from ..reconcile.reconciler import Settings
+    from ..reconcile.reconciler import reconcile as run_reconcile
 
     names = selected(environments, all_environments, required=True)
     if override_freeze is not None and not override_freeze.strip():

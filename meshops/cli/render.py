@@ -28,7 +28,7 @@ def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], 
       meshops render --env prod --output-file rendered/prod.yaml
     """
     from ..render import render as render_environment
-    from ..source import open_source
+    from ..source.repo import open_source
 
     result = render_environment(open_source(repo, ref), environment, sets)
     if output == "json":
@@ -36,7 +36,7 @@ def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], 
     else:
         text = result.to_yaml()
     if output_file:
-        from ..files import write_atomically
+        from ..yamlio.atomic_write import write_atomically
 
         write_atomically(output_file, text)
         click.echo(f"wrote {len(result.manifests)} objects to {output_file}", err=True)
@@ -55,9 +55,9 @@ def envs(repo: str, ref: str | None, output: str) -> None:
     Example:
       meshops envs --repo ./mesh-config
     """
-    from ..config import load_env_config
-    from ..promotion import promotion_order
-    from ..source import open_source
+    from ..source.envconfig import load_env_config
+    from ..source.promotion import promotion_order
+    from ..source.repo import open_source
 
     source = open_source(repo, ref)
     configs = promotion_order([load_env_config(source.tree, name) for name in _names(source)])
@@ -84,6 +84,6 @@ def envs(repo: str, ref: str | None, output: str) -> None:
 
 
 def _names(source) -> list[str]:
-    from ..config import list_environments
+    from ..source.envconfig import list_environments
 
     return list_environments(source.tree)

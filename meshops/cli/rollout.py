@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import click
 
-from ..errors import ExitCode, UsageError
+from ..model.errors import ExitCode, UsageError
 from .common import cluster_options, env_option, output_option, ref_option, repo_option
 
 F = Callable[..., Any]
@@ -59,8 +59,8 @@ class RolloutEnvironment:
     @classmethod
     def open(cls, *, repo: str, ref: str | None, environment: str, kubeconfig: str | None, context: str | None) -> RolloutEnvironment:
         from ..cluster.connect import connect
-        from ..config import load_env_config
-        from ..source import open_source
+        from ..source.envconfig import load_env_config
+        from ..source.repo import open_source
 
         config = load_env_config(open_source(repo, ref).tree, environment)
         return cls(name=environment, config=config, api=connect(kubeconfig=kubeconfig, context=context, config=config))
@@ -79,8 +79,8 @@ class RolloutEnvironment:
 
 def drive(env: RolloutEnvironment, refs: list, *, wait: bool, timeout: float | None, prometheus_url: str | None) -> int:
     """Run the engine over `refs` with progress output; the exit code (0 only if all succeeded)."""
-    from ..rollout.engine import RolloutEngine
-    from ..rollout.events import EventRecorder
+    from ..rollout.driver import RolloutEngine
+    from ..rollout.event_recorder import EventRecorder
     from ..rollout.prometheus import PrometheusClient, client_from_config
     from ..rollout.state import Phase
     from .rollout_view import RolloutProgress
@@ -182,7 +182,7 @@ def _command(name: str, summary: str, *, confirm: bool = False):
 
     def command(environment, repo, ref, kubeconfig, context, service, yes=True) -> None:
         from ..rollout.control import default_actor, run_command
-        from ..rollout.events import EventRecorder
+        from ..rollout.event_recorder import EventRecorder
 
         env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
         live = env.find(service)

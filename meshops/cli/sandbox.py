@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from ..errors import Location
+    from ..model.errors import Location
 
 # An Istio installation creates its root namespace; the mesh-wide config (Telemetry, mesh
 # ConfigMap) lives there, so a sandbox "with Istio" has it too.
@@ -22,8 +22,8 @@ def sandbox() -> None:
 
 
 def _read_crds(paths: tuple[Path, ...]) -> list[tuple[dict, "Location"]]:
-    from ..errors import ConfigError, Location, UsageError
-    from ..yamlio import load_documents
+    from ..model.errors import ConfigError, Location, UsageError
+    from ..yamlio.documents import load_documents
 
     definitions = []
     for path in paths:
@@ -42,7 +42,7 @@ def _read_crds(paths: tuple[Path, ...]) -> list[tuple[dict, "Location"]]:
 
 
 def _install(server, definitions) -> None:
-    from ..errors import ConfigError
+    from ..model.errors import ConfigError
     from ..sandbox import ApiError
 
     for definition, location in definitions:
@@ -72,13 +72,13 @@ def start(port: int, kubeconfig_out: Path, state: Path | None, no_istio: bool, c
       meshops sandbox start --port 8001 --state sandbox.json --crds istio-crds.yaml
       kubectl --kubeconfig /tmp/sandbox.kubeconfig get namespaces
     """
-    from ..errors import UsageError
+    from ..model.errors import UsageError
     from ..sandbox import SandboxServer
 
     definitions = _read_crds(crd_files)
     source = ", ".join(map(str, crd_files))
     if not crd_files and not no_istio:
-        from ..errors import Location
+        from ..model.errors import Location
         from ..validate.schemas import shipped_crds
 
         definitions = [(crd, Location("meshops crds export")) for crd in shipped_crds()]

@@ -22,7 +22,7 @@ def _setup_logging() -> None:
 
 def read_secret(path: str) -> bytes:
     """The webhook secret from a file (trailing newline dropped); never printed."""
-    from ..errors import UsageError
+    from ..model.errors import UsageError
 
     try:
         secret = Path(path).read_bytes().strip()
@@ -35,7 +35,7 @@ def read_secret(path: str) -> bytes:
 
 
 def _listen(value: str) -> tuple[str, int]:
-    from ..errors import UsageError
+    from ..model.errors import UsageError
     from ..webhook.server import parse_listen
 
     try:
@@ -51,7 +51,7 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 def _settings(*, repo, branch, environments, wait, prometheus_url, cache_dir, kubeconfig, context, lock_timeout, lease_duration,
               identity=None):
-    from ..reconcile.engine import Settings
+    from ..reconcile.reconciler import Settings
 
     extra = {"identity": identity} if identity else {}
     return Settings(repo=repo, ref=branch, environments=environments, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
@@ -143,8 +143,8 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     from ..cluster.connect import connect
     from ..controller.leader import LeaderElector
     from ..controller.loop import Controller
-    from ..errors import ExitCode
-    from ..reconcile.engine import default_identity
+    from ..model.errors import ExitCode
+    from ..reconcile.reconciler import default_identity
     from ..reconcile.lease import Lease
     from ..webhook.metrics import Metrics
     from ..webhook.runner import Runner

@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from ..errors import ExitCode, UsageError
+from ..model.errors import ExitCode, UsageError
 from .common import output_option, ref_option, repo_option, set_option
 
 
@@ -78,19 +78,19 @@ def _inputs(*, environment: str | None, repo: str, ref: str | None, sets: tuple[
     A config that cannot be rendered (broken values YAML, an undefined template value …) is the
     user's config being wrong: it becomes an MSH100 finding (exit 1), not a failure of meshops.
     """
-    from ..config import load_env_config
-    from ..errors import ConfigError
-    from ..source import open_source
+    from ..source.envconfig import load_env_config
+    from ..model.errors import ConfigError
+    from ..source.repo import open_source
 
     if files:
-        from ..validate.files import load_manifest_paths
+        from ..validate.manifest_files import load_manifest_paths
 
         manifests, findings = load_manifest_paths(list(files))
         tree = open_source(repo, ref).tree if environment else None
         config = load_env_config(tree, environment) if environment else None
         return manifests, findings, config, None, tree
     from ..render import render
-    from ..validate.schema import CODE_PARSE_ERROR, make_finding
+    from ..validate.schema_checks import CODE_PARSE_ERROR, make_finding
 
     source = open_source(repo, ref)
     try:
@@ -110,7 +110,7 @@ def _cluster(*, kubeconfig: str | None, kube_context: str | None, config):
     """
     from ..cluster.api import RetryPolicy
     from ..cluster.connect import connect
-    from ..errors import ClusterError
+    from ..model.errors import ClusterError
 
     if kubeconfig or kube_context:
         return connect(kubeconfig=kubeconfig, context=kube_context, config=config)

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from ..errors import ClusterError, ExitCode, MeshopsError
+from ..model.errors import ClusterError, ExitCode, MeshopsError
 
 # Statuses worth another try: throttling and server-side trouble. 409/422/404 are answers, not trouble.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})

@@ -10,8 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..config import EnvConfig
-from ..errors import ClusterError
+from ..source.envconfig import EnvConfig
+from ..model.errors import ClusterError
 from .api import KubeApi, RetryPolicy
 
 DEFAULT_KUBECONFIG = "~/.kube/config"

@@ -2,14 +2,14 @@
 
 A real cluster may serve an Istio kind in some versions only (`telemetry.istio.io/v1` arrived with
 Istio 1.22), or not at all (Istio not installed). One `GET /apis` tells which group versions are
-served; rows of `meshops.kinds` supply plural and scope without more requests, and only kinds
+served; rows of `meshops.model.kinds` supply plural and scope without more requests, and only kinds
 the table does not know cost a `GET /apis/<group>/<version>`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import kinds
+from ..model import kinds
 from .api import ApiError, KubeApi
 
 

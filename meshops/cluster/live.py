@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from .. import kinds
-from ..errors import ClusterError
-from ..manifest import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Manifest, ObjectKey, key_of
+from ..model import kinds
+from ..model.errors import ClusterError
+from ..model.identity import owner_selector
+from ..model.manifest import Manifest, ObjectKey, key_of
 from .api import ApiError, KubeApi
 from .discovery import Discovery, Resource
 
@@ -31,15 +32,6 @@ class LiveState:
     namespaces: set[str] = field(default_factory=set)  # every namespace that exists in the cluster
     requests: int = 0
 
-
-
-def is_owned(obj: dict, environment: str) -> bool:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    return labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE and labels.get(ENVIRONMENT_LABEL) == environment
-
-
-def owner_selector(environment: str) -> str:
-    return f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{ENVIRONMENT_LABEL}={environment}"
 
 
 def list_objects(api: KubeApi, resource: Resource, *, namespace: str | None = None, label_selector: str | None = None) -> list[dict]:

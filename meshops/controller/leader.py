@@ -15,7 +15,7 @@ import threading
 from typing import Callable
 
 from ..cluster.api import ApiError
-from ..errors import MeshopsError
+from ..model.errors import MeshopsError
 from ..reconcile.lease import Lease, LeaseRecord
 
 log = logging.getLogger("meshops.leader")

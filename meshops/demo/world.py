@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UsageError
+from ..model.errors import UsageError
 
 ENVIRONMENT = "dev"
 NAMESPACE = "bookinfo"
@@ -102,7 +102,7 @@ class DemoWorld:
         self.kubeconfig = self.server.write_kubeconfig(self.workdir / "kubeconfig")
 
     def _start_traffic(self) -> None:
-        from ..traffic import TrafficSimulator
+        from ..sim.traffic import TrafficSimulator
 
         self.simulator = TrafficSimulator(namespace=NAMESPACE).start()
         self._stack.callback(self.simulator.stop)
@@ -111,7 +111,7 @@ class DemoWorld:
             self.simulator.set_workload(f"{SERVICE}-{version}", service=SERVICE, version=version, **behaviour)
 
     def _start_prometheus(self) -> None:
-        from ..localprom import LocalPrometheus, PrometheusNotInstalled
+        from ..sim.prometheus import LocalPrometheus, PrometheusNotInstalled
 
         try:
             self.prometheus = LocalPrometheus(targets=[self.simulator.target]).start()
@@ -123,7 +123,7 @@ class DemoWorld:
     def follow_weights(self) -> None:
         """From now on, reviews traffic follows the VirtualService weights in the sandbox."""
         from ..cluster.connect import connect
-        from ..rollout.follow import WeightFollower
+        from ..sim.follow import WeightFollower
         from ..rollout.store import RolloutStore
 
         store = RolloutStore.connect(connect(kubeconfig=str(self.kubeconfig), context="sandbox"))

@@ -18,9 +18,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..manifest import REVISION_ANNOTATION, ROLLOUT_ANNOTATION
+from ..model.identity import FIELD_MANAGER, REVISION_ANNOTATION, ROLLOUT_ANNOTATION
 
-FIELD_MANAGER = "meshops"
 ANY = "*"
 
 

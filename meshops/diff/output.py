@@ -9,7 +9,7 @@ import difflib
 import json
 from typing import Iterator
 
-from ..yamlemit import to_text
+from ..yamlio.emitter import to_text
 from .plan import Action, Change, Plan
 from .routes import route_changes
 from .secrets import mask_pair, mask_patch

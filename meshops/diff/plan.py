@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Callable, Iterable
+from typing import Iterable
 
 import jsonpatch
 
-from .. import kinds
-from ..cluster.live import is_owned
-from ..manifest import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, Manifest, ObjectKey
+from ..model import kinds
+from ..model.identity import Overlay, is_owned, no_overlay, ownership_problem
+from ..model.manifest import Manifest, ObjectKey
 from .normalize import IgnoreRule, normalize_pair
 
 
@@ -93,25 +93,6 @@ class Plan:
         return text
 
 
-# A hook for the rollout stage: given (desired object, live object), return the desired object as
-# the rollout wants it now (the rollout owns route weights while it runs). Identity by default.
-Overlay = Callable[[dict, dict | None], dict]
-
-
-def _identity(desired: dict, live: dict | None) -> dict:
-    return desired
-
-
-def _ownership_problem(live: dict, environment: str) -> str | None:
-    labels = (live.get("metadata") or {}).get("labels") or {}
-    if is_owned(live, environment):
-        return None
-    if labels.get(MANAGED_BY_LABEL) == "meshops":
-        return f"managed by meshops for environment {labels.get(ENVIRONMENT_LABEL)!r}, not {environment!r}"
-    manager = labels.get(MANAGED_BY_LABEL)
-    return f"exists and is not managed by meshops{f' (managed-by: {manager})' if manager else ''}"
-
-
 def make_plan(
     desired: Iterable[Manifest],
     live_objects: dict[ObjectKey, dict],
@@ -119,7 +100,7 @@ def make_plan(
     environment: str,
     revision: str | None = None,
     ignore: list[IgnoreRule] = (),
-    overlay: Overlay = _identity,
+    overlay: Overlay = no_overlay,
 ) -> Plan:
     """Compare desired manifests with live objects (see module docstring)."""
     changes: list[Change] = []
@@ -133,7 +114,7 @@ def make_plan(
             normalized, _ = normalize_pair(desired=target, live=None, ignore=ignore)
             changes.append(Change(Action.CREATE, key, manifest=manifest, desired=target, desired_normalized=normalized))
             continue
-        problem = _ownership_problem(live, environment)
+        problem = ownership_problem(live, environment)
         if problem:
             changes.append(Change(Action.CONFLICT, key, manifest=manifest, live=live, desired=target, reason=problem))
             continue

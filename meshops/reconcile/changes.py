@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import BASE_ENVIRONMENT, ENVIRONMENTS_DIR, TEMPLATES_DIR
+from ..source.envconfig import BASE_ENVIRONMENT, ENVIRONMENTS_DIR, TEMPLATES_DIR
 
 # Path prefixes whose change affects environment `{env}`; a row per input of render/validate.
 AFFECTING_PREFIXES: tuple[str, ...] = (
@@ -77,10 +77,10 @@ def affected_environments(repo_dir: str, *, base: str, ref: str) -> list[tuple[s
     """
     import git
 
-    from ..config import list_environments, load_env_config
-    from ..errors import SourceError
-    from ..promotion import promotion_order
-    from ..source import open_source
+    from ..source.envconfig import list_environments, load_env_config
+    from ..model.errors import SourceError
+    from ..source.promotion import promotion_order
+    from ..source.repo import open_source
 
     source = open_source(repo_dir, ref)
     repository = git.Repo(repo_dir)

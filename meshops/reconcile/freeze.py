@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from ..config import EnvConfig
-from ..errors import ConfigError, MeshopsError
+from ..source.envconfig import EnvConfig
+from ..model.errors import ConfigError, MeshopsError
 from .cron import Cron, CronError
 
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")

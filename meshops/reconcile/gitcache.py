@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import ExitCode, SourceError
+from ..model.errors import ExitCode, SourceError
 
 # git must fail instead of waiting for a password on a terminal nobody watches (CI, a pod).
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}

@@ -15,12 +15,12 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from ..cluster.api import ApiError, KubeApi
-from ..manifest import MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from ..model.identity import FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE
 
 API_VERSION = "coordination.k8s.io/v1"
 # Only the managed-by label: prune needs managed-by *and* an environment label, so a Lease is never pruned.
 LABELS = {MANAGED_BY_LABEL: MANAGED_BY_VALUE, "app.kubernetes.io/component": "lock"}
-WRITE_QUERY = {"fieldManager": "meshops"}
+WRITE_QUERY = {"fieldManager": FIELD_MANAGER}
 
 Clock = Callable[[], float]
 

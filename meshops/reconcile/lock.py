@@ -16,8 +16,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-from ..errors import ClusterError
-from ..manifest import REVISION_ANNOTATION
+from ..model.errors import ClusterError
+from ..model.identity import REVISION_ANNOTATION
 from .lease import Lease, LeaseRecord
 
 STATUS_ANNOTATION = "meshops.dev/reconcile"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from ..errors import ExitCode
+from ..model.errors import ExitCode
 
 
 class Outcome(str, Enum):

@@ -4,7 +4,7 @@ Rollout state lives on each VirtualService (`meshops.dev/rollout`, written by th
 engine), so reconcile needs no memory of its own: it lists the environment's VirtualServices and
 reads their phases. An environment whose rollouts are still active is Progressing and holds back
 the next environment in promotion order; a rollout that failed for this revision fails it.
-`drive_rollouts` is the single place that calls the rollout engine (`meshops.rollout.engine`).
+`drive_rollouts` is the single place that calls the rollout engine (`meshops.rollout.driver`).
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from typing import Any, Callable
 
 from ..cluster.api import KubeApi
 from ..cluster.discovery import Discovery
-from ..cluster.live import list_objects, owner_selector
+from ..model.identity import owner_selector
+from ..cluster.live import list_objects
 from ..rollout.state import ACTIVE_PHASES, BY_GIT, ROLLED_BACK_PHASES, state_of
 from .lock import Phase
 
@@ -64,8 +65,8 @@ def summarize(rows: list[dict[str, Any]], *, revision: str) -> RolloutsResult:
 def drive_rollouts(*, api: KubeApi, discovery: Discovery, environment: str, config: Any, prometheus_url: str | None,
                    emit: Callable[[str], None]) -> None:
     """Run the environment's active rollouts (the rollout engine) until each ends."""
-    from ..rollout.engine import RolloutEngine, Tick
-    from ..rollout.events import EventRecorder
+    from ..rollout.driver import RolloutEngine, Tick
+    from ..rollout.event_recorder import EventRecorder
     from ..rollout.prometheus import PrometheusClient, client_from_config
     from ..rollout.store import RolloutStore
 

@@ -12,15 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import kinds
-from ..config import TEMPLATES_DIR, EnvConfig, load_env_config
-from ..errors import ConfigError, Location
-from ..perf import paused_gc
-from ..manifest import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Manifest, ObjectKey
-from ..source import Source, Tree
-from ..values import Values, load_values
-from ..yamlio import Document, Path, YamlError, dump_all, load_documents
-from .engine import make_environment, render_template
+from ..model import kinds
+from ..source.envconfig import TEMPLATES_DIR, EnvConfig, load_env_config
+from ..model.errors import ConfigError, Location
+from ..yamlio.gcpause import paused_gc
+from ..model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from ..model.manifest import Manifest, ObjectKey
+from ..source.repo import Source, Tree
+from ..source.values import Values, load_values
+from ..yamlio.documents import Document, Path, YamlError, dump_all, load_documents
+from .jinja_env import make_environment, render_template
 from .tracking import OutputTracker, RenderedOutput, track
 
 TEMPLATE_SUFFIXES = (".yaml.j2", ".yml.j2")

@@ -13,8 +13,8 @@ from typing import Any
 
 from jinja2 import Undefined
 
-from ..errors import ConfigError
-from ..yamlemit import to_lines
+from ..model.errors import ConfigError
+from ..yamlio.emitter import to_lines
 from .tracking import TrackedDict, TrackedList, TrackedText
 
 

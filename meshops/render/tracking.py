@@ -13,9 +13,9 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from ..errors import Location
-from ..values import Values
-from ..yamlio import Path
+from ..model.errors import Location
+from ..source.values import Values
+from ..yamlio.documents import Path
 
 
 class TrackedStr(str):

@@ -11,9 +11,9 @@ import socket
 import time
 from typing import Callable
 
-from ..errors import UsageError
+from ..model.errors import UsageError
 from .decide import Decision, commanded
-from .events import EventRecorder
+from .event_recorder import EventRecorder
 from .store import LiveRollout, RolloutRef, RolloutStore
 
 

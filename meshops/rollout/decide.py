@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import UsageError
+from ..model.errors import UsageError
 from .analysis import AnalysisResult, CheckResult, Outcome
 from .policy import RolloutPolicy
 from .state import BY_ANALYSIS, ROLLED_BACK_PHASES, Phase, Reason, RolloutState, format_time

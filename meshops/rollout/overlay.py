@@ -29,9 +29,9 @@ import copy
 import time
 from typing import Callable
 
-from ..config import EnvConfig
-from ..diff.plan import Overlay
-from ..manifest import ROLLOUT_ANNOTATION
+from ..source.envconfig import EnvConfig
+from ..model.identity import Overlay
+from ..model.identity import ROLLOUT_ANNOTATION
 from .decide import started
 from .policy import RolloutPolicy, load_policy
 from .routes import first_subset, route_weights, rule_index, rule_routes, split_routes

@@ -34,8 +34,8 @@ import string
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..config import EnvConfig
-from ..errors import ConfigError, Location
+from ..source.envconfig import EnvConfig
+from ..model.errors import ConfigError, Location
 
 # --- Defaults, each with the reason it is what it is ----------------------------------------------
 

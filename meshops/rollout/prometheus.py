@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Mapping
 
-from ..config import EnvConfig
-from ..errors import ConfigError
+from ..source.envconfig import EnvConfig
+from ..model.errors import ConfigError
 from .policy import parse_duration
 
 QUERY_PATH = "/api/v1/query"

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from ..manifest import ROLLOUT_ANNOTATION
+from ..model.identity import ROLLOUT_ANNOTATION
 
 SCHEMA_VERSION = 1
 DEFAULT_RULE = "default"

@@ -14,17 +14,16 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 from ..cluster.api import JSON_PATCH, ApiError, KubeApi
 from ..cluster.discovery import Discovery, Resource
-from ..cluster.live import list_objects, owner_selector
-from ..errors import ClusterError, UsageError
-from ..manifest import ROLLOUT_ANNOTATION
+from ..model.identity import FIELD_MANAGER, ROLLOUT_ANNOTATION, owner_selector
+from ..cluster.live import list_objects
+from ..model.errors import ClusterError, UsageError
 from .routes import TOTAL_WEIGHT, rule_index, rule_routes, split_routes
 from .state import RolloutState, state_of
 
 if TYPE_CHECKING:
     from .decide import Decision
-    from .events import EventRecorder
+    from .event_recorder import EventRecorder
 
-FIELD_MANAGER = "meshops"
 # Write races lost in a row before giving up (someone keeps writing the VirtualService).
 MAX_RACES = 5
 VIRTUAL_SERVICE = ("networking.istio.io", "VirtualService")

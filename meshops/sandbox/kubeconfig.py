@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..yamlio import dump
+from ..yamlio.documents import dump
 
 
 def kubeconfig(*, server: str, token: str, context: str, namespace: str = "default") -> dict[str, Any]:

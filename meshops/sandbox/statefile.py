@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, Location
-from ..files import write_atomically
+from ..model.errors import ConfigError, Location
+from ..yamlio.atomic_write import write_atomically
 from .objects import dumps
 from .store import Store
 

@@ -6,7 +6,7 @@ Ignore -> silently dropped); nulls of non-nullable fields are dropped and schema
 (custom resources); then the whole object is checked (`check`) and every problem becomes a cause of
 one 422 Invalid, with the apimachinery field-error wording (`Required value`, `Unsupported value`,
 `Invalid value: "string": spec.x in body must be of type integer: "string"`).
-Schema checks use `meshops.openapi` on the kind's structural schema; CEL rules
+Schema checks use `meshops.schema.structural` on the kind's structural schema; CEL rules
 (`x-kubernetes-validations`) and `format` checks are not evaluated.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import re
 from typing import Any, Callable
 
-from .. import openapi
+from ..schema import structural as openapi
 from .resources import ResourceType
 from .status import ApiError, cause, invalid
 

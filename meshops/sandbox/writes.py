@@ -56,8 +56,8 @@ def decode_apply(raw: bytes) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         pass
-    from ..errors import MeshopsError
-    from ..yamlio import load_one
+    from ..model.errors import MeshopsError
+    from ..yamlio.documents import load_one
 
     try:
         return load_one(raw, filename="request body").data

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..config import EnvConfig
-from ..manifest import Manifest
-from ..perf import paused_gc
+from ..source.envconfig import EnvConfig
+from ..model.manifest import Manifest
+from ..yamlio.gcpause import paused_gc
 from .findings import Finding, Severity, has_errors
 
 __all__ = ["Finding", "Severity", "has_errors", "sort_findings", "validate"]
@@ -38,7 +38,7 @@ def validate(
     # made 10,000 services cost 1.2-1.4x more per object than 1,000 (benchmarks/validate.py).
     with paused_gc():
         if schemas is not None:
-            from .schema import check_schemas  # the schema half (MSH1xx)
+            from .schema_checks import check_schemas
 
             findings.extend(check_schemas(manifests, schemas))
         findings.extend(run_checks(manifests, config=config, live=live, schemas=schemas))

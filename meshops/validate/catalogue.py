@@ -14,9 +14,9 @@ from .findings import Rule
 
 # Modules that declare `RULES: tuple[Rule, ...]`.
 RULE_MODULES: tuple[str, ...] = (
-    "meshops.validate.schema",  # MSH1xx, the schema checks
-    "meshops.validate.checks.routing",
-    "meshops.validate.checks.routes",
+    "meshops.validate.schema_checks",  # MSH1xx, the schema checks
+    "meshops.validate.checks.references",
+    "meshops.validate.checks.route_rules",
     "meshops.validate.checks.conflicts",
     "meshops.validate.checks.security",
     "meshops.validate.checks.operability",

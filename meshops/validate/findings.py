@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ..errors import Location
-from ..manifest import ObjectKey
-from ..yamlio import Path
+from ..model.errors import Location
+from ..model.manifest import ObjectKey
+from ..yamlio.documents import Path
 
 
 class Severity(str, Enum):

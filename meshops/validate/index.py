@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any, Iterable
 
-from .. import kinds
-from ..manifest import Manifest, ObjectKey, key_of
+from ..model import kinds
+from ..model.manifest import Manifest, ObjectKey, key_of
 from . import hosts
 
 NETWORKING = "networking.istio.io"

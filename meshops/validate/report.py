@@ -12,7 +12,7 @@ import os
 from collections import Counter
 from typing import Iterable
 
-from ..errors import Location
+from ..model.errors import Location
 from .findings import Finding, Severity
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Iterable
 
-from ..config import EnvConfig
-from ..errors import Location
-from ..manifest import Manifest, ObjectKey
+from ..source.envconfig import EnvConfig
+from ..model.errors import Location
+from ..model.manifest import Manifest, ObjectKey
 from .catalogue import catalogue
 from .findings import Finding, Rule, Severity
 

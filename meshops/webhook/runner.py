@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..errors import MeshopsError
-from ..reconcile.engine import Settings, reconcile
+from ..model.errors import MeshopsError
+from ..reconcile.reconciler import Settings, reconcile
 from ..reconcile.gitcache import redact
 from ..reconcile.report import ReconcileReport
 from .metrics import Metrics

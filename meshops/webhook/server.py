@@ -20,8 +20,18 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
-from .events import (DELIVERY_HEADERS, EVENT_HEADERS, PING_EVENTS, PUSH_EVENTS, BadPayload, Push, decode_body, header,
-                     read_push, same_repository)
+from .push import (
+    DELIVERY_HEADERS,
+    EVENT_HEADERS,
+    PING_EVENTS,
+    PUSH_EVENTS,
+    BadPayload,
+    Push,
+    decode_body,
+    header,
+    read_push,
+    same_repository,
+)
 from .metrics import CONTENT_TYPE, Metrics
 from .signatures import verify
 

@@ -13,17 +13,17 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from ...config import EnvConfig
-from ...manifest import Manifest
-from ...yamlio import Path
+from ...source.envconfig import EnvConfig
+from ...model.manifest import Manifest
+from ...yamlio.documents import Path
 from ..catalogue import rule
 from ..findings import Finding
 from ..index import Entry, MeshIndex
 
 # Modules that declare `CHECKS` (functions) and `RULES` (their catalogue rows).
 CHECK_MODULES: tuple[str, ...] = (
-    "meshops.validate.checks.routing",
-    "meshops.validate.checks.routes",
+    "meshops.validate.checks.references",
+    "meshops.validate.checks.route_rules",
     "meshops.validate.checks.conflicts",
     "meshops.validate.checks.security",
     "meshops.validate.checks.operability",

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ... import kinds
-from ...yamlio import YamlError, load_one
+from ...model import kinds
+from ...yamlio.documents import YamlError, load_one
 from ..findings import Finding, Rule, Severity
 from ..index import CORE, TELEMETRY, mapping, sequence, text
 from . import Context

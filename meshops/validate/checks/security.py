@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ...yamlio import Path
+from ...yamlio.documents import Path
 from ..findings import Finding, Rule, Severity
 from ..index import NETWORKING, SECURITY, Entry, MeshIndex, label_set, mapping, policy_action, sequence, sub_selectors, text
 from .. import hosts

@@ -17,7 +17,7 @@ import re
 from functools import lru_cache
 from typing import Any, Iterable
 
-from ... import kinds as kind_table
+from ...model import kinds as kind_table
 from .authorizationpolicy import AUTHORIZATION_POLICY
 from .crd import ServedKind, crd_documents, served_kind, to_crd
 from .destinationrule import DESTINATION_RULE
@@ -110,13 +110,13 @@ class SchemaSet:
     @classmethod
     def from_crd_files(cls, paths: Iterable[str]) -> "SchemaSet":
         """CRDs from files or directories (`--crds PATH`, the repo's `crds/`); broken YAML is a ConfigError."""
-        from ..files import read_yaml_documents, yaml_files
+        from ..manifest_files import read_yaml_documents, yaml_files
 
         files = yaml_files(list(paths))
         documents = [document.data for path in files for document in read_yaml_documents(path)]
         crds = crd_documents(documents)
         if not crds:
-            from ...errors import ConfigError
+            from ...model.errors import ConfigError
 
             raise ConfigError(
                 f"no CustomResourceDefinition in {', '.join(files) or ', '.join(map(str, paths))}",

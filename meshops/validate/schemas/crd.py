@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ...errors import ConfigError
+from ...model.errors import ConfigError
 from .dsl import KindSchema
 
 CRD_API_VERSION = "apiextensions.k8s.io/v1"

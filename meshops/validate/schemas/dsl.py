@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .checks import validation_rule
+from .cel_rules import validation_rule
 
 Schema = dict[str, Any]
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ...errors import ClusterError
-from ...source import Tree
-from ...yamlio import dump_all, load_documents
+from ...model.errors import ClusterError
+from ...source.repo import Tree
+from ...yamlio.documents import dump_all, load_documents
 from . import SchemaSet
 from .crd import crd_documents
 

@@ -14,8 +14,8 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 
-from .suggest import did_you_mean
-from .yamlio import Path
+from ..model.suggest import did_you_mean
+from ..yamlio.documents import Path
 
 _UNEXPECTED = re.compile(r"'([^']+)' (?:was|were) unexpected")
 
@@ -83,7 +83,7 @@ _FAST: dict[int, tuple[dict, Any]] = {}
 def _fast_validator(schema: dict) -> Any:
     entry = _FAST.get(id(schema))
     if entry is None or entry[0] is not schema:
-        from .fastschema import compile_validator
+        from .compiled import compile_validator
 
         compiled = compile_validator(schema)  # None: a keyword fastjsonschema lacks, jsonschema alone decides
         entry = (schema, compiled)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .errors import SourceError
+from ..model.errors import SourceError
 
 DIRTY_SUFFIX = "-dirty"
 

@@ -20,11 +20,11 @@ import traceback
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from ..config import EnvConfig
-from ..errors import MeshopsError
+from ..source.envconfig import EnvConfig
+from ..model.errors import MeshopsError
 from .analysis import AnalysisResult, AnalysisTarget, analyze
 from .decide import Decision, first_step, judged, next_analysis_at
-from .events import EventRecorder
+from .event_recorder import EventRecorder
 from .policy import RolloutPolicy, load_policy
 from .prometheus import PrometheusClient
 from .state import Phase, RolloutState

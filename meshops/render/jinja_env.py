@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from ..errors import ConfigError, Location
+from ..model.errors import ConfigError, Location
 from .filters import FILTERS, GLOBALS, TemplateFailure
 from .tracking import OutputTracker, RenderedOutput
 

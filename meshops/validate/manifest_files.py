@@ -15,11 +15,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import Location, UsageError
-from ..manifest import FileSource, Manifest
-from ..yamlio import Document, Path, YamlError, load_documents
+from ..model.errors import Location, UsageError
+from ..model.manifest import FileSource, Manifest
+from ..yamlio.documents import Document, Path, YamlError, load_documents
 from .findings import Finding
-from .schema import CODE_DUPLICATE_KEY, CODE_NOT_AN_OBJECT, CODE_PARSE_ERROR, make_finding
+from .schema_checks import CODE_DUPLICATE_KEY, CODE_NOT_AN_OBJECT, CODE_PARSE_ERROR, make_finding
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 

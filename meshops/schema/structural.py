@@ -21,8 +21,8 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 
-from .fastschema import compile_validator
-from .schemacheck import SchemaProblem, check_with
+from .compiled import compile_validator
+from .problems import SchemaProblem, check_with
 
 _DROP = {"description", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "x-kubernetes-validations", "example", "externalDocs"}
 
@@ -107,7 +107,7 @@ def violations(obj: Any, schema: dict[str, Any], *, whole_object: bool = True) -
 _WRAPPED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
 
 # A compiled validator confirms a valid object ~40x faster than jsonschema; loading one (from the
-# on-disk cache in meshops.fastschema, or compiling it the first time) costs 10–300 ms, worth it
+# on-disk cache in meshops.schema.compiled, or compiling it the first time) costs 10–300 ms, worth it
 # once a schema checks more than a few dozen objects in one run.
 FAST_AFTER_USES = 50
 _USES: dict[int, int] = {}

@@ -15,11 +15,11 @@ from typing import Any
 
 import yaml
 
-from . import schemacheck
-from .config import BASE_ENVIRONMENT, ENVIRONMENTS_DIR, TEMPLATES_DIR, VALUES_FILE
-from .errors import ConfigError, Location, UsageError
-from .source import Tree
-from .yamlio import Document, Path, load_one
+from ..schema import problems as schemacheck
+from .envconfig import BASE_ENVIRONMENT, ENVIRONMENTS_DIR, TEMPLATES_DIR, VALUES_FILE
+from ..model.errors import ConfigError, Location, UsageError
+from .repo import Tree
+from ..yamlio.documents import Document, Path, load_one
 
 SCHEMA_FILE = f"{TEMPLATES_DIR}/values.schema.yaml"
 _SET_SEGMENT = re.compile(r"(?:\\.|[^.\[\]])+|\[\d+\]")

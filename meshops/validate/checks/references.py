@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ...suggest import did_you_mean
-from ...yamlio import Path
+from ...model.suggest import did_you_mean
+from ...yamlio.documents import Path
 from ..findings import Finding, Rule, Severity
 from ..index import NETWORKING, Entry, label_set, mapping, sequence, text
 from .. import hosts

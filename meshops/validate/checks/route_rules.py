@@ -11,12 +11,12 @@ import json
 import re
 from typing import Any, Callable, Iterator
 
-from ...yamlio import Path
+from ...yamlio.documents import Path
 from ..findings import Finding, Rule, Severity
 from ..index import NETWORKING, mapping, sequence, text
 from .. import hosts
 from . import Context
-from .routing import ROUTE_SECTIONS
+from .references import ROUTE_SECTIONS
 
 RULES = (
     Rule("MSH213", Severity.ERROR, "Route weights are negative or all zero"),

@@ -12,13 +12,7 @@ from typing import Any, Protocol
 
 from . import kinds
 from .errors import Location
-from .yamlio import Document, Path
-
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-MANAGED_BY_VALUE = "meshops"
-ENVIRONMENT_LABEL = "meshops.dev/environment"
-REVISION_ANNOTATION = "meshops.dev/revision"
-ROLLOUT_ANNOTATION = "meshops.dev/rollout"
+from ..yamlio.documents import Document, Path
 
 
 @dataclass(frozen=True, order=True)

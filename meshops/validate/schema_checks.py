@@ -11,7 +11,7 @@ and kind from a `SchemaSet` (shipped, `--crds`, or the cluster's own CRDs):
   enum values (MSH107), required fields (MSH108), ranges, lengths and patterns (MSH109), fields a
   oneof allows only one of (MSH110);
 - rules: the CRDs' `x-kubernetes-validations`, evaluated by the named Python checks in
-  `schemas/checks.py` (MSH111): durations like `7s`, ports 1-65535, "portLevelMtls requires selector" …
+  `schemas/cel_rules.py` (MSH111): durations like `7s`, ports 1-65535, "portLevelMtls requires selector" …
 
 Messages have one stable shape, `<what is wrong>; <how to fix it>`, and every finding carries the
 places to edit (`manifest.locate(path)`: values line then template line for rendered objects, the
@@ -22,15 +22,15 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable
 
-from .. import openapi
-from ..errors import Location
-from ..kinds import split_api_version
-from ..manifest import Manifest, ObjectKey
-from ..schemacheck import SchemaProblem
-from ..suggest import closest
-from ..yamlio import Path
+from ..schema import structural as openapi
+from ..model.errors import Location
+from ..model.kinds import split_api_version
+from ..model.manifest import Manifest, ObjectKey
+from ..schema.problems import SchemaProblem
+from ..model.suggest import closest
+from ..yamlio.documents import Path
 from .findings import Finding, Rule, Severity
-from .schemas import SchemaSet, checks
+from .schemas import SchemaSet, cel_rules as checks
 from .schemas.core import core_schemas
 
 CODE_PARSE_ERROR = "MSH100"

@@ -12,10 +12,10 @@ import threading
 from typing import Mapping
 
 from ..cluster.live import list_objects
-from ..traffic import TrafficSimulator
-from .routes import route_weights, rule_routes
-from .state import DEFAULT_RULE
-from .store import RolloutStore
+from .traffic import TrafficSimulator
+from ..rollout.routes import route_weights, rule_routes
+from ..rollout.state import DEFAULT_RULE
+from ..rollout.store import RolloutStore
 
 # Envoy picks up a new route config within about a second; polling faster keeps tests short.
 DEFAULT_INTERVAL = 0.2

@@ -3,7 +3,7 @@
 PyYAML silently keeps the last of two duplicate keys and forgets where each value came from. The
 loader here composes with libyaml (`CSafeLoader`) and builds plain Python data itself, refusing
 duplicate keys and recording the line of every key and list item under its JSON path, so later
-stages (validate, diff) can point at `file:line`. Dumping goes through `meshops.yamlemit` (sorted
+stages (validate, diff) can point at `file:line`. Dumping goes through `meshops.yamlio.emitter` (sorted
 keys, block style), so the same data always gives the same bytes.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import ConfigError, Location
-from .perf import paused_gc
-from .yamlemit import to_text
+from ..model.errors import ConfigError, Location
+from .gcpause import paused_gc
+from .emitter import to_text
 
 Path = tuple[str | int, ...]
 

@@ -5,8 +5,8 @@ environments so every one comes after the one it names, and refuses unknown name
 """
 from __future__ import annotations
 
-from .config import EnvConfig
-from .errors import ConfigError
+from .envconfig import EnvConfig
+from ..model.errors import ConfigError
 
 
 def promotion_order(configs: list[EnvConfig]) -> list[EnvConfig]:

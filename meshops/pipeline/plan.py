@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cluster.api import KubeApi, RetryPolicy
-from .cluster.connect import connect
-from .cluster.discovery import Discovery
-from .cluster.live import LiveState, missing_namespaces, read_live
-from .diff.normalize import ignore_rules
-from .diff.plan import Overlay, Plan, make_plan
-from .errors import ClusterError, ConfigError
-from .render import RenderResult, render
-from .source import open_source
-from .validate.findings import Finding, Severity, has_errors
+from ..cluster.api import KubeApi, RetryPolicy
+from ..cluster.connect import connect
+from ..cluster.discovery import Discovery
+from ..cluster.live import LiveState, missing_namespaces, read_live
+from ..diff.normalize import ignore_rules
+from ..diff.plan import Plan, make_plan
+from ..model.identity import Overlay
+from ..model.errors import ClusterError, ConfigError
+from ..render import RenderResult, render
+from ..source.repo import open_source
+from ..validate.findings import Finding, Severity, has_errors
 
 
 class InvalidConfig(ConfigError):
@@ -36,10 +37,10 @@ class InvalidConfig(ConfigError):
 
 def render_and_validate(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> tuple[RenderResult, list[Finding]]:
     """Render an environment and validate it offline; raise InvalidConfig on error findings."""
-    from .validate import validate
-    from .validate.schemas import SchemaSet
+    from ..validate import validate
+    from ..validate.schemas import SchemaSet
 
-    from .rollout.policy import check_policies
+    from ..rollout.policy import check_policies
 
     rendered = render(open_source(repo, ref), environment, sets)
     check_policies(rendered.config)  # a broken rollout policy is found before the first write, not mid-rollout
@@ -73,7 +74,7 @@ def plan_environment(
     retry: RetryPolicy = RetryPolicy(),
 ) -> Planned:
     """Everything up to the plan; no write happens here."""
-    from .rollout.overlay import make_overlay
+    from ..rollout.overlay import make_overlay
 
     rendered, findings = render_and_validate(repo=repo, ref=ref, environment=environment, sets=sets)
     api = connect(kubeconfig=kubeconfig, context=context, config=rendered.config, retry=retry)

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import schemacheck
-from .errors import ConfigError, Location, UsageError
-from .source import Tree
-from .yamlio import Document, load_one
+from ..schema import problems as schemacheck
+from ..model.errors import ConfigError, Location, UsageError
+from .repo import Tree
+from ..yamlio.documents import Document, load_one
 
 ENVIRONMENTS_DIR = "environments"
 TEMPLATES_DIR = "templates"
@@ -198,7 +198,7 @@ def check_environment_name(tree: Tree, name: str) -> None:
             hint="use lowercase letters, digits and '-' (no '/' or '..'); known: " + (", ".join(known) or "none"),
         )
     if name not in known:
-        from .suggest import did_you_mean
+        from ..model.suggest import did_you_mean
 
         guess = did_you_mean(name, known)
         raise UsageError(

@@ -13,8 +13,8 @@ import time
 from typing import Callable, Iterable
 
 from ..cluster.api import ApiError, KubeApi
-from ..errors import ClusterError
-from ..manifest import ROLLOUT_ANNOTATION
+from ..model.errors import ClusterError
+from ..model.identity import ROLLOUT_ANNOTATION
 from .state import Reason, format_time, state_of
 
 COMPONENT = "meshops-rollout"

@@ -20,16 +20,26 @@ from typing import Callable
 from ..cluster.api import APPLY_PATCH, ApiError, KubeApi
 from ..cluster.connect import connect
 from ..cluster.discovery import Discovery
-from ..config import EnvConfig, check_environment_name, list_environments, load_env_config
-from ..errors import ApplyIncomplete, ClusterError, ExitCode, MeshopsError
-from ..promotion import promotion_order
-from ..source import open_source
+from ..source.envconfig import EnvConfig, check_environment_name, list_environments, load_env_config
+from ..model.errors import ApplyIncomplete, ClusterError, ExitCode, MeshopsError
+from ..model.identity import FIELD_MANAGER
+from ..source.promotion import promotion_order
+from ..source.repo import open_source
 from .changes import changed_paths, impact
 from .freeze import Frozen, check_freeze
 from .gitcache import GitCache, Mirror, redact
 from .lease import Lease, micro_time
-from .lock import (DEFAULT_LEASE_SECONDS, Attempt, EnvironmentBusy, EnvRecord, Held, Phase, acquire, lease_name,
-                   record_annotations)
+from .lock import (
+    DEFAULT_LEASE_SECONDS,
+    Attempt,
+    EnvironmentBusy,
+    EnvRecord,
+    Held,
+    Phase,
+    acquire,
+    lease_name,
+    record_annotations,
+)
 from .report import EnvReport, Outcome, ReconcileReport
 from .rollouts import finish_rollouts
 
@@ -207,7 +217,7 @@ def _lock(run: _Run, lease: Lease, config: EnvConfig) -> Held:
 
 def _create_namespace(run: _Run, api: KubeApi, config: EnvConfig) -> None:
     """The environment's namespace, as rendered, applied by meshops (the Lease lives in it)."""
-    from ..pipeline import render_and_validate
+    from ..pipeline.plan import render_and_validate
 
     rendered, _ = render_and_validate(repo=str(run.mirror.path), ref=run.mirror.revision, environment=config.name)
     namespace = next((m.obj for m in rendered.manifests if m.key.kind == "Namespace" and m.key.name == config.namespace), None)
@@ -217,7 +227,7 @@ def _create_namespace(run: _Run, api: KubeApi, config: EnvConfig) -> None:
     run.emit(f"{config.name}: creating namespace {config.namespace} (it holds the environment's lock)")
     try:
         api.request("PATCH", f"/api/v1/namespaces/{config.namespace}", body=namespace, content_type=APPLY_PATCH,
-                    query={"fieldManager": "meshops", "force": "false"})
+                    query={"fieldManager": FIELD_MANAGER, "force": "false"})
     except ApiError as error:
         raise ClusterError(f"cannot create namespace {config.namespace}: {error.status} {error.message}",
                            hint="grant RBAC to create namespaces or create it yourself") from None
@@ -247,8 +257,8 @@ def _apply(run: _Run, config: EnvConfig, record: EnvRecord, *, go: _Go) -> tuple
     """Plan, apply (unless only resuming rollouts), finish rollouts; the report and the Lease annotations to record."""
     from ..apply.executor import Applier
     from ..diff.normalize import ignore_rules
-    from ..pipeline import plan_environment, require_namespaces
-    from ..rollout.events import announce_apply_result
+    from ..pipeline.plan import plan_environment, require_namespaces
+    from ..rollout.event_recorder import announce_apply_result
 
     name, settings = config.name, run.settings
     revision = run.mirror.revision if go.apply else (record.applied or run.mirror.revision)
