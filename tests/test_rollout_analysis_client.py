@@ -15,7 +15,8 @@ import pytest
 from meshops.source.envconfig import EnvConfig
 from meshops.model.errors import ConfigError
 from meshops.sim.prometheus import LocalPrometheus, free_port
-from meshops.rollout.prometheus import PrometheusClient, QueryStatus, client_from_config
+from meshops.metrics.prometheus import PrometheusClient, client_from_config
+from meshops.metrics.source import QueryStatus
 
 pytestmark = pytest.mark.prometheus
 

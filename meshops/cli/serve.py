@@ -140,7 +140,7 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
       meshops controller --repo https://github.com/acme/mesh-config.git --webhook-secret-file /var/run/secrets/meshops/webhook
       meshops controller --repo /srv/git/mesh.git --interval 30s --env dev
     """
-    from ..cluster.connect import connect
+    from ..cluster.target import Target
     from ..controller.leader import LeaderElector
     from ..controller.loop import Controller
     from ..model.errors import ExitCode
@@ -156,7 +156,7 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     host, port = _listen(listen)
     names = selected(environments, all_environments, required=False)
     identity = identity or default_identity()
-    api = connect(kubeconfig=kubeconfig, context=context)
+    api = Target(environment="(controller)", kubeconfig=kubeconfig, context=context).connect().api  # its own cluster: the leader Lease
     _setup_logging()
     log = logging.getLogger("meshops.controller")
     metrics = Metrics()

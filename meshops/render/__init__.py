@@ -56,6 +56,7 @@ class RenderResult:
     values: Values
     manifests: list[Manifest]
     revision: str | None
+    tree: Tree | None = None  # what it was rendered from (validate reads the repo's crds/ from it)
 
     def to_yaml(self) -> str:
         with paused_gc():
@@ -171,7 +172,8 @@ def _render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...]
             seen[manifest.key] = source.template
             manifests.append(manifest)
     manifests.sort(key=_sort_key)
-    return RenderResult(environment=environment, config=config, values=values, manifests=manifests, revision=revision)
+    return RenderResult(environment=environment, config=config, values=values, manifests=manifests, revision=revision,
+                        tree=tree)
 
 
 def render(source: Source, environment: str, sets: list[str] | tuple[str, ...] = ()) -> RenderResult:

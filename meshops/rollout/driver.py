@@ -26,7 +26,7 @@ from .analysis import AnalysisResult, AnalysisTarget, analyze
 from .decide import Decision, first_step, judged, next_analysis_at
 from .event_recorder import EventRecorder
 from .policy import RolloutPolicy, load_policy
-from .prometheus import PrometheusClient
+from ..metrics.source import MetricsSource
 from .state import Phase, RolloutState
 from .store import LiveRollout, RolloutRef, RolloutStore
 
@@ -73,7 +73,7 @@ class RolloutEngine:
         *,
         store: RolloutStore,
         config: EnvConfig,
-        prometheus: PrometheusClient,
+        metrics: MetricsSource,
         events: EventRecorder | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -82,7 +82,7 @@ class RolloutEngine:
     ) -> None:
         self.store = store
         self.config = config
-        self.prometheus = prometheus
+        self.metrics = metrics
         self.events = events
         self.clock = clock
         self.sleep = sleep
@@ -110,7 +110,7 @@ class RolloutEngine:
                                    canary=state.canary, stable=state.stable)
         with self._lock:
             self.analyses += 1
-        return analyze(client=self.prometheus, policy=policy, target=target)
+        return analyze(metrics=self.metrics, policy=policy, target=target)
 
     def tick(self, ref: RolloutRef) -> Tick:
         """Read the rollout and take the decision that is due now, if any (see the module docstring)."""

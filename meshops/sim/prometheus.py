@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ..model.errors import MetricsError
-from ..rollout.prometheus import PrometheusClient, QueryResult
+from ..metrics.prometheus import PrometheusClient
+from ..metrics.source import QueryResult
 
 INSTALL_HINT = "install Debian's package: apt-get install -y --no-install-recommends prometheus"
 # Seconds to wait for /-/ready; a fresh server is ready in about 0.1 s, a loaded CI machine is slower.
