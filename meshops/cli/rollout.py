@@ -138,7 +138,7 @@ def rollout() -> None:
 def status(environment, repo, ref, kubeconfig, context, output, service) -> None:
     """Phase, step, weights and the last check values against their bounds, per rollout."""
     from ..rollout.decide import next_analysis_at
-    from ..rollout.policy import load_policy
+    from ..rollout.policy import policies
     from ..rollout.state import Phase
     from .rollout_view import status_json, status_lines
 
@@ -147,7 +147,7 @@ def status(environment, repo, ref, kubeconfig, context, output, service) -> None
     rows = []
     for live in rollouts:
         state = live.state
-        due = next_analysis_at(state, load_policy(env.config, state.service)) if state.phase == Phase.PROGRESSING else None
+        due = next_analysis_at(state, policies(env.config).of(state.service)) if state.phase == Phase.PROGRESSING else None
         rows.append((live.ref.name, live.ref.namespace, state, due))
     if output == "json":
         click.echo(json.dumps({"environment": environment, "rollouts": status_json(rows)}, indent=2))

@@ -35,7 +35,8 @@ NAMESPACE_PRIVATE: frozenset[tuple[str, str]] = frozenset({("", "Secret"), ("", 
 # Kinds meshops never lists for a plan: CRDs are installed, not pruned (deleting one deletes every
 # object of its kind); Namespaces are listed once above.
 NOT_LISTED: frozenset[tuple[str, str]] = frozenset({("apiextensions.k8s.io", "CustomResourceDefinition"), ("", "Namespace")})
-POD = ("", "Pod")
+# Core v1 kinds every API server serves: no discovery request needed.
+POD = Resource("", "v1", "Pod", "pods", True)
 
 
 @dataclass
@@ -130,10 +131,8 @@ def read_live(
         if (resource.group, resource.kind) not in listed:  # kinds the table does not know
             listed.add((resource.group, resource.kind))
             _read_namespaces(api, resource, namespaces, into=state)
-    pod = discovery.preferred(*POD)
-    if pod is not None:
-        for namespace in sorted(_destination_namespaces(desired) & state.namespaces):
-            state.pods.extend(list_objects(api, pod, namespace=namespace))
+    for namespace in sorted(_destination_namespaces(desired) & state.namespaces):
+        state.pods.extend(list_objects(api, POD, namespace=namespace))
     state.requests = api.stats.requests - before
     return state
 
@@ -203,7 +202,7 @@ def missing_namespaces(desired: Iterable[Manifest], state: LiveState) -> dict[st
 # --context`): hosts, subsets, gateways, policies, and the Pods a subset must select.
 LOOKUP_KINDS: tuple[tuple[str, str], ...] = tuple((row.group, row.kind) for row in kinds.KINDS if row.group.endswith("istio.io")) + (
     ("", "Service"),
-    POD,
+    ("", "Pod"),
 )
 
 

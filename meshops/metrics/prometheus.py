@@ -19,9 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-from ..source.envconfig import EnvConfig
-from ..model.errors import ConfigError
-from ..model.durations import parse_duration
 from .source import QueryResult, QueryStatus, Sample, one_number
 
 QUERY_PATH = "/api/v1/query"
@@ -180,27 +177,3 @@ def _samples_of(fail: _Failure, data: Any) -> QueryResult:
             return fail(QueryStatus.BAD_RESPONSE, f"{fail.url} answered a sample without a numeric value: {series!r:.80}")
         samples.append(Sample(labels=dict(series.get("metric") or {}), value=number))
     return QueryResult(query=fail.query, status=QueryStatus.OK, samples=tuple(samples))
-
-
-def client_from_config(config: EnvConfig) -> PrometheusClient:
-    """The client for an environment's `prometheus:` section of meshops.yaml."""
-    section = config.section("prometheus") or {}
-    url = section.get("url")
-    if not url:
-        raise ConfigError(
-            "prometheus.url is not set, so rollouts cannot be analysed",
-            location=config.location("prometheus"),
-            hint="add prometheus: {url: http://prometheus.istio-system:9090}",
-        )
-    parsed = urllib.parse.urlsplit(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(
-            f"prometheus.url {url!r} is not an http(s) URL",
-            location=config.location("prometheus", "url"),
-            hint="write it as http://host:9090",
-        )
-    timeout = section.get("timeout")
-    seconds = parse_duration(timeout) if timeout else DEFAULT_TIMEOUT
-    if seconds <= 0:
-        raise ConfigError("prometheus.timeout must be longer than 0", location=config.location("prometheus", "timeout"))
-    return PrometheusClient(url=url, timeout=seconds)

@@ -13,7 +13,6 @@ from typing import Callable
 from ..apply.applier import Applier, Progress
 from ..apply.result import ApplyResult, Outcome
 from ..cluster.target import Connection
-from ..diff.normalize import ignore_rules
 from ..render import RenderResult
 from .plan import Planned, plan_rendered, require_namespaces
 
@@ -55,7 +54,7 @@ def apply_environment(
         revision=rendered.revision,
         dry_run=options.dry_run,
         force_conflicts=options.force_conflicts,
-        ignore=tuple(ignore_rules(rendered.config.section("ignore"))),
+        ignore=tuple(planned.ignore),
         overlay=planned.overlay,
     )
     result = applier.run(planned.plan, prune=options.prune, progress=progress)

@@ -12,7 +12,7 @@ from ..cluster.api import KubeApi, RetryPolicy
 from ..cluster.discovery import Discovery
 from ..cluster.live import LiveState, missing_namespaces, read_live
 from ..cluster.target import Connection
-from ..diff.normalize import ignore_rules
+from ..diff.normalize import IgnoreRule, ignore_rules
 from ..diff.plan import Plan, make_plan
 from ..model.errors import ClusterError, ConfigError
 from ..model.identity import Overlay
@@ -91,6 +91,7 @@ class Planned:
     live: LiveState
     plan: Plan
     overlay: Overlay  # the rollout overlay the plan used; apply re-plans with the same one
+    ignore: list[IgnoreRule]  # meshops.yaml `ignore:`, read once for the plan and for apply's re-plans
 
     @property
     def api(self) -> KubeApi:
@@ -110,15 +111,10 @@ def plan_rendered(rendered: RenderResult, connection: Connection) -> Planned:
     live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment)
     findings = revalidate_with_live(rendered, offline, live.lookup_objects())
     overlay = make_overlay(rendered.config, revision=rendered.revision)
-    plan = make_plan(
-        rendered.manifests,
-        live.objects,
-        environment=environment,
-        revision=rendered.revision,
-        ignore=ignore_rules(rendered.config.section("ignore")),
-        overlay=overlay,
-    )
-    return Planned(rendered, findings, connection, live, plan, overlay)
+    ignore = ignore_rules(rendered.config.section("ignore"))
+    plan = make_plan(rendered.manifests, live.objects, environment=environment, revision=rendered.revision,
+                     ignore=ignore, overlay=overlay)
+    return Planned(rendered, findings, connection, live, plan, overlay, ignore)
 
 
 def plan_environment(

@@ -7,10 +7,14 @@ runs the rollout driver, one thread per rollout. Printing is the caller's, throu
 """
 from __future__ import annotations
 
+import urllib.parse
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from ..cluster.target import Connection
+from ..metrics.prometheus import DEFAULT_TIMEOUT, PrometheusClient
 from ..metrics.source import MetricsSource
+from ..model.durations import parse_duration
+from ..model.errors import ConfigError
 from ..source.envconfig import EnvConfig
 
 if TYPE_CHECKING:
@@ -20,9 +24,31 @@ if TYPE_CHECKING:
 
 def metrics_source(config: EnvConfig, *, prometheus_url: str | None = None) -> MetricsSource:
     """Where analysis gets its numbers: `prometheus_url` when given, else meshops.yaml's `prometheus:`."""
-    from ..metrics.prometheus import PrometheusClient, client_from_config
+    return PrometheusClient(url=prometheus_url) if prometheus_url else prometheus_from_config(config)
 
-    return PrometheusClient(url=prometheus_url) if prometheus_url else client_from_config(config)
+
+def prometheus_from_config(config: EnvConfig) -> PrometheusClient:
+    """The client for an environment's `prometheus:` section of meshops.yaml."""
+    section = config.section("prometheus") or {}
+    url = section.get("url")
+    if not url:
+        raise ConfigError(
+            "prometheus.url is not set, so rollouts cannot be analysed",
+            location=config.location("prometheus"),
+            hint="add prometheus: {url: http://prometheus.istio-system:9090}",
+        )
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(
+            f"prometheus.url {url!r} is not an http(s) URL",
+            location=config.location("prometheus", "url"),
+            hint="write it as http://host:9090",
+        )
+    timeout = section.get("timeout")
+    seconds = parse_duration(timeout) if timeout else DEFAULT_TIMEOUT
+    if seconds <= 0:
+        raise ConfigError("prometheus.timeout must be longer than 0", location=config.location("prometheus", "timeout"))
+    return PrometheusClient(url=url, timeout=seconds)
 
 
 def rollout_store(connection: Connection) -> RolloutStore:

@@ -25,7 +25,7 @@ from ..model.errors import MeshopsError
 from .analysis import AnalysisResult, AnalysisTarget, analyze
 from .decide import Decision, first_step, judged, next_analysis_at
 from .event_recorder import EventRecorder
-from .policy import RolloutPolicy, load_policy
+from .policy import RolloutPolicy, policies
 from ..metrics.source import MetricsSource
 from .state import Phase, RolloutState
 from .store import LiveRollout, RolloutRef, RolloutStore
@@ -89,14 +89,10 @@ class RolloutEngine:
         self.on_tick = on_tick
         self.max_sleep = max_sleep
         self.analyses = 0  # analyses asked (the benchmark divides Prometheus queries by this)
-        self._policies: dict[str, RolloutPolicy] = {}
         self._lock = threading.Lock()
 
     def policy(self, service: str) -> RolloutPolicy:
-        with self._lock:
-            if service not in self._policies:
-                self._policies[service] = load_policy(self.config, service)
-            return self._policies[service]
+        return policies(self.config).of(service)
 
     def active(self, environment: str) -> list[RolloutRef]:
         """Rollouts of `environment` that are progressing or paused (one LIST)."""

@@ -30,6 +30,7 @@ $window` (or `${name}`; `$$` is a literal `$`), never `{...}`, which PromQL need
 from __future__ import annotations
 
 import string
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -352,7 +353,34 @@ def load_policy(config: EnvConfig, service: str | None = None) -> RolloutPolicy:
     )
 
 
+class Policies:
+    """An environment's policies, each read from meshops.yaml once, on first use, whoever asks."""
+
+    def __init__(self, config: EnvConfig) -> None:
+        self.config = config
+        self._read: dict[str | None, RolloutPolicy] = {}
+        self._lock = threading.Lock()
+
+    def of(self, service: str | None) -> RolloutPolicy:
+        """The policy of `service` (None: the environment's default)."""
+        with self._lock:
+            if service not in self._read:
+                self._read[service] = load_policy(self.config, service)
+            return self._read[service]
+
+
+_POLICIES_LOCK = threading.Lock()
+
+
+def policies(config: EnvConfig) -> Policies:
+    """The policies of `config`'s environment, one `Policies` per config object: diff's overlay,
+    apply and the rollout driver share its reads."""
+    with _POLICIES_LOCK:
+        return config.derived.setdefault("rollout.policies", Policies(config))
+
+
 def check_policies(config: EnvConfig) -> dict[str | None, RolloutPolicy]:
     """Every policy the environment defines (default and per service), so mistakes surface early."""
     services = ((config.section(_SECTION) or {}).get("services") or {}).keys()
-    return {service: load_policy(config, service) for service in [None, *sorted(services)]}
+    book = policies(config)
+    return {service: book.of(service) for service in [None, *sorted(services)]}
