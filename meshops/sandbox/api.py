@@ -54,7 +54,8 @@ class Response:
 def json_response(status: int, payload: Any, *, warnings: list[str] | None = None) -> Response:
     # RFC 7234 warning: code 299 ("miscellaneous persistent warning"), agent "-", quoted text.
     headers = [("Warning", "299 - " + json.dumps(warning)) for warning in warnings or []]
-    return Response(status, json.dumps(payload, separators=(",", ":")).encode(), headers=headers)
+    # Go's json.Encoder, which the apiserver writes with, ends every document with a newline.
+    return Response(status, json.dumps(payload, separators=(",", ":")).encode() + b"\n", headers=headers)
 
 
 def error_response(error: ApiError) -> Response:
@@ -180,7 +181,7 @@ class Api:
             if as_table:
                 objects, metadata = self.reader.page(rtype, info.namespace, info.query)
                 return self._table(request, rtype, [served(obj, rtype) for obj in objects], metadata)
-            return Response(200, self.reader.list(rtype, info.namespace, info.query))
+            return Response(200, self.reader.list(rtype, info.namespace, info.query) + b"\n")
         if verb == "watch":
             query = dict(info.query)
             if info.name:  # /watch/.../name is a watch on that one object
