@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 # The apiserver's MaxRequestBodyBytes: larger request bodies are refused with 413.
 MAX_BODY = 3 * 1024 * 1024
+# Oversized bodies up to this size are read and dropped before the 413 (larger ones close the connection).
+DRAIN_LIMIT = 64 * 1024 * 1024
 
 
 class HttpServer(ThreadingHTTPServer):
@@ -104,7 +106,7 @@ class Handler(BaseHTTPRequestHandler):
         if length:
             size = int(length)
             if size > MAX_BODY:
-                self.close_connection = True  # the unread body must not be taken for the next request
+                self._discard(size)
                 raise ApiError(413, f"Request entity too large: limit is {MAX_BODY}")
             return self.rfile.read(size)
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -121,6 +123,17 @@ class Handler(BaseHTTPRequestHandler):
                     self.close_connection = True
                     raise ApiError(413, f"Request entity too large: limit is {MAX_BODY}")
         return b""
+
+    def _discard(self, size: int) -> None:
+        """Read and drop an oversized body, so the client (still sending it) gets the 413 answer."""
+        if size > DRAIN_LIMIT:
+            self.close_connection = True  # the unread rest must not be taken for the next request
+            return
+        while size > 0:
+            chunk = self.rfile.read(min(size, 1 << 16))
+            if not chunk:
+                break
+            size -= len(chunk)
 
     def _credentials(self) -> Credentials:
         return Credentials(authorization=self.headers.get("Authorization"),
