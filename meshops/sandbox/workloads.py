@@ -100,6 +100,7 @@ def _pod_template_defaults(template: dict[str, Any], *, restart_policy: str = "A
 
 
 def _spec(obj: dict[str, Any]) -> dict[str, Any]:
+    obj.setdefault("status", {})  # an empty status struct until a controller reports (`"status": {}` on the wire)
     spec = obj.setdefault("spec", {})
     return spec if isinstance(spec, dict) else {}
 
