@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..yamlio.atomic_write import write_atomically
 from ..yamlio.documents import dump
 
 
@@ -32,10 +33,8 @@ def kubeconfig(*, server: str, token: str, context: str, namespace: str = "defau
 
 
 def write(path: str | os.PathLike, config: dict[str, Any]) -> Path:
+    """Written atomically (a reader never sees a half-written file) and owner-only (mkstemp's 0600)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(dump(config))
+    write_atomically(target, dump(config))
     os.chmod(target, 0o600)
     return target
