@@ -140,3 +140,21 @@ def test_kubectl_get_of_built_in_kinds_shows_their_columns(sandbox_kubeconfig, t
     assert services[1].split()[1] == "ClusterIP" and services[1].split()[4] == "9080/TCP"
     namespaces = kubectl("get", "namespace", "bookinfo").stdout.splitlines()
     assert namespaces[0].split() == ["NAME", "STATUS", "AGE"] and namespaces[1].split()[1] == "Active"
+
+
+@pytest.mark.kubectl
+@kubectl_needed
+def test_kubectl_get_watch_prints_rows_of_server_side_tables(sandbox, sandbox_kubeconfig, tmp_path):
+    import threading
+    import time
+
+    def create_later() -> None:
+        time.sleep(1.0)
+        sandbox.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "late", "namespace": "default"},
+                        "data": {"a": "1", "b": "2"}})
+
+    threading.Thread(target=create_later, daemon=True).start()
+    watched = Kubectl(sandbox_kubeconfig, tmp_path)("get", "configmaps", "-w", "--request-timeout=3s")
+    lines = [line.split() for line in watched.stdout.splitlines()]
+    assert lines[0] == ["NAME", "DATA", "AGE"] and lines[-1][:2] == ["late", "2"]
+    assert sandbox.log.count(verb="watch", resource="configmaps", status=200) == 1

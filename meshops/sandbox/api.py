@@ -188,6 +188,10 @@ class Api:
                 query["fieldSelector"] = f"metadata.name={info.name}"
             selection = self.reader.selection(rtype, query)
             watch = Watch(store=self.store, rtype=rtype, namespace=info.namespace, selection=selection, query=query)
+            if as_table:
+                include = info.query.get("includeObject") or "Metadata"
+                return Response(200, stream=tables.watch_rows(rtype, watch.events(), now=self.clock,
+                                                              include_object=include))
             return Response(200, stream=watch.events())
         if verb == "delete":
             options = decode_json(request.body) if request.body.strip() else {}

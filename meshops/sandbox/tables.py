@@ -6,14 +6,15 @@ server chooses. For a custom resource these are NAME plus the CRD version's `add
 so `kubectl get virtualservices` shows GATEWAYS, HOSTS and AGE as on a real cluster. Built-in kinds
 get the apiserver's columns for the kinds meshops users look at (namespaces, config maps, services,
 deployments, RBAC bindings), NAME and AGE for the rest. Rows carry the object's metadata
-(`includeObject=Metadata`, the default) or the whole object (`includeObject=Object`).
+(`includeObject=Metadata`, the default) or the whole object (`includeObject=Object`). A watch
+(`kubectl get -w`) streams one-row Tables, the column definitions in the first event only.
 """
 from __future__ import annotations
 
 import json
 import re
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .resources import ResourceType
 
@@ -173,3 +174,20 @@ def table(rtype: ResourceType, objects: list[dict[str, Any]], *, list_metadata: 
         rows.append(row)
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": list_metadata,
             "columnDefinitions": definitions, "rows": rows}
+
+
+def watch_rows(rtype: ResourceType, events: Iterator[dict[str, Any]], *, now: Callable[[], datetime],
+               include_object: str = "Metadata") -> Iterator[dict[str, Any]]:
+    """Watch events whose objects are one-row Tables (bookmarks and errors pass unchanged)."""
+    first = True
+    for event in events:
+        if event.get("type") in ("BOOKMARK", "ERROR"):
+            yield event
+            continue
+        obj = event["object"]
+        converted = table(rtype, [obj], list_metadata={"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                          now=now(), include_object=include_object)
+        if not first:
+            converted["columnDefinitions"] = []
+        first = False
+        yield {"type": event["type"], "object": converted}
