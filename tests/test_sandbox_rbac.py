@@ -76,11 +76,17 @@ def forbidden(call) -> dict:
     return json.loads(refused.value.body)
 
 
-def test_a_request_without_a_token_is_401(sandbox):
+def test_a_request_without_a_token_is_401_except_for_health_and_version(sandbox):
     connection = http.client.HTTPSConnection("127.0.0.1", sandbox.port, context=sandbox.certificate.client_context())
-    connection.request("GET", "/api/v1/namespaces")
-    response = connection.getresponse()
-    assert response.status == 401 and json.loads(response.read())["reason"] == "Unauthorized"
+    for path in ("/api/v1/namespaces", "/apis", "/openapi/v3"):
+        connection.request("GET", path)
+        response = connection.getresponse()
+        assert response.status == 401 and json.loads(response.read())["reason"] == "Unauthorized", path
+    for path in ("/version", "/healthz"):
+        connection.request("GET", path)
+        response = connection.getresponse()
+        assert response.status == 200, path
+        response.read()
 
 
 def test_a_role_binding_grants_exactly_its_rules(reader):

@@ -1,7 +1,8 @@
 """The filters every request passes before dispatch: authenticate, impersonate, authorize.
 
 In the apiserver's order: the bearer token names a user (`auth`; none or a bad one is 401
-Unauthorized), `Impersonate-User`/`Impersonate-Group`/`Impersonate-Uid` headers (what
+Unauthorized, except that health and version endpoints may be read anonymously — the apiserver's
+anonymous authentication limited to those endpoints, as Kubernetes 1.32 configures it), `Impersonate-User`/`Impersonate-Group`/`Impersonate-Uid` headers (what
 `kubectl --as` sends) switch to another user if the caller may `impersonate` them, and RBAC
 (`rbac`) decides whether that user may do what the request asks; a denial is 403 Forbidden with the
 apiserver's message. The request's attributes follow the apiserver's RequestInfo: the namespace of
@@ -26,6 +27,11 @@ class Credentials:
     impersonate_user: str | None = None
     impersonate_groups: list[str] = field(default_factory=list)
     impersonate_uid: str | None = None
+
+
+ANONYMOUS = UserInfo("system:anonymous", ("system:unauthenticated",))
+# Paths an unauthenticated request may read (anonymous authentication limited to these endpoints).
+ANONYMOUS_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/version/"})
 
 
 def unauthorized() -> ApiError:
@@ -60,7 +66,9 @@ class Access:
         """The user a request acts as, if it may do what it asks (else raises 401 or 403)."""
         user = self.authenticator.authenticate(credentials.authorization)
         if user is None:
-            raise unauthorized()
+            if credentials.authorization or info.is_resource or info.path not in ANONYMOUS_PATHS:
+                raise unauthorized()
+            user = ANONYMOUS
         if credentials.impersonate_user:
             user = self._impersonate(user, credentials)
         elif credentials.impersonate_groups or credentials.impersonate_uid:
