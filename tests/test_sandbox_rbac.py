@@ -171,6 +171,8 @@ def test_kubectl_auth_can_i_answers_yes_and_no_with_exit_codes(reader, sandbox_k
     assert (allowed.returncode, allowed.stdout.strip()) == (0, "yes")
     denied = kubectl("auth", "can-i", "delete", "configmaps", "-n", "team")
     assert (denied.returncode, denied.stdout.strip()) == (1, "no")
+    listed = [line.split() for line in kubectl("auth", "can-i", "--list", "-n", "team").stdout.splitlines()]
+    assert ["configmaps", "[]", "[]", "[get", "list]"] in listed
     admin = Kubectl(sandbox_kubeconfig, tmp_path)
     assert admin("auth", "can-i", "delete", "configmaps", "-n", "team").stdout.strip() == "yes"
     impersonated = admin("auth", "can-i", "list", "configmaps", "-n", "other", f"--as={reader.user}")

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 
 from . import discovery, protobuf, tables, validation
 from .access import Access, Credentials
-from .auth import ADMIN, UserInfo
+from .auth import UserInfo
 from .builtin import REVIEW_RESOURCES
 from .objects import Clock, served
 from .reads import Reader
@@ -161,7 +161,7 @@ class Api:
         return json_response(200, tables.table(rtype, objects, list_metadata=metadata, now=self.clock(),
                                                include_object=include))
 
-    def _resource(self, request: Request, user: UserInfo = ADMIN) -> Response:
+    def _resource(self, request: Request, user: UserInfo) -> Response:
         info = request.info
         rtype = self._type(info)
         namespace = info.namespace if rtype.namespaced else ""

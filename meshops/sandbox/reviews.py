@@ -17,7 +17,7 @@ from .auth import DEFAULT_EXPIRATION, Authenticator, UserInfo
 from .objects import timestamp
 from .rbac import Attributes, Authorizer
 from .resources import ResourceType, builtin
-from .status import ApiError, bad_request, cause, invalid, not_found
+from .status import bad_request, cause, invalid, not_found
 from .store import Store
 
 _CREATE_ONLY = ("create",)
@@ -126,8 +126,3 @@ class Reviews:
                 "status": {"token": token,
                            "expirationTimestamp": timestamp(datetime.fromtimestamp(expires, timezone.utc))}}
 
-
-def require_service_account_token_subresource(subresource: str, verb: str) -> None:
-    """Only `create` is served on serviceaccounts/token."""
-    if subresource == "token" and verb != "create":
-        raise ApiError(405, f"{verb} is not supported on serviceaccounts/token", details={})

@@ -215,15 +215,16 @@ def _has_rules(schema: Any) -> bool:
     return any(_has_rules(child) for child in children)
 
 
+# Whether a schema carries CEL rules anywhere, by schema identity (schemas live as long as their type).
+_RULES: dict[int, tuple[dict[str, Any], bool]] = {}
+
+
 def _rules_of(rtype: ResourceType) -> bool:
     cached = _RULES.get(id(rtype.schema))
     if cached is None or cached[0] is not rtype.schema:
         cached = (rtype.schema, _has_rules(rtype.schema))
         _RULES[id(rtype.schema)] = cached
     return cached[1]
-
-
-_RULES: dict[int, tuple[dict[str, Any], bool]] = {}
 
 
 def format_and_rule_causes(obj: dict[str, Any], rtype: ResourceType, *, old: dict[str, Any] | None,
