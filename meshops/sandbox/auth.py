@@ -8,8 +8,8 @@ The apiserver's first filter. Three kinds of token are known:
   by the sandbox, valid until they expire and only while the ServiceAccount with that uid exists, as
   bound tokens are. They authenticate as `system:serviceaccount:<ns>:<name>` in the groups
   `system:serviceaccounts`, `system:serviceaccounts:<ns>` and `system:authenticated`.
-A request without a token is refused with 401 (as with `--anonymous-auth=false`); so is an unknown,
-expired or revoked one.
+An unknown, expired or revoked token is refused with 401 (`access` decides about requests without
+one). Tokens are signed with a key made per process: those minted before a restart stop working.
 """
 from __future__ import annotations
 

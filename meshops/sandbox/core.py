@@ -82,7 +82,7 @@ def _core(plural: str, kind: str, **options: Any) -> ResourceType:
 
 CORE_TYPES: tuple[ResourceType, ...] = (
     _core("namespaces", "Namespace", namespaced=False, short=("ns",), status=True, fields=("status.phase",),
-          name_rule="label"),
+          name_rule="label", verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
     _core("configmaps", "ConfigMap", short=("cm",)),
     _core("secrets", "Secret", fields=("type",)),
     _core("services", "Service", short=("svc",), status=True, fields=("spec.clusterIP", "spec.type"),
