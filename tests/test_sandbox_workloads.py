@@ -158,3 +158,21 @@ def test_kubectl_get_watch_prints_rows_of_server_side_tables(sandbox, sandbox_ku
     lines = [line.split() for line in watched.stdout.splitlines()]
     assert lines[0] == ["NAME", "DATA", "AGE"] and lines[-1][:2] == ["late", "2"]
     assert sandbox.log.count(verb="watch", resource="configmaps", status=200) == 1
+
+
+def test_every_workload_kind_reads_back_through_the_typed_client(sandbox_api_client):
+    apps, core, batch = (client.AppsV1Api(sandbox_api_client), client.CoreV1Api(sandbox_api_client),
+                         client.BatchV1Api(sandbox_api_client))
+    body = deployment()
+    for kind, create, read in (("ReplicaSet", apps.create_namespaced_replica_set, apps.read_namespaced_replica_set),
+                               ("DaemonSet", apps.create_namespaced_daemon_set, apps.read_namespaced_daemon_set),
+                               ("StatefulSet", apps.create_namespaced_stateful_set, apps.read_namespaced_stateful_set)):
+        create("default", {**body, "kind": kind})
+        assert read("reviews-v2", "default").status is not None, kind  # required status fields come as 0
+    template = body["spec"]["template"]
+    core.create_namespaced_replication_controller("default", {"metadata": {"name": "rc"},
+                                                              "spec": {"replicas": 1, "template": template}})
+    assert core.read_namespaced_replication_controller("rc", "default").status.replicas == 0
+    job_template = {**template, "spec": {**template["spec"], "restartPolicy": "Never"}}
+    batch.create_namespaced_job("default", {"metadata": {"name": "job"}, "spec": {"template": job_template}})
+    assert batch.read_namespaced_job("job", "default").spec.backoff_limit == 6

@@ -99,8 +99,17 @@ def _pod_template_defaults(template: dict[str, Any], *, restart_policy: str = "A
                 port.setdefault("protocol", "TCP")
 
 
+# The status a workload has before any controller reports: Go's zero value of its status struct, whose
+# fields without `omitempty` (replicas, the DaemonSet counters) are serialized as 0.
+_EMPTY_STATUS: dict[str, dict[str, int]] = {
+    "Deployment": {}, "Job": {}, "ReplicaSet": {"replicas": 0}, "ReplicationController": {"replicas": 0},
+    "StatefulSet": {"replicas": 0, "availableReplicas": 0},
+    "DaemonSet": {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0},
+}
+
+
 def _spec(obj: dict[str, Any]) -> dict[str, Any]:
-    obj.setdefault("status", {})  # an empty status struct until a controller reports (`"status": {}` on the wire)
+    obj.setdefault("status", dict(_EMPTY_STATUS.get(obj.get("kind", ""), {})))
     spec = obj.setdefault("spec", {})
     return spec if isinstance(spec, dict) else {}
 
