@@ -132,6 +132,17 @@ def test_kubectl_get_virtualservices_shows_gateways_hosts_and_age(istio_sandbox,
 
 @pytest.mark.kubectl
 @kubectl_needed
+def test_kubectl_get_virtualservices_shows_the_same_columns_with_meshops_own_crds(mesh_sandbox, tmp_path):
+    kubectl = Kubectl(mesh_sandbox.kubeconfig, tmp_path)
+    assert kubectl("apply", "-f", kubectl.write("base.yaml", *NAMESPACE_AND_CONFIG)).returncode == 0
+    assert kubectl("apply", "-f", kubectl.write("vs.yaml", virtual_service(gateways=["web"]))).returncode == 0
+    header, row = kubectl("get", "vs", "-n", "bookinfo").stdout.splitlines()
+    assert header.split() == ["NAME", "GATEWAYS", "HOSTS", "AGE"]
+    assert row.split()[:3] == ["reviews", '["web"]', '["reviews"]']
+
+
+@pytest.mark.kubectl
+@kubectl_needed
 def test_kubectl_get_of_built_in_kinds_shows_their_columns(sandbox_kubeconfig, tmp_path):
     kubectl = Kubectl(sandbox_kubeconfig, tmp_path)
     kubectl("apply", "-f", kubectl.write("base.yaml", *NAMESPACE_AND_CONFIG))
