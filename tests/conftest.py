@@ -185,6 +185,32 @@ def mesh_sandbox(sandbox, tmp_path: Path):
         mesh.api_client.close()
 
 
+@pytest.fixture
+def fleet(tmp_path: Path):
+    """Sandboxes by name (`fleet.add("us-east")`), one kubeconfig each; all stopped after the test."""
+    from helpers import Fleet
+
+    sandboxes = Fleet(tmp_path)
+    try:
+        yield sandboxes
+    finally:
+        errors = sandboxes.stop()
+    if errors:
+        pytest.fail("sandbox internal errors:\n" + "\n".join(errors))
+
+
+@pytest.fixture
+def fleet_repo(tmp_path: Path, origin):
+    """A config repo pushed to `origin` whose prod spans us-east (wave 1), eu-west and ap-south (wave 2)."""
+    from helpers import FLEET_REPO_FILES, write_files
+
+    repo = _git_repo(write_files(tmp_path / "fleet-config", FLEET_REPO_FILES))
+    repo.git.add(A=True)
+    repo.index.commit("fleet config")
+    repo.create_remote("origin", str(origin)).push("main:main")
+    return repo
+
+
 # -- reconcile: config repositories pushed to a real bare repository ---------------------------------
 
 

@@ -71,6 +71,79 @@ TEAM_REPO_FILES = {
 }
 
 
+def _fleet_env(namespace: str, clusters: str, extra: str = "") -> str:
+    return f"namespace: {namespace}\n{clusters}{extra}"
+
+
+# A config repo whose prod spans three clusters (one sandbox each): us-east first, then the rest.
+FLEET_CLUSTERS = ("us-east", "eu-west", "ap-south")
+FLEET_REPO_FILES = {
+    "environments/base/values.yaml": "message: hello\nregion: none\n",
+    "environments/dev/values.yaml": "{}\n",
+    "environments/dev/meshops.yaml": "namespace: fleet-dev\ncluster: {context: dev}\npromotion: {order: 1}\n",
+    "environments/prod/values.yaml": "message: hello from prod\n",
+    "environments/prod/meshops.yaml": _fleet_env(
+        "fleet-prod",
+        "clusters:\n" + "".join(f"  - {{name: {name}, context: {name}}}\n" for name in FLEET_CLUSTERS),
+        "waves: [[us-east], [eu-west, ap-south]]\npromotion: {after: dev}\n"),
+    "environments/prod/clusters/eu-west.yaml": "region: eu-west\n",
+    "templates/settings.yaml.j2": (
+        "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ environment.namespace }}\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {{ environment.namespace }}\n"
+        "data:\n  message: {{ values.message | to_json }}\n  region: {{ values.region | to_json }}\n"
+    ),
+}
+
+
+def write_files(root: Path, files: dict[str, str]) -> Path:
+    """Write repo-relative path -> text under `root`; `root`."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+class Fleet:
+    """Sandboxes started by name, each its own API server with a kubeconfig whose context is that name.
+
+    `kubeconfig` joins the files with ':' as an operator would pass one kubeconfig per cluster
+    (`--kubeconfig us.yaml:eu.yaml`, or `$KUBECONFIG`).
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.servers: dict = {}
+        self.files: dict[str, Path] = {}
+
+    def add(self, name: str, *, crds: list[dict] | None = None):
+        from meshops.sandbox import SandboxServer
+
+        server = SandboxServer().start()
+        if crds:
+            server.install_crds(crds)
+        self.servers[name] = server
+        self.files[name] = server.write_kubeconfig(self.directory / f"{name}.kubeconfig", context=name)
+        return server
+
+    def __getitem__(self, name: str):
+        return self.servers[name]
+
+    @property
+    def kubeconfig(self) -> str:
+        return os.pathsep.join(str(path) for path in self.files.values())
+
+    def writes(self, name: str) -> list:
+        """Every write request cluster `name` was sent (create, update, patch, delete)."""
+        return [e for e in self.servers[name].log.entries() if e.verb in ("create", "update", "patch", "delete")]
+
+    def stop(self) -> list[str]:
+        errors = []
+        for server in self.servers.values():
+            server.stop()
+            errors.extend(server.internal_errors)
+        return errors
+
+
 def commit_and_push(repo, changes: dict[str, str], message: str, *, branch: str = "main") -> str:
     """Write files (repo-relative path -> text), commit them, push `branch` to origin; the new sha."""
     root = Path(repo.working_tree_dir)

@@ -62,11 +62,23 @@ def output_option(*choices: str, default: str) -> Callable[[F], F]:
 def cluster_options(function: F) -> F:
     """--kubeconfig and --context (default: the environment's meshops.yaml, then kubectl conventions)."""
     function = click.option(
-        "--context", default=None, metavar="NAME", help="kubeconfig context (default: meshops.yaml cluster.context, then current)."
+        "--context", default=None, metavar="NAME",
+        help="kubeconfig context of a one-cluster environment (default: meshops.yaml, then the current one)."
     )(function)
     return click.option(
         "--kubeconfig",
         default=None,
-        metavar="FILE",
-        help="kubeconfig file (default: meshops.yaml cluster.kubeconfig, then $KUBECONFIG, ~/.kube/config, in-cluster).",
+        metavar="FILE[:FILE…]",
+        help="kubeconfig file(s), ':'-separated like $KUBECONFIG: one per cluster of a fleet is fine "
+             "(default: meshops.yaml cluster.kubeconfig, then $KUBECONFIG, ~/.kube/config, in-cluster).",
     )(function)
+
+
+def fleet_options(function: F) -> F:
+    """--cluster (repeatable) and --parallel: which clusters of an environment, and how many at once."""
+    from ..pipeline import DEFAULT_PARALLEL
+
+    function = click.option("--parallel", default=DEFAULT_PARALLEL, show_default=True, type=click.IntRange(1, 64), metavar="N",
+                            help="Clusters worked on at once.")(function)
+    return click.option("--cluster", "clusters", multiple=True, metavar="NAME",
+                        help="Only this cluster of the environment (meshops.yaml clusters:); may be repeated.")(function)

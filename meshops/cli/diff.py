@@ -1,46 +1,91 @@
-"""`meshops diff`: what apply would change in the cluster, with kubectl diff's exit codes."""
+"""`meshops diff`: what apply would change in the cluster(s), with kubectl diff's exit codes."""
 from __future__ import annotations
 
+import json
 import sys
 
 import click
 
-from .common import cluster_options, output_option, source_options
+from .common import cluster_options, fleet_options, output_option, source_options
 from .console import is_terminal
 
 
 @click.command()
 @source_options
 @cluster_options
+@fleet_options
 @output_option("text", "json", "markdown", default="text")
 @click.option("--show-unchanged", is_flag=True, help="Also list objects that would not change.")
-def diff(environment, repo, ref, sets, kubeconfig, context, output, show_unchanged) -> None:
+def diff(environment, repo, ref, sets, kubeconfig, context, clusters, parallel, output, show_unchanged) -> None:
     """Show what `meshops apply` would change: creates, updates, prunes, conflicts.
 
-    Exit codes follow `kubectl diff`: 0 no differences, 1 differences, 2 or more an error
-    (invalid config 2, cluster unreachable or forbidden 3). Secret values are always masked.
+    An environment that spans clusters is diffed on each of them at once (`--parallel`), one
+    block per cluster; `--cluster NAME` narrows. Exit codes follow `kubectl diff`: 0 no
+    differences, 1 differences, 2 or more an error (invalid config 2, cluster unreachable or
+    forbidden 3); over several clusters, the highest of theirs. Secret values are always masked.
 
     \b
     Examples:
       meshops diff --env staging
       meshops diff --env prod --ref origin/main -o markdown > comment.md
+      meshops diff --env prod --cluster eu-west --kubeconfig us.yaml:eu.yaml
       meshops diff --env dev --kubeconfig ./kubeconfig --context kind-dev -o json
     """
-    from ..diff.output import text_lines, to_json, to_markdown
-    from ..pipeline.plan import plan_environment
+    from ..diff.output import ClusterPlan, fleet_document, fleet_markdown, to_json, to_markdown
+    from ..pipeline.fleet import open_fleet, plan_targets, worst_exit_code
 
-    planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig, context=context)
-    plan = planned.plan
+    renders, targets = open_fleet(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig,
+                                  context=context, clusters=clusters)
+    results = plan_targets(renders, targets, parallel=parallel)
+    listed = renders.config.cluster(targets[0].cluster).listed
+    if not listed:  # one cluster, the simple form: the output (and an error) as it has always been
+        (result,) = results
+        if result.error is not None:
+            raise result.error
+    entries = []
+    for result in results:
+        planned = result.value
+        if planned is None:
+            click.echo(f"error: {result.target}: {result.error.one_line().removeprefix('error: ')}", err=True)
+            entries.append(ClusterPlan(result.target.cluster, None, error=result.error.one_line().removeprefix("error: "),
+                                       exit_code=result.exit_code))
+            continue
+        _warn_missing_namespaces(planned, prefix=f"{result.target}: " if listed else "")
+        entries.append(ClusterPlan(result.target.cluster, planned.plan, exit_code=1 if planned.plan.has_changes else 0,
+                                   label=planned.connection.label))
+    revision = renders.source.revision
+    if output == "json":
+        click.echo(json.dumps(fleet_document(environment, revision, entries), indent=2, sort_keys=True) if listed
+                   else to_json(entries[0].plan))
+    elif output == "markdown":
+        click.echo(fleet_markdown(environment, revision, entries) if listed else to_markdown(entries[0].plan), nl=False)
+    else:
+        _text(entries, listed=listed, environment=environment, show_unchanged=show_unchanged)
+    sys.exit(worst_exit_code([entry.exit_code for entry in entries]))
+
+
+def _warn_missing_namespaces(planned, *, prefix: str) -> None:
     from ..cluster.live import missing_namespaces
 
     for namespace, keys in sorted(missing_namespaces(planned.rendered.manifests, planned.live).items()):
-        click.echo(f"warning: namespace {namespace!r} does not exist and is not rendered: apply would refuse ({len(keys)} objects)", err=True)
-    if output == "json":
-        click.echo(to_json(plan))
-    elif output == "markdown":
-        click.echo(to_markdown(plan), nl=False)
-    else:
-        colour = is_terminal()
-        for line, style in text_lines(plan, show_unchanged=show_unchanged):
-            click.echo(click.style(line, fg=None if style in (None, "bold") else style, bold=style == "bold") if colour and style else line)
-    sys.exit(1 if plan.has_changes else 0)
+        click.echo(f"warning: {prefix}namespace {namespace!r} does not exist and is not rendered: apply would refuse "
+                   f"({len(keys)} objects)", err=True)
+
+
+def _text(entries, *, listed: bool, environment: str, show_unchanged: bool) -> None:
+    """The plans as coloured unified diffs: one block per cluster when the environment lists clusters."""
+    from ..diff.output import text_lines
+
+    colour = is_terminal()
+
+    def echo(line: str, style: str | None) -> None:
+        click.echo(click.style(line, fg=None if style in (None, "bold") else style, bold=style == "bold") if colour and style else line)
+
+    for entry in entries:
+        if listed:
+            echo(f"== {environment}/{entry.cluster}" + (f" ({entry.label})" if entry.label else "") + " ==", "bold")
+        if entry.plan is None:
+            echo(f"error (exit {entry.exit_code}): {entry.error}", "red")
+            continue
+        for line, style in text_lines(entry.plan, show_unchanged=show_unchanged):
+            echo(line, style)

@@ -18,11 +18,11 @@ DEFAULT_KUBECONFIG = "~/.kube/config"
 
 
 def _kubeconfig_files(explicit: str | None) -> list[str]:
-    if explicit:
-        return [os.path.expanduser(explicit)]
-    from_env = os.environ.get("KUBECONFIG")
-    if from_env:
-        return [os.path.expanduser(part) for part in from_env.split(os.pathsep) if part]
+    """The files to merge: `explicit` or `$KUBECONFIG` (both may join several with `:`, as kubectl's
+    variable does: one file per cluster of a fleet), else `~/.kube/config`."""
+    listed = explicit or os.environ.get("KUBECONFIG")
+    if listed:
+        return [os.path.expanduser(part) for part in listed.split(os.pathsep) if part]
     return [os.path.expanduser(DEFAULT_KUBECONFIG)]
 
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..model.identity import DEFAULT_CLUSTER
 from .api import KubeApi, RetryPolicy
 from .connect import connect
 from .discovery import Discovery
-
-# The name of an environment's only cluster, until environments list several.
-DEFAULT_CLUSTER = "default"
 
 
 @dataclass(frozen=True)

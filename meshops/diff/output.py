@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from dataclasses import dataclass
 from typing import Iterator
 
 from ..yamlio.emitter import to_text
@@ -57,8 +58,8 @@ def text_lines(plan: Plan, *, show_unchanged: bool = False) -> Iterator[tuple[st
     yield plan.summary(), "bold"
 
 
-def to_json(plan: Plan) -> str:
-    """The plan as JSON: summary counts and every change with its (masked) patch."""
+def plan_document(plan: Plan) -> dict:
+    """The plan as a JSON-ready dict: summary counts and every change with its (masked) patch."""
     changes = []
     for change in plan.changes:
         obj = change.manifest.obj if change.manifest else change.live
@@ -74,23 +75,78 @@ def to_json(plan: Plan) -> str:
                 "reason": change.reason or None,
             }
         )
-    document = {
+    return {
         "environment": plan.environment,
         "revision": plan.revision,
         "summary": {action.value: len(plan.of(action)) for action in Action},
         "changes": changes,
     }
-    return json.dumps(document, indent=2, sort_keys=True)
+
+
+def to_json(plan: Plan) -> str:
+    """The plan as JSON (`plan_document`)."""
+    return json.dumps(plan_document(plan), indent=2, sort_keys=True)
+
+
+@dataclass
+class ClusterPlan:
+    """One cluster's part of an environment's diff: its plan, or why there is none."""
+
+    cluster: str
+    plan: Plan | None
+    error: str | None = None  # the one-line error that stopped this cluster
+    exit_code: int = 0
+    label: str = ""  # how the cluster was reached (context and server)
+
+
+def fleet_document(environment: str, revision: str | None, clusters: list[ClusterPlan]) -> dict:
+    """An environment's diff over its clusters as a JSON-ready dict: one entry per cluster."""
+    return {
+        "environment": environment,
+        "revision": revision,
+        "clusters": [
+            {"cluster": entry.cluster, "exitCode": entry.exit_code, "error": entry.error,
+             "plan": plan_document(entry.plan) if entry.plan is not None else None}
+            for entry in clusters
+        ],
+    }
+
+
+def _header(plan: Plan, title: str | None) -> str:
+    revision = (plan.revision or "working tree")[:12]
+    return f"### {title or 'meshops diff'} — `{plan.environment}` @ `{revision}`"
 
 
 def to_markdown(plan: Plan, *, title: str | None = None) -> str:
     """A pull-request comment: summary, table, route summary, collapsible diffs, sized to fit."""
-    revision = (plan.revision or "working tree")[:12]
-    parts = [f"### {title or 'meshops diff'} — `{plan.environment}` @ `{revision}`", "", f"**{plan.summary()}**", ""]
+    parts = [_header(plan, title), "", *_markdown_body(plan, budget=MARKDOWN_BUDGET)]
+    while parts[-1] == "":
+        parts.pop()
+    return "\n".join(parts) + "\n"
+
+
+def fleet_markdown(environment: str, revision: str | None, clusters: list[ClusterPlan], *, title: str | None = None) -> str:
+    """One comment for an environment over its clusters: a section per cluster, the budget shared."""
+    parts = [f"### {title or 'meshops diff'} — `{environment}` @ `{(revision or 'working tree')[:12]}`", ""]
+    for entry in clusters:
+        parts.append(f"#### `{entry.cluster}`" + (f" ({entry.label})" if entry.label else ""))
+        parts.append("")
+        if entry.plan is None:
+            parts += [f":x: {entry.error} (exit {entry.exit_code})", ""]
+            continue
+        budget = (MARKDOWN_BUDGET - sum(len(p) + 1 for p in parts)) // max(1, len(clusters) - clusters.index(entry))
+        parts += _markdown_body(entry.plan, budget=budget, cluster=entry.cluster)
+    return "\n".join(parts) + "\n"
+
+
+def _markdown_body(plan: Plan, *, budget: int, cluster: str | None = None) -> list[str]:
+    """Summary, table, traffic and as many collapsible diffs as `budget` characters allow."""
+    parts = [f"**{plan.summary()}**", ""]
     visible = [c for c in plan.changes if c.action is not Action.UNCHANGED]
     if not visible:
         parts.append("No differences: the cluster matches git.")
-        return "\n".join(parts) + "\n"
+        parts.append("")
+        return parts
     parts += ["| | Kind | Namespace | Name | Change |", "|---|---|---|---|---|"]
     for change in visible[:MARKDOWN_TABLE_ROWS]:
         detail = change.action.value + (f": {change.reason}" if change.reason else "")
@@ -109,11 +165,14 @@ def to_markdown(plan: Plan, *, title: str | None = None) -> str:
         block = "\n".join(
             [f"<details><summary>{change.key} ({change.action.value})</summary>", "", "```diff", *unified_diff(change), "```", "</details>", ""]
         )
-        if used + len(block) > MARKDOWN_BUDGET:
+        if used + len(block) > budget:
             remaining = sum(1 for c in visible if c.action is not Action.CONFLICT) - shown
-            parts.append(f"_… {remaining} more diffs not shown to keep this comment small; run `meshops diff --env {plan.environment}` for all._")
+            narrowed = f" --cluster {cluster}" if cluster else ""
+            parts.append(f"_… {remaining} more diffs not shown to keep this comment small; run "
+                         f"`meshops diff --env {plan.environment}{narrowed}` for all._")
+            parts.append("")
             break
         parts.append(block)
         used += len(block) + 1
         shown += 1
-    return "\n".join(parts) + "\n"
+    return parts

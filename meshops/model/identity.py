@@ -17,6 +17,9 @@ ROLLOUT_ANNOTATION = "meshops.dev/rollout"
 # One field manager for every write (apply, rollout decisions, Leases): fields one meshops
 # process set are never a conflict for another.
 FIELD_MANAGER = "meshops"
+# The name of an environment's only cluster when meshops.yaml does not list clusters; part of the
+# names of per-cluster records (Leases), so it never changes.
+DEFAULT_CLUSTER = "default"
 
 # A plan's overlay: given the rendered object and its live counterpart, the object to write
 # (rollouts overlay the weights they own). The identity overlay writes what git says.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..cluster.api import KubeApi, RetryPolicy
+from ..cluster.api import KubeApi
 from ..cluster.discovery import Discovery
 from ..cluster.live import LiveState, missing_namespaces, read_live
 from ..cluster.target import Connection
@@ -19,7 +19,6 @@ from ..model.identity import Overlay
 from ..render import RenderResult, render
 from ..source.repo import open_source
 from ..validate.findings import Finding, Severity, has_errors
-from .targets import target_of
 
 # Schema findings (MSH1xx) judge each object alone: a cluster's objects cannot change them.
 SCHEMA_CODE_PREFIX = "MSH1"
@@ -49,13 +48,19 @@ def render_environment(*, repo: str, ref: str | None, environment: str, sets: tu
     return rendered
 
 
+# Where a render keeps its offline findings: clusters sharing one render validate it once.
+OFFLINE_FINDINGS = "offline_findings"
+
+
 def validate_rendered(rendered: RenderResult) -> list[Finding]:
     """Every finding for the rendered objects, offline; InvalidConfig on errors (before any cluster is touched)."""
     from ..validate import validate
     from ..validate.schemas.repo import schemas_for
 
-    schemas = schemas_for(rendered.tree, rendered.environment)
-    findings = validate(rendered.manifests, schemas=schemas, config=rendered.config)
+    findings = rendered.derived.get(OFFLINE_FINDINGS)
+    if findings is None:
+        schemas = schemas_for(rendered.tree, rendered.environment)
+        findings = rendered.derived[OFFLINE_FINDINGS] = validate(rendered.manifests, schemas=schemas, config=rendered.config)
     if has_errors(findings):
         raise InvalidConfig(findings)
     return findings
@@ -115,22 +120,6 @@ def plan_rendered(rendered: RenderResult, connection: Connection) -> Planned:
     plan = make_plan(rendered.manifests, live.objects, environment=environment, revision=rendered.revision,
                      ignore=ignore, overlay=overlay)
     return Planned(rendered, findings, connection, live, plan, overlay, ignore)
-
-
-def plan_environment(
-    *,
-    repo: str,
-    ref: str | None,
-    environment: str,
-    sets: tuple[str, ...] = (),
-    kubeconfig: str | None = None,
-    context: str | None = None,
-    retry: RetryPolicy = RetryPolicy(),
-) -> Planned:
-    """Render, connect to the environment's cluster, and plan (`meshops diff`)."""
-    rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
-    connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect(retry=retry)
-    return plan_rendered(rendered, connection)
 
 
 class MissingNamespace(ClusterError):

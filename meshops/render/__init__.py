@@ -1,7 +1,7 @@
 """Second stage: render an environment's templates with its layered values into manifests.
 
-`render(source, environment, sets)` is pure (files in, objects out; no cluster): it loads
-`meshops.yaml` and the values, renders every `templates/**/*.yaml.j2` (files starting with `_` are
+`render(source, environment, sets, cluster=)` is pure (files in, objects out; no cluster): it
+loads `meshops.yaml` and the values (with `cluster`'s values layer when it has one), renders every `templates/**/*.yaml.j2` (files starting with `_` are
 partials for `{% include %}`), reads the output as YAML, stamps the ownership labels, fills in the
 environment's default namespace, refuses duplicates, and sorts the result into apply order. The
 same inputs always give the same objects in the same order, hence the same bytes from `to_yaml`.
@@ -9,7 +9,7 @@ Validate receives the manifests; each remembers its template and values lines.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import kinds
@@ -57,6 +57,9 @@ class RenderResult:
     manifests: list[Manifest]
     revision: str | None
     tree: Tree | None = None  # what it was rendered from (validate reads the repo's crds/ from it)
+    cluster: str | None = None  # the cluster whose values layer was merged (None: the environment's values only)
+    # What later stages derive once from these manifests (offline findings) when several clusters share them.
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_yaml(self) -> str:
         with paused_gc():
@@ -107,9 +110,9 @@ def _documents(output: RenderedOutput) -> list[Document]:
 
 def _stamp(obj: dict[str, Any], *, environment: str, default_namespace: str, where: Location) -> None:
     """Check the object's envelope and add ownership labels and the default namespace."""
-    for field in ("apiVersion", "kind"):
-        if not isinstance(obj.get(field), str) or not obj[field]:
-            raise ConfigError(f"rendered object has no {field}", location=where, hint=f"every document needs `{field}:`")
+    for envelope in ("apiVersion", "kind"):
+        if not isinstance(obj.get(envelope), str) or not obj[envelope]:
+            raise ConfigError(f"rendered object has no {envelope}", location=where, hint=f"every document needs `{envelope}:`")
     metadata = obj.get("metadata")
     if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str) or not metadata["name"]:
         raise ConfigError(
@@ -133,15 +136,19 @@ def _sort_key(manifest: Manifest) -> tuple:
     return (kinds.apply_order(key.group, key.kind), key.namespace, key.name, key.kind, key.group)
 
 
-def render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...] = (), revision: str | None = None) -> RenderResult:
+def render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...] = (), revision: str | None = None, *,
+                cluster: str | None = None) -> RenderResult:
     """Render `environment` from `tree` (see module docstring)."""
     with paused_gc():
-        return _render_tree(tree, environment, sets, revision)
+        return _render_tree(tree, environment, sets, revision, cluster)
 
 
-def _render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...], revision: str | None) -> RenderResult:
+def _render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...], revision: str | None,
+                 cluster: str | None) -> RenderResult:
     config = load_env_config(tree, environment)
-    values = load_values(tree, environment, sets)
+    if cluster is not None:
+        config.cluster(cluster)  # an unknown cluster is a usage error, not a missing file
+    values = load_values(tree, environment, sets, cluster=cluster)
     sources, entry_points = _load_sources(tree)
     tracker = OutputTracker(sources)
     jinja_environment = make_environment(sources, tracker)
@@ -173,9 +180,9 @@ def _render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...]
             manifests.append(manifest)
     manifests.sort(key=_sort_key)
     return RenderResult(environment=environment, config=config, values=values, manifests=manifests, revision=revision,
-                        tree=tree)
+                        tree=tree, cluster=cluster)
 
 
-def render(source: Source, environment: str, sets: list[str] | tuple[str, ...] = ()) -> RenderResult:
-    """Render `environment` from a `Source` (working tree or git revision)."""
-    return render_tree(source.tree, environment, sets, revision=source.revision)
+def render(source: Source, environment: str, sets: list[str] | tuple[str, ...] = (), *, cluster: str | None = None) -> RenderResult:
+    """Render `environment` from a `Source` (working tree or git revision), with `cluster`'s values layer."""
+    return render_tree(source.tree, environment, sets, revision=source.revision, cluster=cluster)

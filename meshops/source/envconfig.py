@@ -4,7 +4,9 @@ Layout: `environments/base/values.yaml` holds shared values; every other directo
 `environments/` is an environment with `values.yaml` (overrides) and `meshops.yaml` (how meshops
 treats it). This module lists environments, guards their names, and loads `meshops.yaml` against
 `CONFIG_SCHEMA`, so a misspelled key is an error at its line rather than a silently ignored setting.
-Each later stage reads its own section (`rollout`, `ignore`, `suppress`, `freeze` …).
+Each later stage reads its own section (`rollout`, `ignore`, `suppress`, `freeze` …); the clusters
+an environment spans and their waves are read once here (`source.clusters`), and
+`EnvConfig.for_cluster` is the environment as one of its clusters sees it (its own Prometheus).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any
 
 from ..schema import problems as schemacheck
 from ..model.errors import ConfigError, Location, UsageError
+from .clusters import CLUSTERS_DIR, ClusterSpec, check_cluster_values, read_clusters, soak_seconds
 from .repo import Tree
 from ..yamlio.documents import Document, load_one
 
@@ -85,6 +88,13 @@ ROLLOUT_POLICY_SCHEMA: dict[str, Any] = {
     },
 }
 
+_PROMETHEUS = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"url": {"type": "string"}, "timeout": _DURATION},
+}
+_CLUSTER_NAME = {"type": "string", "minLength": 1}
+
 CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -101,11 +111,19 @@ CONFIG_SCHEMA: dict[str, Any] = {
                 "inCluster": {"type": "boolean"},
             },
         },
-        "prometheus": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {"url": {"type": "string"}, "timeout": _DURATION},
+        "clusters": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {"name": _CLUSTER_NAME, "context": {"type": "string", "minLength": 1}, "prometheus": _PROMETHEUS},
+            },
         },
+        "waves": {"type": "array", "minItems": 1, "items": {"type": "array", "minItems": 1, "items": _CLUSTER_NAME}},
+        "soak": _DURATION,
+        "prometheus": _PROMETHEUS,
         "promotion": {
             "type": "object",
             "additionalProperties": False,
@@ -166,9 +184,58 @@ class EnvConfig:
     # What stages derive from `data` (rollout policies, ignore rules), parsed once per config object.
     derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    # Where a key of a per-cluster view really is: a prefix of `data` -> its path in the file.
+    aliases: dict[tuple, tuple] = field(default_factory=dict, compare=False, repr=False)
+
     def location(self, *path: str | int) -> Location:
+        for prefix in sorted(self.aliases, key=len, reverse=True):
+            if tuple(path[: len(prefix)]) == prefix:
+                path = self.aliases[prefix] + tuple(path[len(prefix):])
+                break
         line = self.document.line_of(tuple(path)) if self.document else None
         return Location(self.file, line)
+
+    @property
+    def clusters(self) -> tuple[ClusterSpec, ...]:
+        """The clusters the environment spans, in meshops.yaml's order (one, `default`, in the simple form)."""
+        if "clusters" not in self.derived:
+            self.derived["clusters"] = read_clusters(self.data, locate=self.location)
+        return self.derived["clusters"]
+
+    @property
+    def waves(self) -> list[list[ClusterSpec]]:
+        """The clusters grouped by wave, first wave first."""
+        count = max(spec.wave for spec in self.clusters)
+        return [[spec for spec in self.clusters if spec.wave == number] for number in range(1, count + 1)]
+
+    @property
+    def soak(self) -> float:
+        """Seconds a wave must have succeeded before the next one starts."""
+        return soak_seconds(self.data, locate=self.location)
+
+    def cluster(self, name: str) -> ClusterSpec:
+        """One cluster by name (UsageError naming the known ones)."""
+        for spec in self.clusters:
+            if spec.name == name:
+                return spec
+        from ..model.suggest import did_you_mean
+
+        known = [spec.name for spec in self.clusters]
+        guess = did_you_mean(name, known)
+        raise UsageError(f"environment {self.name} has no cluster {name!r}",
+                         hint=(guess + " " if guess else "") + "its clusters: " + ", ".join(known))
+
+    def for_cluster(self, name: str) -> EnvConfig:
+        """The environment as cluster `name` sees it: its `prometheus:` keys over the environment's."""
+        spec = self.cluster(name)
+        if not spec.prometheus:
+            return self
+        key = ("for_cluster", name)
+        if key not in self.derived:
+            data = {**self.data, "prometheus": {**(self.data.get("prometheus") or {}), **spec.prometheus}}
+            self.derived[key] = EnvConfig(name=self.name, file=self.file, data=data, document=self.document,
+                                          aliases=_prometheus_aliases(spec))
+        return self.derived[key]
 
     @property
     def namespace(self) -> str:
@@ -180,6 +247,12 @@ class EnvConfig:
 
     def section(self, name: str) -> Any:
         return self.data.get(name)
+
+
+def _prometheus_aliases(spec: ClusterSpec) -> dict[tuple, tuple]:
+    """In a cluster's view, the `prometheus` keys the cluster sets are found in its `clusters:` entry."""
+    own = ("clusters", spec.index, "prometheus")
+    return {("prometheus", key): own + (key,) for key in spec.prometheus or {}}
 
 
 def list_environments(tree: Tree) -> list[str]:
@@ -215,7 +288,9 @@ def load_env_config(tree: Tree, name: str) -> EnvConfig:
     file = f"{ENVIRONMENTS_DIR}/{name}/{CONFIG_FILE}"
     raw = tree.read(file)
     if raw is None:
-        return EnvConfig(name=name, file=file)
+        config = EnvConfig(name=name, file=file)
+        _check_clusters(tree, config)
+        return config
     document = load_one(raw, filename=file)
     data = document.data if document.data is not None else {}
     if not isinstance(data, dict):
@@ -226,4 +301,13 @@ def load_env_config(tree: Tree, name: str) -> EnvConfig:
             location=Location(file, document.line_of(problem.path)),
             hint=problem.hint or "see README.md, 'meshops.yaml reference'",
         )
-    return EnvConfig(name=name, file=file, data=data, document=document)
+    config = EnvConfig(name=name, file=file, data=data, document=document)
+    _check_clusters(tree, config)
+    return config
+
+
+def _check_clusters(tree: Tree, config: EnvConfig) -> None:
+    """The clusters, waves and soak read once (errors at their lines), and no stray cluster values file."""
+    directory = f"{ENVIRONMENTS_DIR}/{config.name}"
+    _ = config.clusters, config.soak
+    check_cluster_values(tree.listdir(f"{directory}/{CLUSTERS_DIR}"), config.clusters, directory=directory)

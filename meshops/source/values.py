@@ -1,4 +1,4 @@
-"""Layered values: `base` <- environment <- `--set`, deep-merged, checked, and traceable.
+"""Layered values: `base` <- environment <- cluster <- `--set`, deep-merged, checked, and traceable.
 
 Maps merge key by key; lists and scalars from a later layer replace earlier ones (as Helm does,
 since merging lists by position silently mixes two configurations). Every node of the merged
@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from ..schema import problems as schemacheck
+from .clusters import cluster_values_file
 from .envconfig import BASE_ENVIRONMENT, ENVIRONMENTS_DIR, TEMPLATES_DIR, VALUES_FILE
 from ..model.errors import ConfigError, Location, UsageError
 from .repo import Tree
@@ -137,14 +138,22 @@ def load_schema(tree: Tree) -> dict | None:
     return schema
 
 
-def load_values(tree: Tree, environment: str, sets: list[str] | tuple[str, ...] = ()) -> Values:
-    """Merge base, environment and `--set` layers and check them against the values schema."""
+def layer_files(tree: Tree, environment: str, cluster: str | None = None) -> list[str]:
+    """The values files `environment` (on `cluster`) merges, in order: those that exist, and always its own."""
+    directory = f"{ENVIRONMENTS_DIR}/{environment}"
+    own = f"{directory}/{VALUES_FILE}"
+    candidates = [f"{ENVIRONMENTS_DIR}/{BASE_ENVIRONMENT}/{VALUES_FILE}", own]
+    if cluster is not None:
+        candidates.append(cluster_values_file(directory, cluster))
+    return [file for file in candidates if file == own or tree.read(file) is not None]
+
+
+def load_values(tree: Tree, environment: str, sets: list[str] | tuple[str, ...] = (), *, cluster: str | None = None) -> Values:
+    """Merge base, environment, the cluster's (when it has a file) and `--set` layers; check them against the schema."""
+    own = f"{ENVIRONMENTS_DIR}/{environment}/{VALUES_FILE}"
     layers = [
         layer
-        for layer in (
-            _read_layer(tree, f"{ENVIRONMENTS_DIR}/{BASE_ENVIRONMENT}/{VALUES_FILE}", required=False),
-            _read_layer(tree, f"{ENVIRONMENTS_DIR}/{environment}/{VALUES_FILE}", required=True),
-        )
+        for layer in (_read_layer(tree, file, required=file == own) for file in layer_files(tree, environment, cluster))
         if layer is not None
     ]
     layers.extend(parse_set(argument) for argument in sets)

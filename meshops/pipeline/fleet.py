@@ -1,0 +1,127 @@
+"""Use case: an environment on each of its clusters — one render per values set, one plan per cluster.
+
+An environment that spans clusters is several targets. What they share is done once: the
+environment is rendered once per distinct values set (clusters without a values file of their own
+share the environment's render) and each render is validated offline once. What each cluster
+needs alone — connecting, reading its objects (one LIST per kind), validating against them,
+planning — fans out over a bounded pool of threads (`fan_out`), and every cluster ends in a value
+or the `MeshopsError` that stopped it, never taking the others down. `diff`, `apply` and
+`reconcile` all go through here.
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Generic, Sequence, TypeVar
+
+from ..cluster.api import RetryPolicy
+from ..cluster.target import Target
+from ..model.errors import MeshopsError
+from ..render import RenderResult, render_tree
+from ..source.clusters import cluster_values_file
+from ..source.envconfig import ENVIRONMENTS_DIR, EnvConfig, load_env_config
+from ..source.repo import Source, open_source
+from . import DEFAULT_PARALLEL
+from .plan import Planned, plan_rendered, validate_rendered
+from .targets import targets_of
+
+T = TypeVar("T")
+
+
+@dataclass
+class TargetResult(Generic[T]):
+    """How one cluster ended: a value, or the error that stopped it (the other clusters carry on)."""
+
+    target: Target
+    value: T | None = None
+    error: MeshopsError | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return self.error.exit_code if self.error is not None else 0
+
+
+def fan_out(targets: Sequence[Target], work: Callable[[Target], T], *, parallel: int = DEFAULT_PARALLEL) -> list[TargetResult[T]]:
+    """`work` for every target, at most `parallel` at once; results in the order of `targets`.
+
+    A `MeshopsError` becomes that target's result; anything else is a bug and is raised.
+    """
+    def one(target: Target) -> TargetResult[T]:
+        try:
+            return TargetResult(target, value=work(target))
+        except MeshopsError as error:
+            return TargetResult(target, error=error)
+
+    if len(targets) <= 1 or parallel <= 1:
+        return [one(target) for target in targets]
+    with ThreadPoolExecutor(max_workers=min(parallel, len(targets)), thread_name_prefix="target") as pool:
+        return list(pool.map(one, targets))
+
+
+class Renders:
+    """An environment rendered for its clusters at one revision: once per distinct values set, on demand."""
+
+    def __init__(self, source: Source, config: EnvConfig, *, sets: Sequence[str] = ()) -> None:
+        self.source = source
+        self.config = config
+        self.sets = tuple(sets)
+        self._renders: dict[str | None, RenderResult] = {}
+        self._guard = threading.Lock()
+
+    def layer_of(self, cluster: str) -> str | None:
+        """The cluster whose values layer a target's render merges: its own when it has a file, else None."""
+        spec = self.config.cluster(cluster)
+        if not spec.listed:
+            return None
+        own = cluster_values_file(f"{ENVIRONMENTS_DIR}/{self.config.name}", cluster)
+        return cluster if self.source.tree.read(own) is not None else None
+
+    def for_cluster(self, cluster: str) -> RenderResult:
+        """The render cluster `cluster` gets (rendered the first time any cluster with its values set asks)."""
+        layer = self.layer_of(cluster)
+        with self._guard:
+            if layer not in self._renders:
+                self._renders[layer] = render_tree(self.source.tree, self.config.name, self.sets,
+                                                   revision=self.source.revision, cluster=layer)
+            return self._renders[layer]
+
+    def validated(self, cluster: str) -> RenderResult:
+        """`for_cluster`, validated offline (once per render; InvalidConfig on errors)."""
+        rendered = self.for_cluster(cluster)
+        validate_rendered(rendered)
+        return rendered
+
+    @property
+    def distinct(self) -> int:
+        """How many renders were made so far (benchmarks and tests read it)."""
+        return len(self._renders)
+
+
+def open_fleet(*, repo: str, ref: str | None, environment: str, sets: Sequence[str] = (), kubeconfig: str | None = None,
+               context: str | None = None, clusters: Sequence[str] = ()) -> tuple[Renders, list[Target]]:
+    """The environment's renders and the targets flags and meshops.yaml name (nothing rendered yet)."""
+    from ..rollout.policy import check_policies
+
+    source = open_source(repo, ref)
+    config = load_env_config(source.tree, environment)
+    check_policies(config)
+    targets = targets_of(config, kubeconfig=kubeconfig, context=context, clusters=clusters)
+    return Renders(source, config, sets=sets), targets
+
+
+def plan_targets(renders: Renders, targets: Sequence[Target], *, parallel: int = DEFAULT_PARALLEL,
+                 retry: RetryPolicy = RetryPolicy()) -> list[TargetResult[Planned]]:
+    """Each target planned against its own cluster, `parallel` at a time (`meshops diff`)."""
+    for target in targets:  # render and validate offline before any cluster is contacted
+        renders.validated(target.cluster)
+
+    def plan(target: Target) -> Planned:
+        return plan_rendered(renders.for_cluster(target.cluster), target.connect(retry=retry))
+
+    return fan_out(targets, plan, parallel=parallel)
+
+
+def worst_exit_code(codes: Sequence[int]) -> int:
+    """The exit code of a fan-out: the highest of its clusters' (0 < differences < invalid < unreachable < incomplete)."""
+    return max(codes, default=0)

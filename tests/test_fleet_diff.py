@@ -1,0 +1,130 @@
+"""An environment over several clusters: values per cluster, diff on each at once, one block per cluster."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers import FLEET_CLUSTERS, run_meshops
+
+
+
+def repo_dir(fleet_repo) -> str:
+    return fleet_repo.working_tree_dir
+
+
+@pytest.fixture
+def three(fleet):
+    for name in FLEET_CLUSTERS:
+        fleet.add(name)
+    return fleet
+
+
+def diff(fleet_repo, fleet, *args: str):
+    return run_meshops("diff", "--env", "prod", "--repo", repo_dir(fleet_repo), "--kubeconfig", fleet.kubeconfig, *args)
+
+
+def test_each_cluster_is_diffed_with_its_own_values_layer(fleet_repo, three):
+    result = diff(fleet_repo, three)
+    assert result.returncode == 1, result.stderr
+    blocks = {block.split(" ", 1)[0]: block for block in result.stdout.split("== prod/")[1:]}
+    assert list(blocks) == list(FLEET_CLUSTERS)
+    regions = {name: [line for line in block.splitlines() if "region:" in line] for name, block in blocks.items()}
+    assert regions == {"us-east": ["+  region: none"], "eu-west": ["+  region: eu-west"], "ap-south": ["+  region: none"]}
+
+
+def test_clusters_are_read_at_once_and_one_after_another_with_parallel_1(fleet_repo, three):
+    from meshops.sandbox import Fault
+
+    for name in FLEET_CLUSTERS:  # a slow LIST of ConfigMaps in every cluster makes the reads' windows wide
+        three[name].faults.add(Fault(delay=0.5, verbs={"list"}, resources={"configmaps"}))
+
+    def windows() -> list[tuple[float, float]]:
+        spans = []
+        for name in FLEET_CLUSTERS:
+            lists = three[name].log.entries(verb="list", resource="configmaps")
+            spans.append((min(e.time - e.duration for e in lists), max(e.time for e in lists)))
+            three[name].log.clear()
+        return sorted(spans)
+
+    assert diff(fleet_repo, three).returncode == 1
+    concurrent = windows()
+    assert all(later[0] < earlier[1] for earlier, later in zip(concurrent, concurrent[1:])), concurrent
+    assert diff(fleet_repo, three, "--parallel", "1").returncode == 1
+    serial = windows()
+    assert all(later[0] >= earlier[1] for earlier, later in zip(serial, serial[1:])), serial
+
+
+def test_an_unreachable_cluster_is_its_own_block_and_the_exit_code_is_the_worst(fleet_repo, three):
+    three["eu-west"].stop()
+    result = diff(fleet_repo, three)
+    assert result.returncode == 3
+    assert "== prod/us-east (context us-east at https://" in result.stdout
+    assert "== prod/ap-south (context ap-south at https://" in result.stdout
+    assert "== prod/eu-west ==\nerror (exit 3): " in result.stdout
+    assert result.stdout.count("to create, 0 to update") == 2
+    assert [line for line in result.stderr.splitlines() if line.startswith("error: ")] == [
+        line for line in result.stderr.splitlines() if line.startswith("error: prod/eu-west: ")]
+    assert "Traceback" not in result.stderr
+
+
+def test_cluster_narrows_the_diff_to_that_cluster_alone(fleet_repo, three):
+    result = diff(fleet_repo, three, "--cluster", "eu-west", "-o", "json")
+    assert result.returncode == 1, result.stderr
+    assert [entry["cluster"] for entry in json.loads(result.stdout)["clusters"]] == ["eu-west"]
+    assert len(three["eu-west"].log) > 0
+    assert len(three["us-east"].log) == 0 and len(three["ap-south"].log) == 0
+
+
+def test_markdown_groups_the_diff_by_cluster(fleet_repo, three):
+    result = diff(fleet_repo, three, "-o", "markdown")
+    assert result.returncode == 1, result.stderr
+    text = result.stdout
+    assert text.startswith("### meshops diff — `prod` @ ")
+    positions = [text.index(f"#### `{name}` (context {name} at https://") for name in FLEET_CLUSTERS]
+    assert positions == sorted(positions)
+    assert text.count("**2 to create, 0 to update, 0 to prune, 0 unchanged**") == 3
+
+
+def test_an_unknown_cluster_is_a_usage_error_naming_the_known_ones(fleet_repo, three):
+    result = diff(fleet_repo, three, "--cluster", "eu-wset")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: environment prod has no cluster 'eu-wset' "
+                                     "(did you mean 'eu-west'? its clusters: us-east, eu-west, ap-south)")
+    assert all(len(three[name].log) == 0 for name in FLEET_CLUSTERS)
+
+
+def test_context_with_several_clusters_needs_cluster(fleet_repo, three):
+    result = diff(fleet_repo, three, "--context", "us-east")
+    assert result.returncode == 2
+    assert "--context names one cluster, but environment prod spans 3" in result.stderr
+    assert diff(fleet_repo, three, "--context", "eu-west", "--cluster", "us-east").returncode == 1  # us-east via eu-west's context
+    assert len(three["eu-west"].log) > 0 and len(three["us-east"].log) == 0
+
+
+def test_clusters_without_values_of_their_own_share_one_render(fleet_repo, three):
+    from meshops.pipeline.fleet import open_fleet, plan_targets
+
+    renders, targets = open_fleet(repo=repo_dir(fleet_repo), ref=None, environment="prod", kubeconfig=three.kubeconfig)
+    results = plan_targets(renders, targets)
+    assert [r.error for r in results] == [None, None, None]
+    assert renders.distinct == 2  # the environment's values (us-east, ap-south) and eu-west's layer
+    by_cluster = {r.target.cluster: r.value.rendered for r in results}
+    assert by_cluster["us-east"] is by_cluster["ap-south"] is not by_cluster["eu-west"]
+    assert by_cluster["eu-west"].values.files[-1] == "environments/prod/clusters/eu-west.yaml"
+
+
+def test_a_one_cluster_environment_diffs_as_before(fleet_repo, fleet):
+    fleet.add("dev")
+    result = run_meshops("diff", "--env", "dev", "--repo", repo_dir(fleet_repo), "--kubeconfig", fleet.kubeconfig, "-o", "json")
+    assert result.returncode == 1, result.stderr
+    assert set(json.loads(result.stdout)) == {"environment", "revision", "summary", "changes"}
+
+
+def test_a_bad_cluster_values_file_is_an_error_at_its_line_before_any_cluster_is_read(fleet_repo, three):
+    (Path(repo_dir(fleet_repo)) / "environments/prod/clusters/eu-west.yaml").write_text("region: [unclosed\n")
+    result = diff(fleet_repo, three)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: environments/prod/clusters/eu-west.yaml:")
+    assert all(len(three[name].log) == 0 for name in FLEET_CLUSTERS)
