@@ -19,6 +19,9 @@ F = Callable[..., Any]
 
 
 def _repo_options(function: F) -> F:
+    """--env, --repo, --ref, --cluster: which environment, and which of its clusters."""
+    function = click.option("--cluster", default=None, metavar="NAME",
+                            help="The cluster of an environment that spans several (default: every cluster).")(function)
     for decorate in (ref_option, repo_option, env_option):
         function = decorate(function)
     return function
@@ -58,13 +61,33 @@ class RolloutEnvironment:
         self.store = rollout_store(connection)
 
     @classmethod
-    def open(cls, *, repo: str, ref: str | None, environment: str, kubeconfig: str | None, context: str | None) -> RolloutEnvironment:
+    def open(cls, *, repo: str, ref: str | None, environment: str, kubeconfig: str | None, context: str | None,
+             cluster: str | None = None) -> RolloutEnvironment:
+        """The one cluster a command acts on (`cluster`, or the environment's only one)."""
         from ..pipeline.targets import target_of
-        from ..source.envconfig import load_env_config
-        from ..source.repo import open_source
 
-        config = load_env_config(open_source(repo, ref).tree, environment)
-        return cls(config=config, connection=target_of(config, kubeconfig=kubeconfig, context=context).connect())
+        config = _config(repo, ref, environment)
+        return cls(config=config, connection=target_of(config, kubeconfig=kubeconfig, context=context, cluster=cluster).connect())
+
+    @classmethod
+    def open_all(cls, *, repo: str, ref: str | None, environment: str, kubeconfig: str | None, context: str | None,
+                 cluster: str | None = None) -> list[RolloutEnvironment]:
+        """Every cluster of the environment (`cluster` alone when given), connected at once."""
+        from ..pipeline.fleet import fan_out
+        from ..pipeline.targets import targets_of
+
+        config = _config(repo, ref, environment)
+        targets = targets_of(config, kubeconfig=kubeconfig, context=context, clusters=(cluster,) if cluster else ())
+        results = fan_out(targets, lambda target: cls(config=config, connection=target.connect()))
+        for result in results:
+            if result.error is not None:
+                raise result.error
+        return [result.value for result in results]
+
+    @property
+    def listed(self) -> bool:
+        """Whether the environment lists its clusters (output then names the cluster)."""
+        return self.config.cluster(self.connection.target.cluster).listed
 
     def find(self, service: str):
         """The rollout of `service` in this environment (UsageError when there is none)."""
@@ -78,10 +101,17 @@ class RolloutEnvironment:
         return matches[0]
 
 
+def _config(repo: str, ref: str | None, environment: str):
+    from ..source.envconfig import load_env_config
+    from ..source.repo import open_source
+
+    return load_env_config(open_source(repo, ref).tree, environment)
+
+
 def drive(connection, config, *, wait: bool, timeout: float | None, prometheus_url: str | None, store=None) -> int:
     """Drive the environment's active rollouts with progress output; the exit code (0 only if all succeeded)."""
     from ..pipeline.rollouts import active_rollouts, drive_rollouts, metrics_source, rollout_store
-    from ..rollout.state import Phase
+    from ..pipeline.targets import config_of
     from .rollout_view import RolloutProgress
 
     store = store or rollout_store(connection)
@@ -89,24 +119,35 @@ def drive(connection, config, *, wait: bool, timeout: float | None, prometheus_u
     if not refs:
         click.echo(f"no active rollouts in {config.name}")
         return ExitCode.OK
-    metrics_source(config, prometheus_url=prometheus_url)  # a missing prometheus.url is an error before any write
+    metrics_source(config_of(config, connection.target), prometheus_url=prometheus_url)  # no prometheus.url: an error before any write
     states = {ref.name: store.read(ref).state for ref in refs}
     with RolloutProgress(states) as progress:
         ticks = drive_rollouts(connection, config, refs=refs, store=store, prometheus_url=prometheus_url, wait=wait,
                                timeout=timeout, on_tick=progress)
+    return ended(ticks)
+
+
+def ended(ticks, *, prefix: str = "") -> int:
+    """A line per rollout as it ended; the exit code (a failure first, then unreachable, then still running)."""
+    from ..rollout.state import Phase
+
     codes = []
     for tick in ticks:
         state = tick.state
         if tick.error is not None:
-            click.echo(f"{tick.ref.name}: error: {tick.error}")
+            click.echo(f"{prefix}{tick.ref.name}: error: {tick.error}")
             codes.append(ExitCode.UNAVAILABLE)
         elif state is None:
             codes.append(ExitCode.UNAVAILABLE)
         else:
-            click.echo(f"{tick.ref.name}: {state.phase} ({state.stable} -> {state.canary}): {state.message}")
+            click.echo(f"{prefix}{tick.ref.name}: {state.phase} ({state.stable} -> {state.canary}): {state.message}")
             codes.append({Phase.SUCCEEDED: ExitCode.OK, Phase.FAILED: ExitCode.CHANGES_OR_FINDINGS,
                           Phase.ABORTED: ExitCode.CHANGES_OR_FINDINGS}.get(state.phase, ExitCode.INCOMPLETE))
-    # A failed rollout is the news; then an unreachable cluster; then "still running".
+    return worst_rollout_code(codes)
+
+
+def worst_rollout_code(codes) -> int:
+    """A failed rollout is the news; then an unreachable cluster; then "still running"."""
     for code in (ExitCode.CHANGES_OR_FINDINGS, ExitCode.UNAVAILABLE, ExitCode.INCOMPLETE):
         if code in codes:
             return code
@@ -135,27 +176,41 @@ def rollout() -> None:
 @cluster_options
 @output_option("text", "json", default="text")
 @click.argument("service", required=False)
-def status(environment, repo, ref, kubeconfig, context, output, service) -> None:
-    """Phase, step, weights and the last check values against their bounds, per rollout."""
+def status(environment, repo, ref, cluster, kubeconfig, context, output, service) -> None:
+    """Phase, step, weights and the last check values against their bounds, per rollout (and per cluster)."""
     from ..rollout.decide import next_analysis_at
     from ..rollout.policy import policies
     from ..rollout.state import Phase
     from .rollout_view import status_json, status_lines
 
-    env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
-    rollouts = [env.find(service)] if service else env.store.list(environment)
-    rows = []
-    for live in rollouts:
-        state = live.state
-        due = next_analysis_at(state, policies(env.config).of(state.service)) if state.phase == Phase.PROGRESSING else None
-        rows.append((live.ref.name, live.ref.namespace, state, due))
+    envs = RolloutEnvironment.open_all(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context,
+                                       cluster=cluster)
+    listed = envs[0].listed
+    if service:
+        found = [env for env in envs if any(live.ref.name == service for live in env.store.list(environment))]
+        envs = found or envs[:1]  # none anywhere: the first explains what exists
+    by_cluster = []
+    for env in envs:
+        rollouts = [env.find(service)] if service else env.store.list(environment)
+        rows = []
+        for live in rollouts:
+            state = live.state
+            due = next_analysis_at(state, policies(env.config).of(state.service)) if state.phase == Phase.PROGRESSING else None
+            rows.append((live.ref.name, live.ref.namespace, state, due))
+        by_cluster.append((env.connection.target, rows))
     if output == "json":
-        click.echo(json.dumps({"environment": environment, "rollouts": status_json(rows)}, indent=2))
+        if listed:
+            click.echo(json.dumps({"environment": environment, "clusters": [
+                {"cluster": target.cluster, "rollouts": status_json(rows)} for target, rows in by_cluster]}, indent=2))
+        else:
+            click.echo(json.dumps({"environment": environment, "rollouts": status_json(by_cluster[0][1])}, indent=2))
         return
-    if not rows:
-        click.echo(f"no rollouts in {environment}")
-    for name, namespace, state, due in rows:
-        click.echo("\n".join(status_lines(name, namespace, state, next_decision_at=due)))
+    for target, rows in by_cluster:
+        prefix = f"{target}: " if listed else ""
+        if not rows:
+            click.echo(f"no rollouts in {target}")
+        for name, namespace, state, due in rows:
+            click.echo("\n".join(prefix + line for line in status_lines(name, namespace, state, next_decision_at=due)))
 
 
 @rollout.command()
@@ -164,26 +219,61 @@ def status(environment, repo, ref, kubeconfig, context, output, service) -> None
 @_prometheus_option
 @click.option("--wait", is_flag=True, help="Drive the rollouts until each one ends (default: take the decisions due now, once).")
 @_timeout_option
-def run(environment, repo, ref, kubeconfig, context, prometheus_url, wait, timeout) -> None:
-    """Drive every active rollout of the environment, each independently.
+def run(environment, repo, ref, cluster, kubeconfig, context, prometheus_url, wait, timeout) -> None:
+    """Drive every active rollout of the environment, each independently (on every cluster at once).
 
     Exit codes: 0 every rollout succeeded (or none is active), 1 a rollout failed or was aborted,
     3 the cluster or a rollout's VirtualService could not be used, 4 rollouts are still running
     (without --wait, or after --timeout).
     """
     seconds = parse_timeout(timeout)
-    env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
-    sys.exit(drive(env.connection, env.config, wait=wait, timeout=seconds, prometheus_url=prometheus_url, store=env.store))
+    envs = RolloutEnvironment.open_all(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context,
+                                       cluster=cluster)
+    if not envs[0].listed:
+        (env,) = envs
+        sys.exit(drive(env.connection, env.config, wait=wait, timeout=seconds, prometheus_url=prometheus_url, store=env.store))
+    sys.exit(_drive_clusters(envs, wait=wait, timeout=seconds, prometheus_url=prometheus_url))
+
+
+def _drive_clusters(envs, *, wait: bool, timeout: float | None, prometheus_url: str | None) -> int:
+    """The active rollouts of several clusters at once, a plain line per decision (prefixed by the cluster)."""
+    from ..pipeline.fleet import fan_out
+    from ..pipeline.rollouts import drive_rollouts
+
+    by_target = {env.connection.target: env for env in envs}
+
+    def one(target):
+        env = by_target[target]
+
+        def tick(t) -> None:
+            line = t.line()
+            if line:
+                click.echo(f"{target}: {line}", err=True)
+
+        return drive_rollouts(env.connection, env.config, store=env.store, prometheus_url=prometheus_url, wait=wait,
+                              timeout=timeout, on_tick=tick)
+
+    codes = []
+    for result in fan_out(list(by_target), one):
+        if result.error is not None:
+            click.echo(f"error: {result.target}: {result.error.one_line().removeprefix('error: ')}", err=True)
+            codes.append(result.exit_code)
+        elif not result.value:
+            click.echo(f"no active rollouts in {result.target}")
+        else:
+            codes.append(ended(result.value, prefix=f"{result.target}: "))
+    return worst_rollout_code(codes)
 
 
 def _command(name: str, summary: str, *, confirm: bool = False):
     """One `meshops rollout <name> SERVICE` command: a single guarded write through `control`."""
 
-    def command(environment, repo, ref, kubeconfig, context, service, yes=True) -> None:
+    def command(environment, repo, ref, cluster, kubeconfig, context, service, yes=True) -> None:
         from ..rollout.control import default_actor, run_command
         from ..rollout.event_recorder import EventRecorder
 
-        env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
+        env = _locate(service, RolloutEnvironment.open_all(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig,
+                                                           context=context, cluster=cluster))
         live = env.find(service)
         if confirm and not yes:
             if not sys.stdin.isatty():
@@ -192,7 +282,8 @@ def _command(name: str, summary: str, *, confirm: bool = False):
                           f"step {live.state.step}/{len(live.state.weights)}), skipping the remaining analysis?",
                           abort=True, err=True)
         _, decision = run_command(env.store, live.ref, command=name, actor=default_actor(), events=EventRecorder(env.api))
-        click.echo(f"{service}: {decision.message}" if decision else f"{service}: already {live.state.phase.lower()}")
+        where = f"{env.connection.target}: " if env.listed else ""
+        click.echo(f"{where}{service}: {decision.message}" if decision else f"{where}{service}: already {live.state.phase.lower()}")
 
     command.__doc__ = summary
     command.__name__ = name
@@ -200,6 +291,17 @@ def _command(name: str, summary: str, *, confirm: bool = False):
     if confirm:
         decorated = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(decorated)
     return rollout.command(name)(_repo_options(cluster_options(decorated)))
+
+
+def _locate(service: str, envs: list[RolloutEnvironment]) -> RolloutEnvironment:
+    """The one cluster where `service` has a rollout (a usage error when it has one in several: pick with --cluster)."""
+    if len(envs) == 1:
+        return envs[0]
+    found = [env for env in envs if any(live.ref.name == service for live in env.store.list(env.name))]
+    if len(found) > 1:
+        raise UsageError(f"{service!r} has rollouts in several clusters: " + ", ".join(env.connection.target.cluster for env in found),
+                         hint="pick one with --cluster NAME")
+    return found[0] if found else envs[0]  # none anywhere: find() names what exists
 
 
 pause = _command("pause", "Stop advancing a rollout at its current weights (until resume).")

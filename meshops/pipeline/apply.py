@@ -47,6 +47,12 @@ def apply_environment(
     require_namespaces(planned)
     if review is not None:
         review(planned)
+    return write_plan(planned, options=options, progress=progress)
+
+
+def write_plan(planned: Planned, *, options: ApplyOptions = ApplyOptions(), progress: Progress | None = None) -> Applied:
+    """Write a plan made (and reviewed) before: what `apply_environment` does after its review."""
+    rendered, connection = planned.rendered, planned.connection
     applier = Applier(
         connection.api,
         connection.discovery,

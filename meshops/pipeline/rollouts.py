@@ -74,10 +74,14 @@ def drive_rollouts(
     timeout: float | None = None,
     on_tick: Callable[[Tick], None] | None = None,
 ) -> list[Tick]:
-    """Drive `refs` (default: every active rollout of the environment); the last tick of each."""
+    """Drive `refs` (default: every active rollout of the environment); the last tick of each.
+
+    Analysis asks the Prometheus of `connection`'s cluster (its `clusters:` entry's, else the environment's)."""
     from ..rollout.driver import RolloutEngine
     from ..rollout.event_recorder import EventRecorder
+    from .targets import config_of
 
+    config = config_of(config, connection.target)
     store = store or rollout_store(connection)
     refs = list(refs) if refs is not None else active_rollouts(store, config.name)
     if not refs:

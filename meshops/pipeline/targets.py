@@ -59,6 +59,13 @@ def waves_of(config: EnvConfig, targets: Sequence[Target]) -> list[list[Target]]
     return [waves[number] for number in sorted(waves)]
 
 
+def config_of(config: EnvConfig, target: Target) -> EnvConfig:
+    """The environment's settings as `target`'s cluster sees them (its own Prometheus, when it has one)."""
+    if any(spec.name == target.cluster for spec in config.clusters):
+        return config.for_cluster(target.cluster)
+    return config
+
+
 def names_a_cluster(config: EnvConfig | None) -> bool:
     """Whether meshops.yaml says which cluster(s) the environment lives in."""
     return bool(config is not None and (config.section("cluster") or config.section("clusters")))

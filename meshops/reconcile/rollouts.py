@@ -77,12 +77,9 @@ def _drive(connection: Connection, config: Any, *, prometheus_url: str | None, e
     emit(f"{environment}: driving {len(refs)} rollouts: {', '.join(ref.name for ref in refs)}")
 
     def progress(tick: Tick) -> None:
-        if tick.decision is not None:
-            state = tick.decision.state
-            emit(f"{environment}: rollout {tick.ref.name}: {tick.decision.reason}: {state.phase} step {state.step}/"
-                 f"{len(state.weights)} {tick.decision.message}".rstrip())
-        elif tick.error:
-            emit(f"{environment}: rollout {tick.ref.name}: error: {tick.error}")
+        line = tick.line()
+        if line:
+            emit(f"{environment}: {line}")
 
     drive_rollouts(connection, config, refs=refs, store=store, prometheus_url=prometheus_url, on_tick=progress)
 

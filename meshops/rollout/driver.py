@@ -50,6 +50,16 @@ class Tick:
     def ended(self) -> bool:
         return self.wait is None
 
+    def line(self) -> str | None:
+        """One plain log line for a decision or an error (None when the tick only waited)."""
+        if self.decision is not None:
+            state = self.decision.state
+            return (f"rollout {self.ref.name}: {self.decision.reason}: {state.phase} step {state.step}/{len(state.weights)} "
+                    f"{self.decision.message}").rstrip()
+        if self.error:
+            return f"rollout {self.ref.name}: error: {self.error}"
+        return None
+
 
 def _analysis_key(state: RolloutState) -> tuple:
     """What an analysis was asked for: reusable after a lost race if this did not change."""
