@@ -8,6 +8,7 @@ Without a kubeconfig file, a pod's service-account config is used. Every way thi
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,8 @@ def connect(
             hint="pass --kubeconfig FILE, set KUBECONFIG, or set cluster.kubeconfig in meshops.yaml",
         )
     try:
-        loader = k8s_config.kube_config._get_kube_config_loader(filename=os.pathsep.join(existing), active_context=None)
+        merged = _merged(existing)
+        loader = k8s_config.kube_config.KubeConfigLoader(config_dict=merged, config_base_path=None)
         contexts = [entry["name"] for entry in loader.list_contexts()]
     except Exception as error:  # noqa: BLE001 - the client raises many types for a broken file
         raise ClusterError(f"cannot read kubeconfig {', '.join(existing)}: {error}", hint="check the file with `kubectl config view`") from None
@@ -69,12 +71,8 @@ def connect(
             hint="known contexts: " + (", ".join(contexts) or "none"),
         )
     try:
-        k8s_config.load_kube_config(
-            config_file=os.pathsep.join(existing) if len(existing) > 1 else existing[0],
-            context=context,
-            client_configuration=configuration,
-            persist_config=False,
-        )
+        k8s_config.kube_config.KubeConfigLoader(config_dict=merged, config_base_path=None,
+                                                active_context=context).load_and_set(configuration)
     except Exception as error:  # noqa: BLE001 - expired exec plugins, bad certificates, missing fields
         raise ClusterError(
             f"kubeconfig {', '.join(existing)} (context {context or 'current'}) is unusable: {error}",
@@ -82,6 +80,31 @@ def connect(
         ) from None
     label = f"context {context or _current_context(loader)} at {configuration.host}"
     return KubeApi(k8s_client.ApiClient(configuration), label=label, retry=retry)
+
+
+# Parsed kubeconfigs by (path, mtime, size) of their files: a fleet connects to many clusters through
+# the same files, and parsing them (the client's pure-Python YAML) cost more than the connection.
+_MERGED: dict[tuple, Any] = {}
+_MERGED_GUARD = threading.Lock()
+
+
+def _merged(files: list[str]) -> Any:
+    """The client's merge of `files` (kubectl's rules, relative certificate paths kept per file), parsed once."""
+    from kubernetes.config.kube_config import KubeConfigMerger
+
+    key = tuple((path, *_stamp(path)) for path in files)
+    with _MERGED_GUARD:
+        if key not in _MERGED:
+            config = KubeConfigMerger(os.pathsep.join(files)).config
+            if config is None:
+                raise ValueError("no configuration found")
+            _MERGED[key] = config
+        return _MERGED[key]
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    status = os.stat(path)
+    return status.st_mtime_ns, status.st_size
 
 
 def _current_context(loader: Any) -> str:

@@ -185,16 +185,36 @@ def owned_fields(live: dict, manager: str = FIELD_MANAGER) -> dict | None:
     return merged
 
 
-def _restrict(live: Any, desired: Any, owned: dict | None) -> Any:
+class _Owned:
+    """The fields meshops owns on a live object (its managedFields merged), merged only when first asked."""
+
+    def __init__(self, live: dict) -> None:
+        self._live = live
+        self._tree: dict | None = None
+        self._loaded = False
+
+    def has(self, path: tuple[str, ...]) -> bool:
+        """Whether meshops's field manager set the field at `path` of the live object."""
+        if not self._loaded:
+            self._tree, self._loaded = owned_fields(self._live), True
+        node = self._tree
+        for key in path:
+            if node is None:
+                return False
+            node = node.get(f"f:{key}")
+        return node is not None
+
+
+def _restrict(live: Any, desired: Any, owned: _Owned | None, path: tuple[str, ...] = ()) -> Any:
     """Live maps keep the keys git sets and the keys meshops owns; lists and scalars stay whole."""
     if not isinstance(live, dict) or not isinstance(desired, dict):
         return live
     kept = {}
     for key, value in live.items():
-        owned_child = owned.get(f"f:{key}") if owned is not None else None
         if key in desired:
-            kept[key] = _restrict(value, desired[key], owned_child)
-        elif owned_child is not None:
+            wanted = desired[key]
+            kept[key] = _restrict(value, wanted, owned, path + (key,)) if isinstance(value, dict) and isinstance(wanted, dict) else value
+        elif owned is not None and owned.has(path + (key,)):
             kept[key] = value  # meshops applied it once; git dropped it: a removal to show
     return kept
 
@@ -202,6 +222,9 @@ def _restrict(live: Any, desired: Any, owned: dict | None) -> Any:
 # Never compared, often the biggest part of a live object: skipped when copying instead of removed after.
 _NOT_COPIED = frozenset({"status"})
 _NOT_COPIED_METADATA = frozenset({"managedFields"})
+# DROPPED_FIELDS as (parents, last key): plain paths removed without a walk; those with `*` walk.
+_DROPPED_PLAIN = tuple((dropped.path[:-1], dropped.path[-1]) for dropped in DROPPED_FIELDS if ANY not in dropped.path)
+_DROPPED_WILD = tuple(list(dropped.path) for dropped in DROPPED_FIELDS if ANY in dropped.path)
 
 
 def _clone(obj: dict) -> dict:
@@ -213,35 +236,57 @@ def _clone(obj: dict) -> dict:
     return json.loads(json.dumps(shallow))
 
 
+def _reduce(side: dict, ignore: list[IgnoreRule]) -> None:
+    """What both sides lose: dropped fields, the ignore rules' paths, empty labels/annotations."""
+    for parents, last in _DROPPED_PLAIN:
+        node: Any = side
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+    for path in _DROPPED_WILD:
+        _remove_path(side, path)
+    for rule in ignore:
+        if rule.applies_to(side):
+            for pointer in rule.pointers:
+                _remove_path(side, _pointer_parts(pointer))
+    metadata = side.get("metadata")
+    if isinstance(metadata, dict):
+        for field in ("labels", "annotations"):
+            if field in metadata and not metadata[field]:
+                del metadata[field]
+
+
+def normalize_desired(desired: dict, ignore: list[IgnoreRule] = ()) -> dict:
+    """A copy of `desired` reduced to what a diff compares (it does not depend on the live object)."""
+    desired_copy = _clone(desired)
+    _reduce(desired_copy, ignore)
+    return desired_copy
+
+
 def normalize_pair(
     *,
     desired: dict | None,
     live: dict | None,
     ignore: list[IgnoreRule] = (),
+    desired_normalized: dict | None = None,
 ) -> tuple[dict | None, dict | None]:
-    """Copies of `desired` and `live` reduced to what a diff must compare (see module docstring)."""
-    desired_copy = _clone(desired) if desired is not None else None
-    live_copy = _clone(live) if live is not None else None
-    for side in (desired_copy, live_copy):
-        if side is None:
-            continue
-        for dropped in DROPPED_FIELDS:
-            _remove_path(side, list(dropped.path))
-        for rule in ignore:
-            if rule.applies_to(side):
-                for pointer in rule.pointers:
-                    _remove_path(side, _pointer_parts(pointer))
-        metadata = side.get("metadata")
-        if isinstance(metadata, dict):
-            for field in ("labels", "annotations"):
-                if field in metadata and not metadata[field]:
-                    del metadata[field]
-    if live_copy is not None:
-        kind = live_copy.get("kind")
-        for default in SERVER_DEFAULTS:
-            if default.kind == kind:
-                _strip_defaults(live_copy, desired_copy, default.path, default.value)
-        _drop_emptied(live_copy, desired_copy)
-        if desired_copy is not None:
-            live_copy = _restrict(live_copy, desired_copy, owned_fields(live) if live else None)
+    """Copies of `desired` and `live` reduced to what a diff must compare (see module docstring).
+
+    `desired_normalized`: `normalize_desired(desired, ignore)` made before (an object planned on
+    several clusters is normalized once); it is read, never changed.
+    """
+    desired_copy = desired_normalized if desired_normalized is not None else (
+        normalize_desired(desired, ignore) if desired is not None else None)
+    if live is None:
+        return desired_copy, None
+    live_copy = _clone(live)
+    _reduce(live_copy, ignore)
+    kind = live_copy.get("kind")
+    for default in SERVER_DEFAULTS:
+        if default.kind == kind:
+            _strip_defaults(live_copy, desired_copy, default.path, default.value)
+    _drop_emptied(live_copy, desired_copy)
+    if desired_copy is not None:
+        live_copy = _restrict(live_copy, desired_copy, _Owned(live))
     return desired_copy, live_copy

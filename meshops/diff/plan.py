@@ -17,7 +17,7 @@ import jsonpatch
 from ..model import kinds
 from ..model.identity import Overlay, is_owned, no_overlay, ownership_problem
 from ..model.manifest import Manifest, ObjectKey
-from .normalize import IgnoreRule, normalize_pair
+from .normalize import IgnoreRule, normalize_desired, normalize_pair
 
 
 class Action(str, Enum):
@@ -108,17 +108,26 @@ def plan_object(
     """
     key = manifest.key
     target = overlay(manifest.obj, live)
+    normalized = _normalized(manifest, ignore) if target is manifest.obj else normalize_desired(target, ignore)
     if live is None:
-        normalized, _ = normalize_pair(desired=target, live=None, ignore=ignore)
         return Change(Action.CREATE, key, manifest=manifest, desired=target, desired_normalized=normalized)
     problem = ownership_problem(live, environment)
     if problem:
         return Change(Action.CONFLICT, key, manifest=manifest, live=live, desired=target, reason=problem)
-    desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore)
+    desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore, desired_normalized=normalized)
     # Equal objects are the common case; comparing them in C costs far less than building a patch.
     patch = [] if live_normalized == desired_normalized else jsonpatch.make_patch(live_normalized, desired_normalized).patch
     return Change(Action.UPDATE if patch else Action.UNCHANGED, key, manifest=manifest, live=live, desired=target,
                   desired_normalized=desired_normalized, live_normalized=live_normalized, patch=patch)
+
+
+def _normalized(manifest: Manifest, ignore: list[IgnoreRule]) -> dict:
+    """The rendered object normalized, once per manifest and ignore rules (clusters sharing a render share it)."""
+    key = ("normalized", tuple(ignore))
+    found = manifest.derived.get(key)
+    if found is None:
+        found = manifest.derived[key] = normalize_desired(manifest.obj, ignore)
+    return found
 
 
 def make_plan(
@@ -134,8 +143,9 @@ def make_plan(
     changes: list[Change] = []
     seen: set[ObjectKey] = set()
     for manifest in desired:
-        seen.add(manifest.key)
-        changes.append(plan_object(manifest, live_objects.get(manifest.key), environment=environment, ignore=ignore,
+        key = manifest.key
+        seen.add(key)
+        changes.append(plan_object(manifest, live_objects.get(key), environment=environment, ignore=ignore,
                                    overlay=overlay))
     for key, live in live_objects.items():
         if key in seen or not is_owned(live, environment):

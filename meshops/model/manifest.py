@@ -7,7 +7,7 @@ with `-f`, the line in that file.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import kinds
@@ -67,6 +67,9 @@ class Manifest:
 
     obj: dict[str, Any]
     source: SourceMap
+    # What later stages derive from `obj` alone, once, when it is planned on several clusters
+    # (the normalized desired object, per ignore rules); never part of equality.
+    derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def key(self) -> ObjectKey:
