@@ -121,26 +121,36 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, promet
 
 @click.command()
 @click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False), help="Config repository (a git checkout).")
-@click.option("--base", required=True, metavar="REV", help="What the change is compared with (its merge base), e.g. origin/main.")
+@click.option("--base", default=None, metavar="REV", help="What the change is compared with (its merge base), e.g. origin/main.")
+@click.option("--all", "everything", is_flag=True, help="Every environment and cluster, whatever changed (a deploy matrix: "
+                                                         "reconcile itself skips what its clusters already run).")
 @click.option("--ref", default="HEAD", show_default=True, metavar="REV", help="The change (a branch, tag or commit).")
 @output_option("text", "json", default="text")
-def affected(repo, base, ref, output) -> None:
-    """List the environments a change can affect, in promotion order (for pull-request plans).
+def affected(repo, base, everything, ref, output) -> None:
+    """List the environments and clusters a change can affect, in promotion and wave order.
 
     An environment is affected when a file under environments/<env>/, environments/base/,
-    templates/ or crds/ differs between the merge base of --base and --ref, and --ref. JSON output
-    is a list of names, ready for a GitHub Actions matrix.
+    templates/ or crds/ differs between the merge base of --base and --ref, and --ref; a cluster's
+    values file (environments/<env>/clusters/<cluster>.yaml) affects that cluster alone. JSON
+    output is ready for GitHub Actions matrices: `environments` (names), `targets` (one row per
+    environment and cluster: environment, cluster, context, wave, reason) and `waves` (one row
+    per environment and wave, with its clusters).
 
     \b
     Examples:
       meshops affected --base origin/main
       meshops affected --base origin/main --ref HEAD -o json
+      meshops affected --all -o json
     """
-    from ..reconcile.changes import affected_environments
+    from ..model.errors import UsageError
+    from ..reconcile.changes import affected_targets, matrix
 
-    rows = affected_environments(repo, base=base, ref=ref)
+    if bool(base) == everything:
+        raise UsageError("pass --base REV or --all", hint="--base origin/main for a pull request, --all for a deploy matrix")
+    rows = affected_targets(repo, base=base, ref=ref)
     if output == "json":
-        click.echo(json.dumps([name for name, impact in rows if impact.affected]))
+        click.echo(json.dumps(matrix(rows)))
         return
-    for name, impact in rows:
-        click.echo(f"{name}: {'affected' if impact.affected else 'not affected'}: {impact.reason}")
+    for row in rows:
+        name = row.environment if not row.cluster.listed else f"{row.environment}/{row.cluster.name} (wave {row.cluster.wave})"
+        click.echo(f"{name}: {'affected' if row.impact.affected else 'not affected'}: {row.impact.reason}")

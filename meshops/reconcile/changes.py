@@ -1,15 +1,18 @@
-"""Change detection: which environments a change between two revisions can affect.
+"""Change detection: which environments (and which of their clusters) a change can affect.
 
 An environment renders from its own directory, the shared base values, the templates and the
 CRDs the repository ships; a commit touching only `environments/prod/` cannot change what dev
 renders, so reconcile skips dev and says why (Argo CD's `manifest-generate-paths`, as a table).
-The comparison runs against the revision last applied to the environment's cluster, so a run that
-was skipped, failed or never happened is caught up by the next one.
+A cluster's values layer (`environments/prod/clusters/eu-west.yaml`) affects that cluster alone.
+The comparison runs against the revision last applied to each cluster, so a run that was skipped,
+failed or never happened is caught up by the next one. `affected_targets` is the environment ×
+cluster matrix of a pull request or a push (`meshops affected`), in promotion and wave order.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..source.clusters import CLUSTERS_DIR, ClusterSpec, cluster_values_file
 from ..source.envconfig import BASE_ENVIRONMENT, ENVIRONMENTS_DIR, TEMPLATES_DIR
 
 # Path prefixes whose change affects environment `{env}`; a row per input of render/validate.
@@ -52,8 +55,21 @@ def _short(revision: str) -> str:
     return revision[:12]
 
 
-def impact(environment: str, *, applied: str | None, target: str, changed: list[str] | None) -> Impact:
-    """Decide for one environment given its last applied revision and the files changed since."""
+def affects(path: str, environment: str, cluster: str | None = None) -> bool:
+    """Whether a change of `path` can change what `environment` renders (on `cluster`, when given).
+
+    Under `environments/<env>/clusters/` only the cluster's own values file counts for a cluster;
+    for the environment as a whole (cluster None) any of them does."""
+    if not path.startswith(prefixes_for(environment)):
+        return False
+    if cluster is not None and path.startswith(f"{ENVIRONMENTS_DIR}/{environment}/{CLUSTERS_DIR}/"):
+        return path == cluster_values_file(f"{ENVIRONMENTS_DIR}/{environment}", cluster)
+    return True
+
+
+def impact(environment: str, *, applied: str | None, target: str, changed: list[str] | None,
+           cluster: str | None = None) -> Impact:
+    """Decide for one environment (on one cluster) given its last applied revision and the files changed since."""
     if applied is None:
         return Impact(True, "never reconciled by meshops")
     if applied == target:
@@ -61,7 +77,7 @@ def impact(environment: str, *, applied: str | None, target: str, changed: list[
     if changed is None:
         return Impact(True, f"last applied revision {_short(applied)} is not in the repository (history rewritten?)")
     prefixes = prefixes_for(environment)
-    files = tuple(path for path in changed if path.startswith(prefixes))
+    files = tuple(path for path in changed if affects(path, environment, cluster))
     if not files:
         where = ", ".join(prefixes)
         return Impact(False, f"no change under {where} since {_short(applied)}")
@@ -69,8 +85,22 @@ def impact(environment: str, *, applied: str | None, target: str, changed: list[
     return Impact(True, f"{named} changed since {_short(applied)}", files)
 
 
-def affected_environments(repo_dir: str, *, base: str, ref: str) -> list[tuple[str, Impact]]:
-    """Every environment at `ref`, in promotion order, with its impact since the merge base with `base`.
+@dataclass(frozen=True)
+class TargetImpact:
+    """One cluster of one environment, its wave, and whether a change affects it."""
+
+    environment: str
+    cluster: ClusterSpec
+    impact: Impact
+
+    def to_dict(self) -> dict:
+        return {"environment": self.environment, "cluster": self.cluster.name, "context": self.cluster.context,
+                "wave": self.cluster.wave, "affected": self.impact.affected, "reason": self.impact.reason}
+
+
+def affected_targets(repo_dir: str, *, base: str | None, ref: str) -> list[TargetImpact]:
+    """Every cluster of every environment at `ref`, in promotion then wave order, with its impact since
+    the merge base with `base` (every one affected when `base` is None: the whole matrix).
 
     What a pull request changes is measured from where it branched (`git diff base...ref`), so
     commits that landed on the base branch meanwhile do not count as the pull request's.
@@ -83,6 +113,11 @@ def affected_environments(repo_dir: str, *, base: str, ref: str) -> list[tuple[s
     from ..source.repo import open_source
 
     source = open_source(repo_dir, ref)
+    configs = promotion_order([load_env_config(source.tree, name) for name in list_environments(source.tree)])
+    if base is None:
+        everything = Impact(True, "every environment and cluster (--all)")
+        return [TargetImpact(config.name, spec, everything) for config in configs
+                for spec in sorted(config.clusters, key=lambda spec: spec.wave)]
     repository = git.Repo(repo_dir)
     try:
         bases = repository.merge_base(base, ref)
@@ -92,5 +127,24 @@ def affected_environments(repo_dir: str, *, base: str, ref: str) -> list[tuple[s
         raise SourceError(f"{base} and {ref} share no history", hint="compare with a branch the revision was made from")
     since = bases[0].hexsha
     changed = changed_paths(repository, since, source.revision)
-    configs = promotion_order([load_env_config(source.tree, name) for name in list_environments(source.tree)])
-    return [(config.name, impact(config.name, applied=since, target=source.revision, changed=changed)) for config in configs]
+    return [TargetImpact(config.name, spec, impact(config.name, applied=since, target=source.revision, changed=changed,
+                                                   cluster=spec.name if spec.listed else None))
+            for config in configs for spec in sorted(config.clusters, key=lambda spec: spec.wave)]
+
+
+def matrix(rows: list[TargetImpact]) -> dict:
+    """What `meshops affected -o json` prints for GitHub Actions matrices (affected rows only):
+    `environments` (one plan job each), `targets` (environment × cluster) and `waves` (one deploy job
+    per environment and wave, in promotion then wave order, each naming its clusters)."""
+    affected = [row for row in rows if row.impact.affected]
+    waves: dict[tuple[str, int], list[str]] = {}
+    for row in affected:
+        waves.setdefault((row.environment, row.cluster.wave), []).append(row.cluster.name)
+    listed = {row.environment for row in rows if row.cluster.listed}
+    return {
+        "environments": list(dict.fromkeys(row.environment for row in affected)),
+        "targets": [row.to_dict() for row in affected],
+        "waves": [{"environment": environment, "wave": wave, "clusters": clusters,
+                   "name": f"{environment} wave {wave}" if environment in listed else environment}
+                  for (environment, wave), clusters in waves.items()],
+    }
