@@ -7,6 +7,7 @@ from typing import Callable
 
 import click
 
+from ..pipeline import DEFAULT_PARALLEL
 from .common import cluster_options, output_option
 
 F = Callable[..., object]
@@ -78,28 +79,41 @@ def selected(environments: tuple[str, ...], all_environments: bool, *, required:
 @click.option("--ref", default="HEAD", show_default=True, metavar="REV",
               help="Branch, tag or commit to reconcile (HEAD: the repository's default branch).")
 @environment_selection
-@click.option("--wait", is_flag=True, help="Drive the rollouts each apply starts until they end before the next environment.")
+@click.option("--wait", is_flag=True, help="Drive the rollouts each apply starts until they end (and wait out soak:) "
+                                           "before the next wave and environment.")
 @prometheus_option
 @cluster_options
+@click.option("--cluster", "clusters", multiple=True, metavar="NAME",
+              help="Write only this cluster (may be repeated); the others are observed from their records.")
+@click.option("--wave", "waves", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Write only the clusters of wave N (may be repeated): earlier waves are observed (they gate it), later "
+                   "ones left to another run, as deploy.yml's job per wave does.")
+@click.option("--parallel", default=DEFAULT_PARALLEL, show_default=True, type=click.IntRange(1, 64), metavar="N",
+              help="Clusters of a wave reconciled at once.")
 @click.option("--override-freeze", default=None, metavar="REASON",
               help="Apply even inside a freeze window; the reason is recorded on the environment's Lease.")
 @lock_options
 @output_option("text", "json", default="text")
-def reconcile(repo, cache_dir, ref, environments, all_environments, wait, prometheus_url, kubeconfig, context, override_freeze,
-              lock_timeout, lease_duration, output) -> None:
+def reconcile(repo, cache_dir, ref, environments, all_environments, wait, prometheus_url, kubeconfig, context, clusters, waves,
+              parallel, override_freeze, lock_timeout, lease_duration, output) -> None:
     """Make environments match a git revision, in promotion order, stopping at the first failure.
 
     Environments the change since their last applied revision cannot affect (nothing changed
     under environments/<env>/, environments/base/, templates/ or crds/) are skipped with a line
     saying why. Each environment is locked with a Lease (`meshops-<env>` in its namespace) that
     also records the last applied revision, so a second reconcile waits or gives up, and nothing
-    is applied twice. Exit code: that of the first environment that failed (0 if none).
+    is applied twice. An environment that spans clusters goes wave by wave (meshops.yaml waves:),
+    with a Lease per cluster (`meshops-<env>.<cluster>`): a wave starts when every cluster of the
+    one before is at the revision, its rollouts succeeded and soak: passed, so any later
+    reconcile continues where one stopped. Exit code: that of the first environment (or cluster)
+    that failed (0 if none).
 
     \b
     Examples:
       meshops reconcile --repo . --all
       meshops reconcile --repo https://github.com/acme/mesh-config.git --ref main --env dev --wait
       meshops reconcile --repo git@github.com:acme/mesh-config.git --env prod --override-freeze "hotfix INC-42"
+      meshops reconcile --repo . --env prod --wave 2 --wait --kubeconfig us.yaml:eu.yaml:ap.yaml
     """
     from ..model.errors import UsageError
     from ..reconcile.reconciler import Settings
@@ -110,7 +124,8 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, promet
         raise UsageError("--override-freeze needs a reason", hint='e.g. --override-freeze "hotfix for INC-42"')
     settings = Settings(repo=repo, ref=ref, environments=names, wait=wait, cache_dir=cache_dir, kubeconfig=kubeconfig,
                         context=context, override_freeze=override_freeze, lock_timeout=lock_timeout,
-                        lease_seconds=lease_duration, prometheus_url=prometheus_url)
+                        lease_seconds=lease_duration, prometheus_url=prometheus_url, clusters=tuple(clusters),
+                        waves=tuple(waves), parallel=parallel)
     report = run_reconcile(settings, emit=lambda line: click.echo(line, err=True))
     if output == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))

@@ -1,10 +1,11 @@
-"""One reconcile per environment at a time, and what the last one did, on the environment's Lease.
+"""One reconcile per environment and cluster at a time, and what the last one did, on its Lease.
 
-The Lease `meshops-<env>` in the environment's namespace is both the lock and the record:
+The Lease `meshops-<env>` (`meshops-<env>.<cluster>` for each cluster of an environment that lists
+clusters) in the environment's namespace, in that cluster, is both the lock and the record:
 - `meshops.dev/revision`: the last revision whose apply completed (change detection starts here);
 - `meshops.dev/reconcile`: the last attempt as JSON (revision, phase Succeeded / Progressing /
   Failed, stage, reason, time, by whom, freeze override), which gates promotion to the next
-  environment.
+  environment and the next wave of clusters (a Succeeded attempt's time starts the wave's soak).
 A second reconcile waits a bounded time for the holder, then gives up with a message naming it;
 a holder that died stops renewing and its Lease expires after `leaseDurationSeconds`.
 """
@@ -17,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 from ..model.errors import ClusterError
-from ..model.identity import REVISION_ANNOTATION
+from ..model.identity import DEFAULT_CLUSTER, REVISION_ANNOTATION
 from .lease import Lease, LeaseRecord
 
 STATUS_ANNOTATION = "meshops.dev/reconcile"
@@ -80,8 +81,9 @@ class EnvironmentBusy(ClusterError):
     """Another process holds the environment's lock and did not let go in time."""
 
 
-def lease_name(environment: str) -> str:
-    return LEASE_PREFIX + environment
+def lease_name(environment: str, cluster: str = DEFAULT_CLUSTER) -> str:
+    """`meshops-<env>`, or `meshops-<env>.<cluster>`: a dot never occurs in either name, so no two collide."""
+    return LEASE_PREFIX + environment + ("" if cluster == DEFAULT_CLUSTER else f".{cluster}")
 
 
 class Held:

@@ -1,11 +1,15 @@
-"""Reconcile a revision into its environments, in promotion order, stopping at the first failure.
+"""Reconcile a revision into its environments, in promotion order, each wave of clusters after the last.
 
-Per environment: read its Lease record -> skip it when the change since the last applied revision
-cannot affect it -> refuse inside a freeze window -> take the lock (bounded wait) -> look again
-(another process may have applied it meanwhile: nothing is applied twice) -> render, validate,
-plan -> apply -> drive or look at the rollouts it started -> write the record and release.
-An environment that fails, is frozen, busy, or still rolling out holds back every environment
-that comes after it. The CLI, `meshops serve` and the controller all call `reconcile`.
+Per environment, its clusters go in waves (`meshops.yaml` `waves:`; one wave when it has one
+cluster): the clusters of a wave at once (`pipeline.fleet.fan_out`), each as `target` reconciles
+it; the next wave starts only when every cluster of this one is at the revision with its rollouts
+succeeded and the environment's `soak:` has passed since the last of them succeeded (with `--wait`
+this process waits it out; without, a later reconcile continues). A cluster that fails, is frozen,
+busy, still rolling out or waiting holds back every later wave and every environment after it.
+The state is each cluster's Lease record, never this process's memory, so a reconcile killed
+between waves is continued by the next one — by any process. Clusters this process does not own
+(`--cluster`/`--wave` narrow it, a controller replica owns its shards) are observed, not written.
+The CLI, `meshops serve` and the controller all call `reconcile`.
 """
 from __future__ import annotations
 
@@ -14,37 +18,20 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Callable
 
-from ..cluster.api import APPLY_PATCH, ApiError
-from ..cluster.target import Connection
+from ..model.errors import MeshopsError
+from ..pipeline import DEFAULT_PARALLEL
+from ..pipeline.fleet import fan_out
+from ..pipeline.targets import targets_of, waves_of
 from ..source.envconfig import EnvConfig, check_environment_name, list_environments, load_env_config
-from ..model.errors import ApplyIncomplete, ClusterError, ExitCode, MeshopsError
-from ..model.identity import FIELD_MANAGER
 from ..source.promotion import promotion_order
 from ..source.repo import open_source
-from .changes import changed_paths, impact
-from ..pipeline.freeze import Frozen, check_freeze
-from .gitcache import GitCache, Mirror, redact
-from .lease import Lease, micro_time
-from .lock import (
-    DEFAULT_LEASE_SECONDS,
-    Attempt,
-    EnvironmentBusy,
-    EnvRecord,
-    Held,
-    Phase,
-    acquire,
-    lease_name,
-    record_annotations,
-)
+from .gitcache import GitCache, redact
+from .lease import parse_time
+from .lock import DEFAULT_LEASE_SECONDS, EnvRecord, Phase
 from .report import EnvReport, Outcome, ReconcileReport
-from .rollouts import finish_rollouts
-from ..pipeline.apply import apply_environment
-from ..pipeline.plan import MissingNamespace, render_environment, validate_rendered
-from ..pipeline.targets import target_of
-from ..render import RenderResult
+from .target import ClusterRun, EnvironmentRenders, Run, failure, observe, open_cluster, reconcile_cluster
 
 Emit = Callable[[str], None]
 # A bounded wait for another reconcile of the same environment before giving up (seconds).
@@ -54,6 +41,11 @@ DEFAULT_LOCK_TIMEOUT = 60.0
 def default_identity() -> str:
     """Who holds a lock: `host-pid-random`, or the pod name inside a cluster."""
     return os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def everything(environment: str, cluster: str) -> bool:
+    """The ownership of a process that owns every cluster it reconciles."""
+    return True
 
 
 @dataclass(frozen=True)
@@ -71,26 +63,16 @@ class Settings:
     identity: str = field(default_factory=default_identity)
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     lease_seconds: float = DEFAULT_LEASE_SECONDS
-    prometheus_url: str | None = None  # rollout analysis; default: each environment's meshops.yaml
+    prometheus_url: str | None = None  # rollout analysis; default: each cluster's meshops.yaml
+    clusters: tuple[str, ...] = ()  # --cluster: only these clusters are written (the rest observed)
+    waves: tuple[int, ...] = ()  # --wave: only these waves are written (earlier ones observed, later ones left)
+    parallel: int = DEFAULT_PARALLEL  # clusters of a wave reconciled at once
+    owns: Callable[[str, str], bool] = everything  # (environment, cluster) -> whether this process writes it (shards)
 
-
-@dataclass
-class _Run:
-    """One reconcile in progress: the settings, the mirror, and the side effects passed in."""
-
-    settings: Settings
-    mirror: Mirror
-    emit: Emit
-    clock: Callable[[], float]
-    sleep: Callable[[float], None]
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
-
-    def attempt(self, revision: str, phase: str, *, stage: str = "", reason: str = "") -> Attempt:
-        return Attempt(revision=revision, phase=phase, stage=stage, reason=reason[:500],
-                       time=micro_time(self.clock()), by=self.settings.identity,
-                       override_freeze=self.settings.override_freeze or "")
+    def writes(self, environment: str, cluster: str, wave: int) -> bool:
+        """Whether this process reconciles that cluster, or only observes it."""
+        return ((not self.clusters or cluster in self.clusters) and (not self.waves or wave in self.waves)
+                and self.owns(environment, cluster))
 
 
 def reconcile(settings: Settings, *, emit: Emit = lambda line: None, clock: Callable[[], float] = time.time,
@@ -105,213 +87,114 @@ def reconcile(settings: Settings, *, emit: Emit = lambda line: None, clock: Call
         check_environment_name(tree, name)
     configs = promotion_order([load_env_config(tree, name) for name in list_environments(tree)])
     selected = [c for c in configs if not settings.environments or c.name in settings.environments]
-    run = _Run(settings, mirror, emit, clock, sleep)
+    _check_clusters(selected, settings.clusters)
+    run = Run(settings, mirror, emit, clock, sleep, git.Repo(mirror.path))
     report = ReconcileReport(repo=redact(mirror.location), ref=settings.ref, revision=mirror.revision)
-    repository = git.Repo(mirror.path)
     held_back: str | None = None
     for config in selected:
         started = clock()
         if held_back:
-            env_report = EnvReport(config.name, Outcome.BLOCKED, f"not started: {held_back}")
+            reports = [EnvReport(config.name, Outcome.BLOCKED, f"not started: {held_back}", cluster=spec.name, wave=spec.wave)
+                       for spec in sorted(config.clusters, key=lambda spec: spec.wave)]
         else:
-            env_report = _environment(run, config, repository)
-        env_report.duration = clock() - started
-        report.environments.append(env_report)
-        emit(env_report.line())
-        if env_report.outcome.stops_promotion:
-            held_back = f"{config.name} {env_report.outcome.value}"
+            reports = _environment(run, config)
+        for env_report in reports:
+            env_report.duration = env_report.duration or clock() - started
+            report.environments.append(env_report)
+            emit(env_report.line())
+        stopped = next((r for r in reports if r.outcome.stops_promotion), None)
+        if stopped is not None:
+            held_back = f"{stopped.name} {stopped.outcome.value}"
     return report
 
 
-def _failure(environment: str, error: MeshopsError, *, stage: str, applied: str | None) -> EnvReport:
-    return EnvReport(environment, Outcome.FAILED, error.one_line().removeprefix("error: "), stage=stage,
-                     exit_code=error.exit_code, applied_before=applied)
+def _check_clusters(configs: list[EnvConfig], clusters: tuple[str, ...]) -> None:
+    """Every `--cluster` must be a cluster of a selected environment (a usage error naming them otherwise)."""
+    from ..model.errors import UsageError
+
+    known = {spec.name for config in configs for spec in config.clusters}
+    for name in clusters:
+        if name not in known:
+            if len(configs) == 1:
+                configs[0].cluster(name)  # raises, with a did-you-mean
+            raise UsageError(f"no selected environment has a cluster {name!r}", hint="clusters: " + ", ".join(sorted(known)))
 
 
-@dataclass
-class _Environment:
-    """One environment being reconciled: its settings, its cluster (connected once), its renders."""
-
-    config: EnvConfig
-    connection: Connection
-    renders: dict[str, RenderResult] = field(default_factory=dict)
-
-    def rendered(self, run: _Run, revision: str) -> RenderResult:
-        """The environment rendered at `revision`, once per reconcile whoever asks first."""
-        if revision not in self.renders:
-            self.renders[revision] = render_environment(repo=str(run.mirror.path), ref=revision, environment=self.config.name)
-        return self.renders[revision]
-
-
-@dataclass(frozen=True)
-class _Go:
-    """An environment needs the lock: to apply the revision, or only to finish its rollouts."""
-
-    reason: str
-    apply: bool = True
-
-
-def _environment(run: _Run, config: EnvConfig, repository) -> EnvReport:
-    """One environment, never raising a MeshopsError: every way it ends is an EnvReport."""
-    name = config.name
+def _environment(run: Run, config: EnvConfig) -> list[EnvReport]:
+    """Every cluster of one environment, wave after wave (see module docstring)."""
     settings = run.settings
     try:
-        env = _Environment(config, target_of(config, kubeconfig=settings.kubeconfig, context=settings.context).connect())
-        lease = Lease(env.connection.api, namespace=config.namespace, name=lease_name(name), identity=settings.identity,
-                      duration=settings.lease_seconds, clock=run.clock)
-        record = EnvRecord.from_lease(lease.read())
-        decision = _decide(run, name, record, repository)
-        if isinstance(decision, EnvReport) and decision.outcome is Outcome.SKIPPED and settings.wait:
-            decision = _active_rollouts(env.connection, config) or decision
+        targets = targets_of(config, kubeconfig=settings.kubeconfig, context=settings.context)
     except MeshopsError as error:
-        return _failure(name, error, stage="connect", applied=None)
-    if isinstance(decision, EnvReport):
-        return decision
-    run.emit(f"{name}: {'reconciling' if decision.apply else 'resuming'}: {decision.reason}")
-    if decision.apply:  # rollouts already running may finish inside a freeze; nothing new starts
-        try:
-            override = check_freeze(config, run.now(), override=settings.override_freeze)
-        except Frozen as error:
-            return EnvReport(name, Outcome.FROZEN, error.one_line().removeprefix("error: "), exit_code=error.exit_code,
-                             applied_before=record.applied)
-        except MeshopsError as error:
-            return _failure(name, error, stage="freeze", applied=record.applied)
-        if override:
-            run.emit(f"{name}: overriding {override.describe()}: {settings.override_freeze}")
-    try:
-        held = _lock(run, lease, env)
-    except EnvironmentBusy as error:
-        return EnvReport(name, Outcome.BUSY, error.one_line().removeprefix("error: "), exit_code=error.exit_code,
-                         applied_before=record.applied)
-    except MeshopsError as error:
-        return _failure(name, error, stage="lock", applied=record.applied)
-    return _locked(run, env, held, repository, before=record, resume=None if decision.apply else decision)
+        return [EnvReport(config.name, Outcome.FAILED, error.one_line().removeprefix("error: "), stage="connect",
+                          exit_code=error.exit_code, cluster=spec.name, wave=spec.wave) for spec in config.clusters]
+    renders = EnvironmentRenders(config)
+    reports: list[EnvReport] = []
+    stop: tuple[Outcome, str] | None = None  # what later waves end as, and why
+    waves = waves_of(config, targets)
+    for number, wave in enumerate(waves, start=1):
+        if stop is not None:
+            outcome, reason = stop
+            reports += [EnvReport(config.name, outcome, reason, cluster=target.cluster, wave=number) for target in wave]
+            stop = (Outcome.BLOCKED, reason)
+            continue
+        if settings.waves and max(settings.waves) < number:
+            break  # --wave: later waves are another run's (a deploy job per wave)
+        opened: dict = {}
 
-
-def _active_rollouts(connection: Connection, config: EnvConfig) -> _Go | None:
-    """Rollouts running in the cluster that no reconcile is driving (started by `meshops apply`, or orphaned)."""
-    from .rollouts import ACTIVE_PHASES, rollout_states
-
-    rows = rollout_states(connection.api, connection.discovery, environment=config.name, namespace=config.namespace)
-    active = [row["virtualService"] for row in rows if row["phase"] in ACTIVE_PHASES]
-    return _Go(f"active rollouts found in the cluster: {', '.join(active)}", apply=False) if active else None
-
-
-def _decide(run: _Run, name: str, record: EnvRecord, repository) -> EnvReport | _Go:
-    """The report of an environment that needs no lock (skipped, failed earlier), or why it needs one."""
-    target = run.mirror.revision
-    attempt = record.attempt
-    if record.applied is None and attempt and attempt.stage == "apply":
-        return _Go(f"the last apply ({attempt.revision[:12]}) did not complete")
-    changed = changed_paths(repository, record.applied, target) if record.applied and record.applied != target else None
-    verdict = impact(name, applied=record.applied, target=target, changed=changed)
-    if verdict.affected:
-        return _Go(verdict.reason)
-    if attempt and attempt.revision == record.applied:
-        if attempt.phase == Phase.FAILED:
-            return EnvReport(name, Outcome.FAILED, f"{verdict.reason}, whose {attempt.stage or 'reconcile'} failed: "
-                             f"{attempt.reason} (not retried; push a fix)", stage=attempt.stage,
-                             exit_code=ExitCode.CHANGES_OR_FINDINGS, applied_before=record.applied)
-        if attempt.phase == Phase.PROGRESSING:
-            return _Go(f"rollouts of {attempt.revision[:12]} were still running", apply=False)
-    return EnvReport(name, Outcome.SKIPPED, verdict.reason, applied_before=record.applied)
-
-
-def _lock(run: _Run, lease: Lease, env: _Environment) -> Held:
-    """Take the environment's lock, creating its namespace first when it is rendered but missing."""
-    config = env.config
-
-    def waiting(seen) -> None:
-        run.emit(f"{config.name}: waiting for {seen.holder}, which holds {lease} (up to {run.settings.lock_timeout:.0f}s)")
-
-    try:
-        return acquire(lease, wait=run.settings.lock_timeout, sleep=run.sleep, on_wait=waiting)
-    except ApiError as error:
-        if not error.not_found:
-            raise ClusterError(f"cannot take {lease}: {error.status} {error.reason}: {error.message}",
-                               hint="grant RBAC for coordination.k8s.io leases") from None
-    _create_namespace(run, env)
-    return acquire(lease, wait=run.settings.lock_timeout, sleep=run.sleep, on_wait=waiting)
-
-
-def _create_namespace(run: _Run, env: _Environment) -> None:
-    """The environment's namespace, as rendered and validated, applied by meshops (the Lease lives in it)."""
-    config, api = env.config, env.connection.api
-    rendered = env.rendered(run, run.mirror.revision)
-    validate_rendered(rendered)  # nothing is written before validation, not even the namespace
-    namespace = next((m.obj for m in rendered.manifests if m.key.kind == "Namespace" and m.key.name == config.namespace), None)
-    if namespace is None:
-        raise ClusterError(f"namespace {config.namespace!r} (meshops.yaml `namespace`) does not exist in {api.label}",
-                           hint="create it, or render a Namespace object for it; nothing was written")
-    run.emit(f"{config.name}: creating namespace {config.namespace} (it holds the environment's lock)")
-    try:
-        api.request("PATCH", f"/api/v1/namespaces/{config.namespace}", body=namespace, content_type=APPLY_PATCH,
-                    query={"fieldManager": FIELD_MANAGER, "force": "false"})
-    except ApiError as error:
-        raise ClusterError(f"cannot create namespace {config.namespace}: {error.status} {error.message}",
-                           hint="grant RBAC to create namespaces or create it yourself") from None
-
-
-def _locked(run: _Run, env: _Environment, held: Held, repository, *, before: EnvRecord, resume: _Go | None) -> EnvReport:
-    """Under the lock: look again, then plan, apply and finish rollouts; always release."""
-    name = env.config.name
-    record = held.env_record
-    annotations: dict[str, str] | None = None
-    try:
-        again = resume or _decide(run, name, record, repository)
-        if isinstance(again, _Go):
-            report, annotations = _apply(run, env, record, go=again)
+        def one(target) -> EnvReport:
+            started = run.clock()
+            cluster = opened[target] = open_cluster(run, config, target, renders)
+            mine = settings.writes(config.name, target.cluster, number)
+            report = reconcile_cluster(run, cluster) if mine else observe(run, cluster)
+            report.wave, report.duration = number, run.clock() - started
             return report
-        if record != EnvRecord(before.applied, before.attempt, record.holder):
-            by = record.attempt.by if record.attempt else "another reconcile"
-            again.reason += f" (reconciled meanwhile by {by})"
-        return again
-    finally:
-        released = held.release(annotations)
-        if annotations is not None and not released:
-            run.emit(f"{name}: warning: the lock was lost before the record could be written; the next reconcile re-checks")
+
+        results = fan_out(wave, one, parallel=settings.parallel)
+        wave_reports = [result.value if result.error is None else
+                        _unreachable(result.target, result.error, number) for result in results]
+        reports += wave_reports
+        stopped = next((r for r in wave_reports if r.outcome.stops_promotion), None)
+        if stopped is not None:
+            stop = (Outcome.BLOCKED, f"not started: {stopped.name} {stopped.outcome.value}")
+        elif number < len(waves):
+            soaking = _soak(run, config, [opened[target] for target in wave], number)
+            stop = (Outcome.WAITING, soaking) if soaking else None
+    return reports
 
 
-def _apply(run: _Run, env: _Environment, record: EnvRecord, *, go: _Go) -> tuple[EnvReport, dict[str, str] | None]:
-    """Plan, apply (unless only resuming rollouts), finish rollouts; the report and the Lease annotations to record."""
-    name = env.config.name
-    revision = run.mirror.revision if go.apply else (record.applied or run.mirror.revision)
-    try:
-        rendered = env.rendered(run, revision)
-    except MeshopsError as error:
-        return _failure(name, error, stage="plan", applied=record.applied), None
-    apply_dict = None
-    if go.apply:
-        planned = []  # set once the plan passed validation: errors before that are the plan's, not apply's
+def _unreachable(target, error: MeshopsError, wave: int) -> EnvReport:
+    report = failure(target, error, stage="connect", applied=None)
+    report.wave = wave
+    return report
+
+
+def _soak(run: Run, config: EnvConfig, wave: list[ClusterRun], number: int) -> str | None:
+    """Wait out `soak:` after the wave's last success at this revision; None when the next wave may start.
+
+    With `--wait` this process sleeps the rest of it; without, the next wave is left to a later
+    reconcile and the reason is returned. The clock starts at the latest Succeeded record of the
+    wave's clusters for this revision (a wave this revision did not change needs no soak)."""
+    if not config.soak:
+        return None
+    finished = []
+    for cluster in wave:
         try:
-            applied = apply_environment(rendered, env.connection, review=planned.append)
+            attempt = EnvRecord.from_lease(cluster.lease.read()).attempt
         except MeshopsError as error:
-            if not planned and not isinstance(error, MissingNamespace):
-                return _failure(name, error, stage="plan", applied=record.applied), None
-            failed = run.attempt(revision, Phase.FAILED, stage="apply", reason=error.message)
-            return _failure(name, error, stage="apply", applied=record.applied), record_annotations(applied="", attempt=failed)
-        result = applied.result
-        apply_dict = result.to_dict()
-        run.emit(f"{name}: apply: {result.summary()} ({result.writes} write requests)")
-        if not result.ok:
-            undone = [r for r in result.results if not r.outcome.done]
-            reason = f"{len(undone)} objects not applied, e.g. {undone[0].key}: {undone[0].message}"
-            failed = run.attempt(revision, Phase.FAILED, stage="apply", reason=reason)
-            error = ApplyIncomplete(reason, hint=f"see `meshops diff --env {name}`")
-            report = _failure(name, error, stage="apply", applied=record.applied)
-            report.apply = apply_dict
-            return report, record_annotations(applied="", attempt=failed)
-    try:
-        rollouts = finish_rollouts(env.connection, rendered.config, revision=revision, wait=run.settings.wait,
-                                   prometheus_url=run.settings.prometheus_url, emit=run.emit)
-    except MeshopsError as error:
-        report = _failure(name, error, stage="rollout", applied=record.applied)
-        report.apply = apply_dict
-        return report, record_annotations(applied=revision, attempt=run.attempt(revision, Phase.PROGRESSING, reason=error.message))
-    outcome = {Phase.SUCCEEDED: Outcome.APPLIED, Phase.PROGRESSING: Outcome.PROGRESSING, Phase.FAILED: Outcome.FAILED}[rollouts.phase]
-    summary = f"{revision[:12]} applied ({go.reason})" if go.apply else f"{revision[:12]} was applied earlier"
-    report = EnvReport(name, outcome, f"{summary}; {rollouts.reason}", stage="rollout" if outcome is Outcome.FAILED else "",
-                       exit_code=ExitCode.CHANGES_OR_FINDINGS if outcome is Outcome.FAILED else ExitCode.OK,
-                       applied_before=record.applied, apply=apply_dict, rollouts=rollouts.rollouts)
-    attempt = run.attempt(revision, rollouts.phase, stage="rollout" if rollouts.phase == Phase.FAILED else "", reason=rollouts.reason)
-    return report, record_annotations(applied=revision, attempt=attempt)
+            return f"cannot read {cluster.lease} of {cluster.name} to time the soak: {error.message}"
+        if attempt and attempt.revision == run.mirror.revision and attempt.phase == Phase.SUCCEEDED:
+            finished.append(parse_time(attempt.time) or run.clock())
+    if not finished:
+        return None
+    ready = max(finished) + config.soak
+    left = ready - run.clock()
+    if left <= 0:
+        return None
+    names = ", ".join(cluster.target.cluster for cluster in wave)
+    if not run.settings.wait:
+        return (f"wave {number} ({names}) succeeded; soaking until {time.strftime('%H:%M:%S', time.gmtime(ready))} UTC "
+                f"(meshops.yaml soak), then a later reconcile starts wave {number + 1}")
+    run.emit(f"{config.name}: wave {number} ({names}) succeeded; soaking {left:.0f}s more before wave {number + 1}")
+    run.sleep(left)
+    return None

@@ -1,8 +1,10 @@
-"""What a reconcile hands back: one line per environment, the revision, and one exit code.
+"""What a reconcile hands back: one line per environment and cluster, the revision, one exit code.
 
 The CLI prints it (text or JSON), `meshops serve` and the controller log it and count it in
-`/metrics`. Each environment ends in one `Outcome`; the first that stops the promotion chain
-decides the exit code, so CI fails on the environment that needs attention, and says which.
+`/metrics`. Each cluster of each environment ends in one `Outcome` — reconciled by this process,
+or observed from its Lease record when another process owns it (a controller shard, a narrower
+`--cluster`/`--wave`); the first that stops the promotion chain decides the exit code, so CI fails
+on the environment that needs attention, and says which.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from enum import Enum
 from typing import Any
 
 from ..model.errors import ExitCode
+from ..model.identity import DEFAULT_CLUSTER
 
 
 class Outcome(str, Enum):
@@ -21,15 +24,16 @@ class Outcome(str, Enum):
     FROZEN = "frozen"  # a freeze window is open
     BUSY = "busy"  # another reconcile held the environment's lock too long
     FAILED = "failed"  # render/validate/apply/rollout failed (stage and reason say where)
+    WAITING = "waiting"  # not at this revision yet: left to another process, or its wave still soaking
 
     @property
     def stops_promotion(self) -> bool:
-        return self in (Outcome.PROGRESSING, Outcome.FROZEN, Outcome.BUSY, Outcome.FAILED)
+        return self in (Outcome.PROGRESSING, Outcome.FROZEN, Outcome.BUSY, Outcome.FAILED, Outcome.WAITING)
 
 
 @dataclass
 class EnvReport:
-    """How one environment ended."""
+    """How one environment ended on one of its clusters."""
 
     environment: str
     outcome: Outcome
@@ -40,14 +44,25 @@ class EnvReport:
     apply: dict[str, Any] | None = None
     rollouts: list[dict[str, Any]] = field(default_factory=list)
     duration: float = 0.0
+    cluster: str = DEFAULT_CLUSTER
+    wave: int = 1
+    observed: bool = False  # read from the cluster's record, reconciled by another process
+
+    @property
+    def name(self) -> str:
+        """`env`, or `env/cluster` for a cluster of an environment that lists clusters."""
+        return self.environment if self.cluster == DEFAULT_CLUSTER else f"{self.environment}/{self.cluster}"
 
     def line(self) -> str:
         stage = f" at {self.stage}" if self.stage and self.outcome is Outcome.FAILED else ""
-        return f"{self.environment}: {self.outcome.value}{stage}: {self.reason}"
+        return f"{self.name}: {self.outcome.value}{stage}: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "environment": self.environment,
+            "cluster": self.cluster,
+            "wave": self.wave,
+            "observed": self.observed,
             "outcome": self.outcome.value,
             "reason": self.reason,
             "stage": self.stage or None,
@@ -60,7 +75,7 @@ class EnvReport:
 
 @dataclass
 class ReconcileReport:
-    """All environments of one reconcile, in promotion order."""
+    """All environments (each cluster a row) of one reconcile, in promotion and wave order."""
 
     repo: str  # redacted location
     ref: str

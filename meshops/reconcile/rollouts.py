@@ -62,7 +62,7 @@ def summarize(rows: list[dict[str, Any]], *, revision: str) -> RolloutsResult:
     return RolloutsResult(Phase.SUCCEEDED, f"{len(done)} rollouts succeeded" if done else "no rollout started", rows)
 
 
-def _drive(connection: Connection, config: Any, *, prometheus_url: str | None, emit: Callable[[str], None]) -> None:
+def _drive(connection: Connection, config: Any, *, prometheus_url: str | None, emit: Callable[[str], None], label: str) -> None:
     """Run the environment's active rollouts until each ends, one line per decision."""
     from ..pipeline.rollouts import active_rollouts, drive_rollouts, rollout_store
     from ..rollout.driver import Tick
@@ -73,21 +73,21 @@ def _drive(connection: Connection, config: Any, *, prometheus_url: str | None, e
     refs = active_rollouts(store, config.name)
     if not refs:
         return
-    environment = config.name
-    emit(f"{environment}: driving {len(refs)} rollouts: {', '.join(ref.name for ref in refs)}")
+    emit(f"{label}: driving {len(refs)} rollouts: {', '.join(ref.name for ref in refs)}")
 
     def progress(tick: Tick) -> None:
         line = tick.line()
         if line:
-            emit(f"{environment}: {line}")
+            emit(f"{label}: {line}")
 
     drive_rollouts(connection, config, refs=refs, store=store, prometheus_url=prometheus_url, on_tick=progress)
 
 
 def finish_rollouts(connection: Connection, config: Any, *, revision: str, wait: bool, prometheus_url: str | None,
-                    emit: Callable[[str], None]) -> RolloutsResult:
-    """Drive (when `wait`) and then summarize the environment's rollouts."""
+                    emit: Callable[[str], None], label: str | None = None) -> RolloutsResult:
+    """Drive (when `wait`) and then summarize the environment's rollouts on `connection`'s cluster
+    (`label` names it in progress lines: the environment, or environment/cluster)."""
     if wait:
-        _drive(connection, config, prometheus_url=prometheus_url, emit=emit)
+        _drive(connection, config, prometheus_url=prometheus_url, emit=emit, label=label or config.name)
     return summarize(rollout_states(connection.api, connection.discovery, environment=config.name,
                                     namespace=config.namespace), revision=revision)

@@ -7,6 +7,7 @@ this interface, so it cannot tell the two apart and a revision renders the same 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -52,9 +53,15 @@ class WorkTree:
         return self._resolve(path).is_dir()
 
 
+# gitpython reads objects through one `git cat-file --batch` process per repository, whose pipe two
+# threads must never share at once (their answers interleave: a wrong file, or a read that never
+# ends). Every GitTree read holds this lock; the clusters of a fleet render in threads.
+_GIT_READ = threading.RLock()
+
+
 @dataclass
 class GitTree:
-    """Files of one commit, read from git objects (no checkout)."""
+    """Files of one commit, read from git objects (no checkout); safe to read from several threads."""
 
     commit: object  # git.Commit
 
@@ -68,20 +75,23 @@ class GitTree:
             return None
 
     def read(self, path: str) -> bytes | None:
-        entry = self._entry(path)
-        if entry is None or entry.type != "blob":
-            return None
-        return entry.data_stream.read()
+        with _GIT_READ:
+            entry = self._entry(path)
+            if entry is None or entry.type != "blob":
+                return None
+            return entry.data_stream.read()
 
     def listdir(self, path: str) -> list[str]:
-        entry = self._entry(path)
-        if entry is None or entry.type != "tree":
-            return []
-        return sorted(item.name for item in entry)
+        with _GIT_READ:
+            entry = self._entry(path)
+            if entry is None or entry.type != "tree":
+                return []
+            return sorted(item.name for item in entry)
 
     def is_dir(self, path: str) -> bool:
-        entry = self._entry(path)
-        return entry is not None and entry.type == "tree"
+        with _GIT_READ:
+            entry = self._entry(path)
+            return entry is not None and entry.type == "tree"
 
 
 @dataclass
