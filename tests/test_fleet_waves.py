@@ -7,6 +7,8 @@ Prometheus.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fleetmesh import MeshFleet, make_fleet_repo
@@ -86,3 +88,33 @@ def test_without_wait_apply_stops_after_the_wave_whose_canary_still_runs(mesh_fl
     assert "rollouts still run in wave 1: test/us-east (cart)" in result.stderr
     assert state_of(mesh.vs("us-east", "cart")).phase == Phase.PROGRESSING
     assert fleet.writes("eu-west") == []
+
+
+def test_reconcile_stops_the_waves_at_a_failed_canary_and_a_second_run_does_not_retry_or_go_on(
+        mesh_fleet, traffic, fleet, origin, tmp_path):
+    import git
+
+    mesh = mesh_fleet({"us-east": None, "eu-west": None}, waves=[["us-east"], ["eu-west"]], policy=fast_policy(threshold=1))
+    repo = git.Repo.init(mesh.repo, initial_branch="main")
+    repo.git.add(A=True)
+    repo.index.commit("fleet at v1", author=git.Actor("t", "t@t"), committer=git.Actor("t", "t@t"))
+    repo.create_remote("origin", str(origin)).push("main:main")
+    reconcile = ("reconcile", "--repo", f"file://{origin}", "--wait", "--cache-dir", str(tmp_path / "cache"), "-o", "json")
+    first = mesh.cli(*reconcile)
+    assert first.returncode == 0, first.stderr  # v1 everywhere, recorded on each cluster's Lease
+    mesh.follow("us-east", traffic, {"cart": {"settings": {"error_share": 0.2}}})
+    for server in fleet.servers.values():
+        server.log.clear()
+    mesh.name_version({"cart": "v2"})
+    repo.git.add(A=True)
+    repo.index.commit("cart v2", author=git.Actor("t", "t@t"), committer=git.Actor("t", "t@t"))
+    repo.remote("origin").push("main:main")
+    second = mesh.cli(*reconcile)
+    assert second.returncode == 1, second.stderr
+    rows = {(row["cluster"], row["outcome"]) for row in json.loads(second.stdout)["environments"]}
+    assert rows == {("us-east", "failed"), ("eu-west", "blocked")}
+    assert state_of(mesh.vs("us-east", "cart")).phase == Phase.FAILED
+    assert len(fleet["eu-west"].log) == 0  # not written, not even read
+    third = mesh.cli(*reconcile)
+    assert third.returncode == 1 and "(not retried; push a fix)" in third.stdout
+    assert len(fleet["eu-west"].log) == 0 and state_of(mesh.vs("eu-west", "cart")) is None

@@ -50,10 +50,12 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _settings(*, repo, branch, environments, wait, prometheus_url, cache_dir, kubeconfig, context, lock_timeout, lease_duration,
-              identity=None):
+              identity=None, owns=None):
     from ..reconcile.reconciler import Settings
 
     extra = {"identity": identity} if identity else {}
+    if owns is not None:
+        extra["owns"] = owns
     return Settings(repo=repo, ref=branch, environments=environments, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
                     kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_seconds=lease_duration, **extra)
 
@@ -126,8 +128,12 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
 @click.option("--leader-lease-duration", default="15s", show_default=True, type=DURATION, metavar="DURATION",
               help="How long a leader that stopped renewing keeps the lead.")
 @click.option("--identity", default=None, metavar="ID", help="This replica's name in Leases (default: $POD_NAME, else host-pid).")
+@click.option("--shards", default=1, show_default=True, type=click.IntRange(1, 256), metavar="N",
+              help="Split the environment x cluster targets into N shards held by the replicas with Leases "
+                   "(run N replicas); 1: one leader reconciles everything.")
 def controller(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, prometheus_url, kubeconfig,
-               context, lock_timeout, lease_duration, interval, leader_namespace, leader_lease, leader_lease_duration, identity) -> None:
+               context, lock_timeout, lease_duration, interval, leader_namespace, leader_lease, leader_lease_duration, identity,
+               shards) -> None:
     """Run the reconcile loop in a cluster: poll, accept webhooks, drive rollouts; one leader among replicas.
 
     Replicas elect a leader with a coordination.k8s.io/v1 Lease; only the leader reconciles
@@ -135,10 +141,16 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     reconciles at once, continuing any rollout found active in the cluster. A leader that loses
     its Lease exits (code 3) so its pod restarts as a follower.
 
+    With --shards N the replicas share the work instead: every environment x cluster target
+    belongs to one of N shards (Leases <leader-lease>-shard-<i>), each replica holds its share
+    and reconciles only those targets (observing the others, whose records gate its waves), and
+    the shards of a replica that dies move to the others within the lease duration.
+
     \b
     Examples:
       meshops controller --repo https://github.com/acme/mesh-config.git --webhook-secret-file /var/run/secrets/meshops/webhook
       meshops controller --repo /srv/git/mesh.git --interval 30s --env dev
+      meshops controller --repo /srv/git/mesh.git --all --shards 3      # in each of 3 replicas
     """
     from ..cluster.target import Target
     from ..controller.leader import LeaderElector
@@ -157,6 +169,13 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     names = selected(environments, all_environments, required=False)
     identity = identity or default_identity()
     api = Target(environment="(controller)", kubeconfig=kubeconfig, context=context).connect().api  # its own cluster: the leader Lease
+    if shards > 1:
+        _run_shards(api, shards=shards, identity=identity, host=host, port=port, secret=secret, repo=repo, branch=branch,
+                    settings=dict(repo=repo, branch=branch, environments=names, wait=wait, prometheus_url=prometheus_url,
+                                  cache_dir=cache_dir, kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout,
+                                  lease_duration=lease_duration, identity=identity),
+                    interval=interval, namespace=leader_namespace, lease_name=leader_lease, duration=leader_lease_duration)
+        return
     _setup_logging()
     log = logging.getLogger("meshops.controller")
     metrics = Metrics()
@@ -187,4 +206,41 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     if loop.lost:
         click.echo(f"error: stopped leading: {loop.lost} (the pod restarts as a follower)", err=True)
         sys.exit(ExitCode.UNAVAILABLE)
+    worker.stop(timeout=30)
+
+
+def _run_shards(api, *, shards: int, identity: str, host: str, port: int, secret, repo: str, branch: str, settings: dict,
+                interval: float, namespace: str, lease_name: str, duration: float) -> None:
+    """`meshops controller --shards N`: this replica's share of the targets, held with shard Leases."""
+    from ..controller.loop import Controller
+    from ..controller.shards import ShardKeeper
+    from ..webhook.metrics import Metrics
+    from ..webhook.runner import Runner
+    from ..webhook.server import Hooks, WebhookServer
+    from ..webhook.worker import ReconcileWorker
+
+    _setup_logging()
+    log = logging.getLogger("meshops.controller")
+    metrics = Metrics()
+    worker: ReconcileWorker | None = None
+    keeper = ShardKeeper(api, namespace=namespace, name=lease_name, identity=identity, shards=shards, duration=duration,
+                         on_gained=lambda why: worker.request(why) if worker else None)
+    worker = ReconcileWorker(Runner(_settings(**settings, owns=keeper.owns), metrics)).start()
+    metrics.leader.set_function(lambda: 1 if keeper.leading.is_set() else 0)
+    metrics.shards.set_function(lambda: len(keeper.held))
+
+    def pushed(push, delivery: str) -> None:
+        keeper.announce_push(delivery)  # every shard's holder reconciles its targets now
+        worker.request(f"webhook {delivery}")
+
+    hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics, ready=keeper.leading.is_set,
+                  refusing=lambda: None if keeper.leading.is_set() else "this replica holds no shard yet", on_push=pushed)
+    server = WebhookServer(host, port, hooks).start()
+    stop = threading.Event()
+    loop = Controller(elector=keeper, worker=worker, server=server, interval=interval, stop=stop)
+    log.info("controller %s listening on %s; %d shards (Leases %s/%s-shard-*)", identity, server.address, shards, namespace,
+             lease_name)
+    _stop_on_signals(stop)
+    loop.run()
+    server.stop()
     worker.stop(timeout=30)

@@ -80,13 +80,14 @@ class Lease:
     """One named Lease, as seen by one candidate `identity`."""
 
     def __init__(self, api: KubeApi, *, namespace: str, name: str, identity: str, duration: float,
-                 clock: Clock = time.time) -> None:
+                 clock: Clock = time.time, labels: dict[str, str] | None = None) -> None:
         self.api = api
         self.namespace = namespace
         self.name = name
         self.identity = identity
         self.duration = duration
         self.clock = clock
+        self.labels = {**LABELS, **(labels or {})}
 
     @property
     def path(self) -> str:
@@ -133,7 +134,7 @@ class Lease:
             body = {
                 "apiVersion": API_VERSION,
                 "kind": "Lease",
-                "metadata": {"name": self.name, "namespace": self.namespace, "labels": dict(LABELS)},
+                "metadata": {"name": self.name, "namespace": self.namespace, "labels": dict(self.labels)},
                 "spec": self._spec(None, now),
             }
             try:
@@ -157,6 +158,24 @@ class Lease:
             return None
         return self._write(current, self._spec(current, self.clock()), annotations)
 
+    def annotate(self, annotations: dict[str, str], *, attempts: int = 3) -> bool:
+        """Add annotations to the Lease whoever holds it (its spec untouched); False when it does not exist."""
+        for _ in range(attempts):
+            current = self.read()
+            if current is None:
+                return False
+            if self._write(current, dict(current.body.get("spec") or {}), annotations) is not None:
+                return True
+        return False
+
+    def delete(self) -> None:
+        """Remove the Lease (gone already is fine)."""
+        try:
+            self.api.request("DELETE", self.path)
+        except ApiError as error:
+            if not error.not_found:
+                raise
+
     def release(self, record: LeaseRecord, annotations: dict[str, str] | None = None) -> bool:
         """Give it up (with final annotations) so the next candidate need not wait for expiry."""
         spec = {key: value for key, value in (record.body.get("spec") or {}).items() if key != "holderIdentity"}
@@ -167,3 +186,9 @@ class Lease:
         if current is None or current.holder != self.identity:
             return False
         return self._write(current, spec, annotations) is not None
+
+
+def list_leases(api: KubeApi, *, namespace: str, label_selector: str) -> dict[str, LeaseRecord]:
+    """The Leases of `namespace` that `label_selector` selects, by name (one LIST)."""
+    answer = api.request("GET", f"/apis/{API_VERSION}/namespaces/{namespace}/leases", query={"labelSelector": label_selector})
+    return {item["metadata"]["name"]: LeaseRecord.from_object(item) for item in answer.get("items") or []}

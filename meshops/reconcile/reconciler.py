@@ -123,8 +123,10 @@ def _check_clusters(configs: list[EnvConfig], clusters: tuple[str, ...]) -> None
 def _environment(run: Run, config: EnvConfig) -> list[EnvReport]:
     """Every cluster of one environment, wave after wave (see module docstring)."""
     settings = run.settings
+    # --context points one-cluster environments somewhere; an environment that lists clusters names each context itself.
+    context = None if config.clusters[0].listed else settings.context
     try:
-        targets = targets_of(config, kubeconfig=settings.kubeconfig, context=settings.context)
+        targets = targets_of(config, kubeconfig=settings.kubeconfig, context=context)
     except MeshopsError as error:
         return [EnvReport(config.name, Outcome.FAILED, error.one_line().removeprefix("error: "), stage="connect",
                           exit_code=error.exit_code, cluster=spec.name, wave=spec.wave) for spec in config.clusters]
