@@ -78,29 +78,64 @@ def test_actionlint_passes_every_workflow(tmp_path):
     assert broken.returncode == 1 and 'needs job "canry" which does not exist' in broken.stdout
 
 
-def test_deploy_reconciles_one_job_per_environment_in_promotion_order():
-    from meshops.source.envconfig import list_environments, load_env_config
-    from meshops.source.promotion import promotion_order
-    from meshops.source.repo import WorkTree
+def _reconcile_step() -> dict:
+    (step,) = [step for step in workflow("deploy.yml")["jobs"]["reconcile"]["steps"]
+               if "run" in step and meshops_invocations(step["run"])]
+    return step
 
-    tree = WorkTree(REPO_ROOT)
-    order = [c.name for c in promotion_order([load_env_config(tree, name) for name in list_environments(tree)])]
+
+def test_deploy_runs_one_job_per_environment_and_wave_from_the_affected_matrix_in_order():
     jobs = workflow("deploy.yml")["jobs"]
-    chain, previous = [], None
-    while True:
-        following = [name for name, job in jobs.items() if job.get("needs") == previous]
-        if not following:
-            break
-        (name,) = following
-        chain.append(name)
-        previous = name
-    assert chain == order
-    for name in chain:
-        job = jobs[name]
-        assert job["environment"] == name  # GitHub environment: its KUBECONFIG secret and, for prod, approval
-        assert job["concurrency"] == {"group": f"meshops-reconcile-{name}", "cancel-in-progress": False}
-        (reconcile,) = [tokens for step in job["steps"] if "run" in step for tokens in meshops_invocations(step["run"])]
-        assert reconcile[reconcile.index("--env") + 1] == name and "--wait" in reconcile
+    (matrix_script,) = [step["run"] for step in jobs["matrix"]["steps"] if "run" in step and "affected" in step["run"]]
+    assert ["meshops", "affected", "--all", "-o", "json"] in meshops_invocations(matrix_script)
+    assert "jq -c .waves" in matrix_script and jobs["matrix"]["outputs"]["waves"] == "${{ steps.matrix.outputs.waves }}"
+    job = jobs["reconcile"]
+    assert job["needs"] == "matrix"
+    assert job["strategy"] == {"max-parallel": 1, "fail-fast": True,
+                               "matrix": {"include": "${{ fromJSON(needs.matrix.outputs.waves) }}"}}
+    assert job["environment"] == "${{ matrix.environment }}"  # its KUBECONFIG secret and, for prod, approval
+    assert job["concurrency"] == {"group": "meshops-reconcile-${{ matrix.environment }}-wave-${{ matrix.wave }}",
+                                  "cancel-in-progress": False}
+    step = _reconcile_step()
+    assert step["env"] == {"ENVIRONMENT": "${{ matrix.environment }}", "WAVE": "${{ matrix.wave }}"}
+    (reconcile,) = meshops_invocations(step["run"])
+    assert reconcile[reconcile.index("--env") + 1] == "$ENVIRONMENT" and reconcile[reconcile.index("--wave") + 1] == "$WAVE"
+    assert "--wait" in reconcile
+
+
+def test_the_deploy_matrix_of_a_fleet_reconciles_every_environment_and_wave_in_order(fleet_repo, fleet, tmp_path):
+    """deploy.yml's two steps as GitHub would run them: the matrix from `meshops affected`, then the
+    reconcile step's script once per row, in order, against a sandbox per cluster."""
+    import json
+    import os
+
+    from helpers import FLEET_CLUSTERS, run_meshops
+    from meshops.yamlio.documents import dump
+
+    merged: dict = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
+    for name in ("dev", *FLEET_CLUSTERS):
+        one = fleet.add(name).kubeconfig(name)
+        for part in ("clusters", "users", "contexts"):
+            merged[part] += one[part]
+    runner_temp = tmp_path / "runner"
+    runner_temp.mkdir()
+    (runner_temp / "kubeconfig").write_text(dump(merged))
+    checkout = fleet_repo.working_tree_dir
+    result = run_meshops("affected", "--all", "-o", "json", cwd=checkout)
+    assert result.returncode == 0, result.stderr
+    waves = json.loads(result.stdout)["waves"]
+    assert [(row["name"], row["clusters"]) for row in waves] == [
+        ("dev", ["default"]), ("prod wave 1", ["us-east"]), ("prod wave 2", ["eu-west", "ap-south"])]
+    script = _reconcile_step()["run"].replace("\n", " ")
+    bin_dir = os.path.dirname(sys.executable)
+    for row in waves:
+        env = {**os.environ, "ENVIRONMENT": row["environment"], "WAVE": str(row["wave"]), "RUNNER_TEMP": str(runner_temp),
+               "GITHUB_SHA": fleet_repo.head.commit.hexsha, "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
+        job = subprocess.run(["bash", "-e", "-c", script], cwd=checkout, env=env, capture_output=True, text=True, timeout=180)
+        assert job.returncode == 0, job.stderr
+        written = [name for name, server in fleet.servers.items() if any(e.verb == "create" for e in server.log.entries())]
+        expected = {"dev": ["dev"], 1: ["dev", "us-east"], 2: ["dev", *FLEET_CLUSTERS]}
+        assert sorted(written) == sorted(expected[row["wave"] if row["environment"] == "prod" else "dev"]), row
 
 
 def test_plan_runs_on_config_changes_and_updates_one_comment_found_by_a_marker():

@@ -61,8 +61,7 @@ def connect(
         )
     try:
         merged = _merged(existing)
-        loader = k8s_config.kube_config.KubeConfigLoader(config_dict=merged, config_base_path=None)
-        contexts = [entry["name"] for entry in loader.list_contexts()]
+        contexts = [entry["name"] for entry in merged.value.get("contexts") or []]  # ConfigNodes (one per file's context)
     except Exception as error:  # noqa: BLE001 - the client raises many types for a broken file
         raise ClusterError(f"cannot read kubeconfig {', '.join(existing)}: {error}", hint="check the file with `kubectl config view`") from None
     if context and context not in contexts:
@@ -78,7 +77,7 @@ def connect(
             f"kubeconfig {', '.join(existing)} (context {context or 'current'}) is unusable: {error}",
             hint="refresh the credentials or pick another --context",
         ) from None
-    label = f"context {context or _current_context(loader)} at {configuration.host}"
+    label = f"context {context or merged.value.get('current-context') or 'current'} at {configuration.host}"
     return KubeApi(k8s_client.ApiClient(configuration), label=label, retry=retry)
 
 
@@ -105,10 +104,3 @@ def _merged(files: list[str]) -> Any:
 def _stamp(path: str) -> tuple[int, int]:
     status = os.stat(path)
     return status.st_mtime_ns, status.st_size
-
-
-def _current_context(loader: Any) -> str:
-    try:
-        return loader.current_context["name"]
-    except Exception:  # noqa: BLE001
-        return "current"
