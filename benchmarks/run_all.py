@@ -29,6 +29,7 @@ BENCHMARKS: tuple[tuple[str, str, list[str], list[str]], ...] = (
     ("rollout analysis", "analysis.py", [], []),
     ("rollout concurrency", "rollout.py", [], []),
     ("reconcile + webhook", "reconcile.py", [], ["--environments", "10", "--deliveries", "100"]),
+    ("fleet diff", "fleet.py", [], ["--clusters", "5", "--objects", "200", "--latency-ms", "0", "--repeat", "1"]),
 )
 
 

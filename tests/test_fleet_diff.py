@@ -128,3 +128,57 @@ def test_a_bad_cluster_values_file_is_an_error_at_its_line_before_any_cluster_is
     assert result.returncode == 2
     assert result.stderr.startswith("error: environments/prod/clusters/eu-west.yaml:")
     assert all(len(three[name].log) == 0 for name in FLEET_CLUSTERS)
+
+
+def test_render_with_cluster_merges_that_clusters_values(fleet_repo):
+    result = run_meshops("render", "--env", "prod", "--cluster", "eu-west", "--repo", repo_dir(fleet_repo))
+    assert result.returncode == 0, result.stderr
+    assert "region: eu-west" in result.stdout
+    plain = run_meshops("render", "--env", "prod", "--repo", repo_dir(fleet_repo))
+    assert "region: none" in plain.stdout
+
+
+def test_validate_renders_every_clusters_values_and_names_the_broken_file(fleet_repo):
+    (Path(repo_dir(fleet_repo)) / "environments/prod/clusters/eu-west.yaml").write_text("region: {unclosed\n")
+    result = run_meshops("validate", "--env", "prod", "--repo", repo_dir(fleet_repo), "-o", "json")
+    assert result.returncode == 1
+    (finding,) = json.loads(result.stdout)["findings"]
+    assert finding["code"] == "MSH100"
+    assert finding["locations"][0]["file"].endswith("environments/prod/clusters/eu-west.yaml")
+    assert "validating offline: environment prod spans 3 clusters" in result.stderr
+
+
+def test_envs_lists_each_environments_clusters_in_waves(fleet_repo):
+    result = run_meshops("envs", "--repo", repo_dir(fleet_repo))
+    assert result.stdout.splitlines()[1].endswith("clusters: us-east -> eu-west, ap-south")
+    rows = json.loads(run_meshops("envs", "--repo", repo_dir(fleet_repo), "-o", "json").stdout)
+    assert rows[1]["clusters"] == [{"name": "us-east", "context": "us-east", "wave": 1},
+                                   {"name": "eu-west", "context": "eu-west", "wave": 2},
+                                   {"name": "ap-south", "context": "ap-south", "wave": 2}]
+
+
+@pytest.mark.parametrize("meshops_yaml, line, message", [
+    ("clusters:\n  - {name: us-east}\nwaves: [[us-east], [eu-wset]]\n", 3, "waves name unknown cluster 'eu-wset'"),
+    ("clusters:\n  - {name: a, context: prod}\n  - {name: b, context: prod}\n", 3,
+     "clusters 'a' and 'b' name the same context 'prod' (each cluster is its own API server"),
+    ("clusters:\n  - {name: a}\n  - {name: b}\nwaves: [[a]]\n", 4, "clusters in no wave: b"),
+    ("cluster: {context: x}\nclusters:\n  - {name: a}\n", 1, "cluster and clusters exclude each other"),
+    ("waves: [[a]]\n", 1, "waves need a clusters: list"),
+    ("clusters:\n  - {name: a}\n  - {name: a}\n", 3, "cluster 'a' is listed twice"),
+    ("clusters:\n  - {name: a}\nsoak: soon\n", 3, "soak"),
+])
+def test_a_broken_clusters_section_is_an_error_at_its_line(tmp_path, meshops_yaml, line, message):
+    from helpers import write_files
+
+    repo = write_files(tmp_path / "repo", {"environments/prod/values.yaml": "{}\n", "environments/prod/meshops.yaml": meshops_yaml})
+    result = run_meshops("envs", "--repo", str(repo))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: environments/prod/meshops.yaml:{line}: ") and message in result.stderr, result.stderr
+
+
+def test_a_values_file_for_a_cluster_the_environment_does_not_list_is_an_error(fleet_repo):
+    (Path(repo_dir(fleet_repo)) / "environments/prod/clusters/eu-wset.yaml").write_text("region: typo\n")
+    result = run_meshops("render", "--env", "prod", "--repo", repo_dir(fleet_repo))
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: environments/prod/clusters/eu-wset.yaml: values file for unknown cluster 'eu-wset' "
+                                     "(did you mean 'eu-west'? name it <cluster>.yaml; clusters: ap-south, eu-west, us-east)")

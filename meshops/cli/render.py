@@ -10,6 +10,8 @@ from .common import output_option, repo_option, ref_option, source_options
 
 @click.command()
 @source_options
+@click.option("--cluster", default=None, metavar="NAME",
+              help="Merge this cluster's values layer (environments/<env>/clusters/<cluster>.yaml) of an environment that spans clusters.")
 @output_option("yaml", "json", default="yaml")
 @click.option(
     "--output-file",
@@ -17,7 +19,8 @@ from .common import output_option, repo_option, ref_option, source_options
     default=None,
     help="Write the manifests to this file (atomically: on error the file is left as it was).",
 )
-def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], output: str, output_file: str | None) -> None:
+def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], cluster: str | None, output: str,
+           output_file: str | None) -> None:
     """Render an environment's templates with its values and print the manifests.
 
     \b
@@ -26,11 +29,12 @@ def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], 
       meshops render --env staging --set services.reviews.version=v3
       meshops render --env dev --ref main~1 -o json
       meshops render --env prod --output-file rendered/prod.yaml
+      meshops render --env prod --cluster eu-west
     """
     from ..render import render as render_environment
     from ..source.repo import open_source
 
-    result = render_environment(open_source(repo, ref), environment, sets)
+    result = render_environment(open_source(repo, ref), environment, sets, cluster=cluster)
     if output == "json":
         text = json.dumps([m.obj for m in result.manifests], indent=2, sort_keys=True) + "\n"
     else:
@@ -69,6 +73,8 @@ def envs(repo: str, ref: str | None, output: str) -> None:
                 "namespace": c.namespace,
                 "production": c.production,
                 "after": (c.data.get("promotion") or {}).get("after"),
+                "clusters": [{"name": spec.name, "context": spec.context, "wave": spec.wave} for spec in c.clusters],
+                "soakSeconds": c.soak,
             }
             for c in configs
         ]
@@ -80,6 +86,8 @@ def envs(repo: str, ref: str | None, output: str) -> None:
         if after:
             flags.append(f"after {after}")
         suffix = f"  ({', '.join(flags)})" if flags else ""
+        if c.clusters[0].listed:  # waves in order: us-east -> eu-west, ap-south
+            suffix += "  clusters: " + " -> ".join(", ".join(spec.name for spec in wave) for wave in c.waves)
         click.echo(f"{c.name:<12} {c.data.get('description', '')}{suffix}")
 
 

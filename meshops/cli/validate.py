@@ -29,6 +29,9 @@ from .common import output_option, ref_option, repo_option, set_option
               help="CRD files or directories to take schemas from (default: the schemas meshops ships).")
 @click.option("--kubeconfig", default=None, metavar="FILE", help="Kubeconfig of the cluster to check against.")
 @click.option("--context", "kube_context", default=None, metavar="NAME", help="Kubeconfig context to use.")
+@click.option("--cluster", default=None, metavar="NAME",
+              help="For an environment that spans clusters: render with this cluster's values and check against it "
+                   "(default: every cluster's values, offline).")
 @click.option("--list-codes", is_flag=True, help="Print the catalogue of finding codes and exit.")
 @output_option("text", "json", "github", default="text")
 def validate(
@@ -40,6 +43,7 @@ def validate(
     crds: tuple[str, ...],
     kubeconfig: str | None,
     kube_context: str | None,
+    cluster: str | None,
     list_codes: bool,
     output: str,
 ) -> None:
@@ -48,6 +52,7 @@ def validate(
     \b
     Examples:
       meshops validate --env prod
+      meshops validate --env prod --cluster eu-west   with that cluster's values (and objects)
       meshops validate --env staging -o github        annotations for a pull request
       meshops validate -f legacy/ --crds crds/        existing YAML, against these CRDs
       meshops validate --list-codes                   every finding code and its severity
@@ -63,20 +68,26 @@ def validate(
     from ..validate import has_errors, sort_findings, validate as run_validate
     from ..validate.schemas.repo import schemas_for
 
-    manifests, findings, config, base, tree = _inputs(environment=environment, repo=repo, ref=ref, sets=sets, files=files)
-    api = _cluster(kubeconfig=kubeconfig, kube_context=kube_context, config=config)
+    inputs, base, tree = _inputs(environment=environment, repo=repo, ref=ref, sets=sets, files=files, cluster=cluster)
+    api = _cluster(kubeconfig=kubeconfig, kube_context=kube_context, config=inputs[0][2], cluster=cluster)
     live, cluster_schemas = _live_inputs(api) if api is not None else (None, None)
     schemas = schemas_for(tree, environment, crd_files=crds, cluster=cluster_schemas)
-    findings = sort_findings(findings + run_validate(manifests, schemas=schemas, config=config, live=live))
+    findings = []
+    for manifests, read_findings, config in inputs:  # a cluster with values of its own is one more render to check
+        findings += read_findings + run_validate(manifests, schemas=schemas, config=config, live=live)
+    findings = sort_findings(list({(f.code, str(f.location), f.object, f.json_path, f.message): f for f in findings}.values()))
     click.echo(_format(findings, output=output, base=base), nl=False)
     if has_errors(findings):
         sys.exit(ExitCode.CHANGES_OR_FINDINGS)
 
 
-def _inputs(*, environment: str | None, repo: str, ref: str | None, sets: tuple[str, ...], files: tuple[str, ...]):
-    """(manifests, findings from reading them, meshops.yaml settings, base dir of their paths, the repo tree).
+def _inputs(*, environment: str | None, repo: str, ref: str | None, sets: tuple[str, ...], files: tuple[str, ...],
+            cluster: str | None):
+    """([(manifests, findings from reading them, meshops.yaml settings)], base dir of their paths, the repo tree).
 
-    A config that cannot be rendered (broken values YAML, an undefined template value …) is the
+    One entry per distinct values set: an environment that spans clusters is rendered once with
+    its own values and once per cluster that has a values file (`cluster` alone when given). A
+    config that cannot be rendered (broken values YAML, an undefined template value …) is the
     user's config being wrong: it becomes an MSH100 finding (exit 1), not a failure of meshops.
     """
     from ..source.envconfig import load_env_config
@@ -89,25 +100,34 @@ def _inputs(*, environment: str | None, repo: str, ref: str | None, sets: tuple[
         manifests, findings = load_manifest_paths(list(files))
         tree = open_source(repo, ref).tree if environment else None
         config = load_env_config(tree, environment) if environment else None
-        return manifests, findings, config, None, tree
-    from ..render import render
+        return [(manifests, findings, config)], None, tree
+    from ..pipeline.fleet import Renders
     from ..validate.schema_checks import CODE_PARSE_ERROR, make_finding
 
     source = open_source(repo, ref)
+    inputs = []
     try:
-        result = render(source, environment, sets)
+        renders = Renders(source, load_env_config(source.tree, environment), sets=sets)
+        names = [cluster] if cluster else [spec.name for spec in renders.config.clusters]
+        distinct: dict[str | None, str] = {}
+        for name in names:
+            distinct.setdefault(renders.layer_of(name), name)
+        for name in distinct.values():
+            result = renders.for_cluster(name)
+            inputs.append((result.manifests, [], result.config))
     except ConfigError as error:
         message = error.message + (f"; {error.hint}" if error.hint else "")
         finding = make_finding(CODE_PARSE_ERROR, message, obj=None, locations=[error.location] if error.location else [])
-        return [], [finding], None, os.path.relpath(repo), source.tree
-    return result.manifests, [], result.config, os.path.relpath(repo), source.tree
+        inputs.append(([], [finding], None))
+    return inputs, os.path.relpath(repo), source.tree
 
 
-def _cluster(*, kubeconfig: str | None, kube_context: str | None, config):
+def _cluster(*, kubeconfig: str | None, kube_context: str | None, config, cluster: str | None = None):
     """A KubeApi when flags or meshops.yaml name a cluster, else None.
 
     Flags must work (an unreachable cluster is exit 3); a cluster named only in meshops.yaml is
-    used when reachable and otherwise skipped with a note, so offline validation still runs.
+    used when reachable and otherwise skipped with a note, so offline validation still runs. An
+    environment that spans clusters is checked against one only when `--cluster` names it.
     """
     from ..cluster.api import RetryPolicy
     from ..cluster.target import Target
@@ -115,13 +135,17 @@ def _cluster(*, kubeconfig: str | None, kube_context: str | None, config):
     from ..pipeline.targets import names_a_cluster, target_of
 
     if kubeconfig or kube_context:
-        target = target_of(config, kubeconfig=kubeconfig, context=kube_context) if config else Target(
+        target = target_of(config, kubeconfig=kubeconfig, context=kube_context, cluster=cluster) if config else Target(
             environment="", kubeconfig=kubeconfig, context=kube_context)
         return target.connect().api
     if not names_a_cluster(config):
         return None
+    if cluster is None and config.section("clusters"):
+        click.echo(f"note: validating offline: environment {config.name} spans {len(config.clusters)} clusters "
+                   "(pass --cluster NAME to check against one)", err=True)
+        return None
     try:
-        api = target_of(config).connect(retry=RetryPolicy(attempts=1)).api
+        api = target_of(config, cluster=cluster).connect(retry=RetryPolicy(attempts=1)).api
         api.request("GET", "/version", timeout=(2.0, 5.0))
         return api
     except ClusterError as error:
