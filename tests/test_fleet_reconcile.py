@@ -168,3 +168,25 @@ def test_a_reconcile_killed_between_waves_is_continued_by_the_next_one(fleet_rep
     first_in_eu = min(e.time for e in clusters.writes("eu-west"))
     assert first_in_eu >= datetime.fromisoformat(succeeded.replace("Z", "+00:00")).timestamp() + 8  # the soak, timed by the record
     assert settings_configmap(clusters, "ap-south")["message"] == "hello from prod"
+
+
+def test_serve_reconciles_a_pushed_revision_into_every_cluster_wave_by_wave(fleet_repo, clusters, origin, tmp_path):
+    from helpers import Background, http
+    from test_serve import SECRET, delivery
+
+    (tmp_path / "secret").write_text(SECRET + "\n")
+    serve = Background("serve", "--listen", "127.0.0.1:0", "--webhook-secret-file", str(tmp_path / "secret"),
+                       "--repo", f"file://{origin}", "--branch", "main", "--env", "prod", "--no-wait",
+                       "--kubeconfig", clusters.kubeconfig, "--cache-dir", str(tmp_path / "cache"))
+    try:
+        url = serve.wait_for(r"listening on (http://127\.0\.0\.1:\d+)").group(1)
+        pushed = commit_and_push(fleet_repo, {"environments/prod/values.yaml": "message: served\n"}, "served")
+        body, headers = delivery(after=pushed, origin=origin, delivery_id="fleet-1")
+        assert http("POST", url + "/webhook", body=body, headers=headers)[0] == 202
+        serve.wait_for(r"reconcile \(webhook fleet-1\) done: ")
+    finally:
+        assert serve.stop() == 0
+    for name in FLEET_CLUSTERS:
+        assert settings_configmap(clusters, name)["message"] == "served"
+    lines = serve.output
+    assert lines.index("prod/us-east: applied:") < lines.index("prod/eu-west: applied:")
