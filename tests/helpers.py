@@ -218,6 +218,19 @@ class Background:
         self.process.wait()
 
 
+def wait_until(condition, timeout: float, what: str, *, poll: float = 0.05):
+    """The first truthy value of `condition()`, polled until `timeout` seconds (then the test fails naming `what`)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(poll)
+
+
 def http(method: str, url: str, *, body: bytes | None = None, headers: dict | None = None) -> tuple[int, bytes]:
     """One HTTP request with the standard library; (status, body) also for 4xx/5xx answers."""
     import urllib.error

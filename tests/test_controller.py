@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers import Background, commit_and_push, http
+from helpers import Background, commit_and_push, http, wait_until
 
 LEASE_SECONDS = 3.0
 RETRY_SECONDS = LEASE_SECONDS / 5  # the elector's default retry period
@@ -18,15 +18,6 @@ def holder(sandbox) -> str | None:
     leases = [o for o in sandbox.objects("coordination.k8s.io", "leases", "default") if o["metadata"]["name"] == "meshops-controller"]
     return leases[0]["spec"].get("holderIdentity") if leases else None
 
-
-def wait_until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 @pytest.fixture

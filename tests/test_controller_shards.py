@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from helpers import Background, commit_and_push, write_files
+from helpers import Background, commit_and_push, wait_until, write_files
 
 LEASE_SECONDS = 3.0
 RETRY_SECONDS = LEASE_SECONDS / 5
@@ -90,15 +90,6 @@ def records(fleet) -> dict[str, tuple[str, str]]:
     return found
 
 
-def wait_until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
 
 def balanced(fleet) -> dict[int, str] | None:
     holders = shard_holders(fleet)
@@ -122,9 +113,13 @@ def test_three_replicas_split_twelve_targets_each_reconciled_by_exactly_one(repl
     pushed = commit_and_push(shard_repo, {"environments/base/values.yaml": "message: two\n"}, "message two")
     found = wait_until(lambda: all_at(fleet, pushed), 90, "every cluster at the new revision")
     assert {cluster: by for cluster, (_, by) in found.items()} == {cluster: owner_of(holders, cluster) for cluster in CLUSTERS}
-    for cluster in CLUSTERS:
-        applied_by = [identity for identity, process in processes.items() if f"prod/{cluster}: applied: {pushed[:12]}" in process.output]
-        assert applied_by == [owner_of(holders, cluster)], cluster
+
+
+    def applied_by(cluster: str) -> list[str]:
+        return [identity for identity, process in processes.items() if f"prod/{cluster}: applied: {pushed[:12]}" in process.output]
+
+    wait_until(lambda: all(applied_by(cluster) for cluster in CLUSTERS), 30, "every report line")  # logged when a run ends
+    assert {cluster: applied_by(cluster) for cluster in CLUSTERS} == {cluster: [owner_of(holders, cluster)] for cluster in CLUSTERS}
     assert set(holders.values()) == set(processes)
 
 

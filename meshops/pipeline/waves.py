@@ -99,10 +99,8 @@ def _run_wave(renders: Renders, wave: Wave, *, settings: WaveSettings, review, e
 
     emit(f"{name}: wave {wave.number}: {', '.join(t.cluster for t in wave.targets)}")
     wave.plans = fan_out(wave.targets, plan, parallel=settings.parallel)
-    failed = [r for r in wave.plans if r.error is not None]
-    if failed:
-        wave.stopped = f"{failed[0].target} could not be planned, so nothing of wave {wave.number} was written"
-        wave.exit_code = worst_exit_code([r.exit_code for r in failed])
+    if _stopped_by_errors(wave, wave.plans, lambda failed: f"{failed.target} could not be planned, so nothing of wave "
+                                                             f"{wave.number} was written"):
         return
     planned = [r.value for r in wave.plans]
     if review is not None:
@@ -117,6 +115,15 @@ def _run_wave(renders: Renders, wave: Wave, *, settings: WaveSettings, review, e
         return
     if not settings.options.dry_run:
         _rollouts(renders, wave, settings=settings, on_tick=on_tick)
+
+
+def _stopped_by_errors(wave: Wave, results: list[TargetResult], why: Callable[[TargetResult], str]) -> bool:
+    """Stop the waves at the first cluster that ended in an error (`why` says it), with the worst exit code."""
+    failed = [result for result in results if result.error is not None]
+    if failed:
+        wave.stopped = why(failed[0])
+        wave.exit_code = worst_exit_code([result.exit_code for result in failed])
+    return bool(failed)
 
 
 def _rollouts(renders: Renders, wave: Wave, *, settings: WaveSettings, on_tick) -> None:
@@ -136,10 +143,8 @@ def _rollouts(renders: Renders, wave: Wave, *, settings: WaveSettings, on_tick) 
                               timeout=settings.timeout, on_tick=tick)
 
     wave.rollouts = fan_out(wave.targets, drive, parallel=settings.parallel)
-    errors = [r for r in wave.rollouts if r.error is not None]
-    if errors:
-        wave.stopped = f"the rollouts of {errors[0].target} could not be driven: {errors[0].error.message}"
-        wave.exit_code = worst_exit_code([r.exit_code for r in errors])
+    if _stopped_by_errors(wave, wave.rollouts, lambda failed: f"the rollouts of {failed.target} could not be driven: "
+                                                                f"{failed.error.message}"):
         return
     if not settings.wait:
         running = [f"{r.target} ({', '.join(ref.name for ref in r.value)})" for r in wave.rollouts if r.value]
