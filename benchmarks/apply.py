@@ -16,7 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+# `python benchmarks/x.py` puts benchmarks/ first on sys.path, where requests.py would shadow the
+# `requests` package the kubernetes client imports: look for the sibling scripts there last.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"] + [str(ROOT / "benchmarks")]
 
 from render import generate_repo  # noqa: E402
 
@@ -25,6 +27,8 @@ from meshops.sandbox import SandboxServer  # noqa: E402
 from meshops.validate.schemas import shipped_crds  # noqa: E402
 
 WRITE_VERBS = ("create", "update", "patch", "delete")
+# The generated config repo is a plain directory, not a git repository: the operator names its owner.
+OWNER_ID = "bench"
 
 
 def main() -> None:
@@ -38,7 +42,7 @@ def main() -> None:
         kubeconfig = server.write_kubeconfig(Path(temp) / "kubeconfig")
         connect(kubeconfig=str(kubeconfig), context="sandbox").request("POST", "/api/v1/namespaces", body={"metadata": {"name": "istio-system"}})
         command = [sys.executable, "-m", "meshops", "apply", "--env", "bench", "--yes", "--repo", str(repo),
-                   "--kubeconfig", str(kubeconfig), "--context", "sandbox"]
+                   "--kubeconfig", str(kubeconfig), "--context", "sandbox", "--owner-id", OWNER_ID]
         for label, change in (("first apply (creates)", None), ("second apply (no change)", None),
                               ("10 % of services changed", lambda: (repo / "environments/bench/values.yaml").write_text(
                                   "services:\n" + "".join(f"  svc-{i:05d}:\n    port: 8081\n    version: v1\n" for i in range(0, services, 10))))):

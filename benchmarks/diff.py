@@ -20,7 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+# `python benchmarks/x.py` puts benchmarks/ first on sys.path, where requests.py would shadow the
+# `requests` package the kubernetes client imports: look for the sibling scripts there last.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"] + [str(ROOT / "benchmarks")]
 
 from render import generate_repo  # noqa: E402
 
@@ -29,6 +31,8 @@ from meshops.sandbox import Fault, SandboxServer  # noqa: E402
 from meshops.validate.schemas import shipped_crds  # noqa: E402
 
 MESHOPS = [sys.executable, "-m", "meshops"]
+# The generated config repos are plain directories, not git repositories: the operator names their owner.
+OWNER_ID = "bench"
 
 
 def measure(objects: int, work: Path, *, latency_ms: float = 0.0) -> dict:
@@ -37,7 +41,7 @@ def measure(objects: int, work: Path, *, latency_ms: float = 0.0) -> dict:
     with SandboxServer() as server:
         server.install_crds(shipped_crds())
         kubeconfig = server.write_kubeconfig(work / f"kubeconfig-{objects}")
-        cluster = ["--kubeconfig", str(kubeconfig), "--context", "sandbox", "--repo", str(repo)]
+        cluster = ["--kubeconfig", str(kubeconfig), "--context", "sandbox", "--repo", str(repo), "--owner-id", OWNER_ID]
         connect(kubeconfig=str(kubeconfig), context="sandbox").request(
             "POST", "/api/v1/namespaces", body={"metadata": {"name": "istio-system"}})  # as if Istio were installed
         applied = subprocess.run(MESHOPS + ["apply", "--env", "bench", "--yes", *cluster], capture_output=True, text=True)

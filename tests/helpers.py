@@ -28,12 +28,27 @@ ISTIO_CRDS = SHARED / "istio" / "crd-all.gen.yaml"
 SEED_DIR = SHARED / "seed"
 
 
-def copy_example_repo(target: Path) -> Path:
-    """Copy the example config repo (environments/ + templates/) to `target`."""
+def copy_example_repo(target: Path, *, committed: bool = False) -> Path:
+    """Copy the example config repo (environments/ + templates/) to `target`; `committed`: as a git repository
+    with one commit (what meshops takes the default owner id from: the root commit)."""
     target.mkdir(parents=True, exist_ok=True)
     for part in ("environments", "templates"):
         shutil.copytree(REPO_ROOT / part, target / part)
+    if committed:
+        commit_all(target, "example config")
     return target
+
+
+def commit_all(path: Path, message: str) -> str:
+    """`git init` (if needed), add everything and commit; the new sha."""
+    import git
+
+    repo = git.Repo.init(path, initial_branch="main")
+    with repo.config_writer() as writer:
+        writer.set_value("user", "name", "meshops tests")
+        writer.set_value("user", "email", "tests@meshops.dev")
+    repo.git.add(A=True)
+    return repo.index.commit(message).hexsha
 
 
 def run_meshops(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -87,13 +87,11 @@ def test_pull_saves_only_the_istio_crds_and_validate_can_read_them(tmp_path, clu
     assert schemas.served_versions("networking.istio.io", "VirtualService") == ("v1", "v1beta1", "v1alpha3")
 
 
-def test_pull_with_env_takes_the_cluster_from_meshops_yaml_and_writes_the_env_file(tmp_path, cluster):
+def test_pull_with_env_takes_the_context_from_meshops_yaml_and_writes_the_env_file(tmp_path, cluster):
     server, _ = cluster
     repo = copy_example_repo(tmp_path / "config")
-    kubeconfig(repo / "kubeconfig.json", server, context="kind-dev")
-    meshops_yaml = repo / "environments" / "dev" / "meshops.yaml"
-    meshops_yaml.write_text(meshops_yaml.read_text().replace("  context: kind-dev\n", "  context: kind-dev\n  kubeconfig: kubeconfig.json\n"))
-    result = run_meshops("crds", "pull", "--env", "dev", "--repo", str(repo))
+    operators = kubeconfig(tmp_path / "kubeconfig.json", server, context="kind-dev")  # dev's meshops.yaml names kind-dev
+    result = run_meshops("crds", "pull", "--env", "dev", "--repo", str(repo), env={"KUBECONFIG": str(operators)})
     assert result.returncode == 0, result.stderr
     assert load_repo_crds(WorkTree(repo), "dev").source == "crds/dev.yaml"
 

@@ -60,7 +60,7 @@ def output_option(*choices: str, default: str) -> Callable[[F], F]:
 
 
 def cluster_options(function: F) -> F:
-    """--kubeconfig and --context (default: the environment's meshops.yaml, then kubectl conventions)."""
+    """--kubeconfig and --context: the operator's kubeconfig (never a file of the repo), its context."""
     function = click.option(
         "--context", default=None, metavar="NAME", help="kubeconfig context (default: meshops.yaml cluster.context, then current)."
     )(function)
@@ -68,5 +68,48 @@ def cluster_options(function: F) -> F:
         "--kubeconfig",
         default=None,
         metavar="FILE",
-        help="kubeconfig file (default: meshops.yaml cluster.kubeconfig, then $KUBECONFIG, ~/.kube/config, in-cluster).",
+        help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster; never one named by the repository).",
     )(function)
+
+
+def operator_options(function: F) -> F:
+    """--kubeconfig, --context, --allowed-namespaces and --owner-id: what the operator decides for commands that write."""
+    function = click.option(
+        "--owner-id", default=None, metavar="ID", envvar="MESHOPS_OWNER_ID", show_envvar=True,
+        help="The repository's id in the meshops.dev/owner annotation (default: its root commit).",
+    )(function)
+    function = click.option(
+        "--allowed-namespaces", default=None, metavar="NS,…", envvar="MESHOPS_ALLOWED_NAMESPACES", show_envvar=True,
+        help="Namespaces (or * patterns) meshops may write and prune in; the repository cannot widen them "
+             "(default: all but kube-system, kube-public, kube-node-lease).",
+    )(function)
+    return cluster_options(function)
+
+
+def operator_from(*, kubeconfig: str | None, context: str | None, allowed_namespaces: str | None, owner_id: str | None):
+    """The `pipeline.targets.Operator` of those four options."""
+    from ..model.scope import AllowList
+    from ..pipeline.targets import Operator
+
+    return Operator(kubeconfig=kubeconfig, context=context, allowed=AllowList.parse(allowed_namespaces), owner_id=owner_id)
+
+
+def prune_options(*, mass: bool = True) -> Callable[[F], F]:
+    """--prune-namespaces, --max-prune-percent and, for commands a person runs (`mass`), --adopt and --allow-mass-prune."""
+
+    def decorate(function: F) -> F:
+        if mass:
+            function = click.option("--allow-mass-prune", is_flag=True,
+                                    help="Prune even when git renders nothing or more than --max-prune-percent of what "
+                                         "the environment owns would go.")(function)
+            function = click.option("--adopt", is_flag=True,
+                                    help="Also prune objects labelled for the environment without a meshops.dev/owner "
+                                         "annotation (applied by an earlier meshops); check `meshops diff --adopt` first.")(function)
+        function = click.option("--max-prune-percent", type=click.FloatRange(0, 100), default=30.0, show_default=True,
+                                envvar="MESHOPS_MAX_PRUNE_PERCENT", show_envvar=True, metavar="PERCENT",
+                                help="The mass-prune brake: the largest share of the environment's objects one apply "
+                                     "prunes without --allow-mass-prune.")(function)
+        return click.option("--prune-namespaces", is_flag=True,
+                            help="Also prune Namespaces git no longer renders (and so everything in them).")(function)
+
+    return decorate

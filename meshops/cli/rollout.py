@@ -59,12 +59,12 @@ class RolloutEnvironment:
 
     @classmethod
     def open(cls, *, repo: str, ref: str | None, environment: str, kubeconfig: str | None, context: str | None) -> RolloutEnvironment:
-        from ..pipeline.targets import target_of
+        from ..pipeline.targets import Operator, target_of
         from ..source.envconfig import load_env_config
         from ..source.repo import open_source
 
         config = load_env_config(open_source(repo, ref).tree, environment)
-        return cls(config=config, connection=target_of(config, kubeconfig=kubeconfig, context=context).connect())
+        return cls(config=config, connection=target_of(config, Operator(kubeconfig=kubeconfig, context=context)).connect())
 
     def find(self, service: str):
         """The rollout of `service` in this environment (UsageError when there is none)."""

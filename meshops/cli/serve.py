@@ -10,8 +10,16 @@ from pathlib import Path
 
 import click
 
-from .common import cluster_options
-from .reconcile import DURATION, environment_selection, git_source_options, lock_options, prometheus_option
+from .common import operator_options, prune_options
+from .reconcile import (
+    DURATION,
+    environment_selection,
+    git_source_options,
+    lock_options,
+    no_prune_option,
+    prometheus_option,
+    prune_settings,
+)
 
 
 def _setup_logging() -> None:
@@ -50,17 +58,22 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 
 def _settings(*, repo, branch, environments, wait, prometheus_url, cache_dir, kubeconfig, context, lock_timeout, lease_duration,
-              identity=None):
+              prune: dict, identity=None):
     from ..reconcile.reconciler import Settings
 
     extra = {"identity": identity} if identity else {}
     return Settings(repo=repo, ref=branch, environments=environments, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
-                    kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_seconds=lease_duration, **extra)
+                    kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_seconds=lease_duration, **prune,
+                    **extra)
 
 
 def common_options(function):
-    """Options serve and controller share: where the config is and which environments."""
-    for decorate in (lock_options, cluster_options, prometheus_option,
+    """Options serve and controller share: where the config is, which environments, what may be written and pruned.
+
+    No --allow-mass-prune and no --adopt: a long-running process never releases the brake or
+    takes over objects on its own; a person runs `meshops reconcile` with them once.
+    """
+    for decorate in (lock_options, no_prune_option, prune_options(mass=False), operator_options, prometheus_option,
                      click.option("--wait/--no-wait", default=True, show_default=True,
                                   help="Drive the rollouts each apply starts to the end before the next environment."),
                      environment_selection,
@@ -76,7 +89,7 @@ def common_options(function):
               help="File holding the shared webhook secret (required: unsigned deliveries are always refused).")
 @common_options
 def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, prometheus_url, kubeconfig,
-          context, lock_timeout, lease_duration) -> None:
+          context, allowed_namespaces, owner_id, prune_namespaces, max_prune_percent, no_prune, lock_timeout, lease_duration) -> None:
     """Reconcile on every push: an HTTP endpoint for GitHub, Gitea and GitLab push webhooks.
 
     POST /webhook checks X-Hub-Signature-256 (HMAC-SHA256; Gitea: X-Gitea-Signature; GitLab:
@@ -100,8 +113,11 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
     names = selected(environments, all_environments, required=False)
     _setup_logging()
     metrics = Metrics()
+    prune = prune_settings(allowed_namespaces=allowed_namespaces, owner_id=owner_id, no_prune=no_prune,
+                           prune_namespaces=prune_namespaces, max_prune_percent=max_prune_percent)
     settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
-                         kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration)
+                         kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration,
+                         prune=prune)
     worker = ReconcileWorker(Runner(settings, metrics)).start()
     hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics,
                   on_push=lambda push, delivery: worker.request(f"webhook {delivery}"))
@@ -127,7 +143,8 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
               help="How long a leader that stopped renewing keeps the lead.")
 @click.option("--identity", default=None, metavar="ID", help="This replica's name in Leases (default: $POD_NAME, else host-pid).")
 def controller(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, prometheus_url, kubeconfig,
-               context, lock_timeout, lease_duration, interval, leader_namespace, leader_lease, leader_lease_duration, identity) -> None:
+               context, allowed_namespaces, owner_id, prune_namespaces, max_prune_percent, no_prune, lock_timeout, lease_duration,
+               interval, leader_namespace, leader_lease, leader_lease_duration, identity) -> None:
     """Run the reconcile loop in a cluster: poll, accept webhooks, drive rollouts; one leader among replicas.
 
     Replicas elect a leader with a coordination.k8s.io/v1 Lease; only the leader reconciles
@@ -160,9 +177,11 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     _setup_logging()
     log = logging.getLogger("meshops.controller")
     metrics = Metrics()
+    prune = prune_settings(allowed_namespaces=allowed_namespaces, owner_id=owner_id, no_prune=no_prune,
+                           prune_namespaces=prune_namespaces, max_prune_percent=max_prune_percent)
     settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
                          kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration,
-                         identity=identity)
+                         prune=prune, identity=identity)
     worker = ReconcileWorker(Runner(settings, metrics)).start()
     stop = threading.Event()
     lease = Lease(api, namespace=leader_namespace, name=leader_lease, identity=identity, duration=leader_lease_duration)

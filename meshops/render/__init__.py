@@ -57,6 +57,7 @@ class RenderResult:
     manifests: list[Manifest]
     revision: str | None
     tree: Tree | None = None  # what it was rendered from (validate reads the repo's crds/ from it)
+    repo_id: str | None = None  # the repository's stable id (`Source.repo_id`): the default owner id
 
     def to_yaml(self) -> str:
         with paused_gc():
@@ -178,4 +179,6 @@ def _render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...]
 
 def render(source: Source, environment: str, sets: list[str] | tuple[str, ...] = ()) -> RenderResult:
     """Render `environment` from a `Source` (working tree or git revision)."""
-    return render_tree(source.tree, environment, sets, revision=source.revision)
+    result = render_tree(source.tree, environment, sets, revision=source.revision)
+    result.repo_id = source.repo_id
+    return result

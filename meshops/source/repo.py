@@ -91,6 +91,25 @@ class Source:
     tree: Tree
     revision: str | None
     label: str  # for messages: the repo path and ref
+    # The repository's stable id: its root commit (see `root_commit`); None outside git or before
+    # the first commit. What meshops records as the owner of the objects it applies.
+    repo_id: str | None = None
+
+
+# How much of the root commit's sha names a repository: 48 bits, so that the repositories sharing
+# one cluster never collide, short enough to read in an annotation and in messages.
+REPO_ID_LENGTH = 12
+
+
+def root_commit(repo, revision: str) -> str:
+    """The root commit reached from `revision` by following first parents, abbreviated.
+
+    Stable for the life of a repository: new commits, branches and merges (whose first parent is
+    the branch merged into) never change it; only rewriting history down to the first commit does.
+    Copies made with `git clone` share it: such repositories pass their own `--owner-id`.
+    """
+    roots = repo.git.rev_list("--first-parent", "--max-parents=0", revision).split()
+    return roots[-1][:REPO_ID_LENGTH]
 
 
 def _open_repo(repo_dir: Path):
@@ -109,12 +128,13 @@ def open_source(repo_dir: str | os.PathLike, ref: str | None = None) -> Source:
         raise SourceError(f"config repository {root} does not exist", hint="pass --repo DIR")
     repo = _open_repo(root)
     if ref is None:
-        revision = None
+        revision = repo_id = None
         if repo is not None and repo.head.is_valid():
             revision = repo.head.commit.hexsha
+            repo_id = root_commit(repo, revision)
             if repo.is_dirty(untracked_files=True):
                 revision += DIRTY_SUFFIX
-        return Source(tree=WorkTree(root), revision=revision, label=str(root))
+        return Source(tree=WorkTree(root), revision=revision, label=str(root), repo_id=repo_id)
     if repo is None:
         raise SourceError(f"--ref {ref} needs a git repository, and {root} is not one", hint="drop --ref or pass --repo")
     import git
@@ -126,4 +146,4 @@ def open_source(repo_dir: str | os.PathLike, ref: str | None = None) -> Source:
             f"unknown revision {ref!r} in {root}",
             hint="use a branch, tag or commit that exists (git log --oneline)",
         ) from None
-    return Source(tree=GitTree(commit), revision=commit.hexsha, label=f"{root}@{ref}")
+    return Source(tree=GitTree(commit), revision=commit.hexsha, label=f"{root}@{ref}", repo_id=root_commit(repo, commit.hexsha))
