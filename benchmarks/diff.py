@@ -20,9 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-# `python benchmarks/x.py` puts benchmarks/ first on sys.path, where requests.py would shadow the
-# `requests` package the kubernetes client imports: look for the sibling scripts there last.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"] + [str(ROOT / "benchmarks")]
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from render import generate_repo  # noqa: E402
 
