@@ -18,10 +18,25 @@ def repo_option(function: F) -> F:
     )(function)
 
 
+class GitRevision(click.ParamType):
+    """A branch, tag or commit; a value git would take for an option (`--output=x`) is a usage error."""
+
+    name = "revision"
+
+    def convert(self, value, param, ctx):
+        from ..source.repo import check_revision
+
+        return check_revision(str(value), option=param.opts[0] if param else "--ref")
+
+
+REVISION = GitRevision()
+
+
 def ref_option(function: F) -> F:
     return click.option(
         "--ref",
         default=None,
+        type=REVISION,
         metavar="REV",
         help="Render this git revision straight from the repository (default: the working tree).",
     )(function)

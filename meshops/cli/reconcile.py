@@ -7,7 +7,7 @@ from typing import Callable
 
 import click
 
-from .common import cluster_options, output_option
+from .common import REVISION, cluster_options, output_option
 
 F = Callable[..., object]
 
@@ -75,7 +75,7 @@ def selected(environments: tuple[str, ...], all_environments: bool, *, required:
 
 @click.command()
 @git_source_options
-@click.option("--ref", default="HEAD", show_default=True, metavar="REV",
+@click.option("--ref", default="HEAD", show_default=True, type=REVISION, metavar="REV",
               help="Branch, tag or commit to reconcile (HEAD: the repository's default branch).")
 @environment_selection
 @click.option("--wait", is_flag=True, help="Drive the rollouts each apply starts until they end before the next environment.")
@@ -121,8 +121,8 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, promet
 
 @click.command()
 @click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False), help="Config repository (a git checkout).")
-@click.option("--base", required=True, metavar="REV", help="What the change is compared with (its merge base), e.g. origin/main.")
-@click.option("--ref", default="HEAD", show_default=True, metavar="REV", help="The change (a branch, tag or commit).")
+@click.option("--base", required=True, type=REVISION, metavar="REV", help="What the change is compared with (its merge base), e.g. origin/main.")
+@click.option("--ref", default="HEAD", show_default=True, type=REVISION, metavar="REV", help="The change (a branch, tag or commit).")
 @output_option("text", "json", default="text")
 def affected(repo, base, ref, output) -> None:
     """List the environments a change can affect, in promotion order (for pull-request plans).

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .common import cluster_options
+from .common import REVISION, cluster_options
 from .reconcile import DURATION, environment_selection, git_source_options, lock_options, prometheus_option
 
 
@@ -64,7 +64,7 @@ def common_options(function):
                      click.option("--wait/--no-wait", default=True, show_default=True,
                                   help="Drive the rollouts each apply starts to the end before the next environment."),
                      environment_selection,
-                     click.option("--branch", default="main", show_default=True, help="Only pushes to this branch reconcile."),
+                     click.option("--branch", default="main", show_default=True, type=REVISION, help="Only pushes to this branch reconcile."),
                      git_source_options):
         function = decorate(function)
     return function

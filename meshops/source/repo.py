@@ -19,7 +19,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..model.errors import ConfigError, Location, SourceError
+from ..model.errors import ConfigError, Location, SourceError, UsageError
 
 DIRTY_SUFFIX = "-dirty"
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
@@ -196,6 +196,14 @@ class Source:
     label: str  # for messages: the repo path and ref
 
 
+def check_revision(ref: str, *, option: str = "--ref") -> str:
+    """`ref` unchanged, or UsageError when git would read it as an option (`--output=FILE` writes a file)."""
+    if ref.startswith("-"):
+        raise UsageError(f"{option} {ref!r} looks like an option, not a git revision",
+                         hint="name a branch, tag or commit; git names never start with '-'")
+    return ref
+
+
 def _open_repo(repo_dir: Path):
     import git  # gitpython; imported here so commands that never touch git start faster
 
@@ -218,6 +226,7 @@ def open_source(repo_dir: str | os.PathLike, ref: str | None = None) -> Source:
             if repo.is_dirty(untracked_files=True):
                 revision += DIRTY_SUFFIX
         return Source(tree=WorkTree(root), revision=revision, label=str(root))
+    check_revision(ref)
     if repo is None:
         raise SourceError(f"--ref {ref} needs a git repository, and {root} is not one", hint="drop --ref or pass --repo")
     import git
