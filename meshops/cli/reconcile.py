@@ -7,33 +7,11 @@ from typing import Callable
 
 import click
 
-from .common import REVISION, cluster_options, output_option
+from .common import DURATION, REVISION, cluster_options, output_option, render_budget_options
 
 F = Callable[..., object]
 
 
-class Duration(click.ParamType):
-    """`30s`, `2m`, `1h30m` or plain seconds, as a float number of seconds."""
-
-    name = "duration"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (int, float)):
-            return float(value)
-        text = str(value).strip()
-        try:
-            return float(text)
-        except ValueError:
-            pass
-        from ..reconcile.freeze import parse_duration
-
-        try:
-            return parse_duration(text).total_seconds()
-        except ValueError as error:
-            self.fail(str(error), param, ctx)
-
-
-DURATION = Duration()
 
 
 def git_source_options(function: F) -> F:
@@ -81,6 +59,7 @@ def selected(environments: tuple[str, ...], all_environments: bool, *, required:
 @click.option("--wait", is_flag=True, help="Drive the rollouts each apply starts until they end before the next environment.")
 @prometheus_option
 @cluster_options
+@render_budget_options
 @click.option("--override-freeze", default=None, metavar="REASON",
               help="Apply even inside a freeze window; the reason is recorded on the environment's Lease.")
 @lock_options
