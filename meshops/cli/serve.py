@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from .common import REVISION, cluster_options
-from .reconcile import DURATION, environment_selection, git_source_options, lock_options, prometheus_option
+from .common import DURATION, REVISION, SIZE, cluster_options, render_budget_options
+from .reconcile import environment_selection, git_source_options, lock_options, prometheus_option
 
 
 def _setup_logging() -> None:
@@ -58,9 +58,39 @@ def _settings(*, repo, branch, environments, wait, prometheus_url, cache_dir, ku
                     kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_seconds=lease_duration, **extra)
 
 
+def _webhook_limits(*, max_body: int, max_connections: int, header_timeout: float, body_timeout: float):
+    from ..model.errors import UsageError
+    from ..webhook.limits import WebhookLimits
+
+    if max_connections < 1:
+        raise UsageError("--max-connections must be at least 1", hint="e.g. --max-connections 32")
+    return WebhookLimits(max_body=max_body, header_timeout=header_timeout, body_timeout=body_timeout,
+                         max_connections=max_connections)
+
+
+def endpoint_options(function):
+    """What one HTTP client may cost, and when the worker counts as stuck (/healthz)."""
+    options = (
+        click.option("--max-body", default="25Mi", show_default=True, type=SIZE, metavar="SIZE",
+                     help="Largest webhook body accepted (GitHub sends at most 25 MB); larger ones get 413 unread."),
+        click.option("--max-connections", default=32, show_default=True, type=int, metavar="N",
+                     help="Connections served at once; more are answered 503 at once."),
+        click.option("--header-timeout", default="10s", show_default=True, type=DURATION, metavar="DURATION",
+                     help="Time a client has to send a request's line and headers."),
+        click.option("--body-timeout", default="30s", show_default=True, type=DURATION, metavar="DURATION",
+                     help="Time a client has to send a request's body."),
+        # Longer than a render may take (60 s budget), a lock wait (60 s) and a rollout step's interval.
+        click.option("--stall-timeout", default="10m", show_default=True, type=DURATION, metavar="DURATION",
+                     help="/healthz fails when a running reconcile shows no progress for this long."),
+    )
+    for decorate in reversed(options):
+        function = decorate(function)
+    return function
+
+
 def common_options(function):
     """Options serve and controller share: where the config is and which environments."""
-    for decorate in (lock_options, cluster_options, prometheus_option,
+    for decorate in (endpoint_options, render_budget_options, lock_options, cluster_options, prometheus_option,
                      click.option("--wait/--no-wait", default=True, show_default=True,
                                   help="Drive the rollouts each apply starts to the end before the next environment."),
                      environment_selection,
@@ -76,7 +106,7 @@ def common_options(function):
               help="File holding the shared webhook secret (required: unsigned deliveries are always refused).")
 @common_options
 def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, prometheus_url, kubeconfig,
-          context, lock_timeout, lease_duration) -> None:
+          context, lock_timeout, lease_duration, max_body, max_connections, header_timeout, body_timeout, stall_timeout) -> None:
     """Reconcile on every push: an HTTP endpoint for GitHub, Gitea and GitLab push webhooks.
 
     POST /webhook checks X-Hub-Signature-256 (HMAC-SHA256; Gitea: X-Gitea-Signature; GitLab:
@@ -98,14 +128,17 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
     secret = read_secret(webhook_secret_file)
     host, port = _listen(listen)
     names = selected(environments, all_environments, required=False)
+    limits = _webhook_limits(max_body=max_body, max_connections=max_connections, header_timeout=header_timeout,
+                             body_timeout=body_timeout)
     _setup_logging()
     metrics = Metrics()
     settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
                          kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration)
-    worker = ReconcileWorker(Runner(settings, metrics)).start()
-    hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics,
+    runner = Runner(settings, metrics)
+    worker = ReconcileWorker(runner).start()
+    hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics, unhealthy=lambda: runner.heartbeat.stalled(stall_timeout),
                   on_push=lambda push, delivery: worker.request(f"webhook {delivery}"))
-    server = WebhookServer(host, port, hooks).start()
+    server = WebhookServer(host, port, hooks, limits=limits).start()
     logging.getLogger("meshops.serve").info("listening on %s (POST /webhook, GET /healthz, GET /metrics)", server.address)
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -127,7 +160,8 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
               help="How long a leader that stopped renewing keeps the lead.")
 @click.option("--identity", default=None, metavar="ID", help="This replica's name in Leases (default: $POD_NAME, else host-pid).")
 def controller(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, prometheus_url, kubeconfig,
-               context, lock_timeout, lease_duration, interval, leader_namespace, leader_lease, leader_lease_duration, identity) -> None:
+               context, lock_timeout, lease_duration, max_body, max_connections, header_timeout, body_timeout, stall_timeout,
+               interval, leader_namespace, leader_lease, leader_lease_duration, identity) -> None:
     """Run the reconcile loop in a cluster: poll, accept webhooks, drive rollouts; one leader among replicas.
 
     Replicas elect a leader with a coordination.k8s.io/v1 Lease; only the leader reconciles
@@ -155,6 +189,8 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     secret = read_secret(webhook_secret_file) if webhook_secret_file else None
     host, port = _listen(listen)
     names = selected(environments, all_environments, required=False)
+    limits = _webhook_limits(max_body=max_body, max_connections=max_connections, header_timeout=header_timeout,
+                             body_timeout=body_timeout)
     identity = identity or default_identity()
     api = connect(kubeconfig=kubeconfig, context=context)
     _setup_logging()
@@ -163,7 +199,8 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
                          kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration,
                          identity=identity)
-    worker = ReconcileWorker(Runner(settings, metrics)).start()
+    runner = Runner(settings, metrics)
+    worker = ReconcileWorker(runner).start()
     stop = threading.Event()
     lease = Lease(api, namespace=leader_namespace, name=leader_lease, identity=identity, duration=leader_lease_duration)
 
@@ -174,10 +211,11 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     loop: Controller | None = None
     elector = LeaderElector(lease, on_started=started, on_stopped=lambda reason: loop.step_down(reason))
     hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics, ready=elector.leading.is_set,
+                  unhealthy=lambda: runner.heartbeat.stalled(stall_timeout),
                   refusing=lambda: None if elector.leading.is_set() else (
                       f"not the leader ({elector.holder} is)" if elector.holder else "not the leader (none elected yet)"),
                   on_push=lambda push, delivery: worker.request(f"webhook {delivery}"))
-    server = WebhookServer(host, port, hooks).start()
+    server = WebhookServer(host, port, hooks, limits=limits).start()
     loop = Controller(elector=elector, worker=worker, server=server, interval=interval, stop=stop)
     log.info("controller %s listening on %s; candidate for %s", identity, server.address, lease)
     _stop_on_signals(stop)
