@@ -20,7 +20,13 @@ import signal
 import struct
 import time
 import traceback
+import warnings
 from typing import Any, Callable, Iterator
+
+try:
+    import resource  # imported here, not in the child: a fork child should import nothing
+except ImportError:  # not POSIX: no fork either
+    resource = None  # type: ignore[assignment]
 
 from ..model.errors import ConfigError, Location, MeshopsError
 from .budget import MEMORY_HINT, BudgetExceeded, RenderBudget
@@ -33,7 +39,7 @@ _ITEM, _DONE, _ERROR, _CRASH = "item", "done", "error", "crash"
 
 
 def can_fork() -> bool:
-    return hasattr(os, "fork") and hasattr(signal, "setitimer")
+    return hasattr(os, "fork") and hasattr(signal, "setitimer") and resource is not None
 
 
 def run_bounded(produce: Callable[[], Iterator[Any]], *, budget: RenderBudget) -> Iterator[Any]:
@@ -48,7 +54,10 @@ def run_bounded(produce: Callable[[], Iterator[Any]], *, budget: RenderBudget) -
         return
     read_end, write_end = os.pipe()
     _widen(write_end)
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12 warns about fork() in a threaded process; the child runs only template code and exits.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child: never returns
         os.close(read_end)
         _child(produce, budget=budget, write_end=write_end)
@@ -100,8 +109,6 @@ def _child(produce: Callable[[], Iterator[Any]], *, budget: RenderBudget, write_
 
 def _limit_memory(budget_bytes: int) -> None:
     """Cap the address space at its current size plus the budget (Linux: from /proc/self/statm)."""
-    import resource
-
     try:
         with open("/proc/self/statm", "rb") as statm:
             current = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
