@@ -36,6 +36,7 @@ KILL_GRACE_SECONDS = 3.0
 _FRAME = struct.Struct("!I")  # payload length; a frame is at most the memory budget (< 4 GiB)
 _READ_CHUNK = 1 << 20
 _ITEM, _DONE, _ERROR, _CRASH = "item", "done", "error", "crash"
+_CHILD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGALRM}
 
 
 def can_fork() -> bool:
@@ -54,19 +55,27 @@ def run_bounded(produce: Callable[[], Iterator[Any]], *, budget: RenderBudget) -
         return
     read_end, write_end = os.pipe()
     _widen(write_end)
-    with warnings.catch_warnings():
-        # Python 3.12 warns about fork() in a threaded process; the child runs only template code and exits.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # the child: never returns
-        os.close(read_end)
-        _child(produce, budget=budget, write_end=write_end)
-    os.close(write_end)
+    pid = -1
+    # Until the child has its own handlers, a Ctrl-C must not run the parent's handlers (and
+    # `finally` blocks: cleanup of the caller's temporary files) in the child.
+    previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _CHILD_SIGNALS)
     try:
+        with warnings.catch_warnings():
+            # Python 3.12 warns about fork() in a threaded process; the child runs only template code and exits.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child: never returns
+            _child(produce, budget=budget, read_end=read_end, write_end=write_end, mask=previous_mask)
+        os.close(write_end)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)  # a Ctrl-C that came meanwhile is raised here
         yield from _receive(read_end, pid=pid, budget=budget)
     finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+        if pid < 0:
+            os.close(write_end)  # fork failed
         os.close(read_end)
-        _reap(pid)
+        if pid > 0:
+            _reap(pid)
 
 
 def _widen(pipe_end: int) -> None:
@@ -82,14 +91,17 @@ def _widen(pipe_end: int) -> None:
 # -- the child ------------------------------------------------------------------------------------
 
 
-def _child(produce: Callable[[], Iterator[Any]], *, budget: RenderBudget, write_end: int) -> None:
+def _child(produce: Callable[[], Iterator[Any]], *, budget: RenderBudget, read_end: int, write_end: int, mask: set) -> None:
     """Run `produce` under the budget, send every item and then `done` (or the error); exit."""
     status = 0
-    out = os.fdopen(write_end, "wb")
     try:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handlers (serve: stop the server) are not ours
-        _limit_memory(budget.memory)
+        os.close(read_end)
+        out = os.fdopen(write_end, "wb")
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_DFL)  # Ctrl-C or a stop ends the child at once, running nothing of the parent's
         signal.signal(signal.SIGALRM, _deadline_handler(budget))
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        _limit_memory(budget.memory)
         signal.setitimer(signal.ITIMER_REAL, budget.seconds)
         try:
             for item in produce():
@@ -101,7 +113,7 @@ def _child(produce: Callable[[], Iterator[Any]], *, budget: RenderBudget, write_
         status = 1
         try:
             _send(out, _error_frame(error, budget))
-        except BaseException:  # noqa: BLE001 - nothing left to tell it with; the parent sees the exit
+        except BaseException:  # noqa: BLE001 - nothing left to tell it with (or no pipe yet); the parent sees the exit
             status = 2
     finally:
         os._exit(status)  # no atexit handlers, no flushing of the parent's buffers, no return into its stack
@@ -205,6 +217,8 @@ def _rebuild(frame: tuple) -> MeshopsError:
 def _vanished(pid: int, budget: RenderBudget) -> BudgetExceeded:
     """The child closed the pipe without a word: killed (the kernel's OOM killer) or out of memory while telling."""
     _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGINT:
+        raise KeyboardInterrupt  # Ctrl-C reached the child first; the parent's own is on its way
     how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit status {os.WEXITSTATUS(status)}"
     return BudgetExceeded(f"rendering stopped without an answer ({how}); it probably ran out of its memory budget of "
                           f"{budget.describe_memory()}", hint=MEMORY_HINT)
