@@ -61,10 +61,10 @@ def main() -> None:
         for label, policy in policies.items():
             targets = [AnalysisTarget.of(policy, service=f"svc{i}", namespace="bench", canary="v2", stable="v1")
                        for i in range(SERVICES)]
-            one = median_seconds(lambda: analyze(client=client, policy=policy, target=targets[0]))
+            one = median_seconds(lambda: analyze(metrics=client, policy=policy, target=targets[0]))
             with ThreadPoolExecutor(max_workers=SERVICES) as pool:
-                many = median_seconds(lambda: list(pool.map(lambda t: analyze(client=client, policy=policy, target=t), targets)))
-            result = analyze(client=client, policy=policy, target=targets[0])
+                many = median_seconds(lambda: list(pool.map(lambda t: analyze(metrics=client, policy=policy, target=t), targets)))
+            result = analyze(metrics=client, policy=policy, target=targets[0])
             assert result.decision.value == "pass", result.summary()
             print(f"{label:30} queries/analysis {result.query_count}   1 analysis {one * 1000:6.1f} ms"
                   f"   {SERVICES} concurrent {many * 1000:6.1f} ms ({many / one:.2f}x)")

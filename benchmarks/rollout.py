@@ -69,7 +69,7 @@ def measure(size: int, *, store: RolloutStore, config: EnvConfig, mesh: TrafficS
     refs = start_rollouts(store, config, names)
     client = prometheus.client()
     with WeightFollower(store, mesh, namespace=NAMESPACE, services={name: RPS for name in names}):
-        engine = RolloutEngine(store=store, config=config, prometheus=client, events=EventRecorder(store.api))
+        engine = RolloutEngine(store=store, config=config, metrics=client, events=EventRecorder(store.api))
         started = time.perf_counter()
         ticks = engine.run(refs, timeout=120)
         wall = time.perf_counter() - started

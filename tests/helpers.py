@@ -10,11 +10,15 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
 def _shared_dir() -> Path:
-    """The team's shared test data: $MESHOPS_SHARED_DIR, else ../shared beside the checkout, else /work/shared."""
-    candidates = [os.environ.get("MESHOPS_SHARED_DIR"), REPO_ROOT.parent / "shared", "/work/shared"]
+    """The team's shared test data (upstream CRDs, the seed article): $MESHOPS_SHARED_DIR, else the
+    nearest `shared/` folder beside the checkout or beside one of its parents. Tests that need it
+    skip with a reason when there is none."""
+    candidates = [os.environ.get("MESHOPS_SHARED_DIR")] + [folder / "shared" for folder in REPO_ROOT.parents]
     for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
+        if candidate and (Path(candidate) / "istio").is_dir():
             return Path(candidate)
     return REPO_ROOT.parent / "shared"
 

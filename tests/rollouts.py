@@ -1,7 +1,8 @@
 """What the rollout tests share: a small config repo, the CLI against the sandbox, and write checks.
 
-The repo renders only what a rollout touches — one VirtualService and one DestinationRule per
-service, with the example repo's own templates (read from this repository, not copied by hand) —
+The repo renders only what a rollout touches — one Service (so routes resolve: validation checks
+hosts against the cluster), one VirtualService and one DestinationRule per service, with the
+example repo's own templates (read from this repository, not copied by hand) —
 into a namespace of the test's own, so tests sharing the session's traffic simulator and
 Prometheus never see each other's series.
 """
@@ -18,7 +19,7 @@ from meshops.rollout.routes import route_weights
 from meshops.rollout.state import RolloutState, state_of
 
 ENV = "test"
-TEMPLATES = ("virtualservices.yaml.j2", "destinationrules.yaml.j2")
+TEMPLATES = ("services.yaml.j2", "virtualservices.yaml.j2", "destinationrules.yaml.j2")
 GROUP, VERSION, PLURAL = "networking.istio.io", "v1", "virtualservices"
 
 
@@ -47,7 +48,8 @@ def make_repo(root: Path, *, namespace: str, services: dict[str, str], policy: d
 
 def write_values(root: Path, services: dict[str, str], *, canaries: dict[str, dict] | None = None) -> None:
     """Set every service's version (and optional `canary:` blocks) in the base values."""
-    values = {"services": {name: {"version": version, "versions": ["v1", "v2", "v3"]} for name, version in services.items()}}
+    values = {"services": {name: {"version": version, "versions": ["v1", "v2", "v3"], "port": 9080}
+                           for name, version in services.items()}}
     for name, canary in (canaries or {}).items():
         values["services"][name]["canary"] = canary
     (root / "environments" / "base" / "values.yaml").write_text(json.dumps(values, indent=2) + "\n")

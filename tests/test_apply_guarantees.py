@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from meshops.apply.executor import Applier
+from meshops.apply.applier import Applier
 from meshops.apply.result import Outcome
 from meshops.cluster.api import RetryPolicy
 from meshops.cluster.connect import connect

@@ -8,7 +8,8 @@ import pytest
 
 from meshops.model.errors import ExitCode, MetricsError
 from meshops.sim.prometheus import LocalPrometheus, PrometheusNotInstalled, find_binary, scrape_config
-from meshops.rollout.prometheus import PrometheusClient, QueryStatus
+from meshops.metrics.prometheus import PrometheusClient
+from meshops.metrics.source import QueryStatus
 
 needs_prometheus = pytest.mark.usefixtures("prometheus_binary")
 

@@ -8,8 +8,8 @@ import pytest
 from meshops.source.envconfig import EnvConfig
 from meshops.model.errors import ConfigError
 from meshops.reconcile.changes import changed_paths, impact
-from meshops.reconcile.cron import Cron, CronError
-from meshops.reconcile.freeze import Frozen, check_freeze, open_windows
+from meshops.pipeline.cron import Cron, CronError
+from meshops.pipeline.freeze import Frozen, check_freeze, open_windows
 from meshops.reconcile.lock import Attempt
 from meshops.yamlio.documents import load_one
 

@@ -66,7 +66,7 @@ def policy():
 
 def judge(server, policy, service: str, seconds: float):
     target = AnalysisTarget.of(policy, service=service, namespace="bookinfo", canary="v2", stable="v1")
-    return analyze(client=server.client(), policy=policy, target=target, at=T0 + seconds)
+    return analyze(metrics=server.client(), policy=policy, target=target, at=T0 + seconds)
 
 
 def test_exact_success_rate_and_request_count_at_a_fixed_time(server, policy):
@@ -123,7 +123,7 @@ def test_an_evaluation_time_after_the_data_ends_is_no_data_never_a_pass(server, 
 def test_the_same_analysis_at_the_same_time_gives_the_same_result(server, policy):
     first = judge(server, policy, "reviews", 250)
     again = analyze(
-        client=server.client(),
+        metrics=server.client(),
         policy=policy,
         target=first.target,
         at=datetime.fromtimestamp(T0 + 250, tz=timezone.utc),
@@ -134,6 +134,6 @@ def test_the_same_analysis_at_the_same_time_gives_the_same_result(server, policy
 def test_odd_names_are_escaped_so_they_mean_no_data_not_bad_promql(server, policy):
     target = AnalysisTarget(service='re"views', namespace="book\\info", canary="v2", stable="v1",
                             canary_workload='re"views-v2', stable_workload='re"views-v1')
-    result = analyze(client=server.client(), policy=policy, target=target, at=T0 + 200)
+    result = analyze(metrics=server.client(), policy=policy, target=target, at=T0 + 200)
     assert result.decision is Outcome.HOLD
     assert result.check("request-count").reason == 'no data: canary re"views-v2 received no requests in 1m'

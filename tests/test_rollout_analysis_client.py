@@ -15,7 +15,9 @@ import pytest
 from meshops.source.envconfig import EnvConfig
 from meshops.model.errors import ConfigError
 from meshops.sim.prometheus import LocalPrometheus, free_port
-from meshops.rollout.prometheus import PrometheusClient, QueryStatus, client_from_config
+from meshops.metrics.prometheus import PrometheusClient
+from meshops.pipeline.rollouts import prometheus_from_config
+from meshops.metrics.source import QueryStatus
 
 pytestmark = pytest.mark.prometheus
 
@@ -202,7 +204,7 @@ def test_no_data_statuses_are_the_ones_a_policy_may_hold_on():
 def test_the_client_of_an_environment_uses_its_url_and_timeout():
     config = EnvConfig(name="prod", file="environments/prod/meshops.yaml",
                        data={"prometheus": {"url": "http://prometheus:9090/", "timeout": "2s"}})
-    client = client_from_config(config)
+    client = prometheus_from_config(config)
     assert (client.url, client.timeout) == ("http://prometheus:9090", 2.0)
 
 
@@ -213,5 +215,5 @@ def test_the_client_of_an_environment_uses_its_url_and_timeout():
 def test_an_environment_without_a_usable_prometheus_url_is_a_config_error(section, message):
     config = EnvConfig(name="dev", file="environments/dev/meshops.yaml", data={"prometheus": section})
     with pytest.raises(ConfigError) as caught:
-        client_from_config(config)
+        prometheus_from_config(config)
     assert message in caught.value.one_line() and "environments/dev/meshops.yaml" in caught.value.one_line()

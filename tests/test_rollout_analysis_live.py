@@ -14,7 +14,8 @@ import pytest
 from meshops.source.envconfig import load_env_config
 from meshops.rollout.analysis import AnalysisTarget, Outcome, analyze
 from meshops.rollout.policy import StableComparison, load_policy
-from meshops.rollout.prometheus import PrometheusClient, QueryStatus
+from meshops.metrics.prometheus import PrometheusClient
+from meshops.metrics.source import QueryStatus
 from meshops.source.repo import WorkTree
 from meshops.sim.traffic import fixed_latency
 
@@ -71,7 +72,7 @@ def policy(tmp_path_factory):
 
 def analysis(prometheus, policy, service, **options):
     target = AnalysisTarget.of(policy, service=service, namespace=NAMESPACE, canary="v2", stable="v1")
-    return analyze(client=prometheus.client(), policy=policy, target=target, **options)
+    return analyze(metrics=prometheus.client(), policy=policy, target=target, **options)
 
 
 def test_a_healthy_canary_passes_every_check(mesh, prometheus, policy):
@@ -183,7 +184,7 @@ def test_custom_checks_are_templated_and_missing_data_or_many_series_never_pass(
 def test_a_stopped_prometheus_fails_every_check_with_its_reason(policy, stopped_prometheus_url):
     url = stopped_prometheus_url
     target = AnalysisTarget.of(policy, service="an-healthy", namespace=NAMESPACE, canary="v2", stable="v1")
-    result = analyze(client=PrometheusClient(url=url), policy=policy, target=target)
+    result = analyze(metrics=PrometheusClient(url=url), policy=policy, target=target)
     reason = f"Prometheus unreachable at {url}: connection refused"
     assert result.decision is Outcome.FAIL
     assert {(check.outcome, check.reason, check.status) for check in result.checks} == {

@@ -62,10 +62,10 @@ class Scenario:
         self.cluster.apply()
 
     def engine(self, **options) -> RolloutEngine:
-        from meshops.rollout.prometheus import PrometheusClient
+        from meshops.metrics.prometheus import PrometheusClient
 
         config = load_env_config(WorkTree(self.cluster.repo), ENV)
-        return RolloutEngine(store=self.store, config=config, prometheus=PrometheusClient(self.prometheus_url),
+        return RolloutEngine(store=self.store, config=config, metrics=PrometheusClient(self.prometheus_url),
                              events=EventRecorder(self.api), **options)
 
     def run(self, **options):

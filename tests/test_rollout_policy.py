@@ -10,7 +10,8 @@ from helpers import REPO_ROOT
 from meshops.source.envconfig import load_env_config
 from meshops.model.errors import ConfigError
 from meshops.rollout import policy as rollout_policy
-from meshops.rollout.policy import check_policies, load_policy, parse_duration, promql_duration
+from meshops.model.durations import parse_duration
+from meshops.rollout.policy import check_policies, load_policy, promql_duration
 from meshops.source.repo import WorkTree
 
 CONFIG_FILE = "environments/test/meshops.yaml"

@@ -96,6 +96,7 @@ def test_meshops_yaml_entry_with_unknown_code_points_at_its_line(validate_yaml):
 
 def test_every_check_module_declares_its_codes_in_the_catalogue():
     assert set(CHECK_MODULES) <= set(RULE_MODULES)
+    assert all(module.RULES for module in RULE_MODULES)
     codes = catalogue()
     assert all(code.startswith("MSH") and len(code) == 6 for code in codes)
     assert {"MSH201", "MSH301", "MSH401", "MSH404"} <= set(codes)

@@ -2,11 +2,11 @@
 
 Each command group lives in its own module under `meshops.cli` and is listed in `COMMANDS`; heavy
 imports (the kubernetes client, jinja2) happen inside the commands so `meshops --help` stays fast.
+Adding a command is writing its module and adding it to `COMMANDS`.
 Every `MeshopsError` becomes one line on stderr and the exit code from `meshops.model.errors.ExitCode`.
 """
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import traceback
@@ -15,23 +15,16 @@ import click
 
 from .. import __version__
 from ..model.errors import ExitCode, MeshopsError
-
-# (module under meshops.cli, attribute): each attribute is a click command or group.
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("render", "render"),
-    ("render", "envs"),
-    ("diff", "diff"),
-    ("apply", "apply"),
-    ("crds", "crds"),
-    ("validate", "validate"),
-    ("sandbox", "sandbox"),
-    ("demo", "demo"),
-    ("rollout", "rollout"),
-    ("reconcile", "reconcile"),
-    ("reconcile", "affected"),
-    ("serve", "serve"),
-    ("serve", "controller"),
-)
+from .apply import apply
+from .crds import crds
+from .demo import demo
+from .diff import diff
+from .reconcile import affected, reconcile
+from .render import envs, render
+from .rollout import rollout
+from .sandbox import sandbox
+from .serve import controller, serve
+from .validate import validate
 
 # Internal failures (bugs) exit with EX_SOFTWARE from sysexits.h so they are never mistaken for
 # "differences found" or "invalid config".
@@ -78,8 +71,10 @@ def cli() -> None:
     """
 
 
-for _module, _attribute in COMMANDS:
-    cli.add_command(getattr(importlib.import_module(f"{__name__}.{_module}"), _attribute))
+# Every command and group, in the order `meshops --help` lists them.
+COMMANDS = (render, envs, diff, apply, crds, validate, sandbox, demo, rollout, reconcile, affected, serve, controller)
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

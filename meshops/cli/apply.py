@@ -38,45 +38,44 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
       meshops apply --env staging --no-prune -o json --yes
       meshops apply --env prod --yes --wait --timeout 30m
     """
-    from ..apply.executor import Applier
+    from datetime import datetime, timezone
+
     from ..diff.output import text_lines
-    from ..pipeline.plan import plan_environment, require_namespaces
-    from ..diff.normalize import ignore_rules
+    from ..pipeline.apply import ApplyOptions, apply_environment
+    from ..pipeline.freeze import check_freeze
+    from ..pipeline.plan import render_environment
+    from ..pipeline.targets import target_of
     from .progress import ApplyProgress
-    from .rollout import RolloutEnvironment, drive, parse_timeout
+    from .rollout import drive, parse_timeout
 
     seconds = parse_timeout(timeout)
-    planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig, context=context)
-    if dry_run != "server":  # freeze windows stop writes (and so the rollouts they would start), not dry runs
-        from datetime import datetime, timezone
-
-        from ..reconcile.freeze import check_freeze
-
-        check_freeze(planned.rendered.config, datetime.now(timezone.utc), override=override_freeze)
-    require_namespaces(planned)
-    plan = planned.plan
     server_dry_run = dry_run == "server"
-    pending = len(plan.creates) + len(plan.updates) + (0 if no_prune else len(plan.prunes))
-    if output == "text":
-        for line, _ in text_lines(plan):
-            if line.startswith(("+ ", "~ ", "- ", "! ")) or line == plan.summary():
-                click.echo(line, err=True)
-    if pending and not server_dry_run and not yes:
-        if not sys.stdin.isatty():
-            raise UsageError("refusing to write without confirmation", hint="pass --yes (stdin is not a terminal)")
-        click.confirm(f"Apply {pending} changes to {planned.api.label}?", abort=True, err=True)
-    applier = Applier(
-        planned.api,
-        planned.discovery,
-        environment=environment,
-        revision=planned.rendered.revision,
-        dry_run=server_dry_run,
-        force_conflicts=force_conflicts,
-        ignore=tuple(ignore_rules(planned.rendered.config.section("ignore"))),
-        overlay=planned.overlay,
-    )
-    with ApplyProgress(pending, label=f"applying {environment}") as progress:
-        result = applier.run(plan, prune=not no_prune, progress=progress if output == "text" else None)
+    rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
+    if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
+        check_freeze(rendered.config, datetime.now(timezone.utc), override=override_freeze)
+    connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect()
+    options = ApplyOptions(dry_run=server_dry_run, prune=not no_prune, force_conflicts=force_conflicts)
+    pending = 0
+
+    def review(planned) -> None:
+        """Show the plan, then ask before a real write (unless --yes)."""
+        nonlocal pending
+        plan = planned.plan
+        pending = len(plan.creates) + len(plan.updates) + (len(plan.prunes) if options.prune else 0)
+        if output == "text":
+            for line, _ in text_lines(plan):
+                if line.startswith(("+ ", "~ ", "- ", "! ")) or line == plan.summary():
+                    click.echo(line, err=True)
+        if pending and not server_dry_run and not yes:
+            if not sys.stdin.isatty():
+                raise UsageError("refusing to write without confirmation", hint="pass --yes (stdin is not a terminal)")
+            click.confirm(f"Apply {pending} changes to {connection.label}?", abort=True, err=True)
+        progress.start(pending)
+
+    with ApplyProgress(label=f"applying {environment}") as progress:
+        applied = apply_environment(rendered, connection, options=options, review=review,
+                                    progress=progress if output == "text" else None)
+    result = applied.result
     if output == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -86,18 +85,8 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
         click.echo(result.summary() + f" ({result.writes} write requests)")
     if server_dry_run:
         sys.exit(ExitCode.OK if result.ok else ExitCode.INCOMPLETE)
-    _announce_rollouts(planned.api, plan, result)
     if not result.ok:
         sys.exit(ExitCode.INCOMPLETE)
     if wait:
-        env = RolloutEnvironment(name=environment, config=planned.rendered.config, api=planned.api, discovery=planned.discovery)
-        refs = [live.ref for live in env.store.list(environment) if live.state.active]
-        sys.exit(drive(env, refs, wait=True, timeout=seconds, prometheus_url=prometheus_url))
+        sys.exit(drive(connection, rendered.config, wait=True, timeout=seconds, prometheus_url=prometheus_url))
     sys.exit(ExitCode.OK)
-
-
-def _announce_rollouts(api, plan, result) -> None:
-    """Events for the rollouts this apply started, restarted or cancelled (the overlay's decisions)."""
-    from ..rollout.event_recorder import announce_apply_result
-
-    announce_apply_result(api, plan, result)

@@ -22,10 +22,10 @@ class Duration(click.ParamType):
             return float(text)
         except ValueError:
             pass
-        from ..reconcile.freeze import parse_duration
+        from ..model.durations import parse_duration
 
         try:
-            return parse_duration(text).total_seconds()
+            return parse_duration(text)
         except ValueError as error:
             self.fail(str(error), param, ctx)
 

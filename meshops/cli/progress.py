@@ -7,17 +7,20 @@ from .console import is_terminal
 
 
 class ApplyProgress:
-    """Callback for `Applier.run(progress=…)`; use as a context manager."""
+    """Callback for `Applier.run(progress=…)`; use as a context manager and `start` it once the total is known."""
 
-    def __init__(self, total_hint: int, *, label: str) -> None:
+    def __init__(self, *, label: str) -> None:
         self.label = label
-        self.total_hint = total_hint
         self.live = is_terminal(click.get_text_stream("stderr"))
         self._progress = None
         self._task = None
 
     def __enter__(self) -> "ApplyProgress":
-        if self.live and self.total_hint:
+        return self
+
+    def start(self, total: int) -> None:
+        """Show the bar (on a terminal, for work to do) — after any confirmation prompt, never during it."""
+        if self.live and total and self._progress is None:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -25,8 +28,7 @@ class ApplyProgress:
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=Console(stderr=True), transient=True
             )
             self._progress.start()
-            self._task = self._progress.add_task(self.label, total=self.total_hint)
-        return self
+            self._task = self._progress.add_task(self.label, total=total)
 
     def __call__(self, result, done: int, total: int) -> None:
         line = f"[{done}/{total}] {result.outcome.value:<9} {result.key}" + (f": {result.message}" if result.message else "")

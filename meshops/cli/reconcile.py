@@ -12,8 +12,6 @@ from .common import DURATION, REVISION, cluster_options, output_option, render_b
 F = Callable[..., object]
 
 
-
-
 def git_source_options(function: F) -> F:
     """--repo, --ref/--branch's sibling options and --cache-dir: where the config comes from."""
     function = click.option("--cache-dir", default=None, metavar="DIR",

@@ -35,7 +35,7 @@ def _timeout_option(function: F) -> F:
 
 
 def parse_timeout(text: str | None) -> float | None:
-    from ..rollout.policy import parse_duration
+    from ..model.durations import parse_duration
 
     if text is None:
         return None
@@ -48,22 +48,23 @@ def parse_timeout(text: str | None) -> float | None:
 class RolloutEnvironment:
     """The environment's config and its cluster, as every rollout command needs them."""
 
-    def __init__(self, *, name: str, config, api, discovery=None) -> None:
-        from ..rollout.store import RolloutStore
+    def __init__(self, *, config, connection) -> None:
+        from ..pipeline.rollouts import rollout_store
 
-        self.name = name
+        self.name = config.name
         self.config = config
-        self.api = api
-        self.store = RolloutStore.connect(api, discovery)
+        self.connection = connection
+        self.api = connection.api
+        self.store = rollout_store(connection)
 
     @classmethod
     def open(cls, *, repo: str, ref: str | None, environment: str, kubeconfig: str | None, context: str | None) -> RolloutEnvironment:
-        from ..cluster.connect import connect
+        from ..pipeline.targets import target_of
         from ..source.envconfig import load_env_config
         from ..source.repo import open_source
 
         config = load_env_config(open_source(repo, ref).tree, environment)
-        return cls(name=environment, config=config, api=connect(kubeconfig=kubeconfig, context=context, config=config))
+        return cls(config=config, connection=target_of(config, kubeconfig=kubeconfig, context=context).connect())
 
     def find(self, service: str):
         """The rollout of `service` in this environment (UsageError when there is none)."""
@@ -77,23 +78,22 @@ class RolloutEnvironment:
         return matches[0]
 
 
-def drive(env: RolloutEnvironment, refs: list, *, wait: bool, timeout: float | None, prometheus_url: str | None) -> int:
-    """Run the engine over `refs` with progress output; the exit code (0 only if all succeeded)."""
-    from ..rollout.driver import RolloutEngine
-    from ..rollout.event_recorder import EventRecorder
-    from ..rollout.prometheus import PrometheusClient, client_from_config
+def drive(connection, config, *, wait: bool, timeout: float | None, prometheus_url: str | None, store=None) -> int:
+    """Drive the environment's active rollouts with progress output; the exit code (0 only if all succeeded)."""
+    from ..pipeline.rollouts import active_rollouts, drive_rollouts, metrics_source, rollout_store
     from ..rollout.state import Phase
     from .rollout_view import RolloutProgress
 
+    store = store or rollout_store(connection)
+    refs = active_rollouts(store, config.name)
     if not refs:
-        click.echo(f"no active rollouts in {env.name}")
+        click.echo(f"no active rollouts in {config.name}")
         return ExitCode.OK
-    prometheus = PrometheusClient(url=prometheus_url) if prometheus_url else client_from_config(env.config)
-    states = {ref.name: env.store.read(ref).state for ref in refs}
+    metrics_source(config, prometheus_url=prometheus_url)  # a missing prometheus.url is an error before any write
+    states = {ref.name: store.read(ref).state for ref in refs}
     with RolloutProgress(states) as progress:
-        engine = RolloutEngine(store=env.store, config=env.config, prometheus=prometheus,
-                               events=EventRecorder(env.api), on_tick=progress)
-        ticks = engine.run(refs, wait=wait, timeout=timeout)
+        ticks = drive_rollouts(connection, config, refs=refs, store=store, prometheus_url=prometheus_url, wait=wait,
+                               timeout=timeout, on_tick=progress)
     codes = []
     for tick in ticks:
         state = tick.state
@@ -138,7 +138,7 @@ def rollout() -> None:
 def status(environment, repo, ref, kubeconfig, context, output, service) -> None:
     """Phase, step, weights and the last check values against their bounds, per rollout."""
     from ..rollout.decide import next_analysis_at
-    from ..rollout.policy import load_policy
+    from ..rollout.policy import policies
     from ..rollout.state import Phase
     from .rollout_view import status_json, status_lines
 
@@ -147,7 +147,7 @@ def status(environment, repo, ref, kubeconfig, context, output, service) -> None
     rows = []
     for live in rollouts:
         state = live.state
-        due = next_analysis_at(state, load_policy(env.config, state.service)) if state.phase == Phase.PROGRESSING else None
+        due = next_analysis_at(state, policies(env.config).of(state.service)) if state.phase == Phase.PROGRESSING else None
         rows.append((live.ref.name, live.ref.namespace, state, due))
     if output == "json":
         click.echo(json.dumps({"environment": environment, "rollouts": status_json(rows)}, indent=2))
@@ -173,8 +173,7 @@ def run(environment, repo, ref, kubeconfig, context, prometheus_url, wait, timeo
     """
     seconds = parse_timeout(timeout)
     env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
-    refs = [live.ref for live in env.store.list(environment) if live.state.active]
-    sys.exit(drive(env, refs, wait=wait, timeout=seconds, prometheus_url=prometheus_url))
+    sys.exit(drive(env.connection, env.config, wait=wait, timeout=seconds, prometheus_url=prometheus_url, store=env.store))
 
 
 def _command(name: str, summary: str, *, confirm: bool = False):

@@ -174,7 +174,7 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
       meshops controller --repo https://github.com/acme/mesh-config.git --webhook-secret-file /var/run/secrets/meshops/webhook
       meshops controller --repo /srv/git/mesh.git --interval 30s --env dev
     """
-    from ..cluster.connect import connect
+    from ..cluster.target import Target
     from ..controller.leader import LeaderElector
     from ..controller.loop import Controller
     from ..model.errors import ExitCode
@@ -192,7 +192,7 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     limits = _webhook_limits(max_body=max_body, max_connections=max_connections, header_timeout=header_timeout,
                              body_timeout=body_timeout)
     identity = identity or default_identity()
-    api = connect(kubeconfig=kubeconfig, context=context)
+    api = Target(environment="(controller)", kubeconfig=kubeconfig, context=context).connect().api  # its own cluster: the leader Lease
     _setup_logging()
     log = logging.getLogger("meshops.controller")
     metrics = Metrics()

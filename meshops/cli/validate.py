@@ -62,11 +62,12 @@ def validate(
         raise UsageError("--set applies to rendering, not to -f files", hint="drop --set, or validate --env without -f")
 
     from ..validate import has_errors, sort_findings, validate as run_validate
+    from ..validate.schemas.repo import schemas_for
 
     manifests, findings, config, base, tree = _inputs(environment=environment, repo=repo, ref=ref, sets=sets, files=files)
     api = _cluster(kubeconfig=kubeconfig, kube_context=kube_context, config=config)
     live, cluster_schemas = _live_inputs(api) if api is not None else (None, None)
-    schemas = _schema_set(crds=crds, cluster_schemas=cluster_schemas, tree=tree, environment=environment)
+    schemas = schemas_for(tree, environment, crd_files=crds, cluster=cluster_schemas)
     findings = sort_findings(findings + run_validate(manifests, schemas=schemas, config=config, live=live))
     click.echo(_format(findings, output=output, base=base), nl=False)
     if has_errors(findings):
@@ -110,15 +111,18 @@ def _cluster(*, kubeconfig: str | None, kube_context: str | None, config):
     used when reachable and otherwise skipped with a note, so offline validation still runs.
     """
     from ..cluster.api import RetryPolicy
-    from ..cluster.connect import connect
+    from ..cluster.target import Target
     from ..model.errors import ClusterError
+    from ..pipeline.targets import names_a_cluster, target_of
 
     if kubeconfig or kube_context:
-        return connect(kubeconfig=kubeconfig, context=kube_context, config=config)
-    if config is None or not config.section("cluster"):
+        target = target_of(config, kubeconfig=kubeconfig, context=kube_context) if config else Target(
+            environment="", kubeconfig=kubeconfig, context=kube_context)
+        return target.connect().api
+    if not names_a_cluster(config):
         return None
     try:
-        api = connect(config=config, retry=RetryPolicy(attempts=1))
+        api = target_of(config).connect(retry=RetryPolicy(attempts=1)).api
         api.request("GET", "/version", timeout=(2.0, 5.0))
         return api
     except ClusterError as error:
@@ -136,19 +140,6 @@ def _live_inputs(api):
     live = read_for_lookup(api, Discovery(api))
     crds = istio_crds(list_cluster_crds(api.client))
     return live, (SchemaSet.from_crds(crds, source=f"cluster ({api.label})") if crds else None)
-
-
-def _schema_set(*, crds: tuple[str, ...], cluster_schemas, tree, environment: str | None):
-    """Schemas by precedence: the cluster's CRDs, then --crds files, then the repo's crds/, then shipped."""
-    from ..validate.schemas import SchemaSet
-    from ..validate.schemas.repo import load_repo_crds
-
-    schemas = SchemaSet.shipped()
-    repo_crds = load_repo_crds(tree, environment) if tree is not None else None
-    for preferred in (repo_crds, SchemaSet.from_crd_files(list(crds)) if crds else None, cluster_schemas):
-        if preferred is not None:
-            schemas = preferred.overlay(schemas)
-    return schemas
 
 
 def _format(findings, *, output: str, base: str | None) -> str:

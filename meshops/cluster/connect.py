@@ -1,8 +1,9 @@
-"""Which cluster: flags, then the environment's `meshops.yaml`, then kubectl's conventions.
+"""How a cluster is reached: a kubeconfig file and context, or the pod's service account.
 
-Order: `--kubeconfig`/`--context` flags; `cluster:` in `meshops.yaml` (`kubeconfig`, `context`,
-`inCluster`); the `KUBECONFIG` variable or `~/.kube/config`; in-cluster service-account config
-when running in a pod. Every way this can fail is a `ClusterError` naming the file or context.
+`connect` gets what the caller decided (see `cluster.target`): a kubeconfig path or None for the
+`KUBECONFIG` variable / `~/.kube/config`, a context or None for the current one, or `in_cluster`.
+Without a kubeconfig file, a pod's service-account config is used. Every way this can fail is a
+`ClusterError` naming the file or context.
 """
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..source.envconfig import EnvConfig
 from ..model.errors import ClusterError
 from .api import KubeApi, RetryPolicy
 
@@ -34,18 +34,15 @@ def connect(
     *,
     kubeconfig: str | None = None,
     context: str | None = None,
-    config: EnvConfig | None = None,
+    in_cluster: bool = False,
     retry: RetryPolicy = RetryPolicy(),
 ) -> KubeApi:
-    """A `KubeApi` for the cluster the flags, `meshops.yaml` or kubectl conventions point at."""
+    """A `KubeApi` for the cluster a kubeconfig (or the pod's service account) points at."""
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
 
-    section = (config.section("cluster") if config else None) or {}
-    kubeconfig = kubeconfig or section.get("kubeconfig")
-    context = context or section.get("context")
     configuration = k8s_client.Configuration()
-    if section.get("inCluster") and not kubeconfig:
+    if in_cluster and not kubeconfig:
         if not _in_cluster_available():
             raise ClusterError("meshops.yaml asks for in-cluster config, but this is not a pod with a service account",
                                hint="run inside the cluster or set cluster.kubeconfig")

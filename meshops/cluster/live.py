@@ -1,10 +1,17 @@
-"""Reading live objects for a plan: one LIST per kind per namespace, never one GET per object.
+"""Reading what a plan compares against: one LIST per kind, shared by diff, prune and validation.
 
-For every kind git renders, each namespace it renders into is listed whole (so an object with the
-same name that meshops does not own is seen, not overwritten). Objects meshops applied earlier
-for this environment but git no longer renders are found with one label-selected, cluster-wide
-LIST per kind the cluster serves (`app.kubernetes.io/managed-by=meshops`,
-`meshops.dev/environment=<env>`): the prune candidates.
+For every kind meshops manages (the kinds table) and every other kind git renders, the cluster is
+read once:
+- mesh kinds and Services: one cluster-wide LIST each. The same answer holds the live versions of
+  rendered objects (an object of the same name meshops does not own is seen, not overwritten), the
+  prune candidates (objects labelled for this environment that git no longer renders), and what
+  validation looks up (hosts, subsets, gateways in any namespace). Where RBAC allows only some
+  namespaces, the LIST falls back to one per rendered namespace;
+- Secrets, ConfigMaps and ServiceAccounts, whose contents are private to a namespace: one LIST per
+  namespace git renders them into, plus one label-selected LIST for their prune candidates;
+- kinds the table does not know: one LIST per namespace git renders them into (never pruned);
+- Pods, for validation only: one LIST per namespace whose Services a rendered DestinationRule names.
+Namespaces are one LIST. A steady-state diff therefore costs a request per kind, not per object.
 """
 from __future__ import annotations
 
@@ -21,6 +28,15 @@ from .discovery import Discovery, Resource
 # Page size for LISTs: large enough that thousands of objects cost a handful of requests, small
 # enough that one page stays a few MB (the API server's own default cap is similar).
 PAGE_SIZE = 500
+NAMESPACE = Resource("", "v1", "Namespace", "namespaces", False)
+# Kinds whose objects are private to their namespace (credentials, configuration): never read
+# cluster-wide, only where git renders them, plus the owned ones (prune candidates).
+NAMESPACE_PRIVATE: frozenset[tuple[str, str]] = frozenset({("", "Secret"), ("", "ConfigMap"), ("", "ServiceAccount")})
+# Kinds meshops never lists for a plan: CRDs are installed, not pruned (deleting one deletes every
+# object of its kind); Namespaces are listed once above.
+NOT_LISTED: frozenset[tuple[str, str]] = frozenset({("apiextensions.k8s.io", "CustomResourceDefinition"), ("", "Namespace")})
+# Core v1 kinds every API server serves: no discovery request needed.
+POD = Resource("", "v1", "Pod", "pods", True)
 
 
 @dataclass
@@ -30,8 +46,15 @@ class LiveState:
     objects: dict[ObjectKey, dict] = field(default_factory=dict)
     resources: dict[tuple[str, str], Resource] = field(default_factory=dict)  # (group, kind) -> resource used
     namespaces: set[str] = field(default_factory=set)  # every namespace that exists in the cluster
+    pods: list[dict] = field(default_factory=list)  # for validation lookups only
+    complete: bool = True  # every mesh kind was read cluster-wide (validation may trust what it does not see)
     requests: int = 0
 
+    def lookup_objects(self) -> list[dict] | None:
+        """Live objects for validation's cross-resource lookups, or None when the read was partial."""
+        if not self.complete:
+            return None
+        return [obj for key, obj in self.objects.items() if (key.group, key.kind) not in NAMESPACE_PRIVATE] + self.pods
 
 
 def list_objects(api: KubeApi, resource: Resource, *, namespace: str | None = None, label_selector: str | None = None) -> list[dict]:
@@ -73,48 +96,94 @@ def read_live(
     *,
     desired: Iterable[Manifest],
     environment: str,
-    prune_kinds: Iterable[kinds.Kind] = kinds.KINDS,
+    managed_kinds: Iterable[kinds.Kind] = kinds.KINDS,
 ) -> LiveState:
     """Read what a plan for `desired` in `environment` must compare against (see module docstring)."""
+    desired = list(desired)
     state = LiveState()
     before = api.stats.requests
-    # Namespaces are few: one unfiltered LIST serves existence checks, desired Namespaces and prunes.
-    namespace_resource = Resource("", "v1", "Namespace", "namespaces", False)
-    state.resources[("", "Namespace")] = namespace_resource
-    for obj in list_objects(api, namespace_resource):
+    state.resources[("", "Namespace")] = NAMESPACE
+    for obj in list_objects(api, NAMESPACE):
         state.namespaces.add(obj["metadata"]["name"])
         state.objects[key_of(obj)] = obj
-    namespaces_by_resource: dict[Resource, set[str | None]] = {}
+    rendered_in: dict[Resource, set[str | None]] = {}
     for manifest in desired:
         resource = _require(discovery, manifest)
         state.resources.setdefault((resource.group, resource.kind), resource)
-        namespaces_by_resource.setdefault(resource, set()).add(manifest.namespace if resource.namespaced else None)
-    for resource, namespaces in namespaces_by_resource.items():
-        if resource.kind == "Namespace" and resource.group == "":
+        rendered_in.setdefault(resource, set()).add(manifest.namespace if resource.namespaced else None)
+    listed: set[tuple[str, str]] = set(NOT_LISTED)
+    for row in managed_kinds:
+        group_kind = (row.group, row.kind)
+        if group_kind in listed:
             continue
-        for namespace in sorted(namespaces, key=lambda n: n or ""):
-            for obj in list_objects(api, resource, namespace=namespace):
-                state.objects[key_of(obj)] = obj
-    selector = owner_selector(environment)
-    for row in prune_kinds:
-        if row.kind == "CustomResourceDefinition":
-            continue  # meshops never prunes CRDs: deleting one deletes every object of that kind
-        if (row.group, row.kind) == ("", "Namespace"):
-            continue  # already listed whole
-        resource = state.resources.get((row.group, row.kind)) or discovery.preferred(row.group, row.kind)
+        listed.add(group_kind)
+        resource = state.resources.get(group_kind) or discovery.preferred(*group_kind)
         if resource is None:
             continue  # not served here: nothing of this kind can exist
-        state.resources.setdefault((row.group, row.kind), resource)
-        try:
-            found = list_objects(api, resource, label_selector=selector)
-        except ApiError as error:
-            if error.not_found:
-                continue
-            raise
-        for obj in found:
-            state.objects.setdefault(key_of(obj), obj)
+        state.resources.setdefault(group_kind, resource)
+        namespaces = _namespaces_of(rendered_in, group_kind)
+        if group_kind in NAMESPACE_PRIVATE:
+            _read_namespaces(api, resource, namespaces, into=state)
+            _read(api, resource, into=state, label_selector=owner_selector(environment))
+        else:
+            _read_everywhere(api, resource, namespaces, into=state)
+    for resource, namespaces in rendered_in.items():
+        if (resource.group, resource.kind) not in listed:  # kinds the table does not know
+            listed.add((resource.group, resource.kind))
+            _read_namespaces(api, resource, namespaces, into=state)
+    for namespace in sorted(_destination_namespaces(desired) & state.namespaces):
+        state.pods.extend(list_objects(api, POD, namespace=namespace))
     state.requests = api.stats.requests - before
     return state
+
+
+def _namespaces_of(rendered_in: dict[Resource, set[str | None]], group_kind: tuple[str, str]) -> list[str | None]:
+    found: set[str | None] = set()
+    for resource, namespaces in rendered_in.items():
+        if (resource.group, resource.kind) == group_kind:
+            found |= namespaces
+    return sorted(found, key=lambda namespace: namespace or "")
+
+
+def _read(api: KubeApi, resource: Resource, *, into: LiveState, namespace: str | None = None,
+          label_selector: str | None = None) -> None:
+    for obj in list_objects(api, resource, namespace=namespace, label_selector=label_selector):
+        into.objects.setdefault(key_of(obj), obj)
+
+
+def _read_namespaces(api: KubeApi, resource: Resource, namespaces: Iterable[str | None], *, into: LiveState) -> None:
+    for namespace in namespaces:
+        _read(api, resource, into=into, namespace=namespace)
+
+
+def _read_everywhere(api: KubeApi, resource: Resource, namespaces: list[str | None], *, into: LiveState) -> None:
+    """One cluster-wide LIST; where RBAC allows namespaces only, one LIST per rendered namespace."""
+    try:
+        _read(api, resource, into=into)
+    except ApiError as error:
+        if error.not_found:
+            return
+        if error.status != 403 or not resource.namespaced:
+            raise
+        into.complete = False
+        _read_namespaces(api, resource, [n for n in namespaces if n], into=into)
+
+
+def _destination_namespaces(desired: Iterable[Manifest]) -> set[str]:
+    """Namespaces of the Services rendered DestinationRules name (`reviews`, `reviews.bookinfo.svc…`)."""
+    found: set[str] = set()
+    for manifest in desired:
+        if manifest.kind != "DestinationRule" or not isinstance(manifest.obj.get("spec"), dict):
+            continue
+        host = manifest.obj["spec"].get("host")
+        if not isinstance(host, str) or host.startswith("*"):
+            continue
+        parts = host.split(".")
+        if len(parts) == 1:
+            found.add(manifest.namespace or "default")
+        elif len(parts) == 2 or (len(parts) > 2 and parts[2] == "svc"):
+            found.add(parts[1])
+    return found
 
 
 def missing_namespaces(desired: Iterable[Manifest], state: LiveState) -> dict[str, list[ObjectKey]]:
@@ -129,8 +198,8 @@ def missing_namespaces(desired: Iterable[Manifest], state: LiveState) -> dict[st
     return missing
 
 
-# Kinds cross-resource validation looks up in a live cluster (hosts, subsets, gateways, policies,
-# and the Pods a subset must select).
+# Kinds cross-resource validation looks up in a live cluster when no plan is made (`validate
+# --context`): hosts, subsets, gateways, policies, and the Pods a subset must select.
 LOOKUP_KINDS: tuple[tuple[str, str], ...] = tuple((row.group, row.kind) for row in kinds.KINDS if row.group.endswith("istio.io")) + (
     ("", "Service"),
     ("", "Pod"),

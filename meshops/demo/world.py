@@ -122,11 +122,11 @@ class DemoWorld:
 
     def follow_weights(self) -> None:
         """From now on, reviews traffic follows the VirtualService weights in the sandbox."""
-        from ..cluster.connect import connect
+        from ..cluster.target import Target
         from ..sim.follow import WeightFollower
         from ..rollout.store import RolloutStore
 
-        store = RolloutStore.connect(connect(kubeconfig=str(self.kubeconfig), context="sandbox"))
+        store = RolloutStore.connect(Target(environment="demo", kubeconfig=str(self.kubeconfig), context="sandbox").connect().api)
         self.follower = WeightFollower(store, self.simulator, namespace=NAMESPACE, services={SERVICE: REVIEWS_RPS}).start()
         self._stack.callback(self.follower.stop)
 

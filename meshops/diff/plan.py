@@ -93,6 +93,34 @@ class Plan:
         return text
 
 
+def plan_object(
+    manifest: Manifest,
+    live: dict | None,
+    *,
+    environment: str,
+    ignore: list[IgnoreRule] = (),
+    overlay: Overlay = no_overlay,
+) -> Change:
+    """One rendered object's change against its live counterpart (None: it does not exist).
+
+    The one classification of create / conflict / update / unchanged: `make_plan` uses it for
+    every object, apply again for an object it lost a write race on.
+    """
+    key = manifest.key
+    target = overlay(manifest.obj, live)
+    if live is None:
+        normalized, _ = normalize_pair(desired=target, live=None, ignore=ignore)
+        return Change(Action.CREATE, key, manifest=manifest, desired=target, desired_normalized=normalized)
+    problem = ownership_problem(live, environment)
+    if problem:
+        return Change(Action.CONFLICT, key, manifest=manifest, live=live, desired=target, reason=problem)
+    desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore)
+    # Equal objects are the common case; comparing them in C costs far less than building a patch.
+    patch = [] if live_normalized == desired_normalized else jsonpatch.make_patch(live_normalized, desired_normalized).patch
+    return Change(Action.UPDATE if patch else Action.UNCHANGED, key, manifest=manifest, live=live, desired=target,
+                  desired_normalized=desired_normalized, live_normalized=live_normalized, patch=patch)
+
+
 def make_plan(
     desired: Iterable[Manifest],
     live_objects: dict[ObjectKey, dict],
@@ -106,26 +134,9 @@ def make_plan(
     changes: list[Change] = []
     seen: set[ObjectKey] = set()
     for manifest in desired:
-        key = manifest.key
-        seen.add(key)
-        live = live_objects.get(key)
-        target = overlay(manifest.obj, live)
-        if live is None:
-            normalized, _ = normalize_pair(desired=target, live=None, ignore=ignore)
-            changes.append(Change(Action.CREATE, key, manifest=manifest, desired=target, desired_normalized=normalized))
-            continue
-        problem = ownership_problem(live, environment)
-        if problem:
-            changes.append(Change(Action.CONFLICT, key, manifest=manifest, live=live, desired=target, reason=problem))
-            continue
-        desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore)
-        # Equal objects are the common case; comparing them in C costs far less than building a patch.
-        patch = [] if live_normalized == desired_normalized else jsonpatch.make_patch(live_normalized, desired_normalized).patch
-        action = Action.UPDATE if patch else Action.UNCHANGED
-        changes.append(
-            Change(action, key, manifest=manifest, live=live, desired=target, desired_normalized=desired_normalized,
-                   live_normalized=live_normalized, patch=patch)
-        )
+        seen.add(manifest.key)
+        changes.append(plan_object(manifest, live_objects.get(manifest.key), environment=environment, ignore=ignore,
+                                   overlay=overlay))
     for key, live in live_objects.items():
         if key in seen or not is_owned(live, environment):
             continue

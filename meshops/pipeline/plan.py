@@ -1,23 +1,28 @@
-"""The pipeline as calls the commands share: source -> render -> validate -> live -> plan.
+"""Use case: plan an environment — render, validate, read the cluster once, compare.
 
-`diff`, `apply`, `reconcile` and the controller all need the same first steps; doing them here
-keeps the CLI a thin layer and guarantees that nothing reaches a cluster before validation passed.
+`diff`, `apply`, `reconcile` and the controller all start here, which guarantees that nothing
+reaches a cluster before the rendered objects passed validation, and that validation sees the
+same live objects (Services, subsets with their pods) the plan is made against.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..cluster.api import KubeApi, RetryPolicy
-from ..cluster.connect import connect
 from ..cluster.discovery import Discovery
 from ..cluster.live import LiveState, missing_namespaces, read_live
-from ..diff.normalize import ignore_rules
+from ..cluster.target import Connection
+from ..diff.normalize import IgnoreRule, ignore_rules
 from ..diff.plan import Plan, make_plan
-from ..model.identity import Overlay
 from ..model.errors import ClusterError, ConfigError
+from ..model.identity import Overlay
 from ..render import RenderResult, render
 from ..source.repo import open_source
 from ..validate.findings import Finding, Severity, has_errors
+from .targets import target_of
+
+# Schema findings (MSH1xx) judge each object alone: a cluster's objects cannot change them.
+SCHEMA_CODE_PREFIX = "MSH1"
 
 
 class InvalidConfig(ConfigError):
@@ -35,19 +40,45 @@ class InvalidConfig(ConfigError):
         self.findings = findings
 
 
-def render_and_validate(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> tuple[RenderResult, list[Finding]]:
-    """Render an environment and validate it offline; raise InvalidConfig on error findings."""
-    from ..validate import validate
-    from ..validate.schemas import SchemaSet
-
+def render_environment(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> RenderResult:
+    """Render an environment and check its rollout policy (a broken policy is found before any write)."""
     from ..rollout.policy import check_policies
 
     rendered = render(open_source(repo, ref), environment, sets)
-    check_policies(rendered.config)  # a broken rollout policy is found before the first write, not mid-rollout
-    findings = validate(rendered.manifests, schemas=SchemaSet.shipped(), config=rendered.config)
+    check_policies(rendered.config)
+    return rendered
+
+
+def validate_rendered(rendered: RenderResult) -> list[Finding]:
+    """Every finding for the rendered objects, offline; InvalidConfig on errors (before any cluster is touched)."""
+    from ..validate import validate
+    from ..validate.schemas.repo import schemas_for
+
+    schemas = schemas_for(rendered.tree, rendered.environment)
+    findings = validate(rendered.manifests, schemas=schemas, config=rendered.config)
     if has_errors(findings):
         raise InvalidConfig(findings)
-    return rendered, findings
+    return findings
+
+
+def revalidate_with_live(rendered: RenderResult, offline: list[Finding], live: list[dict] | None) -> list[Finding]:
+    """The cross-resource checks again, with the cluster's objects as context (hosts from live
+    Services, subsets with pods); InvalidConfig on errors. Schema findings do not depend on the
+    cluster and are kept from the offline run."""
+    from ..validate import validate
+
+    if live is None:
+        return offline
+    with_live = validate(rendered.manifests, config=rendered.config, live=live)
+    if has_errors(with_live):
+        raise InvalidConfig(with_live)
+    return [finding for finding in offline if finding.code.startswith(SCHEMA_CODE_PREFIX)] + with_live
+
+
+def render_and_validate(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> tuple[RenderResult, list[Finding]]:
+    """Render an environment and validate it offline; raise InvalidConfig on error findings."""
+    rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
+    return rendered, validate_rendered(rendered)
 
 
 @dataclass
@@ -56,11 +87,34 @@ class Planned:
 
     rendered: RenderResult
     findings: list[Finding]
-    api: KubeApi
-    discovery: Discovery
+    connection: Connection
     live: LiveState
     plan: Plan
     overlay: Overlay  # the rollout overlay the plan used; apply re-plans with the same one
+    ignore: list[IgnoreRule]  # meshops.yaml `ignore:`, read once for the plan and for apply's re-plans
+
+    @property
+    def api(self) -> KubeApi:
+        return self.connection.api
+
+    @property
+    def discovery(self) -> Discovery:
+        return self.connection.discovery
+
+
+def plan_rendered(rendered: RenderResult, connection: Connection) -> Planned:
+    """Read the cluster once, validate against it, and plan; no write happens here."""
+    from ..rollout.overlay import make_overlay
+
+    environment = rendered.environment
+    offline = validate_rendered(rendered)
+    live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment)
+    findings = revalidate_with_live(rendered, offline, live.lookup_objects())
+    overlay = make_overlay(rendered.config, revision=rendered.revision)
+    ignore = ignore_rules(rendered.config.section("ignore"))
+    plan = make_plan(rendered.manifests, live.objects, environment=environment, revision=rendered.revision,
+                     ignore=ignore, overlay=overlay)
+    return Planned(rendered, findings, connection, live, plan, overlay, ignore)
 
 
 def plan_environment(
@@ -73,23 +127,14 @@ def plan_environment(
     context: str | None = None,
     retry: RetryPolicy = RetryPolicy(),
 ) -> Planned:
-    """Everything up to the plan; no write happens here."""
-    from ..rollout.overlay import make_overlay
+    """Render, connect to the environment's cluster, and plan (`meshops diff`)."""
+    rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
+    connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect(retry=retry)
+    return plan_rendered(rendered, connection)
 
-    rendered, findings = render_and_validate(repo=repo, ref=ref, environment=environment, sets=sets)
-    api = connect(kubeconfig=kubeconfig, context=context, config=rendered.config, retry=retry)
-    discovery = Discovery(api)
-    live = read_live(api, discovery, desired=rendered.manifests, environment=environment)
-    overlay = make_overlay(rendered.config, revision=rendered.revision)
-    plan = make_plan(
-        rendered.manifests,
-        live.objects,
-        environment=environment,
-        revision=rendered.revision,
-        ignore=ignore_rules(rendered.config.section("ignore")),
-        overlay=overlay,
-    )
-    return Planned(rendered, findings, api, discovery, live, plan, overlay)
+
+class MissingNamespace(ClusterError):
+    """Objects are rendered into a namespace that neither exists nor is rendered: nothing is written."""
 
 
 def require_namespaces(planned: Planned) -> None:
@@ -97,8 +142,8 @@ def require_namespaces(planned: Planned) -> None:
     missing = missing_namespaces(planned.rendered.manifests, planned.live)
     if missing:
         namespace, keys = sorted(missing.items())[0]
-        raise ClusterError(
-            f"namespace {namespace!r} does not exist in the cluster ({planned.api.label}) and is not rendered; "
+        raise MissingNamespace(
+            f"namespace {namespace!r} does not exist in the cluster ({planned.connection.label}) and is not rendered; "
             f"{len(keys)} objects would fail, e.g. {keys[0]}",
             hint="create the namespace (or install Istio for istio-system), or render a Namespace object; nothing was written",
         )

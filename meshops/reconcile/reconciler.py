@@ -17,16 +17,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
-from ..cluster.api import APPLY_PATCH, ApiError, KubeApi
-from ..cluster.connect import connect
-from ..cluster.discovery import Discovery
+from ..cluster.api import APPLY_PATCH, ApiError
+from ..cluster.target import Connection
 from ..source.envconfig import EnvConfig, check_environment_name, list_environments, load_env_config
 from ..model.errors import ApplyIncomplete, ClusterError, ExitCode, MeshopsError
 from ..model.identity import FIELD_MANAGER
 from ..source.promotion import promotion_order
 from ..source.repo import open_source
 from .changes import changed_paths, impact
-from .freeze import Frozen, check_freeze
+from ..pipeline.freeze import Frozen, check_freeze
 from .gitcache import GitCache, Mirror, redact
 from .lease import Lease, micro_time
 from .lock import (
@@ -42,6 +41,10 @@ from .lock import (
 )
 from .report import EnvReport, Outcome, ReconcileReport
 from .rollouts import finish_rollouts
+from ..pipeline.apply import apply_environment
+from ..pipeline.plan import MissingNamespace, render_environment, validate_rendered
+from ..pipeline.targets import target_of
+from ..render import RenderResult
 
 Emit = Callable[[str], None]
 # A bounded wait for another reconcile of the same environment before giving up (seconds).
@@ -125,6 +128,21 @@ def _failure(environment: str, error: MeshopsError, *, stage: str, applied: str 
                      exit_code=error.exit_code, applied_before=applied)
 
 
+@dataclass
+class _Environment:
+    """One environment being reconciled: its settings, its cluster (connected once), its renders."""
+
+    config: EnvConfig
+    connection: Connection
+    renders: dict[str, RenderResult] = field(default_factory=dict)
+
+    def rendered(self, run: _Run, revision: str) -> RenderResult:
+        """The environment rendered at `revision`, once per reconcile whoever asks first."""
+        if revision not in self.renders:
+            self.renders[revision] = render_environment(repo=str(run.mirror.path), ref=revision, environment=self.config.name)
+        return self.renders[revision]
+
+
 @dataclass(frozen=True)
 class _Go:
     """An environment needs the lock: to apply the revision, or only to finish its rollouts."""
@@ -138,13 +156,13 @@ def _environment(run: _Run, config: EnvConfig, repository) -> EnvReport:
     name = config.name
     settings = run.settings
     try:
-        api = connect(kubeconfig=settings.kubeconfig, context=settings.context, config=config)
-        lease = Lease(api, namespace=config.namespace, name=lease_name(name), identity=settings.identity,
+        env = _Environment(config, target_of(config, kubeconfig=settings.kubeconfig, context=settings.context).connect())
+        lease = Lease(env.connection.api, namespace=config.namespace, name=lease_name(name), identity=settings.identity,
                       duration=settings.lease_seconds, clock=run.clock)
         record = EnvRecord.from_lease(lease.read())
         decision = _decide(run, name, record, repository)
         if isinstance(decision, EnvReport) and decision.outcome is Outcome.SKIPPED and settings.wait:
-            decision = _active_rollouts(api, config) or decision
+            decision = _active_rollouts(env.connection, config) or decision
     except MeshopsError as error:
         return _failure(name, error, stage="connect", applied=None)
     if isinstance(decision, EnvReport):
@@ -161,20 +179,20 @@ def _environment(run: _Run, config: EnvConfig, repository) -> EnvReport:
         if override:
             run.emit(f"{name}: overriding {override.describe()}: {settings.override_freeze}")
     try:
-        held = _lock(run, lease, config)
+        held = _lock(run, lease, env)
     except EnvironmentBusy as error:
         return EnvReport(name, Outcome.BUSY, error.one_line().removeprefix("error: "), exit_code=error.exit_code,
                          applied_before=record.applied)
     except MeshopsError as error:
         return _failure(name, error, stage="lock", applied=record.applied)
-    return _locked(run, config, held, repository, before=record, resume=None if decision.apply else decision)
+    return _locked(run, env, held, repository, before=record, resume=None if decision.apply else decision)
 
 
-def _active_rollouts(api: KubeApi, config: EnvConfig) -> _Go | None:
+def _active_rollouts(connection: Connection, config: EnvConfig) -> _Go | None:
     """Rollouts running in the cluster that no reconcile is driving (started by `meshops apply`, or orphaned)."""
     from .rollouts import ACTIVE_PHASES, rollout_states
 
-    rows = rollout_states(api, Discovery(api), environment=config.name, namespace=config.namespace)
+    rows = rollout_states(connection.api, connection.discovery, environment=config.name, namespace=config.namespace)
     active = [row["virtualService"] for row in rows if row["phase"] in ACTIVE_PHASES]
     return _Go(f"active rollouts found in the cluster: {', '.join(active)}", apply=False) if active else None
 
@@ -199,8 +217,9 @@ def _decide(run: _Run, name: str, record: EnvRecord, repository) -> EnvReport | 
     return EnvReport(name, Outcome.SKIPPED, verdict.reason, applied_before=record.applied)
 
 
-def _lock(run: _Run, lease: Lease, config: EnvConfig) -> Held:
+def _lock(run: _Run, lease: Lease, env: _Environment) -> Held:
     """Take the environment's lock, creating its namespace first when it is rendered but missing."""
+    config = env.config
 
     def waiting(seen) -> None:
         run.emit(f"{config.name}: waiting for {seen.holder}, which holds {lease} (up to {run.settings.lock_timeout:.0f}s)")
@@ -211,15 +230,15 @@ def _lock(run: _Run, lease: Lease, config: EnvConfig) -> Held:
         if not error.not_found:
             raise ClusterError(f"cannot take {lease}: {error.status} {error.reason}: {error.message}",
                                hint="grant RBAC for coordination.k8s.io leases") from None
-    _create_namespace(run, lease.api, config)
+    _create_namespace(run, env)
     return acquire(lease, wait=run.settings.lock_timeout, sleep=run.sleep, on_wait=waiting)
 
 
-def _create_namespace(run: _Run, api: KubeApi, config: EnvConfig) -> None:
-    """The environment's namespace, as rendered, applied by meshops (the Lease lives in it)."""
-    from ..pipeline.plan import render_and_validate
-
-    rendered, _ = render_and_validate(repo=str(run.mirror.path), ref=run.mirror.revision, environment=config.name)
+def _create_namespace(run: _Run, env: _Environment) -> None:
+    """The environment's namespace, as rendered and validated, applied by meshops (the Lease lives in it)."""
+    config, api = env.config, env.connection.api
+    rendered = env.rendered(run, run.mirror.revision)
+    validate_rendered(rendered)  # nothing is written before validation, not even the namespace
     namespace = next((m.obj for m in rendered.manifests if m.key.kind == "Namespace" and m.key.name == config.namespace), None)
     if namespace is None:
         raise ClusterError(f"namespace {config.namespace!r} (meshops.yaml `namespace`) does not exist in {api.label}",
@@ -233,15 +252,15 @@ def _create_namespace(run: _Run, api: KubeApi, config: EnvConfig) -> None:
                            hint="grant RBAC to create namespaces or create it yourself") from None
 
 
-def _locked(run: _Run, config: EnvConfig, held: Held, repository, *, before: EnvRecord, resume: _Go | None) -> EnvReport:
+def _locked(run: _Run, env: _Environment, held: Held, repository, *, before: EnvRecord, resume: _Go | None) -> EnvReport:
     """Under the lock: look again, then plan, apply and finish rollouts; always release."""
-    name = config.name
+    name = env.config.name
     record = held.env_record
     annotations: dict[str, str] | None = None
     try:
         again = resume or _decide(run, name, record, repository)
         if isinstance(again, _Go):
-            report, annotations = _apply(run, config, record, go=again)
+            report, annotations = _apply(run, env, record, go=again)
             return report
         if record != EnvRecord(before.applied, before.attempt, record.holder):
             by = record.attempt.by if record.attempt else "another reconcile"
@@ -253,31 +272,25 @@ def _locked(run: _Run, config: EnvConfig, held: Held, repository, *, before: Env
             run.emit(f"{name}: warning: the lock was lost before the record could be written; the next reconcile re-checks")
 
 
-def _apply(run: _Run, config: EnvConfig, record: EnvRecord, *, go: _Go) -> tuple[EnvReport, dict[str, str] | None]:
+def _apply(run: _Run, env: _Environment, record: EnvRecord, *, go: _Go) -> tuple[EnvReport, dict[str, str] | None]:
     """Plan, apply (unless only resuming rollouts), finish rollouts; the report and the Lease annotations to record."""
-    from ..apply.executor import Applier
-    from ..diff.normalize import ignore_rules
-    from ..pipeline.plan import plan_environment, require_namespaces
-    from ..rollout.event_recorder import announce_apply_result
-
-    name, settings = config.name, run.settings
+    name = env.config.name
     revision = run.mirror.revision if go.apply else (record.applied or run.mirror.revision)
     try:
-        planned = plan_environment(repo=str(run.mirror.path), ref=revision, environment=name,
-                                   kubeconfig=settings.kubeconfig, context=settings.context)
+        rendered = env.rendered(run, revision)
     except MeshopsError as error:
         return _failure(name, error, stage="plan", applied=record.applied), None
     apply_dict = None
     if go.apply:
+        planned = []  # set once the plan passed validation: errors before that are the plan's, not apply's
         try:
-            require_namespaces(planned)
-            applier = Applier(planned.api, planned.discovery, environment=name, revision=revision,
-                              ignore=tuple(ignore_rules(planned.rendered.config.section("ignore"))), overlay=planned.overlay)
-            result = applier.run(planned.plan, prune=True)
-            announce_apply_result(planned.api, planned.plan, result)
+            applied = apply_environment(rendered, env.connection, review=planned.append)
         except MeshopsError as error:
+            if not planned and not isinstance(error, MissingNamespace):
+                return _failure(name, error, stage="plan", applied=record.applied), None
             failed = run.attempt(revision, Phase.FAILED, stage="apply", reason=error.message)
             return _failure(name, error, stage="apply", applied=record.applied), record_annotations(applied="", attempt=failed)
+        result = applied.result
         apply_dict = result.to_dict()
         run.emit(f"{name}: apply: {result.summary()} ({result.writes} write requests)")
         if not result.ok:
@@ -289,9 +302,8 @@ def _apply(run: _Run, config: EnvConfig, record: EnvRecord, *, go: _Go) -> tuple
             report.apply = apply_dict
             return report, record_annotations(applied="", attempt=failed)
     try:
-        rollouts = finish_rollouts(api=planned.api, discovery=planned.discovery, environment=name,
-                                   namespace=config.namespace, revision=revision, wait=settings.wait,
-                                   config=planned.rendered.config, prometheus_url=settings.prometheus_url, emit=run.emit)
+        rollouts = finish_rollouts(env.connection, rendered.config, revision=revision, wait=run.settings.wait,
+                                   prometheus_url=run.settings.prometheus_url, emit=run.emit)
     except MeshopsError as error:
         report = _failure(name, error, stage="rollout", applied=record.applied)
         report.apply = apply_dict

@@ -4,7 +4,7 @@ Rollout state lives on each VirtualService (`meshops.dev/rollout`, written by th
 engine), so reconcile needs no memory of its own: it lists the environment's VirtualServices and
 reads their phases. An environment whose rollouts are still active is Progressing and holds back
 the next environment in promotion order; a rollout that failed for this revision fails it.
-`drive_rollouts` is the single place that calls the rollout engine (`meshops.rollout.driver`).
+Driving them is the use case every entry point shares, `meshops.pipeline.rollouts.drive_rollouts`.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from ..cluster.api import KubeApi
 from ..cluster.discovery import Discovery
+from ..cluster.target import Connection
 from ..model.identity import owner_selector
 from ..cluster.live import list_objects
 from ..rollout.state import ACTIVE_PHASES, BY_GIT, ROLLED_BACK_PHASES, state_of
@@ -62,22 +63,19 @@ def summarize(rows: list[dict[str, Any]], *, revision: str) -> RolloutsResult:
     return RolloutsResult(Phase.SUCCEEDED, f"{len(done)} rollouts succeeded" if done else "no rollout started", rows)
 
 
-def drive_rollouts(*, api: KubeApi, discovery: Discovery, environment: str, config: Any, prometheus_url: str | None,
-                   emit: Callable[[str], None]) -> None:
-    """Run the environment's active rollouts (the rollout engine) until each ends."""
-    from ..rollout.driver import RolloutEngine, Tick
-    from ..rollout.event_recorder import EventRecorder
-    from ..rollout.prometheus import PrometheusClient, client_from_config
-    from ..rollout.store import RolloutStore
+def _drive(connection: Connection, config: Any, *, prometheus_url: str | None, emit: Callable[[str], None]) -> None:
+    """Run the environment's active rollouts until each ends, one line per decision."""
+    from ..pipeline.rollouts import active_rollouts, drive_rollouts, rollout_store
+    from ..rollout.driver import Tick
 
-    if discovery.resolve(*VIRTUAL_SERVICE) is None:
+    if connection.discovery.resolve(*VIRTUAL_SERVICE) is None:
         return  # no VirtualServices served (Istio not installed): no rollout can exist
-    store = RolloutStore.connect(api, discovery)
-    refs = [live.ref for live in store.list(environment) if live.state is not None and live.state.active]
+    store = rollout_store(connection)
+    refs = active_rollouts(store, config.name)
     if not refs:
         return
+    environment = config.name
     emit(f"{environment}: driving {len(refs)} rollouts: {', '.join(ref.name for ref in refs)}")
-    prometheus = PrometheusClient(url=prometheus_url) if prometheus_url else client_from_config(config)
 
     def progress(tick: Tick) -> None:
         if tick.decision is not None:
@@ -87,14 +85,13 @@ def drive_rollouts(*, api: KubeApi, discovery: Discovery, environment: str, conf
         elif tick.error:
             emit(f"{environment}: rollout {tick.ref.name}: error: {tick.error}")
 
-    engine = RolloutEngine(store=store, config=config, prometheus=prometheus, events=EventRecorder(api), on_tick=progress)
-    engine.run(refs, wait=True)
+    drive_rollouts(connection, config, refs=refs, store=store, prometheus_url=prometheus_url, on_tick=progress)
 
 
-def finish_rollouts(*, api: KubeApi, discovery: Discovery, environment: str, namespace: str, revision: str,
-                    wait: bool, config: Any, prometheus_url: str | None, emit: Callable[[str], None]) -> RolloutsResult:
+def finish_rollouts(connection: Connection, config: Any, *, revision: str, wait: bool, prometheus_url: str | None,
+                    emit: Callable[[str], None]) -> RolloutsResult:
     """Drive (when `wait`) and then summarize the environment's rollouts."""
     if wait:
-        drive_rollouts(api=api, discovery=discovery, environment=environment, config=config, prometheus_url=prometheus_url,
-                       emit=emit)
-    return summarize(rollout_states(api, discovery, environment=environment, namespace=namespace), revision=revision)
+        _drive(connection, config, prometheus_url=prometheus_url, emit=emit)
+    return summarize(rollout_states(connection.api, connection.discovery, environment=config.name,
+                                    namespace=config.namespace), revision=revision)

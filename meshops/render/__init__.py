@@ -61,6 +61,7 @@ class RenderResult:
     values: Values
     manifests: list[Manifest]
     revision: str | None
+    tree: Tree | None = None  # what it was rendered from (validate reads the repo's crds/ from it)
 
     def to_yaml(self) -> str:
         with paused_gc():
@@ -185,7 +186,8 @@ def _render_tree(
             error.location = Location(entry_points[done])  # what the worker was rendering when it had to stop
         raise
     manifests.sort(key=_sort_key)
-    return RenderResult(environment=environment, config=config, values=values, manifests=manifests, revision=revision)
+    return RenderResult(environment=environment, config=config, values=values, manifests=manifests, revision=revision,
+                        tree=tree)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Judge one canary against its policy: the decision the rollout engine takes before every step.
 
-`analyze(client=, policy=, target=)` runs the built-in checks (request count guard, success rate,
+`analyze(metrics=, policy=, target=)` runs the built-in checks (request count guard, success rate,
 latency percentile, optional comparison with stable over the same window) and the policy's custom
 PromQL checks, and returns an `AnalysisResult`: `pass` only when every check passes, `hold` when
 something says "wait" (too little traffic, a custom check with `onNoData: hold`), `fail` otherwise.
@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from . import queries
 from .policy import CustomCheck, RolloutPolicy
-from .prometheus import PrometheusClient, QueryResult, QueryStatus, one_number
+from ..metrics.source import MetricsSource, QueryResult, QueryStatus, one_number
 
 
 class Outcome(str, enum.Enum):
@@ -416,7 +416,7 @@ def _timestamp(at: float | datetime | None) -> float | None:
 
 def analyze(
     *,
-    client: PrometheusClient,
+    metrics: MetricsSource,
     policy: RolloutPolicy,
     target: AnalysisTarget,
     at: float | datetime | None = None,
@@ -431,8 +431,8 @@ def analyze(
     combined_query = queries.combined(standalone)
     variables = target.variables(policy.window_text)
     custom_queries = [check.render(variables) for check in policy.checks]
-    jobs: list[Callable[[], QueryResult]] = [lambda: client.query(combined_query, at=at)]
-    jobs += [lambda q=query: client.query_value(q, at=at) for query in custom_queries]
+    jobs: list[Callable[[], QueryResult]] = [lambda: metrics.query(combined_query, at=at)]
+    jobs += [lambda q=query: metrics.query_value(q, at=at) for query in custom_queries]
     if executor is not None:
         results = [future.result() for future in [executor.submit(job) for job in jobs]]
     elif len(jobs) == 1:

@@ -25,8 +25,8 @@ from ..model.errors import MeshopsError
 from .analysis import AnalysisResult, AnalysisTarget, analyze
 from .decide import Decision, first_step, judged, next_analysis_at
 from .event_recorder import EventRecorder
-from .policy import RolloutPolicy, load_policy
-from .prometheus import PrometheusClient
+from .policy import RolloutPolicy, policies
+from ..metrics.source import MetricsSource
 from .state import Phase, RolloutState
 from .store import LiveRollout, RolloutRef, RolloutStore
 
@@ -73,7 +73,7 @@ class RolloutEngine:
         *,
         store: RolloutStore,
         config: EnvConfig,
-        prometheus: PrometheusClient,
+        metrics: MetricsSource,
         events: EventRecorder | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -82,21 +82,17 @@ class RolloutEngine:
     ) -> None:
         self.store = store
         self.config = config
-        self.prometheus = prometheus
+        self.metrics = metrics
         self.events = events
         self.clock = clock
         self.sleep = sleep
         self.on_tick = on_tick
         self.max_sleep = max_sleep
         self.analyses = 0  # analyses asked (the benchmark divides Prometheus queries by this)
-        self._policies: dict[str, RolloutPolicy] = {}
         self._lock = threading.Lock()
 
     def policy(self, service: str) -> RolloutPolicy:
-        with self._lock:
-            if service not in self._policies:
-                self._policies[service] = load_policy(self.config, service)
-            return self._policies[service]
+        return policies(self.config).of(service)
 
     def active(self, environment: str) -> list[RolloutRef]:
         """Rollouts of `environment` that are progressing or paused (one LIST)."""
@@ -110,7 +106,7 @@ class RolloutEngine:
                                    canary=state.canary, stable=state.stable)
         with self._lock:
             self.analyses += 1
-        return analyze(client=self.prometheus, policy=policy, target=target)
+        return analyze(metrics=self.metrics, policy=policy, target=target)
 
     def tick(self, ref: RolloutRef) -> Tick:
         """Read the rollout and take the decision that is due now, if any (see the module docstring)."""

@@ -98,12 +98,3 @@ def announce_applied(recorder: EventRecorder, changes: Iterable[tuple[dict | Non
         latest = state.history[-1]
         sent += recorder.record(live, reason=str(latest.get("reason")), message=str(latest.get("message") or ""))
     return sent
-
-
-def announce_apply_result(api, plan, result) -> int:
-    """Events for the rollouts an apply started, restarted or cancelled (the overlay's decisions)."""
-    from ..apply.result import Outcome
-
-    written = {r.key for r in result.results if r.outcome is Outcome.UPDATED}
-    pairs = [(change.live, change.desired) for change in plan.updates if change.key in written and change.key.kind == "VirtualService"]
-    return announce_applied(EventRecorder(api), pairs) if pairs else 0

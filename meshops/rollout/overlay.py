@@ -33,7 +33,7 @@ from ..source.envconfig import EnvConfig
 from ..model.identity import Overlay
 from ..model.identity import ROLLOUT_ANNOTATION
 from .decide import started
-from .policy import RolloutPolicy, load_policy
+from .policy import RolloutPolicy, policies
 from .routes import first_subset, route_weights, rule_index, rule_routes, split_routes
 from .state import BY_GIT, DEFAULT_RULE, Phase, Reason, state_of
 
@@ -102,12 +102,7 @@ def overlay_virtual_service(
 
 def make_overlay(config: EnvConfig, *, revision: str | None = None, clock: Callable[[], float] = time.time) -> Overlay:
     """The overlay for one environment's plan (policies read once per service, on first use)."""
-    policies: dict[str, RolloutPolicy] = {}
-
-    def policy_of(service: str) -> RolloutPolicy:
-        if service not in policies:
-            policies[service] = load_policy(config, service)
-        return policies[service]
+    policy_of = policies(config).of
 
     def overlay(desired: dict, live: dict | None) -> dict:
         if desired.get("kind") != "VirtualService" or live is None:

@@ -29,12 +29,13 @@ $window` (or `${name}`; `$$` is a literal `$`), never `{...}`, which PromQL need
 """
 from __future__ import annotations
 
-import re
 import string
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..source.envconfig import EnvConfig
+from ..model.durations import parse_duration
 from ..model.errors import ConfigError, Location
 
 # --- Defaults, each with the reason it is what it is ----------------------------------------------
@@ -74,27 +75,11 @@ CHECK_VARIABLES = ("service", "namespace", "canary", "stable", "canary_workload"
 # Names of the checks `analysis` always runs; custom checks may not reuse them.
 BUILTIN_CHECK_NAMES = ("request-count", "success-rate", "latency", "error-rate-vs-stable", "latency-vs-stable")
 
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _STEP_KEYS = ("steps", "stepWeight", "maxWeight")
 _SECTION = "rollout"
 
 
 # --- Durations -------------------------------------------------------------------------------------
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Go-style duration (`90s`, `1m30s`, `1.5h`, `250ms`); ValueError if malformed."""
-    text = text.strip() if isinstance(text, str) else ""
-    position, seconds = 0, 0.0
-    for match in _DURATION_PART.finditer(text):
-        if match.start() != position:
-            break
-        seconds += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-        position = match.end()
-    if not text or position != len(text):
-        raise ValueError(f"{text!r} is not a duration like 30s, 2m or 1m30s")
-    return seconds
 
 
 def promql_duration(seconds: float) -> str:
@@ -368,7 +353,34 @@ def load_policy(config: EnvConfig, service: str | None = None) -> RolloutPolicy:
     )
 
 
+class Policies:
+    """An environment's policies, each read from meshops.yaml once, on first use, whoever asks."""
+
+    def __init__(self, config: EnvConfig) -> None:
+        self.config = config
+        self._read: dict[str | None, RolloutPolicy] = {}
+        self._lock = threading.Lock()
+
+    def of(self, service: str | None) -> RolloutPolicy:
+        """The policy of `service` (None: the environment's default)."""
+        with self._lock:
+            if service not in self._read:
+                self._read[service] = load_policy(self.config, service)
+            return self._read[service]
+
+
+_POLICIES_LOCK = threading.Lock()
+
+
+def policies(config: EnvConfig) -> Policies:
+    """The policies of `config`'s environment, one `Policies` per config object: diff's overlay,
+    apply and the rollout driver share its reads."""
+    with _POLICIES_LOCK:
+        return config.derived.setdefault("rollout.policies", Policies(config))
+
+
 def check_policies(config: EnvConfig) -> dict[str | None, RolloutPolicy]:
     """Every policy the environment defines (default and per service), so mistakes surface early."""
     services = ((config.section(_SECTION) or {}).get("services") or {}).keys()
-    return {service: load_policy(config, service) for service in [None, *sorted(services)]}
+    book = policies(config)
+    return {service: book.of(service) for service in [None, *sorted(services)]}

@@ -1,8 +1,7 @@
 """What clients ask before they ask for objects: `/version`, legacy discovery and OpenAPI v3.
 
 The version decides which kubectl runs: the kubectl on our machines is a dispatcher that picks
-`kubectl.1.<minor>` from the server's minor version, so we report 1.32 (see
-`../shared/notes/real-components.md` §5). Discovery is the legacy JSON form (`APIVersions`,
+`kubectl.1.<minor>` from the server's minor version, so we report 1.32. Discovery is the legacy JSON form (`APIVersions`,
 `APIGroupList`, `APIGroup`, `APIResourceList`), which kubectl accepts in place of aggregated
 discovery. OpenAPI v3 serves the index and one document per group/version with, per kind, the
 PATCH operation carrying `x-kubernetes-group-version-kind` and the `fieldValidation` parameter

@@ -163,6 +163,8 @@ class EnvConfig:
     file: str
     data: dict[str, Any] = field(default_factory=dict)
     document: Document | None = None
+    # What stages derive from `data` (rollout policies, ignore rules), parsed once per config object.
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def location(self, *path: str | int) -> Location:
         line = self.document.line_of(tuple(path)) if self.document else None

@@ -29,6 +29,7 @@ def validate(
     live: list[dict] | None = None,
 ) -> list[Finding]:
     """Every finding for `manifests` (see module docstring); `schemas` is a `SchemaSet` or None."""
+    from .catalogue import catalogue
     from .checks import run_checks
     from .suppress import apply_suppressions
 
@@ -42,7 +43,7 @@ def validate(
 
             findings.extend(check_schemas(manifests, schemas))
         findings.extend(run_checks(manifests, config=config, live=live, schemas=schemas))
-        findings.extend(apply_suppressions(findings, manifests=manifests, config=config))
+        findings.extend(apply_suppressions(findings, manifests=manifests, config=config, known=catalogue()))
     return sort_findings(findings)
 
 

@@ -2,37 +2,30 @@
 
 Rows live next to the checks that emit them (`RULES` in each module below), so a check and its
 code are added together; this module collects them into one table for the report, suppression
-(unknown codes are reported) and documentation. Adding a family of checks is adding a module name
-to `RULE_MODULES`; a code declared twice is a bug and fails loudly.
+(unknown codes are reported) and documentation. Adding a family of checks is adding its module to
+`checks.CHECK_MODULES`; a code declared twice is a bug and fails loudly.
 """
 from __future__ import annotations
 
-import importlib
 from functools import lru_cache
 
+from . import schema_checks, suppress
+from .checks import CHECK_MODULES
 from .findings import Rule
 
-# Modules that declare `RULES: tuple[Rule, ...]`.
-RULE_MODULES: tuple[str, ...] = (
-    "meshops.validate.schema_checks",  # MSH1xx, the schema checks
-    "meshops.validate.checks.references",
-    "meshops.validate.checks.route_rules",
-    "meshops.validate.checks.conflicts",
-    "meshops.validate.checks.security",
-    "meshops.validate.checks.operability",
-    "meshops.validate.suppress",
-)
+# Modules that declare `RULES: tuple[Rule, ...]`: the schema checks (MSH1xx), every check family,
+# and suppression's own codes.
+RULE_MODULES = (schema_checks, *CHECK_MODULES, suppress)
 
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, Rule]:
     """Every rule by code, in code order."""
     rows: dict[str, Rule] = {}
-    for module_name in RULE_MODULES:
-        module = importlib.import_module(module_name)
+    for module in RULE_MODULES:
         for rule in module.RULES:
             if rule.code in rows:
-                raise RuntimeError(f"finding code {rule.code} is declared twice (again in {module_name})")
+                raise RuntimeError(f"finding code {rule.code} is declared twice (again in {module.__name__})")
             rows[rule.code] = rule
     return dict(sorted(rows.items()))
 

@@ -10,46 +10,20 @@ problem of a pull request in one run. Only a path that does not exist is an erro
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..model.errors import Location, UsageError
+from ..model.errors import Location
 from ..model.manifest import FileSource, Manifest
 from ..yamlio.documents import Document, NodeBudget, Path, YamlError, load_documents
+from ..yamlio.files import read_text, yaml_files
 from .findings import Finding
 from .schema_checks import CODE_DUPLICATE_KEY, CODE_NOT_AN_OBJECT, CODE_PARSE_ERROR, make_finding
-
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 # A line that starts a new YAML document. Splitting on it lets one broken document be reported
 # while its neighbours are still validated (libyaml stops at the first error of a stream).
 _DOCUMENT_START = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
-
-
-def yaml_files(paths: list[str]) -> list[str]:
-    """The manifest files named by `paths`: files as given, directories searched recursively (sorted)."""
-    found: list[str] = []
-    for path in paths:
-        if os.path.isdir(path):
-            for root, directories, files in os.walk(path):
-                directories[:] = sorted(d for d in directories if not d.startswith("."))
-                found.extend(os.path.join(root, name) for name in sorted(files) if name.endswith(MANIFEST_SUFFIXES))
-        elif os.path.isfile(path):
-            found.append(path)
-        else:
-            raise UsageError(f"{path}: no such file or directory", hint="check the path given with -f")
-    return found
-
-
-def _read_text(path: str) -> str:
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise YamlError(f"not UTF-8 text (byte {error.start})", location=Location(path), hint="save the file as UTF-8") from None
 
 
 def _chunks(text: str) -> list[tuple[str, int]]:
@@ -71,11 +45,6 @@ def _json_document(text: str, path: str) -> Document | None:
         return None
 
 
-def read_yaml_documents(path: str) -> list[Document]:
-    """Every document of one file; raises YamlError on the first broken one (for files meshops needs whole)."""
-    return load_documents(_read_text(path), filename=path)
-
-
 def _error_finding(error: YamlError, path: str) -> Finding:
     code = CODE_DUPLICATE_KEY if error.message.startswith("duplicate key") else CODE_PARSE_ERROR
     message = error.message + (f"; {error.hint}" if error.hint else "")
@@ -84,7 +53,7 @@ def _error_finding(error: YamlError, path: str) -> Finding:
 
 def _documents(path: str) -> tuple[list[Document], list[Finding]]:
     try:
-        text = _read_text(path)
+        text = read_text(path)
     except YamlError as error:
         return [], [_error_finding(error, path)]
     except OSError as error:

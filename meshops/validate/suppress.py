@@ -16,12 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 from ..source.envconfig import EnvConfig
 from ..model.errors import Location
 from ..model.manifest import Manifest, ObjectKey
-from .catalogue import catalogue
 from .findings import Finding, Rule, Severity
 
 SUPPRESS_ANNOTATION = "meshops.dev/suppress"
@@ -74,8 +73,7 @@ def parse_annotation(value: str) -> list[tuple[list[str], str]]:
     return entries
 
 
-def _unknown_codes(codes: Iterable[str]) -> list[str]:
-    known = catalogue()
+def _unknown_codes(codes: Iterable[str], known: Collection[str]) -> list[str]:
     return [code for code in codes if not any(fnmatchcase(known_code, code) for known_code in known)]
 
 
@@ -83,7 +81,7 @@ def _problem(message: str, *, key: ObjectKey | None, locations: list[Location], 
     return Finding(code="MSH404", severity=Severity.WARNING, message=message, object=key, path=path, locations=locations)
 
 
-def _from_annotations(manifests: Iterable[Manifest]) -> tuple[list[Suppression], list[Finding]]:
+def _from_annotations(manifests: Iterable[Manifest], known: Collection[str]) -> tuple[list[Suppression], list[Finding]]:
     suppressions: list[Suppression] = []
     problems: list[Finding] = []
     path = ("metadata", "annotations", SUPPRESS_ANNOTATION)
@@ -99,7 +97,7 @@ def _from_annotations(manifests: Iterable[Manifest]) -> tuple[list[Suppression],
             problems.append(_problem(f"suppression ignored: {error}", key=manifest.key, locations=manifest.locate(path), path=path))
             continue
         for codes, reason in entries:
-            for code in _unknown_codes(codes):
+            for code in _unknown_codes(codes, known):
                 problems.append(_problem(
                     f"suppression names {code}, which is no meshops finding code (see `meshops validate --list-codes`)",
                     key=manifest.key, locations=manifest.locate(path), path=path,
@@ -108,13 +106,13 @@ def _from_annotations(manifests: Iterable[Manifest]) -> tuple[list[Suppression],
     return suppressions, problems
 
 
-def _from_config(config: EnvConfig | None) -> tuple[list[Suppression], list[Finding]]:
+def _from_config(config: EnvConfig | None, known: Collection[str]) -> tuple[list[Suppression], list[Finding]]:
     rows: Any = config.section("suppress") if config else None
     suppressions: list[Suppression] = []
     problems: list[Finding] = []
     for row_index, row in enumerate(rows or ()):
         code = str(row["code"]).upper()
-        for unknown in _unknown_codes([code]):
+        for unknown in _unknown_codes([code], known):
             problems.append(_problem(
                 f"suppression names {unknown}, which is no meshops finding code (see `meshops validate --list-codes`)",
                 key=None, locations=[config.location("suppress", row_index, "code")],
@@ -125,10 +123,11 @@ def _from_config(config: EnvConfig | None) -> tuple[list[Suppression], list[Find
     return suppressions, problems
 
 
-def apply_suppressions(findings: list[Finding], *, manifests: Iterable[Manifest], config: EnvConfig | None) -> list[Finding]:
+def apply_suppressions(findings: list[Finding], *, manifests: Iterable[Manifest], config: EnvConfig | None,
+                       known: Collection[str]) -> list[Finding]:
     """Mark suppressed findings in place (`suppressed_by` = the reason); return MSH404 findings to add."""
-    from_annotations, problems = _from_annotations(manifests)
-    from_config, config_problems = _from_config(config)
+    from_annotations, problems = _from_annotations(manifests, known)
+    from_config, config_problems = _from_config(config, known)
     by_key: dict[ObjectKey, list[Suppression]] = {}
     for suppression in from_annotations:
         by_key.setdefault(suppression.key, []).append(suppression)

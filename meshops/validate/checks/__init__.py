@@ -9,68 +9,28 @@ locations from the manifest. Adding a check is writing the function and adding i
 """
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
-from ...source.envconfig import EnvConfig
 from ...model.manifest import Manifest
-from ...yamlio.documents import Path
-from ..catalogue import rule
+from ...source.envconfig import EnvConfig
 from ..findings import Finding
-from ..index import Entry, MeshIndex
+from ..index import MeshIndex
+from . import conflicts, operability, references, route_rules, security
+from .context import Context
 
-# Modules that declare `CHECKS` (functions) and `RULES` (their catalogue rows).
-CHECK_MODULES: tuple[str, ...] = (
-    "meshops.validate.checks.references",
-    "meshops.validate.checks.route_rules",
-    "meshops.validate.checks.conflicts",
-    "meshops.validate.checks.security",
-    "meshops.validate.checks.operability",
-)
-
-
-@dataclass
-class Context:
-    """What every check receives: the indexes and the environment's settings."""
-
-    index: MeshIndex
-    config: EnvConfig | None = None
-    schemas: Any = None  # the SchemaSet, when schema checks run (knows which versions are deprecated)
-
-    @property
-    def production(self) -> bool:
-        return bool(self.config and self.config.production)
-
-    def finding(self, code: str, entry: Entry, path: Path, message: str) -> Finding:
-        """A finding on a rendered object, at `path`, with the catalogue's severity for `code`."""
-        assert entry.manifest is not None, "checks report on rendered objects only"
-        path = tuple(path)
-        return Finding(
-            code=code,
-            severity=rule(code).severity,
-            message=message,
-            object=entry.manifest.key,
-            path=path,
-            locations=entry.manifest.locate(path),
-        )
+# The check families, in the order their findings are reported; each declares `CHECKS`
+# (functions) and `RULES` (their catalogue rows).
+CHECK_MODULES = (references, route_rules, conflicts, security, operability)
 
 
 def run_checks(
     manifests: list[Manifest], *, config: EnvConfig | None = None, live: list[dict] | None = None, schemas: Any = None
 ) -> list[Finding]:
     """Every cross-resource finding for `manifests` (+ `live` objects as context), in check order."""
-    context = Context(index=MeshIndex(manifests, live), config=config, schemas=schemas)
+    severities = {rule.code: rule.severity for module in CHECK_MODULES for rule in module.RULES}
+    context = Context(index=MeshIndex(manifests, live), config=config, schemas=schemas, severities=severities)
     findings: list[Finding] = []
-    for module_name in CHECK_MODULES:
-        for check in importlib.import_module(module_name).CHECKS:
+    for module in CHECK_MODULES:
+        for check in module.CHECKS:
             findings.extend(check(context))
     return findings
-
-
-def quoted(names: Iterable[str]) -> str:
-    """`a`, `b` and `c` for messages."""
-    items = [f"`{name}`" for name in names]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -13,7 +13,7 @@ from typing import Iterator, Mapping, TypeVar
 from ..findings import Finding, Rule, Severity
 from ..index import NETWORKING, Entry, export_of, text
 from .. import hosts
-from . import Context, quoted
+from .context import Context, quoted
 
 K = TypeVar("K")
 

@@ -15,7 +15,7 @@ from ...model import kinds
 from ...yamlio.documents import YamlError, load_one
 from ..findings import Finding, Rule, Severity
 from ..index import CORE, TELEMETRY, mapping, sequence, text
-from . import Context
+from .context import Context
 
 RULES = (
     Rule("MSH401", Severity.WARNING, "100 % trace sampling in a production environment"),

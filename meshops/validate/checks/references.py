@@ -15,7 +15,7 @@ from ...yamlio.documents import Path
 from ..findings import Finding, Rule, Severity
 from ..index import NETWORKING, Entry, label_set, mapping, sequence, text
 from .. import hosts
-from . import Context, quoted
+from .context import Context, quoted
 
 RULES = (
     Rule("MSH201", Severity.ERROR, "VirtualService routes to a subset no DestinationRule for that host defines"),

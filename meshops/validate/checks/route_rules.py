@@ -15,7 +15,7 @@ from ...yamlio.documents import Path
 from ..findings import Finding, Rule, Severity
 from ..index import NETWORKING, mapping, sequence, text
 from .. import hosts
-from . import Context
+from .context import Context
 from .references import ROUTE_SECTIONS
 
 RULES = (

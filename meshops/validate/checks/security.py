@@ -15,7 +15,7 @@ from ...yamlio.documents import Path
 from ..findings import Finding, Rule, Severity
 from ..index import NETWORKING, SECURITY, Entry, MeshIndex, label_set, mapping, policy_action, sequence, sub_selectors, text
 from .. import hosts
-from . import Context
+from .context import Context
 
 RULES = (
     Rule("MSH301", Severity.ERROR, "STRICT mTLS conflicts with a DestinationRule that disables TLS"),

@@ -110,7 +110,7 @@ class SchemaSet:
     @classmethod
     def from_crd_files(cls, paths: Iterable[str]) -> "SchemaSet":
         """CRDs from files or directories (`--crds PATH`, the repo's `crds/`); broken YAML is a ConfigError."""
-        from ..manifest_files import read_yaml_documents, yaml_files
+        from ...yamlio.files import read_yaml_documents, yaml_files
 
         files = yaml_files(list(paths))
         documents = [document.data for path in files for document in read_yaml_documents(path)]

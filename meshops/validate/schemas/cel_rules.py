@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from ...model.durations import go_duration_seconds
+
 
 @dataclass(frozen=True)
 class RuleCheck:
@@ -32,21 +34,8 @@ class RuleCheck:
     stricter: bool = False  # True: istiod's webhook rejects this, the upstream CRD does not say it
 
 
-# Go's time.ParseDuration syntax, which Kubernetes CEL `duration()` accepts: `7s`, `1h30m`, `1.5s`, `300ms`.
-_DURATION = re.compile(r"^(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+$")
-_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)")
-
-
-def duration_seconds(text: str) -> float | None:
-    """Seconds in a Go duration string (`7s`, `1h30m`), or None when it is not one."""
-    if not isinstance(text, str) or not _DURATION.match(text):
-        return None
-    return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(text))
-
-
 def _duration_at_least_1ms(value: Any) -> bool:
-    seconds = duration_seconds(value)
+    seconds = go_duration_seconds(value)
     return seconds is not None and seconds >= 1e-3
 
 

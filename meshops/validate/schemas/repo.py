@@ -39,6 +39,18 @@ def load_repo_crds(tree: Tree, environment: str | None = None) -> SchemaSet | No
     return None
 
 
+def schemas_for(tree: Tree | None, environment: str | None, *, crd_files: Iterable[str] = (),
+                cluster: SchemaSet | None = None) -> SchemaSet:
+    """The schemas to validate with, by precedence: the cluster's CRDs, `--crds` files, the repo's `crds/`, shipped."""
+    schemas = SchemaSet.shipped()
+    crd_files = list(crd_files)
+    repo_crds = load_repo_crds(tree, environment) if tree is not None else None
+    for preferred in (repo_crds, SchemaSet.from_crd_files(crd_files) if crd_files else None, cluster):
+        if preferred is not None:
+            schemas = preferred.overlay(schemas)
+    return schemas
+
+
 def istio_crds(crds: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """The Istio CRDs among `crds`, without server-populated fields and status, sorted by name."""
     kept = []

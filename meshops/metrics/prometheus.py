@@ -1,4 +1,4 @@
-"""Prometheus instant queries for the rollout analysis, where every failure is a value, not an exception.
+"""The Prometheus provider of the metrics seam: instant queries where every failure is a value.
 
 The analysis asks "what is this number now (or at `time=`)?" through `/api/v1/query`. Whatever goes
 wrong — Prometheus down, slow, an HTML error page from a proxy, bad PromQL, a range result, no
@@ -8,22 +8,18 @@ the queries it sends (the benchmark reports queries per step).
 """
 from __future__ import annotations
 
-import enum
 import http.client
 import json
-import math
 import socket
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-from ..source.envconfig import EnvConfig
-from ..model.errors import ConfigError
-from .policy import parse_duration
+from .source import QueryResult, QueryStatus, Sample, one_number
 
 QUERY_PATH = "/api/v1/query"
 # An instant query over a few minutes of mesh metrics answers in milliseconds; after 5 s Prometheus
@@ -31,55 +27,6 @@ QUERY_PATH = "/api/v1/query"
 DEFAULT_TIMEOUT = 5.0
 # How much of an unexpected body a reason quotes: enough to recognise an HTML error page or a proxy.
 BODY_EXCERPT = 120
-
-
-class QueryStatus(enum.Enum):
-    """How a query ended. Only OK carries data; each other member is one distinct way to fail."""
-
-    OK = "ok"
-    UNREACHABLE = "unreachable"  # connection refused, DNS, TLS: nothing answered
-    TIMEOUT = "timeout"  # no answer within the timeout (or Prometheus's own query timeout)
-    HTTP_ERROR = "http-error"  # an HTTP error status without a Prometheus error body
-    NOT_JSON = "not-json"  # a body that is not JSON (an HTML error page, a proxy login)
-    BAD_RESPONSE = "bad-response"  # JSON, but not shaped like a Prometheus API response
-    BAD_QUERY = "bad-query"  # Prometheus refused the PromQL (errorType bad_data)
-    QUERY_ERROR = "query-error"  # Prometheus failed while evaluating (execution, internal …)
-    UNEXPECTED_TYPE = "unexpected-type"  # a matrix or string where a vector or scalar was expected
-    NO_DATA = "no-data"  # an empty vector
-    MULTIPLE_SERIES = "multiple-series"  # several series where one number was expected
-    NOT_A_NUMBER = "not-a-number"  # NaN or ±Inf
-
-    @property
-    def no_data(self) -> bool:
-        """Whether the query worked but there was nothing to judge (a policy may hold on it)."""
-        return self in (QueryStatus.NO_DATA, QueryStatus.NOT_A_NUMBER)
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One series of an instant result: its labels and value (scalars have no labels)."""
-
-    labels: Mapping[str, str]
-    value: float
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    """The outcome of one instant query: a status, the samples (OK only), and why (otherwise)."""
-
-    query: str
-    status: QueryStatus
-    samples: tuple[Sample, ...] = ()
-    reason: str = ""
-    value: float | None = None  # set by `query_value` when the result is one finite number
-
-    @property
-    def ok(self) -> bool:
-        return self.status is QueryStatus.OK
-
-
-def _labels_text(labels: Mapping[str, str]) -> str:
-    return "{" + ", ".join(f'{key}="{value}"' for key, value in sorted(labels.items())) + "}"
 
 
 def _parse_number(text: Any) -> float | None:
@@ -146,29 +93,6 @@ class PrometheusClient:
     def query_value(self, promql: str, *, at: float | datetime | None = None) -> QueryResult:
         """Like `query`, but OK only for exactly one finite number, which is then `.value`."""
         return one_number(self.query(promql, at=at))
-
-
-def one_number(result: QueryResult) -> QueryResult:
-    """`result` if it failed; else OK with `.value` only when it holds exactly one finite number."""
-    if not result.ok:
-        return result
-    samples = result.samples
-    if not samples:
-        return replace(result, status=QueryStatus.NO_DATA, reason="no data: the query returned no series")
-    if len(samples) > 1:
-        shown = "; ".join(_labels_text(s.labels) for s in samples[:3])
-        more = f" and {len(samples) - 3} more" if len(samples) > 3 else ""
-        return replace(
-            result,
-            status=QueryStatus.MULTIPLE_SERIES,
-            reason=f"expected one number but the query returned {len(samples)} series ({shown}{more}); "
-            "aggregate it, e.g. with sum(...)",
-        )
-    value = samples[0].value
-    if not math.isfinite(value):
-        what = "NaN (e.g. 0/0: no requests in the window)" if math.isnan(value) else f"{value:+}"
-        return replace(result, status=QueryStatus.NOT_A_NUMBER, reason=f"no usable value: the query returned {what}")
-    return replace(result, value=value)
 
 
 @dataclass(frozen=True)
@@ -253,27 +177,3 @@ def _samples_of(fail: _Failure, data: Any) -> QueryResult:
             return fail(QueryStatus.BAD_RESPONSE, f"{fail.url} answered a sample without a numeric value: {series!r:.80}")
         samples.append(Sample(labels=dict(series.get("metric") or {}), value=number))
     return QueryResult(query=fail.query, status=QueryStatus.OK, samples=tuple(samples))
-
-
-def client_from_config(config: EnvConfig) -> PrometheusClient:
-    """The client for an environment's `prometheus:` section of meshops.yaml."""
-    section = config.section("prometheus") or {}
-    url = section.get("url")
-    if not url:
-        raise ConfigError(
-            "prometheus.url is not set, so rollouts cannot be analysed",
-            location=config.location("prometheus"),
-            hint="add prometheus: {url: http://prometheus.istio-system:9090}",
-        )
-    parsed = urllib.parse.urlsplit(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(
-            f"prometheus.url {url!r} is not an http(s) URL",
-            location=config.location("prometheus", "url"),
-            hint="write it as http://host:9090",
-        )
-    timeout = section.get("timeout")
-    seconds = parse_duration(timeout) if timeout else DEFAULT_TIMEOUT
-    if seconds <= 0:
-        raise ConfigError("prometheus.timeout must be longer than 0", location=config.location("prometheus", "timeout"))
-    return PrometheusClient(url=url, timeout=seconds)

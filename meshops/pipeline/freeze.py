@@ -12,32 +12,21 @@ Apply and rollouts refuse to start inside a window unless the person overrides i
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from ..source.envconfig import EnvConfig
+from ..model.durations import parse_duration
 from ..model.errors import ConfigError, MeshopsError
 from .cron import Cron, CronError
 
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
-_DURATION = re.compile(r"^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 # A recurring window longer than this is a mistake (and would make the search walk months back).
 MAX_RECURRING = timedelta(days=31)
 
 
 class Frozen(MeshopsError):
     """A freeze window is open: nothing is applied and no rollout starts."""
-
-
-def parse_duration(text: str) -> timedelta:
-    """`90s`, `2m`, `1h30m`, `500ms` (the duration format every meshops.yaml field uses); ValueError otherwise."""
-    if not _DURATION.match(text):
-        raise ValueError(f"{text!r} is not a duration (e.g. 30s, 2m, 1h30m)")
-    seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(text))
-    return timedelta(seconds=seconds)
 
 
 def _moment(text: str, *, end_of_day: bool) -> datetime:
@@ -70,7 +59,7 @@ def _open_window(entry: dict[str, Any], now: datetime, *, config: EnvConfig, ind
         if "cron" in entry:
             if "duration" not in entry:
                 raise ConfigError("a cron freeze window needs a duration", location=location, hint='add e.g. duration: 64h')
-            length = parse_duration(str(entry["duration"]))
+            length = timedelta(seconds=parse_duration(str(entry["duration"])))
             if not timedelta(0) < length <= MAX_RECURRING:
                 raise ConfigError(f"freeze duration must be between 1s and {MAX_RECURRING.days} days", location=location,
                                   hint="use a from/to date range for longer freezes")

@@ -1,0 +1,73 @@
+"""Use case: apply an environment — plan against the cluster, let the caller review, write, announce.
+
+`meshops apply` and `reconcile` (hence `meshops serve` and the controller) both call
+`apply_environment`; the CLI passes a `review` that prints the plan and asks for confirmation,
+reconcile passes none. Freeze windows are checked by the caller before this runs (before any read
+of the cluster): `pipeline.freeze.check_freeze`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..apply.applier import Applier, Progress
+from ..apply.result import ApplyResult, Outcome
+from ..cluster.target import Connection
+from ..render import RenderResult
+from .plan import Planned, plan_rendered, require_namespaces
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How to write: for real or as a server dry run, with or without prunes, taking over conflicts or not."""
+
+    dry_run: bool = False
+    prune: bool = True
+    force_conflicts: bool = False
+
+
+@dataclass
+class Applied:
+    """What an apply planned and what it did."""
+
+    planned: Planned
+    result: ApplyResult
+
+
+def apply_environment(
+    rendered: RenderResult,
+    connection: Connection,
+    *,
+    options: ApplyOptions = ApplyOptions(),
+    review: Callable[[Planned], None] | None = None,
+    progress: Progress | None = None,
+) -> Applied:
+    """Plan `rendered` against `connection`, let `review` see (or refuse) it, then write it."""
+    planned = plan_rendered(rendered, connection)
+    require_namespaces(planned)
+    if review is not None:
+        review(planned)
+    applier = Applier(
+        connection.api,
+        connection.discovery,
+        environment=rendered.environment,
+        revision=rendered.revision,
+        dry_run=options.dry_run,
+        force_conflicts=options.force_conflicts,
+        ignore=tuple(planned.ignore),
+        overlay=planned.overlay,
+    )
+    result = applier.run(planned.plan, prune=options.prune, progress=progress)
+    if not options.dry_run:
+        _announce_rollouts(planned, result)
+    return Applied(planned, result)
+
+
+def _announce_rollouts(planned: Planned, result: ApplyResult) -> int:
+    """Events for the rollouts this apply started, restarted or cancelled (the overlay's decisions)."""
+    from ..rollout.event_recorder import EventRecorder, announce_applied
+
+    written = {r.key for r in result.results if r.outcome is Outcome.UPDATED}
+    pairs = [(change.live, change.desired) for change in planned.plan.updates
+             if change.key in written and change.key.kind == "VirtualService"]
+    return announce_applied(EventRecorder(planned.api), pairs) if pairs else 0
