@@ -59,11 +59,8 @@ def _settings(*, repo, branch, environments, wait, prometheus_url, cache_dir, ku
 
 
 def _webhook_limits(*, max_body: int, max_connections: int, header_timeout: float, body_timeout: float):
-    from ..model.errors import UsageError
     from ..webhook.limits import WebhookLimits
 
-    if max_connections < 1:
-        raise UsageError("--max-connections must be at least 1", hint="e.g. --max-connections 32")
     return WebhookLimits(max_body=max_body, header_timeout=header_timeout, body_timeout=body_timeout,
                          max_connections=max_connections)
 
@@ -73,7 +70,7 @@ def endpoint_options(function):
     options = (
         click.option("--max-body", default="25Mi", show_default=True, type=SIZE, metavar="SIZE",
                      help="Largest webhook body accepted (GitHub sends at most 25 MB); larger ones get 413 unread."),
-        click.option("--max-connections", default=32, show_default=True, type=int, metavar="N",
+        click.option("--max-connections", default=32, show_default=True, type=click.IntRange(min=1), metavar="N",
                      help="Connections served at once; more are answered 503 at once."),
         click.option("--header-timeout", default="10s", show_default=True, type=DURATION, metavar="DURATION",
                      help="Time a client has to send a request's line and headers."),

@@ -51,7 +51,7 @@ class DeadlineReader(io.RawIOBase):
         left = self.deadline - self.clock()
         if left <= 0:
             raise TimeoutError("the client did not send the request in time")
-        self.sock.settimeout(left)
+        self.sock.settimeout(left if left != float("inf") else None)
         return self.sock.recv_into(buffer)
 
 
