@@ -23,33 +23,14 @@ from ..model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VAL
 from ..model.manifest import Manifest, ObjectKey
 from ..source.repo import Source, Tree
 from ..source.values import Values, load_values
-from ..yamlio.documents import Document, Path, YamlError, dump_all, load_documents
+from ..yamlio.documents import Document, YamlError, dump_all, load_documents
 from .budget import BudgetExceeded, RenderBudget, default_budget
 from .jinja_env import make_environment, render_template
+from .sourcemap import PackedTemplate, Provenance, RenderedSource, WiredSource, pack
 from .tracking import OutputTracker, RenderedOutput, track
 from .worker import run_bounded
 
 TEMPLATE_SUFFIXES = (".yaml.j2", ".yml.j2")
-
-
-@dataclass
-class RenderedSource:
-    """SourceMap of a rendered object: values lines first (most specific), then the template line."""
-
-    output: RenderedOutput
-    document: Document
-
-    def locate(self, path: Path) -> list[Location]:
-        output_line = self.document.line_of(path)
-        locations = list(self.output.values_locations(output_line))
-        template_location = self.output.template_location(output_line)
-        if template_location not in locations:
-            locations.append(template_location)
-        return locations
-
-    @property
-    def template(self) -> Location:
-        return self.output.template_location(self.document.start_line)
 
 
 @dataclass
@@ -164,21 +145,21 @@ def _render_tree(
     templates = TemplateRun(sources=sources, entry_points=entry_points, variables=variables, config=config,
                             environment=environment, budget=budget)
     manifests: list[Manifest] = []
-    seen: dict[ObjectKey, Location] = {}
+    seen: dict[ObjectKey, WiredSource] = {}
     done = 0
     try:
-        for output_wire, document_wires in run_bounded(templates.results, budget=budget):
-            output = RenderedOutput.from_wire(output_wire, values=variables["values"])
-            for data, lines, start_line in document_wires:
-                source = RenderedSource(output=output, document=Document(data=data, lines=lines, start_line=start_line))
+        for _, objects, blob in run_bounded(templates.results, budget=budget):
+            provenance = Provenance(blob, values=variables["values"])
+            for index, (data, start_line) in enumerate(objects):
+                source = WiredSource(provenance, index=index, data=data, start_line=start_line)
                 manifest = Manifest(obj=data, source=source)
                 if manifest.key in seen:
                     raise ConfigError(
-                        f"{manifest.key} is rendered twice (also at {seen[manifest.key]})",
+                        f"{manifest.key} is rendered twice (also at {seen[manifest.key].template})",
                         location=source.template,
                         hint="give one of them another name, or render it from one template only",
                     )
-                seen[manifest.key] = source.template
+                seen[manifest.key] = source
                 manifests.append(manifest)
             done += 1
     except BudgetExceeded as error:
@@ -201,21 +182,21 @@ class TemplateRun:
     environment: str
     budget: RenderBudget
 
-    def results(self) -> Iterator[tuple[tuple, list[tuple]]]:
-        """Per template: its output's provenance (`RenderedOutput.to_wire`) and its documents (data, lines, start)."""
+    def results(self) -> Iterator[PackedTemplate]:
+        """Per template: its stamped objects and their provenance, packed (`sourcemap.pack`)."""
         tracker = OutputTracker(self.sources)
         jinja_environment = make_environment(self.sources, tracker, budget=self.budget)
         for name in self.entry_points:
             try:
                 output = render_template(jinja_environment, tracker, self.sources, name, self.variables)
-                yield output.to_wire(), [self._stamped(output, document) for document in _documents(output)]
+                yield pack(output, [self._stamped(output, document) for document in _documents(output)])
             except BudgetExceeded as error:
                 error.location = error.location or Location(name)
                 raise
             except MemoryError:
                 raise self.budget.outgrew("its rendered output", location=Location(name)) from None
 
-    def _stamped(self, output: RenderedOutput, document: Document) -> tuple:
+    def _stamped(self, output: RenderedOutput, document: Document) -> Document:
         source = RenderedSource(output=output, document=document)
         if not isinstance(document.data, dict):
             raise ConfigError(
@@ -224,7 +205,7 @@ class TemplateRun:
                 hint="each `---` document must be a Kubernetes object",
             )
         _stamp(document.data, environment=self.environment, default_namespace=self.config.namespace, where=source.template)
-        return document.data, document.lines, document.start_line
+        return document
 
 
 def render(

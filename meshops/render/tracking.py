@@ -6,10 +6,6 @@ origin of each printed value just before the generator yields it; the generator'
 tells the template line (through the compiled template's `debug_info`). The result is a per-line
 map of the rendered text that `RenderedSource.locate` turns into "edit values.yaml:12, rendered by
 templates/reviews.yaml.j2:8".
-
-Templates run in a worker process (`render.worker`); `RenderedOutput.to_wire`/`from_wire` carry the
-provenance back as plain data: a printed value becomes its origin, a `to_yaml` text the values
-path of its source, which the parent finds again in its own copy of the tracked values.
 """
 from __future__ import annotations
 
@@ -127,52 +123,6 @@ class RenderedOutput:
     # 0-based output line -> what was printed on it: tracked values, or (to_yaml text, its line index)
     line_values: dict[int, list[Any]] = field(default_factory=dict)
 
-    def to_wire(self) -> tuple:
-        """This output as plain data (marshal-able): tracked values by origin, `to_yaml` texts by values path."""
-        text_index: dict[int, int] = {}
-        texts: list[tuple] = []
-        lines: dict[int, list[tuple]] = {}
-        for line, printed_values in self.line_values.items():
-            entries = []
-            for printed in printed_values:
-                if isinstance(printed, tuple):
-                    text, index = printed
-                    source = text.source_value
-                    if source is None:
-                        continue  # pasted from values nobody tracks: nothing to point at
-                    key = text_index.get(id(text))
-                    if key is None:
-                        key = text_index[id(text)] = len(texts)
-                        texts.append((tuple(source.values_path), text.line_paths))
-                    entries.append((_WIRE_TEXT, key, index))
-                else:
-                    origin = getattr(printed, "origin", None)
-                    if origin is not None:
-                        entries.append((_WIRE_ORIGIN, str(origin.file), origin.line))
-            if entries:
-                lines[line] = entries
-        return (self.template, self.text, self.line_template, lines, texts)
-
-    @classmethod
-    def from_wire(cls, wire: tuple, *, values: Any) -> "RenderedOutput":
-        """The output `to_wire` described, pointing into `values` (this process's tracked values)."""
-        template, text, line_template, lines, texts = wire
-        pasted = [_wired_text(values, path, line_paths) for path, line_paths in texts]
-        origins: dict[tuple[str, int | None], _Printed] = {}
-        line_values: dict[int, list[Any]] = {}
-        for line, entries in lines.items():
-            decoded: list[Any] = []
-            for tag, first, second in entries:
-                if tag == _WIRE_TEXT:
-                    decoded.append((pasted[first], second))
-                else:
-                    printed = origins.get((first, second))
-                    if printed is None:
-                        printed = origins[(first, second)] = _Printed(Location(first, second))
-                    decoded.append(printed)
-            line_values[line] = decoded
-        return cls(template=template, text=text, line_template=line_template, line_values=line_values)
-
     def template_location(self, output_line: int) -> Location:
         """Template file and line that produced 1-based `output_line`."""
         index = min(max(output_line - 1, 0), len(self.line_template) - 1) if self.line_template else -1
@@ -191,28 +141,6 @@ class RenderedOutput:
                 found = origins_of(printed)
             locations.extend(location for location in found if location not in locations)
         return locations
-
-
-_WIRE_TEXT, _WIRE_ORIGIN = "t", "o"
-
-
-class _Printed:
-    """A value printed in the worker, as the parent knows it: only where it was set."""
-
-    __slots__ = ("origin",)
-
-    def __init__(self, origin: Location) -> None:
-        self.origin = origin
-
-
-def _wired_text(values: Any, path: Path, line_paths: list[Path] | None) -> TrackedText:
-    node = values
-    for part in path:
-        node = node[part]
-    text = TrackedText()
-    text.source_value = node
-    text.line_paths = line_paths  # marshal keeps tuples as tuples
-    return text
 
 
 class OutputTracker:
