@@ -128,7 +128,7 @@ CASES: tuple[Case, ...] = (
          r"error: templates/grow\.yaml\.j2:8: template needs more memory than the render budget of 256 MiB"),
     Case("a-power-too-long-to-print-is-refused", 4,
          {"templates/pow.yaml.j2": _template("pow", "data:\n  a: \"{{ 7 ** 999999 }}\"\n")}, APPLY, 2,
-         r"error: templates/pow\.yaml\.j2:8: `7 \*\* 999999` has more than 4300 digits"),
+         r"error: templates/pow\.yaml\.j2:8: `\*\*` would make a number of more than 4300 digits"),
     # -- 7. alias bombs: one budget per file, not per document ------------------------------------
     Case("thirty-small-yaml-bombs-in-one-file-share-one-budget", 7,
          {"manifests/bombs.yaml": "".join("---\n" + _alias_bomb(index) for index in range(30))},

@@ -41,7 +41,7 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         if operator == "*":
             self._check_repeat(left, right)
         elif _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1 and right * abs(left).bit_length() > _MAX_INT_BITS:
-            raise BudgetExceeded(f"`{left} ** {right}` has more than {_MAX_INT_DIGITS} digits", hint="no manifest needs such a number")
+            raise _too_long("**")
         return super().call_binop(context, operator, left, right)
 
     def _check_repeat(self, left: Any, right: Any) -> None:
@@ -49,13 +49,18 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             left, right = right, left
         if _is_int(left) and _is_int(right):
             if left.bit_length() + right.bit_length() > _MAX_INT_BITS:
-                raise BudgetExceeded(f"a product with more than {_MAX_INT_DIGITS} digits", hint="no manifest needs such a number")
+                raise _too_long("*")
             return
         per_item = next((size for kind, size in _ITEM_BYTES.items() if isinstance(left, kind)), None)
         if per_item is not None and _is_int(right) and len(left) * right * per_item > self.budget.memory:
             size = human_bytes(len(left) * right * per_item)
             raise BudgetExceeded(f"`*` would make a value of {size}, over the render memory budget of "
                                  f"{self.budget.describe_memory()}", hint=MEMORY_HINT)
+
+
+def _too_long(operator: str) -> BudgetExceeded:
+    return BudgetExceeded(f"`{operator}` would make a number of more than {_MAX_INT_DIGITS} digits",
+                          hint="no manifest needs such a number; Python could not even print it")
 
 
 def _is_int(value: Any) -> bool:
