@@ -16,10 +16,9 @@ from ..cluster.discovery import Discovery
 from ..cluster.target import Connection
 from ..model.identity import owner_selector
 from ..cluster.live import list_objects
+from ..rollout.store import VIRTUAL_SERVICE
 from ..rollout.state import ACTIVE_PHASES, BY_GIT, ROLLED_BACK_PHASES, state_of
 from .lock import Phase
-
-VIRTUAL_SERVICE = ("networking.istio.io/v1", "VirtualService")
 
 
 @dataclass
@@ -33,7 +32,7 @@ class RolloutsResult:
 
 def rollout_states(api: KubeApi, discovery: Discovery, *, environment: str, namespace: str) -> list[dict[str, Any]]:
     """One row per VirtualService of the environment that carries rollout state."""
-    resource = discovery.resolve(*VIRTUAL_SERVICE)
+    resource = discovery.preferred(*VIRTUAL_SERVICE)
     if resource is None:
         return []
     rows = []
@@ -68,7 +67,7 @@ def _drive(connection: Connection, config: Any, *, prometheus_url: str | None, e
     from ..pipeline.rollouts import active_rollouts, drive_rollouts, rollout_store
     from ..rollout.driver import Tick
 
-    if connection.discovery.resolve(*VIRTUAL_SERVICE) is None:
+    if connection.discovery.preferred(*VIRTUAL_SERVICE) is None:
         return  # no VirtualServices served (Istio not installed): no rollout can exist
     store = rollout_store(connection)
     refs = active_rollouts(store, config.name)
