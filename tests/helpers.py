@@ -51,11 +51,21 @@ def commit_all(path: Path, message: str) -> str:
     return repo.index.commit(message).hexsha
 
 
-def run_meshops(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the real CLI in a subprocess (as a user would), capturing text output."""
+def run_meshops(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120,
+                memory_limit: int | None = None) -> subprocess.CompletedProcess:
+    """Run the real CLI in a subprocess (as a user would), capturing text output.
+
+    `memory_limit` caps the subprocess's address space (bytes), so a memory blow-up fails fast.
+    """
     full_env = dict(os.environ)
     full_env.pop("MESHOPS_DEBUG", None)
     full_env.update(env or {})
+
+    def limit_memory() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
     return subprocess.run(
         [sys.executable, "-m", "meshops", *args],
         cwd=cwd,
@@ -63,6 +73,7 @@ def run_meshops(*args: str, cwd: Path | None = None, env: dict | None = None, ti
         capture_output=True,
         text=True,
         timeout=timeout,
+        preexec_fn=limit_memory if memory_limit else None,
     )
 
 

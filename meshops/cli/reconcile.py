@@ -7,33 +7,9 @@ from typing import Callable
 
 import click
 
-from .common import operator_options, output_option, prune_options
+from .common import DURATION, REVISION, operator_options, output_option, prune_options, render_budget_options
 
 F = Callable[..., object]
-
-
-class Duration(click.ParamType):
-    """`30s`, `2m`, `1h30m` or plain seconds, as a float number of seconds."""
-
-    name = "duration"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (int, float)):
-            return float(value)
-        text = str(value).strip()
-        try:
-            return float(text)
-        except ValueError:
-            pass
-        from ..model.durations import parse_duration
-
-        try:
-            return parse_duration(text)
-        except ValueError as error:
-            self.fail(str(error), param, ctx)
-
-
-DURATION = Duration()
 
 
 def git_source_options(function: F) -> F:
@@ -92,7 +68,7 @@ def selected(environments: tuple[str, ...], all_environments: bool, *, required:
 
 @click.command()
 @git_source_options
-@click.option("--ref", default="HEAD", show_default=True, metavar="REV",
+@click.option("--ref", default="HEAD", show_default=True, type=REVISION, metavar="REV",
               help="Branch, tag or commit to reconcile (HEAD: the repository's default branch).")
 @environment_selection
 @click.option("--wait", is_flag=True, help="Drive the rollouts each apply starts until they end before the next environment.")
@@ -100,6 +76,7 @@ def selected(environments: tuple[str, ...], all_environments: bool, *, required:
 @operator_options
 @no_prune_option
 @prune_options()
+@render_budget_options
 @click.option("--override-freeze", default=None, metavar="REASON",
               help="Apply even inside a freeze window; the reason is recorded on the environment's Lease.")
 @lock_options
@@ -146,8 +123,8 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, promet
 
 @click.command()
 @click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False), help="Config repository (a git checkout).")
-@click.option("--base", required=True, metavar="REV", help="What the change is compared with (its merge base), e.g. origin/main.")
-@click.option("--ref", default="HEAD", show_default=True, metavar="REV", help="The change (a branch, tag or commit).")
+@click.option("--base", required=True, type=REVISION, metavar="REV", help="What the change is compared with (its merge base), e.g. origin/main.")
+@click.option("--ref", default="HEAD", show_default=True, type=REVISION, metavar="REV", help="The change (a branch, tag or commit).")
 @output_option("text", "json", default="text")
 def affected(repo, base, ref, output) -> None:
     """List the environments a change can affect, in promotion order (for pull-request plans).

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import click
 
-from .common import operator_options, prune_options
+from .common import DURATION, REVISION, SIZE, operator_options, prune_options, render_budget_options
 from .reconcile import (
-    DURATION,
     environment_selection,
     git_source_options,
     lock_options,
@@ -67,17 +66,46 @@ def _settings(*, repo, branch, environments, wait, prometheus_url, cache_dir, ku
                     **extra)
 
 
+def _webhook_limits(*, max_body: int, max_connections: int, header_timeout: float, body_timeout: float):
+    from ..webhook.limits import WebhookLimits
+
+    return WebhookLimits(max_body=max_body, header_timeout=header_timeout, body_timeout=body_timeout,
+                         max_connections=max_connections)
+
+
+def endpoint_options(function):
+    """What one HTTP client may cost, and when the worker counts as stuck (/healthz)."""
+    options = (
+        click.option("--max-body", default="25Mi", show_default=True, type=SIZE, metavar="SIZE",
+                     help="Largest webhook body accepted (GitHub sends at most 25 MB); larger ones get 413 unread."),
+        click.option("--max-connections", default=32, show_default=True, type=click.IntRange(min=1), metavar="N",
+                     help="Connections served at once; more are answered 503 at once."),
+        click.option("--header-timeout", default="10s", show_default=True, type=DURATION, metavar="DURATION",
+                     help="Time a client has to send a request's line and headers."),
+        click.option("--body-timeout", default="30s", show_default=True, type=DURATION, metavar="DURATION",
+                     help="Time a client has to send a request's body."),
+        # Longer than a render may take (60 s budget), a lock wait (60 s) and a rollout step's interval.
+        click.option("--stall-timeout", default="10m", show_default=True, type=DURATION, metavar="DURATION",
+                     help="/healthz fails when a running reconcile shows no progress for this long."),
+    )
+    for decorate in reversed(options):
+        function = decorate(function)
+    return function
+
+
 def common_options(function):
-    """Options serve and controller share: where the config is, which environments, what may be written and pruned.
+    """Options serve and controller share: where the config is, which environments, what may be written and pruned,
+    and what one HTTP client may cost.
 
     No --allow-mass-prune and no --adopt: a long-running process never releases the brake or
     takes over objects on its own; a person runs `meshops reconcile` with them once.
     """
-    for decorate in (lock_options, no_prune_option, prune_options(mass=False), operator_options, prometheus_option,
+    for decorate in (endpoint_options, render_budget_options, lock_options, no_prune_option, prune_options(mass=False),
+                     operator_options, prometheus_option,
                      click.option("--wait/--no-wait", default=True, show_default=True,
                                   help="Drive the rollouts each apply starts to the end before the next environment."),
                      environment_selection,
-                     click.option("--branch", default="main", show_default=True, help="Only pushes to this branch reconcile."),
+                     click.option("--branch", default="main", show_default=True, type=REVISION, help="Only pushes to this branch reconcile."),
                      git_source_options):
         function = decorate(function)
     return function
@@ -89,7 +117,8 @@ def common_options(function):
               help="File holding the shared webhook secret (required: unsigned deliveries are always refused).")
 @common_options
 def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, prometheus_url, kubeconfig,
-          context, allowed_namespaces, owner_id, prune_namespaces, max_prune_percent, no_prune, lock_timeout, lease_duration) -> None:
+          context, allowed_namespaces, owner_id, prune_namespaces, max_prune_percent, no_prune, lock_timeout, lease_duration,
+          max_body, max_connections, header_timeout, body_timeout, stall_timeout) -> None:
     """Reconcile on every push: an HTTP endpoint for GitHub, Gitea and GitLab push webhooks.
 
     POST /webhook checks X-Hub-Signature-256 (HMAC-SHA256; Gitea: X-Gitea-Signature; GitLab:
@@ -111,6 +140,8 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
     secret = read_secret(webhook_secret_file)
     host, port = _listen(listen)
     names = selected(environments, all_environments, required=False)
+    limits = _webhook_limits(max_body=max_body, max_connections=max_connections, header_timeout=header_timeout,
+                             body_timeout=body_timeout)
     _setup_logging()
     metrics = Metrics()
     prune = prune_settings(allowed_namespaces=allowed_namespaces, owner_id=owner_id, no_prune=no_prune,
@@ -118,10 +149,11 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
     settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
                          kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration,
                          prune=prune)
-    worker = ReconcileWorker(Runner(settings, metrics)).start()
-    hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics,
+    runner = Runner(settings, metrics)
+    worker = ReconcileWorker(runner).start()
+    hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics, unhealthy=lambda: runner.heartbeat.stalled(stall_timeout),
                   on_push=lambda push, delivery: worker.request(f"webhook {delivery}"))
-    server = WebhookServer(host, port, hooks).start()
+    server = WebhookServer(host, port, hooks, limits=limits).start()
     logging.getLogger("meshops.serve").info("listening on %s (POST /webhook, GET /healthz, GET /metrics)", server.address)
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -144,6 +176,7 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
 @click.option("--identity", default=None, metavar="ID", help="This replica's name in Leases (default: $POD_NAME, else host-pid).")
 def controller(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, prometheus_url, kubeconfig,
                context, allowed_namespaces, owner_id, prune_namespaces, max_prune_percent, no_prune, lock_timeout, lease_duration,
+               max_body, max_connections, header_timeout, body_timeout, stall_timeout,
                interval, leader_namespace, leader_lease, leader_lease_duration, identity) -> None:
     """Run the reconcile loop in a cluster: poll, accept webhooks, drive rollouts; one leader among replicas.
 
@@ -172,6 +205,8 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     secret = read_secret(webhook_secret_file) if webhook_secret_file else None
     host, port = _listen(listen)
     names = selected(environments, all_environments, required=False)
+    limits = _webhook_limits(max_body=max_body, max_connections=max_connections, header_timeout=header_timeout,
+                             body_timeout=body_timeout)
     identity = identity or default_identity()
     api = Target(environment="(controller)", kubeconfig=kubeconfig, context=context).connect().api  # its own cluster: the leader Lease
     _setup_logging()
@@ -182,7 +217,8 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
                          kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration,
                          prune=prune, identity=identity)
-    worker = ReconcileWorker(Runner(settings, metrics)).start()
+    runner = Runner(settings, metrics)
+    worker = ReconcileWorker(runner).start()
     stop = threading.Event()
     lease = Lease(api, namespace=leader_namespace, name=leader_lease, identity=identity, duration=leader_lease_duration)
 
@@ -193,10 +229,11 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     loop: Controller | None = None
     elector = LeaderElector(lease, on_started=started, on_stopped=lambda reason: loop.step_down(reason))
     hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics, ready=elector.leading.is_set,
+                  unhealthy=lambda: runner.heartbeat.stalled(stall_timeout),
                   refusing=lambda: None if elector.leading.is_set() else (
                       f"not the leader ({elector.holder} is)" if elector.holder else "not the leader (none elected yet)"),
                   on_push=lambda push, delivery: worker.request(f"webhook {delivery}"))
-    server = WebhookServer(host, port, hooks).start()
+    server = WebhookServer(host, port, hooks, limits=limits).start()
     loop = Controller(elector=elector, worker=worker, server=server, interval=interval, stop=stop)
     log.info("controller %s listening on %s; candidate for %s", identity, server.address, lease)
     _stop_on_signals(stop)

@@ -16,7 +16,7 @@ import sys
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import output_option, ref_option, repo_option, set_option
+from .common import output_option, ref_option, render_budget_options, repo_option, set_option
 
 
 @click.command()
@@ -25,6 +25,7 @@ from .common import output_option, ref_option, repo_option, set_option
 @repo_option
 @ref_option
 @set_option
+@render_budget_options
 @click.option("-f", "--filename", "files", multiple=True, type=click.Path(), metavar="PATH",
               help="Validate manifest files or directories as they are, instead of rendering; may be repeated.")
 @click.option("--crds", multiple=True, type=click.Path(), metavar="PATH",

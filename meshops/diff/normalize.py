@@ -4,6 +4,8 @@ A live object carries much that git never says: server bookkeeping (uid, resourc
 managedFields …), status, labels and annotations other tools add, and defaults the API server
 fills in. Comparing raw objects would report differences forever, so both sides go through:
 
+0. A Secret's `stringData` is folded into `data` (base64, winning over `data`), as the API server
+   stores it: git may say `stringData`, the live object never does.
 1. `DROPPED_FIELDS` — paths removed from both sides, always (server-populated or bookkeeping).
 2. `SERVER_DEFAULTS` — per kind, live values removed when git does not set them and they equal
    the server's default (Service `type: ClusterIP`, port `protocol: TCP` …).
@@ -14,11 +16,13 @@ fills in. Comparing raw objects would report differences forever, so both sides 
 """
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from ..model.identity import FIELD_MANAGER, REVISION_ANNOTATION, ROLLOUT_ANNOTATION
+from .secrets import is_secret
 
 ANY = "*"
 
@@ -213,6 +217,21 @@ def _clone(obj: dict) -> dict:
     return json.loads(json.dumps(shallow))
 
 
+def _fold_string_data(obj: dict) -> None:
+    """`stringData` merged over `data` as base64, the only form the API server keeps (write-only field)."""
+    string_data = obj.get("stringData")
+    if not is_secret(obj) or not isinstance(string_data, dict):
+        return
+    folded = {key: value for key, value in string_data.items() if isinstance(value, str)}
+    data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+    obj["data"] = {**data, **{key: base64.b64encode(value.encode("utf-8")).decode("ascii") for key, value in folded.items()}}
+    left = {key: value for key, value in string_data.items() if key not in folded}  # not strings: the API refuses them
+    if left:
+        obj["stringData"] = left
+    else:
+        del obj["stringData"]
+
+
 def normalize_pair(
     *,
     desired: dict | None,
@@ -225,6 +244,7 @@ def normalize_pair(
     for side in (desired_copy, live_copy):
         if side is None:
             continue
+        _fold_string_data(side)
         for dropped in DROPPED_FIELDS:
             _remove_path(side, list(dropped.path))
         for rule in ignore:
