@@ -213,3 +213,14 @@ def check_invocation(tokens: list[str]) -> str:
                 assert value in param.type.choices, f"`{' '.join(path)} {name} {value}`: not one of {param.type.choices}"
         index += 1
     return " ".join(path)
+
+
+def signed_push(*, origin: Path, after: str, delivery_id: str, secret: str, ref: str = "refs/heads/main") -> tuple[bytes, dict[str, str]]:
+    """A GitHub push delivery for `origin` at `after`, signed with `secret` (body, headers)."""
+    import hashlib
+    import hmac
+    import json
+
+    body = json.dumps({"ref": ref, "after": after, "repository": {"clone_url": f"file://{origin}"}}).encode()
+    return body, {"Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": delivery_id,
+                  "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
