@@ -179,3 +179,38 @@ def test_the_plan_page_never_shows_a_secret_value(planned):
     assert "first-secret-value" not in page and "second-secret-value" not in page
     overview = get(process.url + "/")[1].decode()
     assert "api-key" in overview and "secret-value" not in overview
+
+
+def test_rollout_report_needs_the_environment_and_the_service(tmp_path):
+    result = run_meshops("rollout", "report", "reviews", "--html", str(tmp_path / "r.html"))
+    assert result.returncode == 2 and result.stderr.startswith("error: name the environment and the service")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_rollout_report_of_a_service_without_a_rollout_says_so_and_writes_nothing(planned, tmp_path):
+    _, cluster = planned
+    result = run_meshops("rollout", "report", ENV, "reviews", "--html", str(tmp_path / "r.html"), *cluster[:2], *cluster[4:])
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "no rollout of 'reviews' in environment test" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_a_new_commit_is_fetched_in_the_background_once_the_head_is_older_than_refetch(team_repo, tmp_path):
+    import time
+
+    from helpers import commit_and_push
+    from meshops.dashboard.sources import Origin, Sources
+
+    now = [1000.0]
+    sources = Sources(Origin(repo=str(Path(team_repo.working_tree_dir)), cache_dir=str(tmp_path / "cache"), refetch=30),
+                      clock=lambda: now[0])
+    first = sources.head().revision
+    second = commit_and_push(team_repo, {"environments/base/values.yaml": "message: again\n"}, "again")
+    now[0] += 10
+    assert sources.head().revision == first  # within refetch: no fetch at all
+    now[0] += 30
+    assert sources.head().revision == first  # stale: this answer is the last head; a fetch starts behind it
+    deadline = time.monotonic() + 20
+    while sources.head().revision != second:
+        assert time.monotonic() < deadline, "the background fetch never landed"
+        time.sleep(0.05)

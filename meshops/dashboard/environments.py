@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -25,6 +26,7 @@ from ..pipeline.rollouts import rollout_store
 from ..reconcile.lock import Attempt, EnvRecord, Phase
 from ..rollout.routes import describe_weights
 from ..rollout.state import ACTIVE_PHASES
+from ..rollout.state import Phase as RolloutPhase
 from ..source.envconfig import EnvConfig
 from .sources import Head, Sources
 
@@ -34,6 +36,8 @@ OVERVIEW_TTL = 2.0
 # about 25 ms for the example repo's 38 objects on the sandbox), so it is refreshed less often
 # than the Lease records and rollouts, which are one read each.
 DRIFT_TTL = 4.0
+# Environments read at once: enough that one unreachable cluster does not hold the others back.
+READERS = 8
 # Changed fields named per drifted object (the rest is on the plan page).
 FIELDS_SHOWN = 4
 
@@ -94,6 +98,7 @@ class RolloutLine:
     canary: str
     message: str
     updated_at: float | None
+    revision: str | None = None  # the git revision that started it
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,9 @@ class EnvironmentRow:
 STATUS_RULES: tuple[tuple[str, Callable[[EnvironmentRow], bool]], ...] = (
     ("unreachable", lambda row: bool(row.problem)),
     ("failed", lambda row: bool(row.attempt and row.attempt.phase == Phase.FAILED)),
+    # The analysis rolled back the revision the cluster is compared with: git names a version that is not serving.
+    ("failed", lambda row: any(line.phase == RolloutPhase.FAILED and row.drift and line.revision == row.drift.revision
+                               for line in row.rollouts)),
     ("frozen", lambda row: any(window.open for window in row.freeze)),
     ("progressing", lambda row: any(line.phase in ACTIVE_PHASES for line in row.rollouts)),
     ("drifted", lambda row: bool(row.drift and row.drift.status == "drifted")),
@@ -208,7 +216,8 @@ def rollout_lines(connection, environment: str) -> tuple[RolloutLine, ...]:
         state = live.state
         lines.append(RolloutLine(namespace=live.ref.namespace, name=live.ref.name, phase=state.phase, step=state.step,
                                  steps=len(state.weights), weights=describe_weights(state.current), stable=state.stable,
-                                 canary=state.canary, message=state.message, updated_at=state.updated_at))
+                                 canary=state.canary, message=state.message, updated_at=state.updated_at,
+                                 revision=state.revision))
     return tuple(sorted(lines, key=lambda line: (line.phase not in ACTIVE_PHASES, -(line.updated_at or 0))))
 
 
@@ -237,11 +246,14 @@ class EnvironmentsReader:
             head = self.sources.head()
         except MeshopsError as error:
             return Overview(None, (), problem_text(error), now)
-        rows = []
-        for position, config in enumerate(head.configs, start=1):
-            for target in self.sources.targets(config):
-                rows.append(self._row(config, target, head=head.revision, position=position, now=now))
-        return Overview(head, tuple(rows), head.problem, now)
+        jobs = [(position, config, target) for position, config in enumerate(head.configs, start=1)
+                for target in self.sources.targets(config)]
+        if not jobs:
+            return Overview(head, (), head.problem, now)
+        # Side by side: the page takes as long as the slowest cluster, not the sum of them.
+        with ThreadPoolExecutor(max_workers=min(READERS, len(jobs)), thread_name_prefix="dashboard-read") as pool:
+            rows = pool.map(lambda job: self._row(job[1], job[2], head=head.revision, position=job[0], now=now), jobs)
+            return Overview(head, tuple(rows), head.problem, now)
 
     def _row(self, config: EnvConfig, target: Target, *, head: str, position: int, now: float) -> EnvironmentRow:
         freeze, freeze_problem = freeze_windows(config, datetime.fromtimestamp(now, tz=timezone.utc))

@@ -1,8 +1,10 @@
 """Where the dashboard reads from: the config repo at its branch head, and each environment's clusters.
 
 `Sources` keeps a bare mirror of the config repository (the same cache `reconcile` uses) and
-fetches it at most every `refetch` seconds, however many people look; when a fetch fails, the
-last good head is kept and the failure shown. Each environment is read per cluster target:
+fetches it at most every `refetch` seconds, however many people look, in the background once a
+first head is known (a slow git server never holds a page); when a fetch fails, the last good
+head is kept and the failure shown. Cluster reads retry briefly: a page says "unreachable" soon
+rather than waiting out the backoff a write deserves. Each environment is read per cluster target:
 today one (`default`), so rows are keyed by (environment, cluster) and a second cluster is one
 more target here. Connections and renders of a revision are kept (a revision never changes).
 """
@@ -14,6 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from ..cluster.api import RetryPolicy
 from ..cluster.target import Connection, Target
 from ..metrics.source import MetricsSource
 from ..model.errors import MeshopsError
@@ -34,6 +37,9 @@ DEFAULT_REFETCH = 30.0
 RENDER_CACHE = 32
 # The Lease holder the dashboard would be, were it ever to write (it never does).
 READER_IDENTITY = "meshops-dashboard"
+# Reads for a page: one retry after a short pause, then the page shows the error (apply's policy
+# waits up to half a minute, which a person looking at a page should not).
+READ_RETRY = RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0, max_retry_after=2.0)
 
 
 @dataclass(frozen=True)
@@ -71,22 +77,31 @@ class Sources:
     clock: Callable[[], float] = time.time
     _head: Head | None = field(default=None, init=False)
     _fetch_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _refreshing: bool = field(default=False, init=False)
     _connections: dict[tuple[str, str], Connection] = field(default_factory=dict, init=False)
     _renders: OrderedDict = field(default_factory=OrderedDict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def head(self) -> Head:
-        """The branch head, fetched when the last fetch is older than `refetch` (MeshopsError if never fetched)."""
+        """The branch head: fetched now the first time (MeshopsError if that fails), later refreshed in
+        the background when older than `refetch`, the last one answering meanwhile."""
         with self._fetch_lock:
-            if self._head is None or self.clock() - self._head.fetched_at >= self.origin.refetch:
-                try:
-                    self._head = self._fetch()
-                except MeshopsError as error:
-                    if self._head is None:
-                        raise
-                    self._head = replace(self._head, fetched_at=self.clock(),
-                                         problem=error.one_line().removeprefix("error: "))
+            if self._head is None:
+                self._head = self._fetch()
+            elif not self._refreshing and self.clock() - self._head.fetched_at >= self.origin.refetch:
+                self._refreshing = True
+                threading.Thread(target=self._refresh, name="dashboard-fetch", daemon=True).start()
             return self._head
+
+    def _refresh(self) -> None:
+        try:
+            fresh = self._fetch()
+        except MeshopsError as error:
+            fresh = None
+            problem = error.one_line().removeprefix("error: ")
+        with self._fetch_lock:
+            self._head = fresh or replace(self._head, fetched_at=self.clock(), problem=problem)
+            self._refreshing = False
 
     def _fetch(self) -> Head:
         mirror = GitCache(self.origin.cache_dir).fetch(self.origin.repo, self.origin.ref)
@@ -110,7 +125,7 @@ class Sources:
             known = self._connections.get(key)
         if known is not None:
             return known
-        made = target.connect()
+        made = target.connect(retry=READ_RETRY)
         with self._lock:
             return self._connections.setdefault(key, made)
 
