@@ -3,7 +3,7 @@
     python benchmarks/dashboard.py [--environments 20] [--repeat 5]
 
 A config repo with N environments (each a namespace with one ConfigMap, promoted one after the
-other) is reconciled into a fresh in-process sandbox; then the environments page is rendered
+other; `reconcile.py`'s) is reconciled into a fresh in-process sandbox; then the environments page is rendered
 `--repeat` times with every cache expired (a viewer polling every 2 s causes at most one such read
 per 2 s, however many tabs are open). Reported: the first (cold: git mirror, renders) and the
 median warm refresh, and the requests one warm refresh sends to the API server, by verb.
@@ -20,37 +20,15 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# In place of this script's folder, whose requests.py would hide the `requests` package the
-# kubernetes client imports.
+# The repo root in place of this script's folder, which goes last: its requests.py must not hide the
+# `requests` package the kubernetes client imports.
 sys.path[0] = str(ROOT)
+sys.path.append(str(ROOT / "benchmarks"))
 
 from meshops.dashboard.app import Dashboard  # noqa: E402
 from meshops.dashboard.sources import Origin, Sources  # noqa: E402
 from meshops.sandbox import SandboxServer  # noqa: E402
-
-
-def make_repo(root: Path, environments: int) -> Path:
-    import git
-
-    names = [f"env{index:03d}" for index in range(environments)]
-    files = {"environments/base/values.yaml": "message: hello\n",
-             "templates/settings.yaml.j2": ("---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ environment.namespace }}\n"
-                                            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n"
-                                            "  namespace: {{ environment.namespace }}\ndata:\n  message: {{ values.message | to_json }}\n")}
-    for index, name in enumerate(names):
-        after = f"promotion: {{after: {names[index - 1]}}}\n" if index else ""
-        files[f"environments/{name}/values.yaml"] = "{}\n"
-        files[f"environments/{name}/meshops.yaml"] = f"namespace: bench-{name}\ncluster: {{context: sandbox}}\n{after}"
-    for path, text in files.items():
-        (root / path).parent.mkdir(parents=True, exist_ok=True)
-        (root / path).write_text(text)
-    repo = git.Repo.init(root, initial_branch="main")
-    with repo.config_writer() as writer:
-        writer.set_value("user", "name", "bench")
-        writer.set_value("user", "email", "bench@meshops.dev")
-    repo.git.add(A=True)
-    repo.index.commit("bench")
-    return root
+from reconcile import make_repo  # noqa: E402  (benchmarks/reconcile.py: N environments, a ConfigMap each)
 
 
 class Clock:
@@ -70,7 +48,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="meshops-bench-dashboard-") as work, SandboxServer() as server:
         work_dir = Path(work)
-        repo = make_repo(work_dir / "repo", args.environments)
+        repo, _ = make_repo(work_dir, args.environments)
+        repo = Path(repo.working_tree_dir)
         kubeconfig = server.write_kubeconfig(work_dir / "kubeconfig")
         done = subprocess.run([sys.executable, "-m", "meshops", "reconcile", "--repo", str(repo), "--all", "--kubeconfig",
                                str(kubeconfig), "--context", "sandbox", "--cache-dir", str(work_dir / "cache")],

@@ -224,3 +224,16 @@ def signed_push(*, origin: Path, after: str, delivery_id: str, secret: str, ref:
     body = json.dumps({"ref": ref, "after": after, "repository": {"clone_url": f"file://{origin}"}}).encode()
     return body, {"Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": delivery_id,
                   "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+
+
+def commit_all(root: Path, message: str):
+    """Commit everything under `root` (a git repository is made there first when there is none); the repo."""
+    import git
+
+    repo = git.Repo(root) if (root / ".git").exists() else git.Repo.init(root, initial_branch="main")
+    with repo.config_writer() as writer:
+        writer.set_value("user", "name", "meshops tests")
+        writer.set_value("user", "email", "tests@meshops.dev")
+    repo.git.add(A=True)
+    repo.index.commit(message)
+    return repo

@@ -9,23 +9,13 @@ import base64
 import json
 from pathlib import Path
 
-import git
 import pytest
 
-from helpers import Background, http, run_meshops
+from helpers import Background, commit_all, http, run_meshops
 from rollouts import ENV, make_repo, write_values
 
 TOKEN = "dashboard-token-7f3a"
 WRITE_VERBS = ("create", "update", "patch", "delete")
-
-
-def commit_all(root: Path, message: str):
-    repo = git.Repo(root) if (root / ".git").is_dir() else git.Repo.init(root, initial_branch="main")
-    with repo.config_writer() as writer:
-        writer.set_value("user", "name", "meshops tests")
-        writer.set_value("user", "email", "tests@meshops.dev")
-    repo.git.add(A=True)
-    return repo.index.commit(message).hexsha
 
 
 def start_dashboard(repo: Path, kubeconfig: Path, tmp_path: Path, *extra: str) -> Background:

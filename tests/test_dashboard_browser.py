@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from browser import artifacts_dir, chromium, chromium_paths, screenshot, wait_until
-from helpers import Background, http, run_meshops, signed_push
+from helpers import Background, commit_all, http, run_meshops, signed_push
 from meshops.cluster.connect import connect
 from meshops.rollout.store import RolloutStore
 from meshops.sim.follow import WeightFollower
@@ -118,12 +118,8 @@ def rolled_back(browser, mesh, traffic, prometheus, tmp_path_factory):
     policy = fast_policy(steps=[20, 50, 80], threshold=1)
     root = make_repo(tmp_path / "config", namespace=NAMESPACE, services={"reviews": "v1"}, policy=policy,
                      prometheus_url=prometheus.url)
-    repo = git.Repo.init(root, initial_branch="main")
-    with repo.config_writer() as writer:
-        writer.set_value("user", "name", "meshops tests")
-        writer.set_value("user", "email", "tests@meshops.dev")
-    repo.git.add(A=True)
-    first = repo.index.commit("reviews v1").hexsha
+    repo = commit_all(root, "reviews v1")
+    first = repo.head.commit.hexsha
     repo.create_remote("origin", str(origin)).push("main:main")
     mesh.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     for version in ("v1", "v2"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import git
+from helpers import commit_all
 
 PAYLOAD = '<script>window.meshopsPwned=1</script><img src=x onerror="window.meshopsPwned=2">'
 ENVIRONMENT = "xss"
@@ -31,12 +31,7 @@ def xss_repo(root: Path) -> Path:
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
-    repo = git.Repo.init(root, initial_branch="main")
-    with repo.config_writer() as writer:
-        writer.set_value("user", "name", "meshops tests")
-        writer.set_value("user", "email", "tests@meshops.dev")
-    repo.git.add(A=True)
-    repo.index.commit("markup everywhere")
+    commit_all(root, "markup everywhere")
     return root
 
 

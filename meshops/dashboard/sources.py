@@ -10,6 +10,7 @@ more target here. Connections and renders of a revision are kept (a revision nev
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -30,6 +31,8 @@ from ..render import RenderResult
 from ..source.envconfig import EnvConfig, list_environments, load_env_config
 from ..source.promotion import promotion_order
 from ..source.repo import open_source
+
+log = logging.getLogger("meshops.dashboard")
 
 # Seconds between fetches of the config repo: a page view is never a git fetch of its own.
 DEFAULT_REFETCH = 30.0
@@ -94,14 +97,18 @@ class Sources:
             return self._head
 
     def _refresh(self) -> None:
+        fresh, problem = None, ""
         try:
             fresh = self._fetch()
         except MeshopsError as error:
-            fresh = None
             problem = error.one_line().removeprefix("error: ")
-        with self._fetch_lock:
-            self._head = fresh or replace(self._head, fetched_at=self.clock(), problem=problem)
-            self._refreshing = False
+        except Exception as error:  # noqa: BLE001 - a bug must not end refreshing for good; the log has it
+            log.exception("dashboard: fetching the config repository failed")
+            problem = f"fetching the config repository failed: {type(error).__name__} (see the meshops log)"
+        finally:
+            with self._fetch_lock:
+                self._head = fresh or replace(self._head, fetched_at=self.clock(), problem=problem)
+                self._refreshing = False
 
     def _fetch(self) -> Head:
         mirror = GitCache(self.origin.cache_dir).fetch(self.origin.repo, self.origin.ref)
