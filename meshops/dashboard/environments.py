@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from ..cluster.target import Target
+from ..cluster.target import Connection, Target
 from ..diff.plan import Action
 from ..diff.routes import route_changes
 from ..model.errors import MeshopsError
@@ -188,7 +188,7 @@ def freeze_windows(config: EnvConfig, now: datetime) -> tuple[tuple[FreezeView, 
     return tuple(views), problem
 
 
-def drift_of(sources: Sources, *, config: EnvConfig, connection, record: EnvRecord, head: str) -> Drift:
+def drift_of(sources: Sources, *, config: EnvConfig, connection: Connection, record: EnvRecord, head: str) -> Drift:
     """The applied revision's plan against the cluster (the head's when nothing was recorded)."""
     basis, revision = ("applied", record.applied) if record.applied else ("head", head)
     try:
@@ -205,7 +205,7 @@ def drift_of(sources: Sources, *, config: EnvConfig, connection, record: EnvReco
     return Drift(differs if objects else "in-sync", revision, basis, objects, planned.plan.summary())
 
 
-def rollout_lines(connection, environment: str) -> tuple[RolloutLine, ...]:
+def rollout_lines(connection: Connection, environment: str) -> tuple[RolloutLine, ...]:
     """The environment's rollouts on one cluster (none when the cluster serves no VirtualServices)."""
     try:
         store = rollout_store(connection)
@@ -270,7 +270,8 @@ class EnvironmentsReader:
             return EnvironmentRow(**row, record=None, drift=None, rollouts=(), problem=problem_text(error))
         return EnvironmentRow(**row, record=record, drift=drift, rollouts=rollouts)
 
-    def _drift(self, config: EnvConfig, target: Target, connection, record: EnvRecord, *, head: str, now: float) -> Drift:
+    def _drift(self, config: EnvConfig, target: Target, connection: Connection, record: EnvRecord, *, head: str,
+               now: float) -> Drift:
         key = (config.name, target.cluster)
         cached = self._drifts.get(key)
         if cached is not None and now - cached[0] < self.drift_ttl and cached[1].revision == (record.applied or head):

@@ -7,8 +7,8 @@ in it (a Prometheus or git URL quoted in a reason) never shows them. Pages have 
 """
 from __future__ import annotations
 
-import hashlib
 import base64
+import hashlib
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path

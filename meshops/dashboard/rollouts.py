@@ -207,8 +207,10 @@ def rollout_view(live: LiveRollout, *, environment: str, cluster: str, config: E
     start, end = time_span(state, now)
     series, note = ({}, metrics_problem) if metrics_problem else metric_series(
         metrics, state=state, policy=policy, namespace=live.ref.namespace, start=start, end=end)
-    latency_max = _recorded_bound(state, "latency", "max") or policy.latency_max_ms
-    success_min = _recorded_bound(state, "success-rate", "min") or policy.success_rate_min
+    recorded_latency = _recorded_bound(state, "latency", "max")
+    recorded_success = _recorded_bound(state, "success-rate", "min")
+    latency_max = policy.latency_max_ms if recorded_latency is None else recorded_latency
+    success_min = policy.success_rate_min if recorded_success is None else recorded_success
     percentile = f"p{policy.latency_percentile:g}"
     panels = (
         PanelData("canary weight", "%", (_weight_curve(decisions),), fixed=(0.0, 100.0)),
