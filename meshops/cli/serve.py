@@ -116,11 +116,11 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
     worker = ReconcileWorker(Runner(settings, metrics)).start()
     hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics, pages=pages,
                   on_push=lambda push, delivery: worker.request(f"webhook {delivery}"))
+    stop = threading.Event()
+    _stop_on_signals(stop)  # before "listening": a SIGTERM right after start is a clean stop too
     server = WebhookServer(host, port, hooks).start()
     logging.getLogger("meshops.serve").info("listening on %s (POST /webhook, GET /healthz, GET /metrics%s)", server.address,
                                             ", GET / dashboard" if pages else "")
-    stop = threading.Event()
-    _stop_on_signals(stop)
     stop.wait()
     server.stop()
     worker.stop(timeout=30)
@@ -238,10 +238,10 @@ def dashboard(repo, cache_dir, ref, environments, all_environments, kubeconfig, 
     pages = _pages(enabled=True, token_file=token_file, host=host, repo=repo, ref=ref, cache_dir=cache_dir,
                    environments=names, kubeconfig=kubeconfig, context=context, prometheus_url=prometheus_url)
     _setup_logging()
+    stop = threading.Event()
+    _stop_on_signals(stop)
     server = start_dashboard(host=host, port=port, pages=pages)
     logging.getLogger("meshops.dashboard").info("listening on %s (GET / dashboard, /healthz, /metrics)", server.address)
     click.echo(f"dashboard at {server.address}/ (read-only; Ctrl-C to stop)")
-    stop = threading.Event()
-    _stop_on_signals(stop)
     stop.wait()
     server.stop()
