@@ -39,18 +39,6 @@ def copy_example_repo(target: Path, *, committed: bool = False) -> Path:
     return target
 
 
-def commit_all(path: Path, message: str) -> str:
-    """`git init` (if needed), add everything and commit; the new sha."""
-    import git
-
-    repo = git.Repo.init(path, initial_branch="main")
-    with repo.config_writer() as writer:
-        writer.set_value("user", "name", "meshops tests")
-        writer.set_value("user", "email", "tests@meshops.dev")
-    repo.git.add(A=True)
-    return repo.index.commit(message).hexsha
-
-
 def run_meshops(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120,
                 memory_limit: int | None = None) -> subprocess.CompletedProcess:
     """Run the real CLI in a subprocess (as a user would), capturing text output.
@@ -239,3 +227,27 @@ def check_invocation(tokens: list[str]) -> str:
                 assert value in param.type.choices, f"`{' '.join(path)} {name} {value}`: not one of {param.type.choices}"
         index += 1
     return " ".join(path)
+
+
+def signed_push(*, origin: Path, after: str, delivery_id: str, secret: str, ref: str = "refs/heads/main") -> tuple[bytes, dict[str, str]]:
+    """A GitHub push delivery for `origin` at `after`, signed with `secret` (body, headers)."""
+    import hashlib
+    import hmac
+    import json
+
+    body = json.dumps({"ref": ref, "after": after, "repository": {"clone_url": f"file://{origin}"}}).encode()
+    return body, {"Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": delivery_id,
+                  "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+
+
+def commit_all(root: Path, message: str):
+    """Commit everything under `root` (a git repository is made there first when there is none); the repo."""
+    import git
+
+    repo = git.Repo(root) if (root / ".git").exists() else git.Repo.init(root, initial_branch="main")
+    with repo.config_writer() as writer:
+        writer.set_value("user", "name", "meshops tests")
+        writer.set_value("user", "email", "tests@meshops.dev")
+    repo.git.add(A=True)
+    repo.index.commit(message)
+    return repo

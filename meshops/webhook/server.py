@@ -1,4 +1,4 @@
-"""The HTTP endpoint: `POST /webhook` for pushes, `/healthz`, `/readyz` and `/metrics`.
+"""The HTTP endpoint: `POST /webhook` for pushes, `/healthz`, `/readyz`, `/metrics`, and the dashboard's pages.
 
 A delivery is answered at once; the reconcile runs later, in the worker. In order: the body's
 size is bounded by `Content-Length` before any of it is read (411 without one, 413 over the
@@ -22,7 +22,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from typing import Callable
+from typing import Any, Callable, Iterable, Mapping
 
 from .body import ClientGone, ReceivedBody, receive_body
 from .connection import BoundedHTTPServer, DeadlineReader, linger_close
@@ -81,6 +81,9 @@ class Hooks:
     refusing: Callable[[], str | None] = lambda: None  # a reason to answer 503 (e.g. not the leader)
     ready: Callable[[], bool] = lambda: True
     unhealthy: Callable[[], str | None] = lambda: None  # a reason for /healthz to fail (the worker is stuck)
+    # Read-only pages for other GET paths (the dashboard): (path, headers) -> an answer with `status`,
+    # `body`, `content_type` and `headers`, or None for a path it does not serve.
+    pages: Callable[[str, Mapping[str, str]], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -158,11 +161,14 @@ def _handler(hooks: Hooks, deliveries: DeliveryLog, limits: WebhookLimits) -> ty
         def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's signature
             log.debug("%s %s", self.client_address[0], format % args)
 
-        def _send(self, status: HTTPStatus, body: bytes, content_type: str = "application/json") -> None:
+        def _send(self, status: HTTPStatus, body: bytes, content_type: str = "application/json",
+                  headers: Iterable[tuple[str, str]] = ()) -> None:
             self.connection.settimeout(WRITE_TIMEOUT)
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in headers:
+                self.send_header(name, value)
             if self.close_connection:
                 self.send_header("Connection", "close")
             self.end_headers()
@@ -185,6 +191,8 @@ def _handler(hooks: Hooks, deliveries: DeliveryLog, limits: WebhookLimits) -> ty
                 self._json(HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, status="ready" if ready else "not ready")
             elif path == "/metrics":
                 self._send(HTTPStatus.OK, hooks.metrics.exposition(), CONTENT_TYPE)
+            elif hooks.pages is not None and (page := hooks.pages(self.path, self.headers)) is not None:
+                self._send(page.status, page.body, page.content_type, page.headers)
             elif path in WEBHOOK_PATHS:
                 self._json(HTTPStatus.METHOD_NOT_ALLOWED, status="error", reason="POST push events here")
             else:
