@@ -199,10 +199,14 @@ def missing_namespaces(desired: Iterable[Manifest], state: LiveState) -> dict[st
 
 
 # Kinds cross-resource validation looks up in a live cluster when no plan is made (`validate
-# --context`): hosts, subsets, gateways, policies, and the Pods a subset must select.
-LOOKUP_KINDS: tuple[tuple[str, str], ...] = tuple((row.group, row.kind) for row in kinds.KINDS if row.group.endswith("istio.io")) + (
+# --context`): hosts, subsets, gateways, policies, Gateway API parents and grants, the Pods a subset
+# must select, and Namespaces (their labels decide which routes a Gateway listener admits).
+LOOKUP_KINDS: tuple[tuple[str, str], ...] = tuple(
+    (row.group, row.kind) for row in kinds.KINDS if row.group.endswith("istio.io") or row.group == kinds.GATEWAY_API_GROUP
+) + (
     ("", "Service"),
     ("", "Pod"),
+    ("", "Namespace"),
 )
 
 

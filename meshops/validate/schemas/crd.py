@@ -27,27 +27,30 @@ def to_crd(kind: KindSchema) -> dict[str, Any]:
         "listKind": f"{kind.kind}List",
         "plural": kind.plural,
         "singular": kind.singular,
-        "categories": ["istio-io", group_category],
+        "categories": list(kind.categories) or ["istio-io", group_category],
     }
     if kind.short_names:
         names["shortNames"] = list(kind.short_names)
+    metadata: dict[str, Any] = {"name": f"{kind.plural}.{kind.group}", "labels": {SHIPPED_LABEL: "shipped"}}
+    if kind.annotations:
+        metadata["annotations"] = dict(kind.annotations)
     return {
         "apiVersion": CRD_API_VERSION,
         "kind": CRD_KIND,
-        "metadata": {"name": f"{kind.plural}.{kind.group}", "labels": {SHIPPED_LABEL: "shipped"}},
+        "metadata": metadata,
         "spec": {
             "group": kind.group,
             "names": names,
-            "scope": "Namespaced",
+            "scope": "Namespaced" if kind.namespaced else "Cluster",
             "versions": [
                 {
                     "name": version,
                     "served": True,
-                    "storage": index == 0,
+                    "storage": version == kind.stored_version,
                     "schema": {"openAPIV3Schema": schema},
-                    "subresources": {"status": {}},
+                    "subresources": {"status": {}} if kind.has_status else {},
                 }
-                for index, version in enumerate(kind.versions)
+                for version in kind.versions
             ],
         },
     }
