@@ -113,7 +113,7 @@ def test_apply_writes_grants_before_gateways_before_routes_and_a_second_diff_is_
     assert mesh_sandbox.writes() == []
 
 
-def test_diff_markdown_summarises_httproute_backend_weights(cli, repo):
+def test_diff_markdown_summarises_httproute_backend_weights_and_apply_sets_them(cli, repo, mesh_sandbox):
     assert cli("apply", "--env", "staging", "--yes").returncode == 0
     values = repo / "environments" / "staging" / "values.yaml"
     values.write_text(values.read_text().replace(
@@ -122,6 +122,20 @@ def test_diff_markdown_summarises_httproute_backend_weights(cli, repo):
     assert result.returncode == 1, result.stderr
     assert "details: details-v1 100→90, details-v2 –→10" in result.stdout
     assert "+ Service bookinfo/details-v2" in cli("diff", "--env", "staging").stdout
+    assert cli("apply", "--env", "staging", "--yes").returncode == 0
+    backends = _routes(mesh_sandbox)["details"]["spec"]["rules"][0]["backendRefs"]
+    assert [(b["name"], b["weight"]) for b in backends] == [("details-v1", 90), ("details-v2", 10)]
+    assert cli("diff", "--env", "staging").returncode == 0
+
+
+def test_a_changed_listener_is_updated_in_place_by_name(cli, repo, mesh_sandbox):
+    assert cli("apply", "--env", "dev", "--yes").returncode == 0
+    template = repo / "templates" / "edge.yaml.j2"
+    template.write_text(template.read_text().replace("    port: 80\n", "    port: 8080\n", 1))
+    assert cli("apply", "--env", "dev", "--yes").returncode == 0
+    gateway = mesh_sandbox.custom_objects().get_namespaced_custom_object(GATEWAY_API, "v1", "bookinfo", "gateways", "edge")
+    assert [(listener["name"], listener["port"]) for listener in gateway["spec"]["listeners"]] == [("http", 8080)]
+    assert cli("diff", "--env", "dev").returncode == 0
 
 
 def test_validate_against_the_cluster_reads_its_gateways_and_grants(cli, repo, mesh_sandbox):
