@@ -20,6 +20,7 @@ from meshops.validate.schemas import SHIPPED_KINDS, SchemaSet, shipped_crds
 from meshops.validate.schemas.gatewayapi_rules import GATEWAY_API_CHECKS
 from meshops.yamlio.files import read_yaml_documents
 from test_validate_schema_checks import manifest, set_path
+from test_validate_schema_upstream import _nodes
 
 pytestmark = pytest.mark.skipif(not GATEWAY_API_CRDS.is_dir(),
                                 reason=f"upstream Gateway API CRDs not found at {GATEWAY_API_CRDS}")
@@ -47,16 +48,6 @@ def upstream_crds() -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def upstream(upstream_crds) -> SchemaSet:
     return SchemaSet.from_crds(upstream_crds.values(), source="upstream")
-
-
-def _nodes(schema, path=""):
-    yield path, schema
-    for name, sub in (schema.get("properties") or {}).items():
-        yield from _nodes(sub, f"{path}.{name}")
-    if isinstance(schema.get("items"), dict):
-        yield from _nodes(schema["items"], path + "[]")
-    if isinstance(schema.get("additionalProperties"), dict):
-        yield from _nodes(schema["additionalProperties"], path + "{}")
 
 
 def _spec_nodes(schema) -> dict[str, dict]:

@@ -56,6 +56,19 @@ def _service_ports(service: Entry) -> dict[int, str]:
             if isinstance(port, dict) and isinstance(port.get("port"), int)}
 
 
+def _wrong_port(context: Context, entry: Entry, path: Path, ref: Reference, service: Entry, *,
+                role: str, consequence: str) -> Finding | None:
+    """MSH231 when `ref` names a port `service` does not have (None: no port named, or it has it)."""
+    ports = _service_ports(service)
+    if ref.port is None or not ports or ref.port in ports:
+        return None
+    return context.finding(
+        "MSH231", entry, path + ("port",),
+        f"{role} port {ref.port} is not a port of {service.label} (ports: {', '.join(map(str, sorted(ports)))}): "
+        f"{consequence}; use the Service's port",
+    )
+
+
 def _unchecked(context: Context, entry: Entry, path: Path, what: str, namespace: str, family: str) -> Finding:
     return context.finding(
         "MSH204", entry, path,
@@ -90,13 +103,9 @@ def check_backends(context: Context) -> Iterator[Finding]:
             if service is None:
                 yield _missing_service(context, entry, path, ref, "MSH230", "backendRef")
                 continue
-            ports = _service_ports(service)
-            if ref.port is not None and ports and ref.port not in ports:
-                yield context.finding(
-                    "MSH231", entry, path + ("port",),
-                    f"backendRef port {ref.port} is not a port of {service.label} (ports: "
-                    f"{', '.join(map(str, sorted(ports)))}): requests to it fail; use the Service's port",
-                )
+            wrong = _wrong_port(context, entry, path, ref, service, role="backendRef", consequence="requests to it fail")
+            if wrong is not None:
+                yield wrong
 
 
 def _check_grant(context: Context, entry: Entry, path: Path, ref: Reference) -> Finding | None:
@@ -131,13 +140,11 @@ def _check_service_parent(context: Context, entry: Entry, path: Path, parent: Re
     if service is None:
         yield _missing_service(context, entry, path, parent, "MSH232", "parentRef")
         return
+    wrong = _wrong_port(context, entry, path, parent, service, role="parentRef",
+                        consequence="the route applies to no traffic")
     ports = _service_ports(service)
-    if parent.port is not None and ports and parent.port not in ports:
-        yield context.finding(
-            "MSH231", entry, path + ("port",),
-            f"parentRef port {parent.port} is not a port of {service.label} (ports: {', '.join(map(str, sorted(ports)))}): "
-            "the route applies to no traffic; use the Service's port",
-        )
+    if wrong is not None:
+        yield wrong
     elif parent.section_name is not None and parent.section_name not in ports.values():
         yield context.finding(
             "MSH233", entry, path + ("sectionName",),
