@@ -195,3 +195,16 @@ def test_kubectl_lists_the_applied_routes_by_their_short_and_full_names(cli, mes
                                              "httproute.gateway.networking.k8s.io/shop-reviews"]
     grants = subprocess.run(base + ["get", "refgrant", "-n", "bookinfo", "-o", "name"], capture_output=True, text=True, timeout=60)
     assert grants.stdout.split() == ["referencegrant.gateway.networking.k8s.io/shop-to-reviews"], grants.stderr
+
+
+def test_a_cluster_without_the_gateway_api_crds_is_told_to_install_them(meshops, repo, sandbox, tmp_path):
+    from meshops.validate.schemas import shipped_crds
+
+    sandbox.install_crds([crd for crd in shipped_crds() if crd["spec"]["group"].endswith("istio.io")])
+    kubeconfig = sandbox.write_kubeconfig(tmp_path / "istio-only.kubeconfig")
+    result = meshops("diff", "--env", "dev", "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--context", "sandbox")
+    assert result.returncode == 3, result.stdout + result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "gateway.networking.k8s.io/v1 HTTPRoute is not served by the cluster" in line
+    assert line.endswith("(install the Gateway API CRDs (standard channel, the release your Istio supports) "
+                         "or remove the object)")

@@ -77,6 +77,13 @@ def list_objects(api: KubeApi, resource: Resource, *, namespace: str | None = No
             return items
 
 
+# What to install when a cluster does not serve a group at all (default: Istio's CRDs).
+MISSING_GROUP_HINTS = {
+    kinds.GATEWAY_API_GROUP: "install the Gateway API CRDs (standard channel, the release your Istio supports) "
+                             "or remove the object",
+}
+
+
 def _require(discovery: Discovery, manifest: Manifest) -> Resource:
     resource = discovery.resolve(manifest.api_version, manifest.kind)
     if resource is None:
@@ -84,7 +91,7 @@ def _require(discovery: Discovery, manifest: Manifest) -> Resource:
         hint = (
             f"the cluster serves {manifest.key.group} in {', '.join(served)}; change apiVersion"
             if served
-            else "install the CRD (is Istio installed?) or remove the object"
+            else MISSING_GROUP_HINTS.get(manifest.key.group, "install the CRD (is Istio installed?) or remove the object")
         )
         raise ClusterError(f"{manifest.key}: {manifest.api_version} {manifest.kind} is not served by the cluster", hint=hint)
     return resource
