@@ -39,7 +39,7 @@ def test_demo_runs_the_whole_story_and_cleans_up(meshops, tmp_path):
     assert "38 created" in out
     assert "reviews v2 rolled out step by step and was promoted (exit 0)" in out
     assert "rolled back to v2" in out and "success rate 75% < min 99%" in out
-    assert _demo_dirs() == before_dirs
+    assert _demo_dirs() <= before_dirs  # none left behind (others' may end meanwhile)
     assert _prometheus_children() <= before_prometheus  # none left behind (others' may end meanwhile)
 
 
@@ -55,5 +55,5 @@ def test_demo_interrupted_with_ctrl_c_cleans_up_too():
     output = process.communicate(timeout=60)[0]
     assert process.returncode == 130, output
     assert "Traceback" not in output
-    assert _demo_dirs() == before_dirs
+    assert _demo_dirs() <= before_dirs  # none left behind (others' may end meanwhile)
     assert _prometheus_children() <= before_prometheus  # none left behind (others' may end meanwhile)

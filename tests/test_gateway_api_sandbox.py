@@ -205,6 +205,6 @@ def test_a_cluster_without_the_gateway_api_crds_is_told_to_install_them(meshops,
     result = meshops("diff", "--env", "dev", "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--context", "sandbox")
     assert result.returncode == 3, result.stdout + result.stderr
     [line] = result.stderr.strip().splitlines()
-    assert "gateway.networking.k8s.io/v1 HTTPRoute is not served by the cluster" in line
+    assert "ReferenceGrant bookinfo/shop-to-reviews: gateway.networking.k8s.io/v1beta1 ReferenceGrant is not served" in line
     assert line.endswith("(install the Gateway API CRDs (standard channel, the release your Istio supports) "
                          "or remove the object)")
