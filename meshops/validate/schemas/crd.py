@@ -10,12 +10,49 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ...model.errors import ConfigError
+from ...model.kinds import GATEWAY_API_GROUP
 from .dsl import KindSchema
 
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
 CRD_KIND = "CustomResourceDefinition"
 # Label on exported CRDs so a cluster operator can tell meshops' schemas from Istio's own.
 SHIPPED_LABEL = "meshops.dev/schemas"
+
+
+# `kubectl get` columns beyond NAME, as Istio's own CRDs declare them (name, JSON path, type); every
+# kind also gets AGE, so `kubectl get vs` against a sandbox with the shipped CRDs reads like a cluster.
+PRINTER_COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "VirtualService": (("Gateways", ".spec.gateways", "string"), ("Hosts", ".spec.hosts", "string")),
+    "DestinationRule": (("Host", ".spec.host", "string"),),
+    "ServiceEntry": (("Hosts", ".spec.hosts", "string"), ("Location", ".spec.location", "string"),
+                     ("Resolution", ".spec.resolution", "string")),
+    "WorkloadEntry": (("Address", ".spec.address", "string"),),
+    "AuthorizationPolicy": (("Action", ".spec.action", "string"),),
+    "PeerAuthentication": (("Mode", ".spec.mtls.mode", "string"),),
+}
+AGE_COLUMN = {"name": "Age", "jsonPath": ".metadata.creationTimestamp", "type": "date"}
+
+
+# The Gateway API kinds' columns, as its CRDs declare them (AGE included, where they put it).
+_ACCEPTED = '.status.conditions[?(@.type=="Accepted")].status'
+_PROGRAMMED = '.status.conditions[?(@.type=="Programmed")].status'
+GATEWAY_API_PRINTER_COLUMNS: dict[str, tuple[dict[str, Any], ...]] = {
+    "GatewayClass": ({"name": "Controller", "jsonPath": ".spec.controllerName", "type": "string"},
+                     {"name": "Accepted", "jsonPath": _ACCEPTED, "type": "string"}, AGE_COLUMN,
+                     {"name": "Description", "jsonPath": ".spec.description", "type": "string", "priority": 1}),
+    "Gateway": ({"name": "Class", "jsonPath": ".spec.gatewayClassName", "type": "string"},
+                {"name": "Address", "jsonPath": ".status.addresses[*].value", "type": "string"},
+                {"name": "Programmed", "jsonPath": _PROGRAMMED, "type": "string"}, AGE_COLUMN),
+    "HTTPRoute": ({"name": "Hostnames", "jsonPath": ".spec.hostnames", "type": "string"}, AGE_COLUMN),
+    "GRPCRoute": ({"name": "Hostnames", "jsonPath": ".spec.hostnames", "type": "string"}, AGE_COLUMN),
+}
+
+
+def _printer_columns(kind: KindSchema) -> list[dict[str, Any]]:
+    if kind.group == GATEWAY_API_GROUP:
+        return [dict(column) for column in GATEWAY_API_PRINTER_COLUMNS.get(kind.kind, (AGE_COLUMN,))]
+    columns = [{"name": name, "jsonPath": path, "type": type_} for name, path, type_ in PRINTER_COLUMNS.get(kind.kind, ())]
+    return columns + [dict(AGE_COLUMN)]
 
 
 def to_crd(kind: KindSchema) -> dict[str, Any]:
@@ -49,6 +86,7 @@ def to_crd(kind: KindSchema) -> dict[str, Any]:
                     "storage": version == kind.stored_version,
                     "schema": {"openAPIV3Schema": schema},
                     "subresources": {"status": {}} if kind.has_status else {},
+                    "additionalPrinterColumns": _printer_columns(kind),
                 }
                 for version in kind.versions
             ],
