@@ -47,8 +47,10 @@ def test_a_hostname_address_is_valid_although_its_oneof_branch_names_properties(
 
 def test_an_address_without_type_is_an_ip_address_as_the_api_server_defaults_it():
     assert findings(GATEWAY, lambda o: set_path(o, "spec.addresses", [{"value": "10.0.0.1"}, {"value": "fd00::1"}])) == []
-    assert findings(GATEWAY, lambda o: set_path(o, "spec.addresses", [{"value": "lb.example.com"}])) == [
-        ("MSH109", ".spec.addresses[0].value")]
+    [finding] = check_schemas([manifest(GATEWAY, lambda o: set_path(o, "spec.addresses", [{"value": "lb.example.com"}]))],
+                              SHIPPED)
+    assert (finding.code, finding.json_path) == ("MSH109", ".spec.addresses[0].value")
+    assert finding.message == "'lb.example.com' is not a valid ipv4 or ipv6"
 
 
 def test_defaults_filled_for_checking_are_not_written_into_the_object():
