@@ -25,6 +25,7 @@ def _shared_dir() -> Path:
 
 SHARED = _shared_dir()
 ISTIO_CRDS = SHARED / "istio" / "crd-all.gen.yaml"
+GATEWAY_API_CRDS = SHARED / "gateway-api"  # the standard-channel CRDs, one file per kind
 SEED_DIR = SHARED / "seed"
 
 

@@ -63,3 +63,25 @@ def test_diff_case(case):
             assert change.reason == want["reason"]
         for secret in want.get("never_shown", []):
             assert secret not in outputs
+
+
+def test_every_default_of_the_shipped_gateway_api_schemas_is_a_server_default_diff_ignores():
+    from meshops.diff.normalize import SERVER_DEFAULTS
+    from meshops.model.kinds import GATEWAY_API_GROUP
+    from meshops.validate.schemas import SHIPPED_KINDS, SchemaSet
+
+    def defaults(node, path=()):
+        if "default" in node:
+            yield path, node["default"]
+        for name, sub in (node.get("properties") or {}).items():
+            yield from defaults(sub, path + (name,))
+        if isinstance(node.get("items"), dict):
+            yield from defaults(node["items"], path + ("*",))
+
+    ignored = {(d.kind, d.path, repr(d.value)) for d in SERVER_DEFAULTS if d.group == GATEWAY_API_GROUP}
+    declared = set()
+    for kind in SHIPPED_KINDS:
+        if kind.group == GATEWAY_API_GROUP:
+            schema = SchemaSet.shipped().schema_for(f"{kind.group}/{kind.versions[0]}", kind.kind)
+            declared |= {(kind.kind, path, repr(value)) for path, value in defaults(schema)}
+    assert declared and sorted(declared - ignored) == [] and sorted(ignored - declared) == []

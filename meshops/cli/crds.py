@@ -1,8 +1,8 @@
 """`meshops crds export|pull`: the schemas validate uses, as CustomResourceDefinitions.
 
-`export` prints the Istio schemas meshops ships (what the sandbox installs, what offline validation
-uses); `pull` saves a cluster's own Istio CRDs into the config repo (`crds/`), so offline validation
-in CI matches the Istio version that cluster runs.
+`export` prints the Istio and Gateway API schemas meshops ships (what the sandbox installs, what
+offline validation uses); `pull` saves a cluster's own Istio and Gateway API CRDs into the config repo
+(`crds/`), so offline validation in CI matches the versions that cluster runs.
 """
 from __future__ import annotations
 
@@ -16,19 +16,20 @@ from .common import output_option, repo_option
 
 @click.group()
 def crds() -> None:
-    """Istio CRD schemas: print the shipped ones, or save a cluster's into the config repo."""
+    """Istio and Gateway API CRD schemas: print the shipped ones, or save a cluster's into the config repo."""
 
 
 @crds.command()
 @click.option("--group", "group", default=None, metavar="GROUP", help="Only this API group (e.g. networking.istio.io).")
 @output_option("yaml", "json", default="yaml")
 def export(group: str | None, output: str) -> None:
-    """Print the shipped Istio schemas as apiextensions.k8s.io/v1 CRDs.
+    """Print the shipped Istio and Gateway API schemas as apiextensions.k8s.io/v1 CRDs.
 
     \b
     Examples:
       meshops crds export | kubectl apply -f -
       meshops crds export --group security.istio.io -o json
+      meshops crds export --group gateway.networking.k8s.io
     """
     from ..model.errors import UsageError
     from ..validate.schemas import SHIPPED_KINDS, shipped_crds
@@ -53,7 +54,7 @@ def export(group: str | None, output: str) -> None:
               help="File to write (default: crds/ENV.yaml with --env, else crds/istio.yaml, in the repo).")
 @repo_option
 def pull(context: str | None, kubeconfig: str | None, environment: str | None, out: str | None, repo: str) -> None:
-    """Save a cluster's Istio CRDs into the config repo for offline validation.
+    """Save a cluster's Istio and Gateway API CRDs into the config repo for offline validation.
 
     \b
     Examples:

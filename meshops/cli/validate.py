@@ -134,7 +134,7 @@ def _cluster(*, kubeconfig: str | None, kube_context: str | None, live: bool, co
 
 
 def _live_inputs(api):
-    """(live objects for lookups, the cluster's Istio CRDs as schemas)."""
+    """(live objects for lookups, the cluster's Istio and Gateway API CRDs as schemas)."""
     from ..cluster.discovery import Discovery
     from ..cluster.live import read_for_lookup
     from ..validate.schemas import SchemaSet

@@ -82,6 +82,13 @@ def list_objects(api: KubeApi, resource: Resource, *, namespace: str | None = No
             return items
 
 
+# What to install when a cluster does not serve a group at all (default: Istio's CRDs).
+MISSING_GROUP_HINTS = {
+    kinds.GATEWAY_API_GROUP: "install the Gateway API CRDs (standard channel, the release your Istio supports) "
+                             "or remove the object",
+}
+
+
 def _require(discovery: Discovery, manifest: Manifest) -> Resource:
     resource = discovery.resolve(manifest.api_version, manifest.kind)
     if resource is None:
@@ -89,7 +96,7 @@ def _require(discovery: Discovery, manifest: Manifest) -> Resource:
         hint = (
             f"the cluster serves {manifest.key.group} in {', '.join(served)}; change apiVersion"
             if served
-            else "install the CRD (is Istio installed?) or remove the object"
+            else MISSING_GROUP_HINTS.get(manifest.key.group, "install the CRD (is Istio installed?) or remove the object")
         )
         raise ClusterError(f"{manifest.key}: {manifest.api_version} {manifest.kind} is not served by the cluster", hint=hint)
     return resource
@@ -241,10 +248,14 @@ def missing_namespaces(desired: Iterable[Manifest], state: LiveState) -> dict[st
 
 
 # Kinds cross-resource validation looks up in a live cluster when no plan is made (`validate
-# --context`): hosts, subsets, gateways, policies, and the Pods a subset must select.
-LOOKUP_KINDS: tuple[tuple[str, str], ...] = tuple((row.group, row.kind) for row in kinds.KINDS if row.group.endswith("istio.io")) + (
+# --context`): hosts, subsets, gateways, policies, Gateway API parents and grants, the Pods a subset
+# must select, and Namespaces (their labels decide which routes a Gateway listener admits).
+LOOKUP_KINDS: tuple[tuple[str, str], ...] = tuple(
+    (row.group, row.kind) for row in kinds.KINDS if row.group.endswith("istio.io") or row.group == kinds.GATEWAY_API_GROUP
+) + (
     ("", "Service"),
     ("", "Pod"),
+    ("", "Namespace"),
 )
 
 
