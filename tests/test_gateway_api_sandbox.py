@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import copy_example_repo
+from helpers import commit_all, copy_example_repo
 
 GATEWAY_API = "gateway.networking.k8s.io"
 KUBECTL = Path("/usr/bin/kubectl")
@@ -68,6 +68,7 @@ def repo(tmp_path: Path) -> Path:
     namespaces = path / "environments" / "base" / "values.yaml"
     namespaces.write_text(namespaces.read_text().replace(
         "namespaces:\n  bookinfo:\n", "namespaces:\n  bookinfo:\n    # Gateway API routes from other namespaces may attach.\n", 1))
+    commit_all(path, "example config with an edge Gateway")  # a git repository: its root commit is the owner id
     return path
 
 
