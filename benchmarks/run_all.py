@@ -30,6 +30,7 @@ BENCHMARKS: tuple[tuple[str, str, list[str], list[str]], ...] = (
     ("rollout concurrency", "rollout.py", [], []),
     ("reconcile + webhook", "reconcile.py", [], ["--environments", "10", "--deliveries", "100"]),
     ("fleet diff", "fleet.py", [], ["--clusters", "5", "--objects", "200", "--latency-ms", "0", "--repeat", "1"]),
+    ("dashboard", "dashboard.py", ["--environments", "50"], ["--environments", "10", "--repeat", "3"]),
 )
 
 

@@ -9,7 +9,6 @@ import pytest
 from helpers import FLEET_CLUSTERS, run_meshops
 
 
-
 def repo_dir(fleet_repo) -> str:
     return fleet_repo.working_tree_dir
 
@@ -105,8 +104,9 @@ def test_context_with_several_clusters_needs_cluster(fleet_repo, three):
 
 def test_clusters_without_values_of_their_own_share_one_render(fleet_repo, three):
     from meshops.pipeline.fleet import open_fleet, plan_targets
+    from meshops.pipeline.targets import Operator
 
-    renders, targets = open_fleet(repo=repo_dir(fleet_repo), ref=None, environment="prod", kubeconfig=three.kubeconfig)
+    renders, targets = open_fleet(repo=repo_dir(fleet_repo), ref=None, environment="prod", operator=Operator(kubeconfig=three.kubeconfig))
     results = plan_targets(renders, targets)
     assert [r.error for r in results] == [None, None, None]
     assert renders.distinct == 2  # the environment's values (us-east, ap-south) and eu-west's layer
@@ -145,7 +145,19 @@ def test_validate_renders_every_clusters_values_and_names_the_broken_file(fleet_
     (finding,) = json.loads(result.stdout)["findings"]
     assert finding["code"] == "MSH100"
     assert finding["locations"][0]["file"].endswith("environments/prod/clusters/eu-west.yaml")
-    assert "validating offline: environment prod spans 3 clusters" in result.stderr
+    assert "validating offline, no cluster contacted" in result.stderr
+
+
+def test_validate_against_a_cluster_of_an_environment_that_spans_several_needs_its_name(fleet_repo, three):
+    args = ("validate", "--env", "prod", "--repo", repo_dir(fleet_repo), "--live", "--kubeconfig", three.kubeconfig)
+    result = run_meshops(*args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: environment prod spans 3 clusters: us-east, eu-west, ap-south"), result.stderr
+    assert all(len(three[name].log) == 0 for name in FLEET_CLUSTERS)
+    checked = run_meshops(*args, "--cluster", "eu-west")
+    assert checked.returncode == 0, checked.stderr
+    assert "validating against the cluster (context eu-west at" in checked.stderr
+    assert len(three["eu-west"].log) > 0 and len(three["us-east"].log) == 0
 
 
 def test_envs_lists_each_environments_clusters_in_waves(fleet_repo):
@@ -166,6 +178,9 @@ def test_envs_lists_each_environments_clusters_in_waves(fleet_repo):
     ("waves: [[a]]\n", 1, "waves need a clusters: list"),
     ("clusters:\n  - {name: a}\n  - {name: a}\n", 3, "cluster 'a' is listed twice"),
     ("clusters:\n  - {name: a}\nsoak: soon\n", 3, "soak"),
+    ("clusters:\n  - {name: default}\n", 2, "'default' is the name of the single cluster: form's only cluster"),
+    ("clusters:\n  - {name: a}\n  - {name: b, kubeconfig: /etc/k}\n", 3,
+     "clusters[1].kubeconfig: a config repository may name a context, never a kubeconfig file"),
 ])
 def test_a_broken_clusters_section_is_an_error_at_its_line(tmp_path, meshops_yaml, line, message):
     from helpers import write_files

@@ -7,16 +7,17 @@ import sys
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import cluster_options, fleet_options, output_option, source_options
+from .common import fleet_options, operator_from, operator_options, output_option, prune_options, source_options
 
 
 @click.command()
 @source_options
-@cluster_options
+@operator_options
 @fleet_options
 @click.option("--dry-run", "dry_run", type=click.Choice(["none", "server"]), default="none", show_default=True,
               help="server: send every write with dryRun=All (validated and admitted by the server, nothing persisted).")
 @click.option("--no-prune", is_flag=True, help="Do not delete objects git no longer renders.")
+@prune_options()
 @click.option("--force-conflicts", is_flag=True, help="Take over fields another field manager owns (server-side apply force).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required when stdin is not a terminal).")
 @click.option("--wait", is_flag=True, help="Then drive the environment's active rollouts (those this apply started included) until each ends; "
@@ -26,13 +27,16 @@ from .common import cluster_options, fleet_options, output_option, source_option
               help="With --wait: Prometheus to analyse with (default: meshops.yaml, per cluster).")
 @click.option("--override-freeze", default=None, metavar="REASON", help="Apply even inside a freeze window of meshops.yaml (say why).")
 @output_option("text", "json", default="text")
-def apply(environment, repo, ref, sets, kubeconfig, context, clusters, parallel, dry_run, no_prune, force_conflicts, yes, wait,
-          timeout, prometheus_url, override_freeze, output) -> None:
+def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, owner_id, clusters, parallel, dry_run, no_prune,
+          prune_namespaces, max_prune_percent, adopt, allow_mass_prune, force_conflicts, yes, wait, timeout, prometheus_url,
+          override_freeze, output) -> None:
     """Apply an environment: validate, plan, then write in dependency order.
 
-    Only objects labelled as meshops's for this environment are ever updated or pruned; an object
-    of the same name that meshops does not own is reported as a conflict and left alone. Running
-    apply twice makes no second write.
+    Only objects this repository owns for this environment (labels and the meshops.dev/owner
+    annotation) are updated or pruned, and only inside the allowed namespaces; an object of the
+    same name someone else owns is reported as a conflict and left alone. Namespaces, objects
+    annotated meshops.dev/prune=disabled and mass prunes need a flag. Running apply twice makes
+    no second write.
 
     An environment that spans clusters is applied wave by wave (meshops.yaml `waves:`): the
     clusters of a wave at once, the next wave only after every cluster of this one was written,
@@ -49,6 +53,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, clusters, parallel,
     """
     from datetime import datetime, timezone
 
+    from ..apply.brakes import PruneBrake
     from ..pipeline.apply import ApplyOptions
     from ..pipeline.fleet import open_fleet
     from ..pipeline.freeze import check_freeze
@@ -56,11 +61,13 @@ def apply(environment, repo, ref, sets, kubeconfig, context, clusters, parallel,
 
     seconds = parse_timeout(timeout)
     server_dry_run = dry_run == "server"
-    renders, targets = open_fleet(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig,
-                                  context=context, clusters=clusters)
+    operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id)
+    renders, targets = open_fleet(repo=repo, ref=ref, environment=environment, sets=sets, operator=operator, clusters=clusters)
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(renders.config, datetime.now(timezone.utc), override=override_freeze)
-    options = ApplyOptions(dry_run=server_dry_run, prune=not no_prune, force_conflicts=force_conflicts)
+    options = ApplyOptions(dry_run=server_dry_run, prune=not no_prune, force_conflicts=force_conflicts, adopt=adopt,
+                           prune_namespaces=prune_namespaces,
+                           brake=PruneBrake(max_percent=max_prune_percent, allow_mass_prune=allow_mass_prune))
     if not renders.config.cluster(targets[0].cluster).listed:
         _apply_one(renders, targets[0], options=options, yes=yes, wait=wait, timeout=seconds, prometheus_url=prometheus_url,
                    output=output)
@@ -86,7 +93,7 @@ def _show_plan(plan, *, prefix: str = "") -> None:
     from ..diff.output import text_lines
 
     for line, _ in text_lines(plan):
-        if line.startswith(("+ ", "~ ", "- ", "! ")) or line == plan.summary():
+        if line.startswith(("+ ", "~ ", "- ", "! ", "# ")) or line == plan.summary():
             click.echo(prefix + line, err=True)
 
 

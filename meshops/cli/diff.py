@@ -6,18 +6,23 @@ import sys
 
 import click
 
-from .common import cluster_options, fleet_options, output_option, source_options
+from .common import fleet_options, operator_from, operator_options, output_option, prune_options, source_options
 from .console import is_terminal
 
 
 @click.command()
 @source_options
-@cluster_options
+@operator_options
 @fleet_options
+@prune_options()
 @output_option("text", "json", "markdown", default="text")
 @click.option("--show-unchanged", is_flag=True, help="Also list objects that would not change.")
-def diff(environment, repo, ref, sets, kubeconfig, context, clusters, parallel, output, show_unchanged) -> None:
-    """Show what `meshops apply` would change: creates, updates, prunes, conflicts.
+def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, owner_id, clusters, parallel, prune_namespaces,
+         max_prune_percent, adopt, allow_mass_prune, output, show_unchanged) -> None:
+    """Show what `meshops apply` would change: creates, updates, prunes, conflicts, and what it keeps.
+
+    Take the same --adopt/--prune-namespaces/--allowed-namespaces as the apply you mean to run;
+    a plan apply's mass-prune brake would refuse is said on stderr.
 
     An environment that spans clusters is diffed on each of them at once (`--parallel`), one
     block per cluster; `--cluster NAME` narrows. Exit codes follow `kubectl diff`: 0 no
@@ -31,12 +36,14 @@ def diff(environment, repo, ref, sets, kubeconfig, context, clusters, parallel, 
       meshops diff --env prod --cluster eu-west --kubeconfig us.yaml:eu.yaml
       meshops diff --env dev --kubeconfig ./kubeconfig --context kind-dev -o json
     """
+    from ..apply.brakes import PruneBrake
     from ..diff.output import ClusterPlan, fleet_document, fleet_markdown, to_json, to_markdown
     from ..pipeline.fleet import open_fleet, plan_targets, worst_exit_code
 
-    renders, targets = open_fleet(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig,
-                                  context=context, clusters=clusters)
-    results = plan_targets(renders, targets, parallel=parallel)
+    operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id)
+    renders, targets = open_fleet(repo=repo, ref=ref, environment=environment, sets=sets, operator=operator, clusters=clusters)
+    results = plan_targets(renders, targets, parallel=parallel, adopt=adopt, prune_namespaces=prune_namespaces)
+    brake = PruneBrake(max_percent=max_prune_percent, allow_mass_prune=allow_mass_prune)
     listed = renders.config.cluster(targets[0].cluster).listed
     if not listed:  # one cluster, the simple form: the output (and an error) as it has always been
         (result,) = results
@@ -50,7 +57,7 @@ def diff(environment, repo, ref, sets, kubeconfig, context, clusters, parallel, 
             entries.append(ClusterPlan(result.target.cluster, None, error=result.error.one_line().removeprefix("error: "),
                                        exit_code=result.exit_code))
             continue
-        _warn_missing_namespaces(planned, prefix=f"{result.target}: " if listed else "")
+        _warn(planned, brake=brake, prefix=f"{result.target}: " if listed else "")
         entries.append(ClusterPlan(result.target.cluster, planned.plan, exit_code=1 if planned.plan.has_changes else 0,
                                    label=planned.connection.label))
     revision = renders.source.revision
@@ -64,12 +71,18 @@ def diff(environment, repo, ref, sets, kubeconfig, context, clusters, parallel, 
     sys.exit(worst_exit_code([entry.exit_code for entry in entries]))
 
 
-def _warn_missing_namespaces(planned, *, prefix: str) -> None:
+def _warn(planned, *, brake, prefix: str) -> None:
+    """What apply would refuse that a diff still shows: missing namespaces, a mass prune."""
+    from ..apply.brakes import MassPrune, check_prune_brake
     from ..cluster.live import missing_namespaces
 
     for namespace, keys in sorted(missing_namespaces(planned.rendered.manifests, planned.live).items()):
         click.echo(f"warning: {prefix}namespace {namespace!r} does not exist and is not rendered: apply would refuse "
                    f"({len(keys)} objects)", err=True)
+    try:
+        check_prune_brake(planned.plan, rendered=len(planned.rendered.manifests), brake=brake)
+    except MassPrune as refused:
+        click.echo(f"warning: {prefix}apply would refuse: {refused.message} (--allow-mass-prune to go ahead)", err=True)
 
 
 def _text(entries, *, listed: bool, environment: str, show_unchanged: bool) -> None:

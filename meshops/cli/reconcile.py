@@ -8,33 +8,9 @@ from typing import Callable
 import click
 
 from ..pipeline import DEFAULT_PARALLEL
-from .common import cluster_options, output_option
+from .common import DURATION, REVISION, operator_options, output_option, prune_options, render_budget_options
 
 F = Callable[..., object]
-
-
-class Duration(click.ParamType):
-    """`30s`, `2m`, `1h30m` or plain seconds, as a float number of seconds."""
-
-    name = "duration"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (int, float)):
-            return float(value)
-        text = str(value).strip()
-        try:
-            return float(text)
-        except ValueError:
-            pass
-        from ..model.durations import parse_duration
-
-        try:
-            return parse_duration(text)
-        except ValueError as error:
-            self.fail(str(error), param, ctx)
-
-
-DURATION = Duration()
 
 
 def git_source_options(function: F) -> F:
@@ -59,6 +35,23 @@ def lock_options(function: F) -> F:
                         help="How long to wait for another reconcile of the same environment before giving up.")(function)
 
 
+def no_prune_option(function: F) -> F:
+    return click.option("--no-prune", is_flag=True, help="Never delete objects git no longer renders.")(function)
+
+
+def prune_settings(*, allowed_namespaces, owner_id, no_prune, prune_namespaces, max_prune_percent, adopt=False,
+                   allow_mass_prune=False) -> dict:
+    """The Settings fields of the operator and prune options (serve and the controller pass no adopt/mass flags)."""
+    from ..apply.brakes import PruneBrake
+    from ..model.scope import AllowList
+    from ..pipeline.targets import Operator
+
+    Operator(owner_id=owner_id)  # a malformed --owner-id is a usage error before anything starts
+    return {"allowed": AllowList.parse(allowed_namespaces), "owner_id": owner_id, "prune": not no_prune,
+            "prune_namespaces": prune_namespaces, "adopt": adopt,
+            "brake": PruneBrake(max_percent=max_prune_percent, allow_mass_prune=allow_mass_prune)}
+
+
 def prometheus_option(function: F) -> F:
     return click.option("--prometheus-url", default=None, metavar="URL",
                         help="Prometheus for rollout analysis (default: each environment's meshops.yaml prometheus.url).")(function)
@@ -76,13 +69,13 @@ def selected(environments: tuple[str, ...], all_environments: bool, *, required:
 
 @click.command()
 @git_source_options
-@click.option("--ref", default="HEAD", show_default=True, metavar="REV",
+@click.option("--ref", default="HEAD", show_default=True, type=REVISION, metavar="REV",
               help="Branch, tag or commit to reconcile (HEAD: the repository's default branch).")
 @environment_selection
 @click.option("--wait", is_flag=True, help="Drive the rollouts each apply starts until they end (and wait out soak:) "
                                            "before the next wave and environment.")
 @prometheus_option
-@cluster_options
+@operator_options
 @click.option("--cluster", "clusters", multiple=True, metavar="NAME",
               help="Write only this cluster (may be repeated); the others are observed from their records.")
 @click.option("--wave", "waves", multiple=True, type=click.IntRange(1), metavar="N",
@@ -90,12 +83,16 @@ def selected(environments: tuple[str, ...], all_environments: bool, *, required:
                    "ones left to another run, as deploy.yml's job per wave does.")
 @click.option("--parallel", default=DEFAULT_PARALLEL, show_default=True, type=click.IntRange(1, 64), metavar="N",
               help="Clusters of a wave reconciled at once.")
+@no_prune_option
+@prune_options()
+@render_budget_options
 @click.option("--override-freeze", default=None, metavar="REASON",
               help="Apply even inside a freeze window; the reason is recorded on the environment's Lease.")
 @lock_options
 @output_option("text", "json", default="text")
-def reconcile(repo, cache_dir, ref, environments, all_environments, wait, prometheus_url, kubeconfig, context, clusters, waves,
-              parallel, override_freeze, lock_timeout, lease_duration, output) -> None:
+def reconcile(repo, cache_dir, ref, environments, all_environments, wait, prometheus_url, kubeconfig, context, allowed_namespaces,
+              owner_id, clusters, waves, parallel, no_prune, prune_namespaces, max_prune_percent, adopt, allow_mass_prune,
+              override_freeze, lock_timeout, lease_duration, output) -> None:
     """Make environments match a git revision, in promotion order, stopping at the first failure.
 
     Environments the change since their last applied revision cannot affect (nothing changed
@@ -105,8 +102,10 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, promet
     is applied twice. An environment that spans clusters goes wave by wave (meshops.yaml waves:),
     with a Lease per cluster (`meshops-<env>.<cluster>`): a wave starts when every cluster of the
     one before is at the revision, its rollouts succeeded and soak: passed, so any later
-    reconcile continues where one stopped. Exit code: that of the first environment (or cluster)
-    that failed (0 if none).
+    reconcile continues where one stopped. A plan the mass-prune brake refuses stops its
+    environment (reason on the Lease, a Warning Event) and is not retried until a new revision
+    or --allow-mass-prune. Exit code: that of the first environment (or cluster) that failed
+    (0 if none).
 
     \b
     Examples:
@@ -125,7 +124,10 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, promet
     settings = Settings(repo=repo, ref=ref, environments=names, wait=wait, cache_dir=cache_dir, kubeconfig=kubeconfig,
                         context=context, override_freeze=override_freeze, lock_timeout=lock_timeout,
                         lease_seconds=lease_duration, prometheus_url=prometheus_url, clusters=tuple(clusters),
-                        waves=tuple(waves), parallel=parallel)
+                        waves=tuple(waves), parallel=parallel,
+                        **prune_settings(allowed_namespaces=allowed_namespaces, owner_id=owner_id, no_prune=no_prune,
+                                         prune_namespaces=prune_namespaces, max_prune_percent=max_prune_percent, adopt=adopt,
+                                         allow_mass_prune=allow_mass_prune))
     report = run_reconcile(settings, emit=lambda line: click.echo(line, err=True))
     if output == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
@@ -136,10 +138,10 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, promet
 
 @click.command()
 @click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False), help="Config repository (a git checkout).")
-@click.option("--base", default=None, metavar="REV", help="What the change is compared with (its merge base), e.g. origin/main.")
+@click.option("--base", default=None, type=REVISION, metavar="REV", help="What the change is compared with (its merge base), e.g. origin/main.")
 @click.option("--all", "everything", is_flag=True, help="Every environment and cluster, whatever changed (a deploy matrix: "
                                                          "reconcile itself skips what its clusters already run).")
-@click.option("--ref", default="HEAD", show_default=True, metavar="REV", help="The change (a branch, tag or commit).")
+@click.option("--ref", default="HEAD", show_default=True, type=REVISION, metavar="REV", help="The change (a branch, tag or commit).")
 @output_option("text", "json", default="text")
 def affected(repo, base, everything, ref, output) -> None:
     """List the environments and clusters a change can affect, in promotion and wave order.

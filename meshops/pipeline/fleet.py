@@ -18,13 +18,13 @@ from typing import Callable, Generic, Sequence, TypeVar
 from ..cluster.api import RetryPolicy
 from ..cluster.target import Target
 from ..model.errors import MeshopsError
-from ..render import RenderResult, render_tree
+from ..render import RenderResult, render
 from ..source.clusters import cluster_values_file
 from ..source.envconfig import ENVIRONMENTS_DIR, EnvConfig, load_env_config
 from ..source.repo import Source, open_source
 from . import DEFAULT_PARALLEL
 from .plan import Planned, plan_rendered, validate_rendered
-from .targets import targets_of
+from .targets import Operator, targets_of
 
 T = TypeVar("T")
 
@@ -82,8 +82,7 @@ class Renders:
         layer = self.layer_of(cluster)
         with self._guard:
             if layer not in self._renders:
-                self._renders[layer] = render_tree(self.source.tree, self.config.name, self.sets,
-                                                   revision=self.source.revision, cluster=layer)
+                self._renders[layer] = render(self.source, self.config.name, self.sets, cluster=layer)
             return self._renders[layer]
 
     def validated(self, cluster: str) -> RenderResult:
@@ -98,26 +97,28 @@ class Renders:
         return len(self._renders)
 
 
-def open_fleet(*, repo: str, ref: str | None, environment: str, sets: Sequence[str] = (), kubeconfig: str | None = None,
-               context: str | None = None, clusters: Sequence[str] = ()) -> tuple[Renders, list[Target]]:
-    """The environment's renders and the targets flags and meshops.yaml name (nothing rendered yet)."""
+def open_fleet(*, repo: str, ref: str | None, environment: str, sets: Sequence[str] = (), operator: Operator = Operator(),
+               clusters: Sequence[str] = ()) -> tuple[Renders, list[Target]]:
+    """The environment's renders and the targets the operator and meshops.yaml name (nothing rendered yet)."""
     from ..rollout.policy import check_policies
 
     source = open_source(repo, ref)
     config = load_env_config(source.tree, environment)
     check_policies(config)
-    targets = targets_of(config, kubeconfig=kubeconfig, context=context, clusters=clusters)
+    targets = targets_of(config, operator, clusters=clusters)
     return Renders(source, config, sets=sets), targets
 
 
 def plan_targets(renders: Renders, targets: Sequence[Target], *, parallel: int = DEFAULT_PARALLEL,
+                 adopt: bool = False, prune_namespaces: bool = False,
                  retry: RetryPolicy = RetryPolicy()) -> list[TargetResult[Planned]]:
     """Each target planned against its own cluster, `parallel` at a time (`meshops diff`)."""
     for target in targets:  # render and validate offline before any cluster is contacted
         renders.validated(target.cluster)
 
     def plan(target: Target) -> Planned:
-        return plan_rendered(renders.for_cluster(target.cluster), target.connect(retry=retry))
+        return plan_rendered(renders.for_cluster(target.cluster), target.connect(retry=retry), adopt=adopt,
+                             prune_namespaces=prune_namespaces)
 
     return fan_out(targets, plan, parallel=parallel)
 

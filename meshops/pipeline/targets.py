@@ -1,49 +1,72 @@
-"""Which clusters an environment's use cases act on: flags first, then `meshops.yaml`.
+"""Which clusters an environment's use cases act on, as whom, and where: the operator decides.
 
-The one place where flags and `meshops.yaml` become targets. An environment is one cluster
-(`cluster:` or nothing: the cluster `default`) or several (`clusters:`, each with a context of the
-operator's kubeconfig, in waves). The operator says how to reach them: `--kubeconfig` (one file or
-several joined like `$KUBECONFIG`) or `$KUBECONFIG`/`~/.kube/config`, and in a pod its service
-account; `--context` overrides a context, which only makes sense for one cluster. `--cluster`
-narrows an environment to some of its clusters.
+The one place where what the operator passed (flags, environment variables) and what the config
+repository says become `Target`s, an `Owner` and a `Scope`. The repository is untrusted input
+(a pull request can change it), so it may only *narrow* what the operator allows:
+- the clusters: `--kubeconfig` (one file or several joined like `$KUBECONFIG`) or `$KUBECONFIG`
+  (then `~/.kube/config`, then a pod's service account); the repository may name a context per
+  cluster (`cluster.context`, or `context` of each `clusters:` entry; `--context` overrides it for
+  one cluster), never a kubeconfig file, whose exec plugins would run programs
+  (`source.envconfig.OPERATOR_ONLY`);
+- the owner: `--owner-id` / `MESHOPS_OWNER_ID`, else the repository's root commit, and the
+  cluster when the environment lists clusters (`model.identity.Owner`);
+- the scope: the environment's namespaces inside `--allowed-namespaces` / `MESHOPS_ALLOWED_NAMESPACES`.
+An environment is one cluster (`cluster:` or nothing: the cluster `default`) or several
+(`clusters:`, in waves); `--cluster` narrows it to some of them.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Sequence
 
 from ..cluster.target import Target
 from ..model.errors import UsageError
-from ..source.clusters import ClusterSpec
+from ..model.identity import OWNER_ID, Owner
+from ..model.scope import AllowList, Scope
 from ..source.envconfig import EnvConfig
 
+if TYPE_CHECKING:
+    from ..render import RenderResult
 
-def targets_of(config: EnvConfig, *, kubeconfig: str | None = None, context: str | None = None,
-               clusters: Sequence[str] = ()) -> list[Target]:
+OWNER_ID_FLAG = "--owner-id"
+OWNER_ID_ENV = "MESHOPS_OWNER_ID"
+
+
+@dataclass(frozen=True)
+class Operator:
+    """What whoever runs meshops decides (flags, environment variables): none of it comes from the repository."""
+
+    kubeconfig: str | None = None  # None: $KUBECONFIG, ~/.kube/config, then a pod's service account
+    context: str | None = None  # None: meshops.yaml's context for the cluster, then the kubeconfig's current one
+    allowed: AllowList = AllowList()
+    owner_id: str | None = None  # None: the repository's root commit
+
+    def __post_init__(self) -> None:
+        if self.owner_id is not None and not OWNER_ID.match(self.owner_id):
+            raise UsageError(f"{OWNER_ID_FLAG} {self.owner_id!r} is not a valid owner id",
+                             hint="use letters, digits, '.', '_' and '-' (up to 63, no '/'), e.g. acme-mesh-config")
+
+    def without_context(self) -> Operator:
+        """The operator with meshops.yaml's contexts in charge (for environments that span clusters)."""
+        return replace(self, context=None)
+
+
+def targets_of(config: EnvConfig, operator: Operator = Operator(), *, clusters: Sequence[str] = ()) -> list[Target]:
     """The clusters of `config`'s environment (those named in `clusters`, when given), in meshops.yaml's order."""
     chosen = {config.cluster(name).name for name in clusters}
     specs = [spec for spec in config.clusters if not chosen or spec.name in chosen]
-    if context and len(specs) > 1:
+    if operator.context and len(specs) > 1:
         raise UsageError(f"--context names one cluster, but environment {config.name} spans {len(specs)}: "
                          + ", ".join(spec.name for spec in specs),
                          hint="add --cluster NAME, or leave the contexts to meshops.yaml")
-    return [_target(config, spec, kubeconfig=kubeconfig, context=context) for spec in specs]
+    return [Target(environment=config.name, cluster=spec.name, kubeconfig=operator.kubeconfig,
+                   context=operator.context or spec.context, allowed=operator.allowed, owner_id=operator.owner_id)
+            for spec in specs]
 
 
-def _target(config: EnvConfig, spec: ClusterSpec, *, kubeconfig: str | None, context: str | None) -> Target:
-    single = {} if spec.listed else (config.section("cluster") or {})
-    return Target(
-        environment=config.name,
-        cluster=spec.name,
-        kubeconfig=kubeconfig or single.get("kubeconfig"),
-        context=context or spec.context,
-        in_cluster=bool(single.get("inCluster")) and not kubeconfig,
-    )
-
-
-def target_of(config: EnvConfig, *, kubeconfig: str | None = None, context: str | None = None,
-              cluster: str | None = None) -> Target:
+def target_of(config: EnvConfig, operator: Operator = Operator(), *, cluster: str | None = None) -> Target:
     """The one cluster a command that acts on one cluster works on (`cluster`, or the environment's only one)."""
-    targets = targets_of(config, kubeconfig=kubeconfig, context=context, clusters=(cluster,) if cluster else ())
+    targets = targets_of(config, operator, clusters=(cluster,) if cluster else ())
     if len(targets) > 1:
         raise UsageError(f"environment {config.name} spans {len(targets)} clusters: " + ", ".join(t.cluster for t in targets),
                          hint="pick one with --cluster NAME")
@@ -69,3 +92,30 @@ def config_of(config: EnvConfig, target: Target) -> EnvConfig:
 def names_a_cluster(config: EnvConfig | None) -> bool:
     """Whether meshops.yaml says which cluster(s) the environment lives in."""
     return bool(config is not None and (config.section("cluster") or config.section("clusters")))
+
+
+def owner_of(target: Target, rendered: RenderResult) -> Owner:
+    """Who owns what this environment applies to `target`: the operator's id, else the repository's root commit;
+    with the cluster when the environment lists clusters."""
+    repo = target.owner_id or rendered.repo_id
+    if not repo:
+        root = getattr(rendered.tree, "root", None)  # a working tree names its directory
+        raise UsageError(
+            "the config repository is not a git repository with a commit, so meshops cannot tell which repository "
+            "owns the objects it would write",
+            obj=str(root) if root else None,
+            hint=f"commit the config to git, or pass {OWNER_ID_FLAG} ID (or set {OWNER_ID_ENV}); "
+                 "see README 'Ownership, scope and brakes'",
+        )
+    return Owner(repo=repo, environment=rendered.environment, cluster=target.cluster)
+
+
+def scope_of(target: Target, rendered: RenderResult) -> Scope:
+    """The environment's namespaces (rendered into, rendered as Namespaces, declared), inside the allow-list."""
+    namespaces = set(rendered.config.declared_namespaces)
+    for manifest in rendered.manifests:
+        if manifest.namespace:
+            namespaces.add(manifest.namespace)
+        elif manifest.kind == "Namespace" and manifest.key.group == "":
+            namespaces.add(manifest.name)
+    return Scope.of(namespaces, target.allowed)

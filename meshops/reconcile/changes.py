@@ -110,14 +110,15 @@ def affected_targets(repo_dir: str, *, base: str | None, ref: str) -> list[Targe
     from ..source.envconfig import list_environments, load_env_config
     from ..model.errors import SourceError
     from ..source.promotion import promotion_order
-    from ..source.repo import open_source
+    from ..source.repo import check_revision, open_source
 
-    source = open_source(repo_dir, ref)
+    source = open_source(repo_dir, check_revision(ref))
     configs = promotion_order([load_env_config(source.tree, name) for name in list_environments(source.tree)])
     if base is None:
         everything = Impact(True, "every environment and cluster (--all)")
         return [TargetImpact(config.name, spec, everything) for config in configs
                 for spec in sorted(config.clusters, key=lambda spec: spec.wave)]
+    check_revision(base, option="--base")
     repository = git.Repo(repo_dir)
     try:
         bases = repository.merge_base(base, ref)

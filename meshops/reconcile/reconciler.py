@@ -10,6 +10,11 @@ The state is each cluster's Lease record, never this process's memory, so a reco
 between waves is continued by the next one — by any process. Clusters this process does not own
 (`--cluster`/`--wave` narrow it, a controller replica owns its shards) are observed, not written.
 The CLI, `meshops serve` and the controller all call `reconcile`.
+
+Reconcile never prunes massively on its own: a plan the mass-prune brake refuses (an empty render,
+too large a share of the environment) stops that cluster with the reason on its Lease record and a
+Warning Event on the Lease (`target`), and the same revision is not tried again; a person pushes a
+fix or runs `meshops reconcile --allow-mass-prune` once.
 """
 from __future__ import annotations
 
@@ -20,10 +25,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..apply.brakes import PruneBrake
 from ..model.errors import MeshopsError
+from ..model.scope import AllowList
 from ..pipeline import DEFAULT_PARALLEL
+from ..pipeline.apply import ApplyOptions
 from ..pipeline.fleet import fan_out
-from ..pipeline.targets import targets_of, waves_of
+from ..pipeline.targets import Operator, targets_of, waves_of
 from ..source.envconfig import EnvConfig, check_environment_name, list_environments, load_env_config
 from ..source.promotion import promotion_order
 from ..source.repo import open_source
@@ -36,6 +44,9 @@ from .target import ClusterRun, EnvironmentRenders, Run, failure, observe, open_
 Emit = Callable[[str], None]
 # A bounded wait for another reconcile of the same environment before giving up (seconds).
 DEFAULT_LOCK_TIMEOUT = 60.0
+# The stage a refused prune is recorded under on the Lease, and the reason of its Event.
+PRUNE_STAGE = "prune"
+PRUNE_REFUSED = "PruneRefused"
 
 
 def default_identity() -> str:
@@ -68,6 +79,20 @@ class Settings:
     waves: tuple[int, ...] = ()  # --wave: only these waves are written (earlier ones observed, later ones left)
     parallel: int = DEFAULT_PARALLEL  # clusters of a wave reconciled at once
     owns: Callable[[str, str], bool] = everything  # (environment, cluster) -> whether this process writes it (shards)
+    allowed: AllowList = AllowList()  # the operator's namespaces (--allowed-namespaces)
+    owner_id: str | None = None  # the repository's id in owner annotations (default: its root commit)
+    prune: bool = True  # False: --no-prune
+    prune_namespaces: bool = False
+    adopt: bool = False
+    brake: PruneBrake = PruneBrake()  # serve and the controller never release it
+
+    @property
+    def operator(self) -> Operator:
+        return Operator(kubeconfig=self.kubeconfig, context=self.context, allowed=self.allowed, owner_id=self.owner_id)
+
+    @property
+    def apply_options(self) -> ApplyOptions:
+        return ApplyOptions(prune=self.prune, prune_namespaces=self.prune_namespaces, adopt=self.adopt, brake=self.brake)
 
     def writes(self, environment: str, cluster: str, wave: int) -> bool:
         """Whether this process reconciles that cluster, or only observes it."""
@@ -124,9 +149,9 @@ def _environment(run: Run, config: EnvConfig) -> list[EnvReport]:
     """Every cluster of one environment, wave after wave (see module docstring)."""
     settings = run.settings
     # --context points one-cluster environments somewhere; an environment that lists clusters names each context itself.
-    context = None if config.clusters[0].listed else settings.context
+    operator = settings.operator.without_context() if config.clusters[0].listed else settings.operator
     try:
-        targets = targets_of(config, kubeconfig=settings.kubeconfig, context=context)
+        targets = targets_of(config, operator)
     except MeshopsError as error:
         return [EnvReport(config.name, Outcome.FAILED, error.one_line().removeprefix("error: "), stage="connect",
                           exit_code=error.exit_code, cluster=spec.name, wave=spec.wave) for spec in config.clusters]

@@ -8,6 +8,10 @@ write the record and release. A cluster this process does not own (a controller 
 shards, clusters outside `--cluster`/`--wave`) is only observed: its record says whether it is at
 the revision, still rolling out, failed, or waiting for its owner — which is what gates the next
 wave and the next environment. `reconciler` walks the environments and waves and calls this.
+
+A cluster never prunes massively on its own: a plan the mass-prune brake refuses stops the cluster
+with the reason on its Lease record and a Warning Event on the Lease, and the same revision is not
+tried again there; a person pushes a fix or runs `meshops reconcile --allow-mass-prune` once.
 """
 from __future__ import annotations
 
@@ -16,14 +20,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
+from ..apply.brakes import MassPrune
 from ..cluster.api import APPLY_PATCH, ApiError
 from ..cluster.target import Connection, Target
 from ..model.errors import ApplyIncomplete, ClusterError, ExitCode, MeshopsError
-from ..model.identity import DEFAULT_CLUSTER, FIELD_MANAGER
+from ..model.identity import DEFAULT_CLUSTER, FIELD_MANAGER, with_owner
 from ..pipeline.apply import apply_environment
 from ..pipeline.fleet import Renders
 from ..pipeline.freeze import Frozen, check_freeze
-from ..pipeline.plan import MissingNamespace, validate_rendered
+from ..pipeline.plan import MissingNamespace, OutOfScope, check_scope, validate_rendered
+from ..pipeline.targets import owner_of, scope_of
 from ..render import RenderResult
 from ..source.envconfig import EnvConfig
 from .changes import changed_paths, impact
@@ -37,6 +43,9 @@ if TYPE_CHECKING:
     from .reconciler import Settings
 
 Emit = Callable[[str], None]
+# The stage a refused prune is recorded under on the Lease, and the reason of its Event.
+PRUNE_STAGE = "prune"
+PRUNE_REFUSED = "PruneRefused"
 
 
 @dataclass
@@ -115,6 +124,11 @@ class Go:
 
 
 def open_cluster(run: Run, config: EnvConfig, target: Target, renders: EnvironmentRenders) -> ClusterRun:
+    """Connect to `target` and name its Lease (the environment's namespace must be one this meshops may write)."""
+    if not target.allowed.allows(config.namespace):
+        raise OutOfScope(f"namespace {config.namespace} (the environment's, where its Lease lives) is outside the "
+                         f"namespaces this meshops may write ({target.allowed.describe()})", location=config.location("namespace"),
+                         hint="ask whoever runs meshops to allow it (--allowed-namespaces); nothing was written")
     connection = target.connect()
     lease = Lease(connection.api, namespace=config.namespace, name=lease_name(config.name, target.cluster),
                   identity=run.settings.identity, duration=run.settings.lease_seconds, clock=run.clock)
@@ -189,6 +203,12 @@ def decide(run: Run, target: Target, record: EnvRecord) -> EnvReport | Go:
     attempt = record.attempt
     if record.applied is None and attempt and attempt.stage == "apply":
         return Go(f"the last apply ({attempt.revision[:12]}) did not complete")
+    released = run.settings.brake.allow_mass_prune or not run.settings.prune
+    if attempt and attempt.revision == revision and attempt.phase == Phase.FAILED and attempt.stage == PRUNE_STAGE and not released:
+        narrowed = f" --cluster {target.cluster}" if listed_cluster(target) else ""
+        return EnvReport(target.environment, Outcome.FAILED, f"{revision[:12]} was refused: {attempt.reason} (not retried: push "
+                         f"a fix, or run `meshops reconcile --env {target.environment}{narrowed} --allow-mass-prune` once)",
+                         stage=PRUNE_STAGE, exit_code=ExitCode.INVALID, applied_before=record.applied, cluster=target.cluster)
     changed = changed_paths(run.repository, record.applied, revision) if record.applied and record.applied != revision else None
     listed = target.cluster if listed_cluster(target) else None
     verdict = impact(target.environment, applied=record.applied, target=revision, changed=changed, cluster=listed)
@@ -229,13 +249,15 @@ def _create_namespace(run: Run, cluster: ClusterRun) -> None:
     config, api = cluster.config, cluster.connection.api
     rendered = cluster.rendered(run, run.mirror.revision)
     validate_rendered(rendered)  # nothing is written before validation, not even the namespace
+    check_scope(rendered, scope_of(cluster.target, rendered), cluster.connection.discovery)
     namespace = next((m.obj for m in rendered.manifests if m.key.kind == "Namespace" and m.key.name == config.namespace), None)
     if namespace is None:
         raise ClusterError(f"namespace {config.namespace!r} (meshops.yaml `namespace`) does not exist in {api.label}",
                            hint="create it, or render a Namespace object for it; nothing was written")
     run.emit(f"{cluster.name}: creating namespace {config.namespace} (it holds the environment's lock)")
     try:
-        api.request("PATCH", f"/api/v1/namespaces/{config.namespace}", body=namespace, content_type=APPLY_PATCH,
+        api.request("PATCH", f"/api/v1/namespaces/{config.namespace}", body=with_owner(namespace, owner_of(cluster.target, rendered)),
+                    content_type=APPLY_PATCH,
                     query={"fieldManager": FIELD_MANAGER, "force": "false"})
     except ApiError as error:
         raise ClusterError(f"cannot create namespace {config.namespace}: {error.status} {error.message}",
@@ -249,7 +271,7 @@ def _locked(run: Run, cluster: ClusterRun, held: Held, *, before: EnvRecord, res
     try:
         again = resume or decide(run, cluster.target, record)
         if isinstance(again, Go):
-            report, annotations = _apply(run, cluster, record, go=again)
+            report, annotations = _apply(run, cluster, record, go=again, lease=held.record.body)
             return report
         if record != EnvRecord(before.applied, before.attempt, record.holder):
             by = record.attempt.by if record.attempt else "another reconcile"
@@ -261,7 +283,21 @@ def _locked(run: Run, cluster: ClusterRun, held: Held, *, before: EnvRecord, res
             run.emit(f"{cluster.name}: warning: the lock was lost before the record could be written; the next reconcile re-checks")
 
 
-def _apply(run: Run, cluster: ClusterRun, record: EnvRecord, *, go: Go) -> tuple[EnvReport, dict[str, str] | None]:
+def _refused(run: Run, cluster: ClusterRun, error: MassPrune, *, revision: str, record: EnvRecord,
+             lease: dict) -> tuple[EnvReport, dict[str, str]]:
+    """A plan the brake refused: nothing written; the reason on the Lease record (the applied revision
+    stays what it was) and a Warning Event on the Lease, for whoever watches the cluster."""
+    from ..rollout.event_recorder import EventRecorder
+
+    run.emit(f"{cluster.name}: prune refused, nothing written: {error.message}")
+    EventRecorder(cluster.connection.api).record(lease, reason=PRUNE_REFUSED, warning=True,
+                                                 message=f"{revision[:12]} not applied: {error.message} ({error.hint})")
+    refused = run.attempt(revision, Phase.FAILED, stage=PRUNE_STAGE, reason=error.message)
+    return (failure(cluster.target, error, stage=PRUNE_STAGE, applied=record.applied),
+            record_annotations(applied=None, attempt=refused))
+
+
+def _apply(run: Run, cluster: ClusterRun, record: EnvRecord, *, go: Go, lease: dict) -> tuple[EnvReport, dict[str, str] | None]:
     """Plan, apply (unless only resuming rollouts), finish rollouts; the report and the Lease annotations to record."""
     name, target = cluster.name, cluster.target
     revision = run.mirror.revision if go.apply else (record.applied or run.mirror.revision)
@@ -273,7 +309,9 @@ def _apply(run: Run, cluster: ClusterRun, record: EnvRecord, *, go: Go) -> tuple
     if go.apply:
         planned = []  # set once the plan passed validation: errors before that are the plan's, not apply's
         try:
-            applied = apply_environment(rendered, cluster.connection, review=planned.append)
+            applied = apply_environment(rendered, cluster.connection, options=run.settings.apply_options, review=planned.append)
+        except MassPrune as error:
+            return _refused(run, cluster, error, revision=revision, record=record, lease=lease)
         except MeshopsError as error:
             if not planned and not isinstance(error, MissingNamespace):
                 return failure(target, error, stage="plan", applied=record.applied), None

@@ -73,6 +73,10 @@ def read_clusters(data: dict[str, Any], *, locate: Locate) -> tuple[ClusterSpec,
         if not CLUSTER_NAME.match(name):
             raise ConfigError(f"invalid cluster name {name!r}", location=locate("clusters", index, "name"),
                               hint="use lowercase letters, digits and '-' (up to 42 characters)")
+        if name == DEFAULT_CLUSTER:
+            raise ConfigError(f"{DEFAULT_CLUSTER!r} is the name of the single cluster: form's only cluster",
+                              location=locate("clusters", index, "name"),
+                              hint="name the cluster after its region or role (us-east, blue …)")
         if name in names:
             raise ConfigError(f"cluster {name!r} is listed twice", location=locate("clusters", index, "name"),
                               hint="give every cluster of an environment its own name")

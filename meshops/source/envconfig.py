@@ -102,14 +102,15 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "description": {"type": "string"},
         "production": {"type": "boolean"},
         "namespace": {"type": "string"},
+        # Other namespaces the environment owns objects in: prune looks there even when nothing is
+        # rendered into them any more (inside the operator's --allowed-namespaces).
+        "namespaces": {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True},
+        # The repository may name a context of the operator's kubeconfig, never a file or a program:
+        # see OPERATOR_ONLY.
         "cluster": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {
-                "kubeconfig": {"type": "string"},
-                "context": {"type": "string"},
-                "inCluster": {"type": "boolean"},
-            },
+            "properties": {"context": {"type": "string"}},
         },
         "clusters": {
             "type": "array",
@@ -171,6 +172,18 @@ CONFIG_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+
+# Keys a config repository may not set, because they choose credentials or run programs on the
+# machine that reads the repository (a kubeconfig's `users[].user.exec` plugin runs any command,
+# and a pull request can change meshops.yaml). They come from the operator: flags or environment.
+OPERATOR_ONLY: dict[tuple[str, str], str] = {
+    ("cluster", "kubeconfig"): "a config repository may name a context, never a kubeconfig file "
+                               "(its exec credential plugins would run on every machine that diffs the repository)",
+    ("cluster", "inCluster"): "a config repository may not choose the credentials meshops uses "
+                              "(inside a pod, meshops uses the pod's service account when no kubeconfig is given)",
+}
+OPERATOR_ONLY_HINT = "remove it; pass --kubeconfig FILE or set $KUBECONFIG where meshops runs, and --context or cluster.context"
 
 
 @dataclass
@@ -242,6 +255,11 @@ class EnvConfig:
         return str(self.data.get("namespace") or "default")
 
     @property
+    def declared_namespaces(self) -> list[str]:
+        """`namespace` and `namespaces` of meshops.yaml: where the environment owns objects."""
+        return [self.namespace, *(self.data.get("namespaces") or [])]
+
+    @property
     def production(self) -> bool:
         return bool(self.data.get("production", False))
 
@@ -253,6 +271,23 @@ def _prometheus_aliases(spec: ClusterSpec) -> dict[tuple, tuple]:
     """In a cluster's view, the `prometheus` keys the cluster sets are found in its `clusters:` entry."""
     own = ("clusters", spec.index, "prometheus")
     return {("prometheus", key): own + (key,) for key in spec.prometheus or {}}
+
+
+def _refuse_operator_only(data: dict[str, Any], document: Document, *, file: str) -> None:
+    """A ConfigError for the first key only the operator may set, in `cluster:` or any `clusters:` entry."""
+    listed = data.get("clusters")
+    entries: list[tuple[tuple, Any]] = [(("cluster",), data.get("cluster"))]
+    entries += [(("clusters", index), entry) for index, entry in enumerate(listed if isinstance(listed, list) else [])]
+    for path, entry in entries:
+        for (_, key), why in OPERATOR_ONLY.items():  # the same keys for the single form and every listed cluster
+            if isinstance(entry, dict) and key in entry:
+                raise ConfigError(f"{_dotted(path + (key,))}: {why}", location=Location(file, document.line_of(path + (key,))),
+                                  hint=OPERATOR_ONLY_HINT)
+
+
+def _dotted(path: tuple) -> str:
+    """`("clusters", 1, "kubeconfig")` as `clusters[1].kubeconfig`."""
+    return "".join(f"[{part}]" if isinstance(part, int) else (f".{part}" if i else part) for i, part in enumerate(path))
 
 
 def list_environments(tree: Tree) -> list[str]:
@@ -295,6 +330,7 @@ def load_env_config(tree: Tree, name: str) -> EnvConfig:
     data = document.data if document.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError("must be a mapping of settings", location=Location(file, document.start_line))
+    _refuse_operator_only(data, document, file=file)
     for problem in schemacheck.check(data, CONFIG_SCHEMA):
         raise ConfigError(
             f"{'.'.join(map(str, problem.path)) or 'meshops.yaml'}: {problem.message}",
