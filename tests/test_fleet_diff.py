@@ -197,3 +197,14 @@ def test_a_values_file_for_a_cluster_the_environment_does_not_list_is_an_error(f
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: environments/prod/clusters/eu-wset.yaml: values file for unknown cluster 'eu-wset' "
                                      "(did you mean 'eu-west'? name it <cluster>.yaml; clusters: ap-south, eu-west, us-east)")
+
+
+def test_apply_with_an_unreachable_cluster_writes_none_of_its_wave_and_says_so_in_one_line(fleet_repo, three):
+    three["ap-south"].stop()
+    result = run_meshops("apply", "--env", "prod", "--yes", "--repo", repo_dir(fleet_repo), "--kubeconfig", three.kubeconfig)
+    assert result.returncode == 3, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith("error: prod/ap-south: "), result.stderr
+    assert "prod: stopped after wave 2" in result.stderr
+    assert three.writes("us-east") != []  # wave 1 went
+    assert three.writes("eu-west") == []  # its wave partner could not be planned with it: nothing of wave 2 is written

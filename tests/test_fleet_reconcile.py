@@ -131,6 +131,18 @@ def test_cluster_writes_only_that_cluster_and_observes_the_rest(fleet_repo, clus
     assert settings_configmap(clusters, "eu-west")["message"] == "hello from prod"
 
 
+def test_an_unreachable_cluster_is_one_line_and_the_rest_of_its_wave_is_still_reconciled(fleet_repo, clusters, settings):
+    clusters["eu-west"].stop()
+    report, lines = run(settings("prod"))
+    assert rows(report) == {"prod/us-east": ("applied", 1), "prod/eu-west": ("failed", 2), "prod/ap-south": ("applied", 2)}, lines
+    (failed,) = [line for line in lines if "eu-west" in line]
+    assert failed.startswith("prod/eu-west: failed at connect: ") and "\n" not in failed
+    assert report.exit_code == 3  # unreachable
+    assert settings_configmap(clusters, "ap-south")["message"] == "hello from prod"
+    assert lease(clusters, "ap-south", "meshops-prod.ap-south")["metadata"]["annotations"]["meshops.dev/revision"] == \
+        fleet_repo.head.commit.hexsha
+
+
 def test_an_unknown_cluster_is_a_usage_error(fleet_repo, clusters, meshops, origin, tmp_path):
     result = meshops("reconcile", "--repo", f"file://{origin}", "--env", "prod", "--cluster", "eu-wset",
                      "--kubeconfig", clusters.kubeconfig, "--cache-dir", str(tmp_path / "cache"))
@@ -190,3 +202,24 @@ def test_serve_reconciles_a_pushed_revision_into_every_cluster_wave_by_wave(flee
         assert settings_configmap(clusters, name)["message"] == "served"
     lines = serve.output
     assert lines.index("prod/us-east: applied:") < lines.index("prod/eu-west: applied:")
+
+
+def test_the_dashboard_shows_each_cluster_of_an_environment_with_its_own_record_and_plan(fleet_repo, clusters, settings, tmp_path):
+    from helpers import Background, http
+
+    run(settings("prod"))
+    dashboard = Background("dashboard", "--repo", fleet_repo.working_tree_dir, "--env", "prod", "--listen", "127.0.0.1:0",
+                           "--kubeconfig", clusters.kubeconfig, "--cache-dir", str(tmp_path / "dashboard-cache"))
+    try:
+        url = dashboard.wait_for(r"listening on (http://127\.0\.0\.1:\d+)").group(1)
+        code, body = http("GET", url + "/")
+        page = body.decode()
+        assert code == 200
+        assert page.index('id="env-prod-us-east"') < page.index('id="env-prod-eu-west"') < page.index('id="env-prod-ap-south"')
+        assert page.count("Succeeded") == 3 and page.count('data-drift="in-sync"') == 3, page
+        clusters["eu-west"].log.clear()
+        code, plan = http("GET", url + "/environments/prod/eu-west/plan.md")
+        assert code == 200 and b"No differences" in plan
+        assert clusters.writes("eu-west") == [] and len(clusters["eu-west"].log) > 0  # read from its own cluster, never written
+    finally:
+        dashboard.stop()

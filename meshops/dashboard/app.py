@@ -146,7 +146,7 @@ class Dashboard:
         environment, cluster = request.parts[:2]
         config, target = self._target(environment, cluster)
         head = self.sources.head()
-        return plan_rendered(self.sources.rendered(config.name, head.revision), self.sources.connection(target)).plan
+        return plan_rendered(self.sources.rendered(config.name, head.revision, target.cluster), self.sources.connection(target)).plan
 
     def _plan(self, request: Request) -> Page:
         view = plan_view(self._planned(request), cluster=request.parts[1])

@@ -192,7 +192,7 @@ def drift_of(sources: Sources, *, config: EnvConfig, connection: Connection, rec
     """The applied revision's plan against the cluster (the head's when nothing was recorded)."""
     basis, revision = ("applied", record.applied) if record.applied else ("head", head)
     try:
-        planned = plan_rendered(sources.rendered(config.name, revision), connection)
+        planned = plan_rendered(sources.rendered(config.name, revision, connection.target.cluster), connection)
     except MeshopsError as error:
         return Drift("unknown", revision, basis, summary=problem_text(error))
     changed = [change for change in planned.plan.changes if change.action is not Action.UNCHANGED]

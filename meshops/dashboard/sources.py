@@ -4,9 +4,10 @@
 fetches it at most every `refetch` seconds, however many people look, in the background once a
 first head is known (a slow git server never holds a page); when a fetch fails, the last good
 head is kept and the failure shown. Cluster reads retry briefly: a page says "unreachable" soon
-rather than waiting out the backoff a write deserves. Each environment is read per cluster target:
-today one (`default`), so rows are keyed by (environment, cluster) and a second cluster is one
-more target here. Connections and renders of a revision are kept (a revision never changes).
+rather than waiting out the backoff a write deserves. Each environment is read per cluster target
+(`pipeline.targets.targets_of`: one, `default`, or each cluster it lists), with that cluster's Lease
+record and its values layer, so rows are keyed by (environment, cluster). Connections and renders
+of a revision are kept (a revision never changes).
 """
 from __future__ import annotations
 
@@ -21,9 +22,8 @@ from ..cluster.api import RetryPolicy
 from ..cluster.target import Connection, Target
 from ..metrics.source import MetricsSource
 from ..model.errors import MeshopsError
-from ..pipeline.plan import render_environment
 from ..pipeline.rollouts import metrics_source
-from ..pipeline.targets import Operator, target_of
+from ..pipeline.targets import Operator, targets_of
 from ..reconcile.gitcache import GitCache, redact
 from ..reconcile.lease import Lease
 from ..reconcile.lock import EnvRecord, lease_name
@@ -121,8 +121,9 @@ class Sources:
         return next((c for c in self.head().configs if c.name == environment), None)
 
     def targets(self, config: EnvConfig) -> list[Target]:
-        """The clusters of an environment, each a target; one (`default`) until environments list several."""
-        return [target_of(config, self.origin.operator)]
+        """The clusters of an environment, each a target (meshops.yaml's contexts for an environment that lists them)."""
+        listed = config.clusters[0].listed
+        return targets_of(config, self.origin.operator.without_context() if listed else self.origin.operator)
 
     def connection(self, target: Target) -> Connection:
         """A connection to `target`, made once and kept (its discovery cache with it)."""
@@ -142,18 +143,18 @@ class Sources:
 
     def record(self, connection: Connection, config: EnvConfig) -> EnvRecord:
         """What the environment's Lease says about its last reconcile (empty when there is none)."""
-        lease = Lease(connection.api, namespace=config.namespace, name=lease_name(config.name), identity=READER_IDENTITY,
-                      duration=0)
+        lease = Lease(connection.api, namespace=config.namespace, name=lease_name(config.name, connection.target.cluster),
+                      identity=READER_IDENTITY, duration=0)
         return EnvRecord.from_lease(lease.read())
 
-    def rendered(self, environment: str, revision: str) -> RenderResult:
-        """The environment rendered at `revision` from the mirror (kept: a revision's render never changes)."""
-        key = (environment, revision)
+    def rendered(self, environment: str, revision: str, cluster: str) -> RenderResult:
+        """The environment rendered for `cluster` at `revision` from the mirror (kept: a revision's render never changes)."""
+        key = (environment, revision, cluster)
         with self._lock:
             if key in self._renders:
                 self._renders.move_to_end(key)
                 return self._renders[key]
-        rendered = render_environment(repo=self.head().mirror, ref=revision, environment=environment)
+        rendered = _render(self.head().mirror, revision, environment, cluster)
         with self._lock:
             self._renders[key] = rendered
             while len(self._renders) > RENDER_CACHE:
@@ -163,3 +164,14 @@ class Sources:
     def metrics(self, config: EnvConfig) -> MetricsSource:
         """The environment's Prometheus (`--prometheus-url` wins), as rollout analysis uses it."""
         return metrics_source(config, prometheus_url=self.origin.prometheus_url)
+
+
+def _render(mirror: str, revision: str, environment: str, cluster: str) -> RenderResult:
+    """One cluster's render of an environment, as reconcile makes it (policies checked, its values layer)."""
+    from ..pipeline.fleet import Renders
+    from ..rollout.policy import check_policies
+
+    source = open_source(mirror, revision)
+    config = load_env_config(source.tree, environment)
+    check_policies(config)
+    return Renders(source, config).for_cluster(cluster)
