@@ -26,6 +26,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from render import generate_repo  # noqa: E402
 
 MESHOPS = [sys.executable, "-m", "meshops"]
+# The generated config repo is a plain directory, not a git repository: the operator names its owner.
+OWNER_ID = "bench-fleet"
 # Runs meshops in-process and prints its peak RSS (ru_maxrss of the process itself) on stderr.
 PEAK_WRAPPER = (
     "import resource, runpy, sys; sys.argv = ['meshops'] + sys.argv[1:];\n"
@@ -72,7 +74,7 @@ def run_diff(repo: Path, kubeconfig: str, *extra: str) -> tuple[float, float, in
     """Wall seconds, peak RSS (MB) and exit code of one `meshops diff` subprocess."""
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", PEAK_WRAPPER, "diff", "--env", "bench", "--repo", str(repo),
-                             "--kubeconfig", kubeconfig, *extra], capture_output=True, text=True)
+                             "--kubeconfig", kubeconfig, "--owner-id", OWNER_ID, *extra], capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if result.returncode not in (0, 1):
         raise SystemExit(f"meshops diff exited {result.returncode}: {result.stderr[-2000:]}")
@@ -90,7 +92,8 @@ def measure(*, clusters: int, objects: int, latency_ms: float, repeat: int, work
                 raise SystemExit("the sandbox process died")
             time.sleep(0.1)
         kubeconfig = os.pathsep.join(str(work / f"{name}.kubeconfig") for name in cluster_names(clusters))
-        applied = subprocess.run(MESHOPS + ["apply", "--env", "bench", "--yes", "--repo", str(repo), "--kubeconfig", kubeconfig],
+        applied = subprocess.run(MESHOPS + ["apply", "--env", "bench", "--yes", "--repo", str(repo), "--kubeconfig", kubeconfig,
+                                            "--owner-id", OWNER_ID],
                                  capture_output=True, text=True)
         if applied.returncode != 0:
             raise SystemExit(f"apply failed: {applied.stderr[-2000:]}")

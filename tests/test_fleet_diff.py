@@ -208,3 +208,18 @@ def test_apply_with_an_unreachable_cluster_writes_none_of_its_wave_and_says_so_i
     assert "prod: stopped after wave 2" in result.stderr
     assert three.writes("us-east") != []  # wave 1 went
     assert three.writes("eu-west") == []  # its wave partner could not be planned with it: nothing of wave 2 is written
+
+
+def test_a_mass_prune_in_any_cluster_stops_the_waves_before_a_write_and_the_flag_releases_it(fleet_repo, three):
+    apply = ("apply", "--env", "prod", "--yes", "--repo", repo_dir(fleet_repo), "--kubeconfig", three.kubeconfig)
+    assert run_meshops(*apply).returncode == 0
+    (Path(repo_dir(fleet_repo)) / "templates/settings.yaml.j2").write_text("")  # renders nothing: prune everything?
+    for server in three.servers.values():
+        server.log.clear()
+    refused = run_meshops(*apply)
+    assert refused.returncode == 2, refused.stderr
+    assert "error: prod/us-east: " in refused.stderr and "renders no objects" in refused.stderr
+    assert all(three.writes(name) == [] for name in FLEET_CLUSTERS)
+    released = run_meshops(*apply, "--allow-mass-prune")
+    assert released.returncode == 0, released.stderr
+    assert all(three[name].store.items(("", "configmaps"), "fleet-prod") == [] for name in FLEET_CLUSTERS)

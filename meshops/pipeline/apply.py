@@ -47,13 +47,20 @@ def apply_environment(
     progress: Progress | None = None,
 ) -> Applied:
     """Plan `rendered` against `connection`, check the brakes, let `review` see (or refuse) it, then write it."""
+    planned = plan_for_apply(rendered, connection, options=options)
+    if review is not None:
+        review(planned)
+    return write_plan(planned, options=options, progress=progress)
+
+
+def plan_for_apply(rendered: RenderResult, connection: Connection, *, options: ApplyOptions = ApplyOptions()) -> Planned:
+    """The plan an apply with `options` would write, refused (nothing written) when a namespace is missing or
+    the mass-prune brake holds; every apply (one cluster, or a wave of them) plans through here."""
     planned = plan_rendered(rendered, connection, adopt=options.adopt, prune_namespaces=options.prune_namespaces)
     require_namespaces(planned)
     if options.prune:
         check_prune_brake(planned.plan, rendered=len(rendered.manifests), brake=options.brake)
-    if review is not None:
-        review(planned)
-    return write_plan(planned, options=options, progress=progress)
+    return planned
 
 
 def write_plan(planned: Planned, *, options: ApplyOptions = ApplyOptions(), progress: Progress | None = None) -> Applied:

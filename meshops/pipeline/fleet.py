@@ -24,7 +24,7 @@ from ..source.envconfig import ENVIRONMENTS_DIR, EnvConfig, load_env_config
 from ..source.repo import Source, open_source
 from . import DEFAULT_PARALLEL
 from .plan import Planned, plan_rendered, validate_rendered
-from .targets import Operator, targets_of
+from .targets import Operator, repository_id, targets_of
 
 T = TypeVar("T")
 
@@ -106,6 +106,7 @@ def open_fleet(*, repo: str, ref: str | None, environment: str, sets: Sequence[s
     config = load_env_config(source.tree, environment)
     check_policies(config)
     targets = targets_of(config, operator, clusters=clusters)
+    repository_id(operator.owner_id, source.repo_id, tree=source.tree)  # no owner: one error, before any cluster
     return Renders(source, config, sets=sets), targets
 
 

@@ -97,9 +97,15 @@ def names_a_cluster(config: EnvConfig | None) -> bool:
 def owner_of(target: Target, rendered: RenderResult) -> Owner:
     """Who owns what this environment applies to `target`: the operator's id, else the repository's root commit;
     with the cluster when the environment lists clusters."""
-    repo = target.owner_id or rendered.repo_id
+    repo = repository_id(target.owner_id, rendered.repo_id, tree=rendered.tree)
+    return Owner(repo=repo, environment=rendered.environment, cluster=target.cluster)
+
+
+def repository_id(operator_id: str | None, repo_id: str | None, *, tree: object) -> str:
+    """The repository part of the owner id: the operator's, else the repository's root commit (UsageError with neither)."""
+    repo = operator_id or repo_id
     if not repo:
-        root = getattr(rendered.tree, "root", None)  # a working tree names its directory
+        root = getattr(tree, "root", None)  # a working tree names its directory
         raise UsageError(
             "the config repository is not a git repository with a commit, so meshops cannot tell which repository "
             "owns the objects it would write",
@@ -107,7 +113,7 @@ def owner_of(target: Target, rendered: RenderResult) -> Owner:
             hint=f"commit the config to git, or pass {OWNER_ID_FLAG} ID (or set {OWNER_ID_ENV}); "
                  "see README 'Ownership, scope and brakes'",
         )
-    return Owner(repo=repo, environment=rendered.environment, cluster=target.cluster)
+    return repo
 
 
 def scope_of(target: Target, rendered: RenderResult) -> Scope:

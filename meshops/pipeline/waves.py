@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Callable, Sequence
 from ..cluster.target import Target
 from ..model.errors import ExitCode
 from . import DEFAULT_PARALLEL
-from .apply import Applied, ApplyOptions, write_plan
+from .apply import Applied, ApplyOptions, plan_for_apply, write_plan
 from .fleet import Renders, TargetResult, fan_out, worst_exit_code
-from .plan import Planned, plan_rendered, require_namespaces
+from .plan import Planned
 from .targets import waves_of
 
 if TYPE_CHECKING:
@@ -93,9 +93,7 @@ def _run_wave(renders: Renders, wave: Wave, *, settings: WaveSettings, review, e
     name = renders.config.name
 
     def plan(target: Target) -> Planned:
-        planned = plan_rendered(renders.for_cluster(target.cluster), target.connect())
-        require_namespaces(planned)
-        return planned
+        return plan_for_apply(renders.for_cluster(target.cluster), target.connect(), options=settings.options)
 
     emit(f"{name}: wave {wave.number}: {', '.join(t.cluster for t in wave.targets)}")
     wave.plans = fan_out(wave.targets, plan, parallel=settings.parallel)
