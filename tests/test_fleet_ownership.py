@@ -92,7 +92,11 @@ def test_objects_applied_before_the_environment_listed_clusters_are_adopted_not_
     (blue,) = json.loads(planned.stdout)["clusters"]
     actions = {c["name"]: (c["action"], c["reason"]) for c in blue["plan"]["changes"]}
     assert actions["blue-settings"] == ("update", f"adopted: records meshops.dev/owner: {OWNER_ID}/prod/blue")
-    assert actions["old-settings"][0] == "keep" and "--adopt" in actions["old-settings"][1]
+    assert actions["old-settings"] == ("keep", f"meshops.dev/owner: {OWNER_ID}/prod, from before the environment listed its "
+                                               f"clusters; --adopt makes it {OWNER_ID}/prod/blue's and prunes it")
     applied = meshops(repo, fleet, "apply", "--cluster", "blue", "--yes")
     assert applied.returncode == 0, applied.stderr
     assert config_maps(fleet["blue"]) == {"blue-settings": f"{OWNER_ID}/prod/blue", "old-settings": f"{OWNER_ID}/prod"}
+    adopted = meshops(repo, fleet, "apply", "--cluster", "blue", "--yes", "--adopt")
+    assert adopted.returncode == 0, adopted.stderr
+    assert config_maps(fleet["blue"]) == {"blue-settings": f"{OWNER_ID}/prod/blue"}

@@ -172,8 +172,10 @@ def prune_verdict(live: dict, key: ObjectKey, *, owner: Owner, scope: Scope, ado
         return None
     reason = scope.prune_problem(key)
     if reason is None and not is_owned(live, owner, adopt=adopt):
-        reason = (f"labelled for {owner.environment} without {OWNER_ANNOTATION} (applied by an earlier meshops, or by "
-                  f"hand); --adopt makes it {owner}'s and prunes it")
+        recorded = ((live.get("metadata") or {}).get("annotations") or {}).get(OWNER_ANNOTATION)
+        reason = (f"{OWNER_ANNOTATION}: {recorded}, from before the environment listed its clusters" if recorded else
+                  f"labelled for {owner.environment} without {OWNER_ANNOTATION} (applied by an earlier meshops, or by hand)")
+        reason += f"; --adopt makes it {owner}'s and prunes it"
     if reason is None and prune_disabled(live):
         reason = f"opted out of pruning ({PRUNE_ANNOTATION}: {PRUNE_DISABLED})"
     if reason is None and key.kind == "Namespace" and key.group == "" and not prune_namespaces:
