@@ -223,3 +223,17 @@ def test_a_mass_prune_in_any_cluster_stops_the_waves_before_a_write_and_the_flag
     released = run_meshops(*apply, "--allow-mass-prune")
     assert released.returncode == 0, released.stderr
     assert all(three[name].store.items(("", "configmaps"), "fleet-prod") == [] for name in FLEET_CLUSTERS)
+
+
+def test_crds_pull_reads_the_cluster_an_environment_that_spans_several_names(fleet_repo, fleet):
+    from meshops.validate.schemas import shipped_crds
+
+    for name in FLEET_CLUSTERS:
+        fleet.add(name, crds=shipped_crds() if name == "eu-west" else None)
+    pull = ("crds", "pull", "--env", "prod", "--repo", repo_dir(fleet_repo), "--kubeconfig", fleet.kubeconfig)
+    result = run_meshops(*pull)
+    assert result.returncode == 2 and "environment prod spans 3 clusters" in result.stderr
+    result = run_meshops(*pull, "--cluster", "eu-west")
+    assert result.returncode == 0, result.stderr
+    assert "to " in result.stdout and (Path(repo_dir(fleet_repo)) / "crds/prod.yaml").is_file()
+    assert len(fleet["eu-west"].log) > 0 and len(fleet["us-east"].log) == 0

@@ -50,16 +50,20 @@ def export(group: str | None, output: str) -> None:
 @click.option("--kubeconfig", default=None, type=click.Path(dir_okay=False), help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")
 @click.option("--env", "environment", default=None, metavar="ENV",
               help="Take the cluster from this environment's meshops.yaml and save to crds/ENV.yaml.")
+@click.option("--cluster", "cluster_name", default=None, metavar="NAME",
+              help="With --env, for an environment that spans clusters: which of its clusters to read.")
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False),
               help="File to write (default: crds/ENV.yaml with --env, else crds/istio.yaml, in the repo).")
 @repo_option
-def pull(context: str | None, kubeconfig: str | None, environment: str | None, out: str | None, repo: str) -> None:
+def pull(context: str | None, kubeconfig: str | None, environment: str | None, cluster_name: str | None, out: str | None,
+         repo: str) -> None:
     """Save a cluster's Istio and Gateway API CRDs into the config repo for offline validation.
 
     \b
     Examples:
       meshops crds pull --context prod-eu
       meshops crds pull --env staging        # cluster from environments/staging/meshops.yaml
+      meshops crds pull --env prod --cluster eu-west
     """
     from ..cluster.target import Target
     from ..model.errors import UsageError
@@ -70,7 +74,9 @@ def pull(context: str | None, kubeconfig: str | None, environment: str | None, o
 
     operator = Operator(kubeconfig=kubeconfig, context=context)
     if environment:  # the context meshops.yaml names, in the operator's kubeconfig
-        cluster = target_of(load_env_config(open_source(repo, None).tree, environment), operator)
+        cluster = target_of(load_env_config(open_source(repo, None).tree, environment), operator, cluster=cluster_name)
+    elif cluster_name:
+        raise UsageError("--cluster names a cluster of an environment", hint="add --env ENV")
     else:
         cluster = Target(environment="", kubeconfig=kubeconfig, context=context)
     context = cluster.context

@@ -14,13 +14,15 @@ from ...model.errors import ClusterError
 from ...source.repo import Tree
 from ...yamlio.documents import dump_all, load_documents
 from . import SchemaSet
-from .crd import crd_documents
+from .crd import CRD_KIND, crd_documents
 
 CRDS_DIR = "crds"
 SHARED_CRDS_FILE = f"{CRDS_DIR}/istio.yaml"
 # Groups whose CRDs `crds pull` keeps: everything Istio serves (networking, security, telemetry, extensions …)
 # and the Kubernetes Gateway API, which Istio implements (its version is the cluster's, like Istio's).
 ISTIO_GROUP_SUFFIX = ".istio.io"
+# What every item of a CRD LIST is (the server leaves it to the list's own apiVersion and kind).
+CRD_LIST_ITEM_VERSION = "apiextensions.k8s.io/v1"
 MESH_GROUPS = frozenset({kind_table.GATEWAY_API_GROUP})
 # Fields the API server fills in: they change on every read and mean nothing in git.
 _SERVER_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink")
@@ -98,7 +100,8 @@ def list_cluster_crds(api_client: Any, *, page_size: int = 100) -> list[dict[str
         except (HTTPError, OSError, ValueError) as error:
             raise ClusterError(f"cannot read CustomResourceDefinitions: {error}", obj=host,
                                hint="check the context and that the cluster is reachable") from None
-        crds.extend(page.get("items") or [])
+        # Items of a typed list carry no apiVersion/kind (the API server drops them): put them back.
+        crds.extend({"apiVersion": CRD_LIST_ITEM_VERSION, "kind": CRD_KIND, **item} for item in page.get("items") or [])
         token = (page.get("metadata") or {}).get("continue")
         if not token:
             return crds
