@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import cluster_options, output_option, source_options
+from .common import cluster_options, operator_options, output_option, source_options
 
 
 @click.command()
@@ -20,11 +20,11 @@ from .common import cluster_options, output_option, source_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required when stdin is not a terminal).")
 @click.option("--wait", is_flag=True, help="Then drive the environment's active rollouts (those this apply started included) until each ends.")
 @click.option("--timeout", default=None, metavar="D", help="With --wait: stop waiting after this long (Go duration: 10m).")
-@click.option("--prometheus-url", default=None, metavar="URL", help="With --wait: Prometheus to analyse with (default: meshops.yaml).")
+@operator_options
 @click.option("--override-freeze", default=None, metavar="REASON", help="Apply even inside a freeze window of meshops.yaml (say why).")
 @output_option("text", "json", default="text")
 def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, force_conflicts, yes, wait, timeout,
-          prometheus_url, override_freeze, output) -> None:
+          operator, override_freeze, output) -> None:
     """Apply an environment: validate, plan, then write in dependency order.
 
     Only objects labelled as meshops's for this environment are ever updated or pruned; an object
@@ -44,6 +44,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
     from ..pipeline.apply import ApplyOptions, apply_environment
     from ..pipeline.freeze import check_freeze
     from ..pipeline.plan import render_environment
+    from ..pipeline.rollouts import check_rollout_settings
     from ..pipeline.targets import target_of
     from .progress import ApplyProgress
     from .rollout import drive, parse_timeout
@@ -53,6 +54,8 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
     rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(rendered.config, datetime.now(timezone.utc), override=override_freeze)
+    if wait:  # Prometheus or receivers that cannot work are an error before the first write, not after
+        check_rollout_settings(rendered.config, operator=operator)
     connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect()
     options = ApplyOptions(dry_run=server_dry_run, prune=not no_prune, force_conflicts=force_conflicts)
     pending = 0
@@ -88,5 +91,5 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
     if not result.ok:
         sys.exit(ExitCode.INCOMPLETE)
     if wait:
-        sys.exit(drive(connection, rendered.config, wait=True, timeout=seconds, prometheus_url=prometheus_url))
+        sys.exit(drive(connection, rendered.config, wait=True, timeout=seconds, operator=operator))
     sys.exit(ExitCode.OK)

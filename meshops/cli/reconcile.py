@@ -7,7 +7,7 @@ from typing import Callable
 
 import click
 
-from .common import cluster_options, output_option
+from .common import cluster_options, operator_options, output_option
 
 F = Callable[..., object]
 
@@ -58,11 +58,6 @@ def lock_options(function: F) -> F:
                         help="How long to wait for another reconcile of the same environment before giving up.")(function)
 
 
-def prometheus_option(function: F) -> F:
-    return click.option("--prometheus-url", default=None, metavar="URL",
-                        help="Prometheus for rollout analysis (default: each environment's meshops.yaml prometheus.url).")(function)
-
-
 def selected(environments: tuple[str, ...], all_environments: bool, *, required: bool) -> tuple[str, ...]:
     from ..model.errors import UsageError
 
@@ -79,13 +74,13 @@ def selected(environments: tuple[str, ...], all_environments: bool, *, required:
               help="Branch, tag or commit to reconcile (HEAD: the repository's default branch).")
 @environment_selection
 @click.option("--wait", is_flag=True, help="Drive the rollouts each apply starts until they end before the next environment.")
-@prometheus_option
+@operator_options
 @cluster_options
 @click.option("--override-freeze", default=None, metavar="REASON",
               help="Apply even inside a freeze window; the reason is recorded on the environment's Lease.")
 @lock_options
 @output_option("text", "json", default="text")
-def reconcile(repo, cache_dir, ref, environments, all_environments, wait, prometheus_url, kubeconfig, context, override_freeze,
+def reconcile(repo, cache_dir, ref, environments, all_environments, wait, operator, kubeconfig, context, override_freeze,
               lock_timeout, lease_duration, output) -> None:
     """Make environments match a git revision, in promotion order, stopping at the first failure.
 
@@ -110,7 +105,7 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, promet
         raise UsageError("--override-freeze needs a reason", hint='e.g. --override-freeze "hotfix for INC-42"')
     settings = Settings(repo=repo, ref=ref, environments=names, wait=wait, cache_dir=cache_dir, kubeconfig=kubeconfig,
                         context=context, override_freeze=override_freeze, lock_timeout=lock_timeout,
-                        lease_seconds=lease_duration, prometheus_url=prometheus_url)
+                        lease_seconds=lease_duration, operator=operator)
     report = run_reconcile(settings, emit=lambda line: click.echo(line, err=True))
     if output == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import cluster_options, env_option, output_option, ref_option, repo_option
+from .common import cluster_options, env_option, operator_options, output_option, ref_option, repo_option
 
 F = Callable[..., Any]
 
@@ -22,11 +22,6 @@ def _repo_options(function: F) -> F:
     for decorate in (ref_option, repo_option, env_option):
         function = decorate(function)
     return function
-
-
-def _prometheus_option(function: F) -> F:
-    return click.option("--prometheus-url", default=None, metavar="URL",
-                        help="Prometheus to analyse with (default: the environment's meshops.yaml prometheus.url).")(function)
 
 
 def _timeout_option(function: F) -> F:
@@ -78,22 +73,23 @@ class RolloutEnvironment:
         return matches[0]
 
 
-def drive(connection, config, *, wait: bool, timeout: float | None, prometheus_url: str | None, store=None) -> int:
+def drive(connection, config, *, wait: bool, timeout: float | None, operator, store=None) -> int:
     """Drive the environment's active rollouts with progress output; the exit code (0 only if all succeeded)."""
-    from ..pipeline.rollouts import active_rollouts, drive_rollouts, metrics_source, rollout_store
+    from ..pipeline.rollouts import active_rollouts, drive_rollouts, metrics_source, notifier_of, rollout_store
     from ..rollout.state import Phase
     from .rollout_view import RolloutProgress
 
     store = store or rollout_store(connection)
-    refs = active_rollouts(store, config.name)
+    notifier = notifier_of(config, operator=operator)  # receivers' secrets: an error before any write
+    refs = active_rollouts(store, config.name, notifier=notifier)
     if not refs:
         click.echo(f"no active rollouts in {config.name}")
         return ExitCode.OK
-    metrics_source(config, prometheus_url=prometheus_url)  # a missing prometheus.url is an error before any write
+    metrics_source(config, operator=operator)  # a missing prometheus.url is an error before any write
     states = {ref.name: store.read(ref).state for ref in refs}
     with RolloutProgress(states) as progress:
-        ticks = drive_rollouts(connection, config, refs=refs, store=store, prometheus_url=prometheus_url, wait=wait,
-                               timeout=timeout, on_tick=progress)
+        ticks = drive_rollouts(connection, config, refs=refs, store=store, operator=operator, notifier=notifier,
+                               wait=wait, timeout=timeout, on_tick=progress)
     codes = []
     for tick in ticks:
         state = tick.state
@@ -115,7 +111,7 @@ def drive(connection, config, *, wait: bool, timeout: float | None, prometheus_u
 
 @click.group()
 def rollout() -> None:
-    """Progressive canaries: status, run, pause, resume, promote, abort, retry.
+    """Progressive canaries: status, run, pause, resume, promote, abort, retry, approve.
 
     A rollout starts when `meshops apply` finds that git names a new version for a service; its
     state lives on the VirtualService (annotation meshops.dev/rollout), so any machine can drive
@@ -126,6 +122,7 @@ def rollout() -> None:
       meshops rollout status --env prod
       meshops rollout run --env prod --wait --timeout 30m
       meshops rollout pause --env prod reviews
+      meshops rollout approve --env prod reviews
       meshops rollout promote --env prod reviews --yes
     """
 
@@ -147,24 +144,26 @@ def status(environment, repo, ref, kubeconfig, context, output, service) -> None
     rows = []
     for live in rollouts:
         state = live.state
-        due = next_analysis_at(state, policies(env.config).of(state.service)) if state.phase == Phase.PROGRESSING else None
-        rows.append((live.ref.name, live.ref.namespace, state, due))
+        policy = policies(env.config).of(state.service)
+        due = next_analysis_at(state, policy) if state.phase == Phase.PROGRESSING else None
+        rows.append((live.ref.name, live.ref.namespace, state, due, policy))
     if output == "json":
         click.echo(json.dumps({"environment": environment, "rollouts": status_json(rows)}, indent=2))
         return
     if not rows:
         click.echo(f"no rollouts in {environment}")
-    for name, namespace, state, due in rows:
-        click.echo("\n".join(status_lines(name, namespace, state, next_decision_at=due)))
+    for name, namespace, state, due, policy in rows:
+        click.echo("\n".join(status_lines(name, namespace, state, next_decision_at=due, policy=policy,
+                                          environment=environment)))
 
 
 @rollout.command()
 @_repo_options
 @cluster_options
-@_prometheus_option
+@operator_options
 @click.option("--wait", is_flag=True, help="Drive the rollouts until each one ends (default: take the decisions due now, once).")
 @_timeout_option
-def run(environment, repo, ref, kubeconfig, context, prometheus_url, wait, timeout) -> None:
+def run(environment, repo, ref, kubeconfig, context, operator, wait, timeout) -> None:
     """Drive every active rollout of the environment, each independently.
 
     Exit codes: 0 every rollout succeeded (or none is active), 1 a rollout failed or was aborted,
@@ -173,7 +172,7 @@ def run(environment, repo, ref, kubeconfig, context, prometheus_url, wait, timeo
     """
     seconds = parse_timeout(timeout)
     env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
-    sys.exit(drive(env.connection, env.config, wait=wait, timeout=seconds, prometheus_url=prometheus_url, store=env.store))
+    sys.exit(drive(env.connection, env.config, wait=wait, timeout=seconds, operator=operator, store=env.store))
 
 
 def _command(name: str, summary: str, *, confirm: bool = False):
@@ -207,3 +206,4 @@ resume = _command("resume", "Let a paused rollout advance again.")
 promote = _command("promote", "Send 100 % to the canary now, skipping the remaining analysis.", confirm=True)
 abort = _command("abort", "Roll back now: the stable version gets 100 % and stays pinned (no automatic retry).")
 retry = _command("retry", "Roll a Failed or Aborted canary out again from 0 % (while git still names it).")
+approve = _command("approve", "Let a rollout waiting at an approval gate go on (the next passing analysis moves it).")

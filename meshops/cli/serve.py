@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from .common import cluster_options
-from .reconcile import DURATION, environment_selection, git_source_options, lock_options, prometheus_option
+from .common import cluster_options, operator_options
+from .reconcile import DURATION, environment_selection, git_source_options, lock_options
 
 
 def _setup_logging() -> None:
@@ -49,18 +49,18 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(signum, lambda *_: stop.set())
 
 
-def _settings(*, repo, branch, environments, wait, prometheus_url, cache_dir, kubeconfig, context, lock_timeout, lease_duration,
+def _settings(*, repo, branch, environments, wait, operator, cache_dir, kubeconfig, context, lock_timeout, lease_duration,
               identity=None):
     from ..reconcile.reconciler import Settings
 
     extra = {"identity": identity} if identity else {}
-    return Settings(repo=repo, ref=branch, environments=environments, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
+    return Settings(repo=repo, ref=branch, environments=environments, wait=wait, operator=operator, cache_dir=cache_dir,
                     kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_seconds=lease_duration, **extra)
 
 
 def common_options(function):
     """Options serve and controller share: where the config is and which environments."""
-    for decorate in (lock_options, cluster_options, prometheus_option,
+    for decorate in (lock_options, cluster_options, operator_options,
                      click.option("--wait/--no-wait", default=True, show_default=True,
                                   help="Drive the rollouts each apply starts to the end before the next environment."),
                      environment_selection,
@@ -75,7 +75,7 @@ def common_options(function):
 @click.option("--webhook-secret-file", required=True, metavar="FILE",
               help="File holding the shared webhook secret (required: unsigned deliveries are always refused).")
 @common_options
-def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, prometheus_url, kubeconfig,
+def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, operator, kubeconfig,
           context, lock_timeout, lease_duration) -> None:
     """Reconcile on every push: an HTTP endpoint for GitHub, Gitea and GitLab push webhooks.
 
@@ -100,7 +100,7 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
     names = selected(environments, all_environments, required=False)
     _setup_logging()
     metrics = Metrics()
-    settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
+    settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, operator=operator, cache_dir=cache_dir,
                          kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration)
     worker = ReconcileWorker(Runner(settings, metrics)).start()
     hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics,
@@ -126,7 +126,7 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
 @click.option("--leader-lease-duration", default="15s", show_default=True, type=DURATION, metavar="DURATION",
               help="How long a leader that stopped renewing keeps the lead.")
 @click.option("--identity", default=None, metavar="ID", help="This replica's name in Leases (default: $POD_NAME, else host-pid).")
-def controller(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, prometheus_url, kubeconfig,
+def controller(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, operator, kubeconfig,
                context, lock_timeout, lease_duration, interval, leader_namespace, leader_lease, leader_lease_duration, identity) -> None:
     """Run the reconcile loop in a cluster: poll, accept webhooks, drive rollouts; one leader among replicas.
 
@@ -160,7 +160,7 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     _setup_logging()
     log = logging.getLogger("meshops.controller")
     metrics = Metrics()
-    settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
+    settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, operator=operator, cache_dir=cache_dir,
                          kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration,
                          identity=identity)
     worker = ReconcileWorker(Runner(settings, metrics)).start()

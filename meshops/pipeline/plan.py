@@ -41,11 +41,13 @@ class InvalidConfig(ConfigError):
 
 
 def render_environment(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> RenderResult:
-    """Render an environment and check its rollout policy (a broken policy is found before any write)."""
+    """Render an environment and check its rollout policy and `prometheus:` section (before any write)."""
     from ..rollout.policy import check_policies
+    from .prometheus import check_repo_section
 
     rendered = render(open_source(repo, ref), environment, sets)
     check_policies(rendered.config)
+    check_repo_section(rendered.config)
     return rendered
 
 

@@ -26,7 +26,8 @@ from ..source.promotion import promotion_order
 from ..source.repo import open_source
 from .changes import changed_paths, impact
 from ..pipeline.freeze import Frozen, check_freeze
-from .gitcache import GitCache, Mirror, redact
+from ..model.masking import mask_url
+from .gitcache import GitCache, Mirror
 from .lease import Lease, micro_time
 from .lock import (
     DEFAULT_LEASE_SECONDS,
@@ -42,6 +43,7 @@ from .lock import (
 from .report import EnvReport, Outcome, ReconcileReport
 from .rollouts import finish_rollouts
 from ..pipeline.apply import apply_environment
+from ..pipeline.operator import OperatorSettings
 from ..pipeline.plan import MissingNamespace, render_environment, validate_rendered
 from ..pipeline.targets import target_of
 from ..render import RenderResult
@@ -71,7 +73,7 @@ class Settings:
     identity: str = field(default_factory=default_identity)
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     lease_seconds: float = DEFAULT_LEASE_SECONDS
-    prometheus_url: str | None = None  # rollout analysis; default: each environment's meshops.yaml
+    operator: OperatorSettings = field(default_factory=OperatorSettings)  # Prometheus access, secrets: never the repo's
 
 
 @dataclass
@@ -99,14 +101,14 @@ def reconcile(settings: Settings, *, emit: Emit = lambda line: None, clock: Call
     import git
 
     mirror = GitCache(settings.cache_dir).fetch(settings.repo, settings.ref)
-    emit(f"{redact(mirror.location)} {settings.ref} is at {mirror.revision[:12]}")
+    emit(f"{mask_url(mirror.location)} {settings.ref} is at {mirror.revision[:12]}")
     tree = open_source(mirror.path, mirror.revision).tree
     for name in settings.environments:
         check_environment_name(tree, name)
     configs = promotion_order([load_env_config(tree, name) for name in list_environments(tree)])
     selected = [c for c in configs if not settings.environments or c.name in settings.environments]
     run = _Run(settings, mirror, emit, clock, sleep)
-    report = ReconcileReport(repo=redact(mirror.location), ref=settings.ref, revision=mirror.revision)
+    report = ReconcileReport(repo=mask_url(mirror.location), ref=settings.ref, revision=mirror.revision)
     repository = git.Repo(mirror.path)
     held_back: str | None = None
     for config in selected:
@@ -303,7 +305,7 @@ def _apply(run: _Run, env: _Environment, record: EnvRecord, *, go: _Go) -> tuple
             return report, record_annotations(applied="", attempt=failed)
     try:
         rollouts = finish_rollouts(env.connection, rendered.config, revision=revision, wait=run.settings.wait,
-                                   prometheus_url=run.settings.prometheus_url, emit=run.emit)
+                                   operator=run.settings.operator, emit=run.emit)
     except MeshopsError as error:
         report = _failure(name, error, stage="rollout", applied=record.applied)
         report.apply = apply_dict

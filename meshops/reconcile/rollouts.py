@@ -18,6 +18,7 @@ from ..model.identity import owner_selector
 from ..cluster.live import list_objects
 from ..rollout.store import VIRTUAL_SERVICE
 from ..rollout.state import ACTIVE_PHASES, BY_GIT, ROLLED_BACK_PHASES, state_of
+from ..pipeline.operator import OperatorSettings
 from .lock import Phase
 
 
@@ -62,15 +63,16 @@ def summarize(rows: list[dict[str, Any]], *, revision: str) -> RolloutsResult:
     return RolloutsResult(Phase.SUCCEEDED, f"{len(done)} rollouts succeeded" if done else "no rollout started", rows)
 
 
-def _drive(connection: Connection, config: Any, *, prometheus_url: str | None, emit: Callable[[str], None]) -> None:
+def _drive(connection: Connection, config: Any, *, operator: OperatorSettings | None, emit: Callable[[str], None]) -> None:
     """Run the environment's active rollouts until each ends, one line per decision."""
-    from ..pipeline.rollouts import active_rollouts, drive_rollouts, rollout_store
+    from ..pipeline.rollouts import active_rollouts, drive_rollouts, notifier_of, rollout_store
     from ..rollout.driver import Tick
 
     if connection.discovery.preferred(*VIRTUAL_SERVICE) is None:
         return  # no VirtualServices served (Istio not installed): no rollout can exist
     store = rollout_store(connection)
-    refs = active_rollouts(store, config.name)
+    notifier = notifier_of(config, operator=operator)
+    refs = active_rollouts(store, config.name, notifier=notifier)
     if not refs:
         return
     environment = config.name
@@ -84,13 +86,13 @@ def _drive(connection: Connection, config: Any, *, prometheus_url: str | None, e
         elif tick.error:
             emit(f"{environment}: rollout {tick.ref.name}: error: {tick.error}")
 
-    drive_rollouts(connection, config, refs=refs, store=store, prometheus_url=prometheus_url, on_tick=progress)
+    drive_rollouts(connection, config, refs=refs, store=store, operator=operator, notifier=notifier, on_tick=progress)
 
 
-def finish_rollouts(connection: Connection, config: Any, *, revision: str, wait: bool, prometheus_url: str | None,
+def finish_rollouts(connection: Connection, config: Any, *, revision: str, wait: bool, operator: OperatorSettings | None,
                     emit: Callable[[str], None]) -> RolloutsResult:
     """Drive (when `wait`) and then summarize the environment's rollouts."""
     if wait:
-        _drive(connection, config, prometheus_url=prometheus_url, emit=emit)
+        _drive(connection, config, operator=operator, emit=emit)
     return summarize(rollout_states(connection.api, connection.discovery, environment=config.name,
                                     namespace=config.namespace), revision=revision)

@@ -14,7 +14,7 @@ from typing import Callable
 
 from ..model.errors import MeshopsError
 from ..reconcile.reconciler import Settings, reconcile
-from ..reconcile.gitcache import redact
+from ..model.masking import mask_url
 from ..reconcile.report import ReconcileReport
 from .metrics import Metrics
 
@@ -32,7 +32,7 @@ class Runner:
 
     def __call__(self, trigger: str) -> None:
         kind = trigger.split()[0]  # bounded label values: webhook, poll, leader, startup
-        log.info("reconcile of %s %s (%s)", redact(self.settings.repo), self.settings.ref, trigger)
+        log.info("reconcile of %s %s (%s)", mask_url(self.settings.repo), self.settings.ref, trigger)
         try:
             report = reconcile(self.settings, emit=lambda line: log.info("  %s", line), clock=self.clock)
         except MeshopsError as error:
