@@ -58,7 +58,9 @@ def test_rbac_grants_what_meshops_writes_and_reads_without_wildcards():
     assert grants[("coordination.k8s.io", "leases")] == {"get", "create", "update"}
     assert grants[("", "events")] == {"create", "patch"}
     assert grants[("", "pods")] == {"list"}
-    known = {(row.group, row.plural) for row in kinds.KINDS} | {("coordination.k8s.io", "leases"), ("", "events"), ("", "pods")}
+    assert grants[("apps", "deployments")] == {"get"}  # canary readiness before each step
+    known = {(row.group, row.plural) for row in kinds.KINDS} | {("coordination.k8s.io", "leases"), ("", "events"), ("", "pods"),
+                                                                ("apps", "deployments")}
     assert set(grants) == known  # nothing beyond what is listed above
 
 

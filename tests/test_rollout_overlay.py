@@ -149,7 +149,7 @@ def test_status_shows_phase_step_and_weights_as_text_and_json(cluster):
     text = cluster.cli("rollout", "status")
     assert text.returncode == 0
     assert "cart (shop): Progressing, step 1/2 of [20, 50], v1 80 / v2 20, failed checks 0/2" in text.stdout
-    assert "v1 -> v2, started " in text.stdout and ", next decision due " in text.stdout
+    assert "v1 -> v2 on rules default, started " in text.stdout and ", next decision due " in text.stdout
     data = json.loads(cluster.cli("rollout", "status", "cart", "-o", "json").stdout)
     [rollout] = data["rollouts"]
     assert (rollout["name"], rollout["phase"], rollout["step"], rollout["current"]) == ("cart", "Progressing", 1, {"v1": 80, "v2": 20})

@@ -5,7 +5,9 @@ VirtualServices of one namespace every `interval` seconds (one request for all s
 hands each followed service's route weights — of the rules its rollout steers, or before any
 rollout the last HTTP rule that splits by subset (the catch-all) — to `TrafficSimulator.set_weights`, so Prometheus sees
 the canary get 0 %, then 5 %, … exactly as the rollout writes them. A failed read keeps the last
-split (as Envoy keeps its last config when istiod is away).
+split (as Envoy keeps its last config when istiod is away). Every version it sees routed gets its
+Deployment, reported ready (`sim.workloads`), as a cluster that runs it would have — unless
+`ready_workloads=False`, for tests that decide readiness themselves.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Mapping
 from ..cluster.live import list_objects
 from .traffic import TrafficSimulator
 from ..model.steering import route_weights, rule_id, rule_routes, subset_host
+from .workloads import ensure_deployment, serves_deployments
 from ..rollout.state import state_of
 from ..rollout.store import RolloutStore
 
@@ -43,12 +46,16 @@ class WeightFollower:
         namespace: str,
         services: Mapping[str, float],
         interval: float = DEFAULT_INTERVAL,
+        ready_workloads: bool = True,
     ) -> None:
         self.store = store
         self.simulator = simulator
         self.namespace = namespace
         self.services = dict(services)  # service -> total requests per second
         self.interval = interval
+        self.ready_workloads = ready_workloads
+        self._deployed: set[tuple[str, str]] = set()
+        self._serves_deployments: bool | None = None
         self.errors = 0
         self.last_error: str | None = None
         self._weights: dict[str, dict[str, float]] = {}
@@ -68,12 +75,31 @@ class WeightFollower:
             if service not in self.services:
                 continue
             weights = {subset: float(weight) for subset, weight in route_weights(rule_routes(obj, _followed_rule(obj))).items()}
+            self._deploy(service, weights)
             if weights and weights != self._weights.get(service):
                 if service in self._weights:
                     self.simulator.set_weights(service, weights, namespace=self.namespace)
                 else:
                     self.simulator.set_service(service, rps=self.services[service], weights=weights, namespace=self.namespace)
                 self._weights[service] = weights
+
+    def _deploy(self, service: str, weights: Mapping[str, float]) -> None:
+        """A ready Deployment for every version `service` routes to (once each)."""
+        if not self.ready_workloads:
+            return
+        if self._serves_deployments is None:
+            self._serves_deployments = serves_deployments(self.store.api)
+        for version in weights:
+            if not self._serves_deployments or (service, version) in self._deployed:
+                continue
+            try:
+                ensure_deployment(self.store.api, namespace=self.namespace, service=service, version=version,
+                                  workload=self.simulator.workload_template)
+            except Exception as error:  # noqa: BLE001 - keep following the weights; the next poll tries again
+                self.errors += 1
+                self.last_error = f"{type(error).__name__}: {error}"
+                continue
+            self._deployed.add((service, version))
 
     def weights(self, service: str) -> dict[str, float]:
         """The split last passed on for `service`."""
