@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from authproxy import TENANT_HEADER, AuthProxy, TestCA
-from meshops.metrics.access import AccessError, PrometheusAccess, SecretRef
+from meshops.metrics.access import AccessError, Credentials, PrometheusAccess, SecretRef
 from meshops.metrics.prometheus import PrometheusClient
 from meshops.metrics.source import QueryStatus
 from meshops.model.errors import ConfigError, UsageError
@@ -51,7 +51,7 @@ def environment(section: dict) -> EnvConfig:
 
 def test_a_bearer_token_from_a_file_reaches_prometheus_behind_a_proxy_that_checks_it(upstream, tmp_path):
     with AuthProxy(upstream.url, token=TOKEN) as proxy:
-        access = PrometheusAccess(url=proxy.url, bearer_token=token_ref(secret_file(tmp_path, "token", TOKEN)))
+        access = PrometheusAccess(url=proxy.url, credentials=Credentials(bearer_token=token_ref(secret_file(tmp_path, "token", TOKEN))))
         result = PrometheusClient.from_access(access).query_value("vector(1)")
     assert result.ok and result.value == 1.0
     assert proxy.seen[-1]["Authorization"] == f"Bearer {TOKEN}"
@@ -60,7 +60,7 @@ def test_a_bearer_token_from_a_file_reaches_prometheus_behind_a_proxy_that_check
 def test_a_wrong_token_is_an_http_error_naming_credentials_and_never_the_token(upstream, tmp_path):
     with AuthProxy(upstream.url, token=TOKEN) as proxy:
         url = proxy.url
-        access = PrometheusAccess(url=url, bearer_token=token_ref(secret_file(tmp_path, "token", "wrong-" + TOKEN)))
+        access = PrometheusAccess(url=url, credentials=Credentials(bearer_token=token_ref(secret_file(tmp_path, "token", "wrong-" + TOKEN))))
         result = PrometheusClient.from_access(access).query_value("vector(1)")
     assert result.status is QueryStatus.HTTP_ERROR
     assert result.reason == f"Prometheus at {url} answered HTTP 401: Unauthorized (check the Prometheus credentials)"
@@ -70,9 +70,10 @@ def test_a_wrong_token_is_an_http_error_naming_credentials_and_never_the_token(u
 def test_basic_auth_with_a_password_file_and_a_tenant_header_pass_a_mimir_like_proxy(upstream, tmp_path):
     with AuthProxy(upstream.url, basic=("meshops", PASSWORD), tenant="team-a") as proxy:
         password = SecretRef("Prometheus password", file=str(secret_file(tmp_path, "password", PASSWORD)))
-        access = PrometheusAccess(url=proxy.url, username="meshops", password=password, headers=((TENANT_HEADER, "team-a"),))
+        basic = Credentials(username="meshops", password=password)
+        access = PrometheusAccess(url=proxy.url, credentials=basic, headers=((TENANT_HEADER, "team-a"),))
         assert PrometheusClient.from_access(access).query_value("vector(2)").value == 2.0
-        without_tenant = PrometheusAccess(url=proxy.url, username="meshops", password=password)
+        without_tenant = PrometheusAccess(url=proxy.url, credentials=basic)
         refused = PrometheusClient.from_access(without_tenant).query_value("vector(2)")
     assert refused.status is QueryStatus.HTTP_ERROR and "HTTP 403: no org id" in refused.reason
     assert PASSWORD not in refused.reason
@@ -91,10 +92,11 @@ def test_tls_with_a_private_ca_is_verified_against_the_ca_bundle(upstream, tmp_p
     ca = TestCA.make(tmp_path / "tls")
     with AuthProxy(upstream.url, token=TOKEN, tls=ca) as proxy:
         token = token_ref(secret_file(tmp_path, "token", TOKEN))
-        trusted = PrometheusAccess(url=proxy.url, bearer_token=token, ca_file=str(ca.ca))
+        trusted = PrometheusAccess(url=proxy.url, credentials=Credentials(bearer_token=token, ca_file=str(ca.ca)))
         assert PrometheusClient.from_access(trusted).query_value("vector(4)").value == 4.0
-        untrusted = PrometheusClient.from_access(PrometheusAccess(url=proxy.url, bearer_token=token)).query_value("vector(4)")
-        skipped = PrometheusAccess(url=proxy.url, bearer_token=token, insecure_skip_verify=True)
+        plain = PrometheusAccess(url=proxy.url, credentials=Credentials(bearer_token=token))
+        untrusted = PrometheusClient.from_access(plain).query_value("vector(4)")
+        skipped = PrometheusAccess(url=proxy.url, credentials=Credentials(bearer_token=token, insecure_skip_verify=True))
         assert PrometheusClient.from_access(skipped).query_value("vector(5)").value == 5.0
     assert untrusted.status is QueryStatus.UNREACHABLE and "certificate verify failed" in untrusted.reason
 
@@ -102,7 +104,7 @@ def test_tls_with_a_private_ca_is_verified_against_the_ca_bundle(upstream, tmp_p
 def test_a_rotated_token_file_is_read_again_without_a_restart(upstream, tmp_path):
     path = secret_file(tmp_path, "token", "old-" + TOKEN)
     with AuthProxy(upstream.url, token=TOKEN) as proxy:
-        client = PrometheusClient.from_access(PrometheusAccess(url=proxy.url, bearer_token=token_ref(path)))
+        client = PrometheusClient.from_access(PrometheusAccess(url=proxy.url, credentials=Credentials(bearer_token=token_ref(path))))
         assert client.query_value("vector(1)").status is QueryStatus.HTTP_ERROR
         path.write_text(TOKEN + "\n")  # what the kubelet does when it refreshes a projected token
         os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
@@ -123,11 +125,11 @@ def test_the_repo_chooses_url_timeout_and_tenant_and_the_operators_headers_win_b
 def test_credentials_go_only_to_the_url_the_operator_names(tmp_path):
     token = token_ref(secret_file(tmp_path, "token", TOKEN))
     with pytest.raises(UsageError, match="without --prometheus-url"):
-        PrometheusSettings(bearer_token=token).check()
-    operator = PrometheusSettings(url="https://prometheus.internal:9090", bearer_token=token)
+        PrometheusSettings(credentials=Credentials(bearer_token=token)).check()
+    operator = PrometheusSettings(url="https://prometheus.internal:9090", credentials=Credentials(bearer_token=token))
     operator.check()
     access = prometheus_access(environment({"url": "https://collector.example.net"}), operator)
-    assert access.url == "https://prometheus.internal:9090" and access.bearer_token == token
+    assert access.url == "https://prometheus.internal:9090" and access.credentials.bearer_token == token
 
 
 @pytest.mark.parametrize("key", ["bearerTokenFile", "basicAuth", "tls", "insecureSkipVerify"])
@@ -150,7 +152,7 @@ def test_a_repo_url_with_credentials_is_refused_and_the_password_never_shown():
 def test_a_token_file_that_is_world_readable_or_missing_is_refused_before_anything_else(tmp_path, mode, problem):
     path = secret_file(tmp_path, "token", TOKEN, mode) if mode else tmp_path / "absent"
     with pytest.raises(SecretError) as caught:
-        PrometheusSettings(url="http://prometheus:9090", bearer_token=token_ref(path)).check()
+        PrometheusSettings(url="http://prometheus:9090", credentials=Credentials(bearer_token=token_ref(path))).check()
     assert problem in caught.value.one_line() and TOKEN not in caught.value.one_line()
 
 

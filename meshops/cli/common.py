@@ -102,7 +102,7 @@ def operator_settings(values: dict) -> object:
     import os
     from pathlib import Path
 
-    from ..metrics.access import SecretRef, parse_header
+    from ..metrics.access import Credentials, SecretRef, parse_header
     from ..model.durations import parse_duration
     from ..model.errors import UsageError
     from ..model.secrets import SecretsDir
@@ -127,11 +127,9 @@ def operator_settings(values: dict) -> object:
         url=values.get("prometheus_url") or None,
         timeout=seconds,
         headers=tuple(parse_header(line) for line in header_lines),
-        bearer_token=token,
-        username=values.get("prometheus_username") or None,
-        password=password,
-        ca_file=values.get("prometheus_ca_file") or None,
-        insecure_skip_verify=bool(values.get("prometheus_insecure_skip_verify")),
+        credentials=Credentials(bearer_token=token, username=values.get("prometheus_username") or None, password=password,
+                                ca_file=values.get("prometheus_ca_file") or None,
+                                insecure_skip_verify=bool(values.get("prometheus_insecure_skip_verify"))),
     )
     secrets_dir = values.get("secrets_dir")
     settings = OperatorSettings(prometheus=prometheus, secrets=SecretsDir(Path(secrets_dir) if secrets_dir else None))

@@ -114,17 +114,33 @@ class _CachedSecret:
 
 
 @dataclass(frozen=True)
+class Credentials:
+    """Who meshops is to Prometheus and whom it trusts: only ever the operator's settings."""
+
+    bearer_token: SecretRef | None = None
+    username: str | None = None
+    password: SecretRef | None = None
+    ca_file: str | None = None
+    insecure_skip_verify: bool = False
+
+    @property
+    def sent(self) -> bool:
+        """Whether requests carry a secret."""
+        return self.bearer_token is not None or self.password is not None or bool(self.username)
+
+    @property
+    def any(self) -> bool:
+        return self.sent or bool(self.ca_file) or self.insecure_skip_verify
+
+
+@dataclass(frozen=True)
 class PrometheusAccess:
     """One Prometheus as the HTTP client reaches it (see the module docstring)."""
 
     url: str
     timeout: float = DEFAULT_TIMEOUT
     headers: tuple[tuple[str, str], ...] = ()
-    bearer_token: SecretRef | None = None
-    username: str | None = None
-    password: SecretRef | None = None
-    ca_file: str | None = None
-    insecure_skip_verify: bool = False
+    credentials: Credentials = field(default_factory=Credentials)
     _secrets: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -142,11 +158,11 @@ class PrometheusAccess:
             problem = header_problem(name, value)
             if problem:
                 raise AccessError(problem, hint="headers are `Name: value` on one line, e.g. 'X-Scope-OrgID: team-a'")
-        if self.bearer_token is not None and (self.username or self.password is not None):
+        if self.credentials.bearer_token is not None and (self.credentials.username or self.credentials.password is not None):
             raise AccessError("Prometheus: both a bearer token and basic auth are set", hint="use one of them")
-        if self.password is not None and not self.username:
+        if self.credentials.password is not None and not self.credentials.username:
             raise AccessError("Prometheus: a basic-auth password without a user name", hint="pass --prometheus-username too")
-        for secret in (self.bearer_token, self.password):
+        for secret in (self.credentials.bearer_token, self.credentials.password):
             if secret is not None:
                 self._secret(secret).value()
         self.ssl_context()
@@ -160,29 +176,29 @@ class PrometheusAccess:
     def request_headers(self) -> Mapping[str, str]:
         """The configured headers plus Authorization (token files re-read when they change)."""
         headers = dict(self.headers)
-        if self.bearer_token is not None:
-            headers["Authorization"] = "Bearer " + self._secret(self.bearer_token).value()
-        elif self.username:
-            password = self._secret(self.password).value() if self.password is not None else ""
-            pair = f"{self.username}:{password}".encode()
+        if self.credentials.bearer_token is not None:
+            headers["Authorization"] = "Bearer " + self._secret(self.credentials.bearer_token).value()
+        elif self.credentials.username:
+            password = self._secret(self.credentials.password).value() if self.credentials.password is not None else ""
+            pair = f"{self.credentials.username}:{password}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         return headers
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context for https URLs (None: Python's default trust)."""
-        if not (self.ca_file or self.insecure_skip_verify):
+        if not (self.credentials.ca_file or self.credentials.insecure_skip_verify):
             return None
         cached = self._secrets.get("ssl")
         if cached is not None:
             return cached
         try:
-            context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else ssl.create_default_context()
+            context = ssl.create_default_context(cafile=self.credentials.ca_file) if self.credentials.ca_file else ssl.create_default_context()
         except FileNotFoundError:
-            raise AccessError(f"Prometheus CA bundle {self.ca_file} does not exist", hint="check --prometheus-ca-file") from None
+            raise AccessError(f"Prometheus CA bundle {self.credentials.ca_file} does not exist", hint="check --prometheus-ca-file") from None
         except (ssl.SSLError, OSError, ValueError) as error:
-            raise AccessError(f"Prometheus CA bundle {self.ca_file} is not a PEM certificate bundle ({type(error).__name__})",
+            raise AccessError(f"Prometheus CA bundle {self.credentials.ca_file} is not a PEM certificate bundle ({type(error).__name__})",
                               hint="point --prometheus-ca-file at the CA's PEM file") from None
-        if self.insecure_skip_verify:
+        if self.credentials.insecure_skip_verify:
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
         return self._secrets.setdefault("ssl", context)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import urllib.parse
 from dataclasses import dataclass
 
-from ..metrics.access import DEFAULT_TIMEOUT, PrometheusAccess, SecretRef, header_problem
+from ..metrics.access import DEFAULT_TIMEOUT, Credentials, PrometheusAccess, header_problem
 from ..model.durations import parse_duration
 from ..model.errors import ConfigError, UsageError
 from ..model.masking import has_userinfo, mask_url
@@ -53,23 +53,11 @@ class PrometheusSettings:
     url: str | None = None
     timeout: float | None = None
     headers: tuple[tuple[str, str], ...] = ()
-    bearer_token: SecretRef | None = None
-    username: str | None = None
-    password: SecretRef | None = None
-    ca_file: str | None = None
-    insecure_skip_verify: bool = False
-
-    @property
-    def sends_credentials(self) -> bool:
-        return self.bearer_token is not None or self.password is not None or bool(self.username)
-
-    @property
-    def sets_tls(self) -> bool:
-        return bool(self.ca_file) or self.insecure_skip_verify
+    credentials: Credentials = Credentials()
 
     def check(self) -> None:
         """Operator mistakes, before anything is read from the repo or written to a cluster."""
-        if (self.sends_credentials or self.sets_tls) and not self.url:
+        if self.credentials.any and not self.url:
             raise UsageError(
                 "Prometheus credentials or TLS settings were given without --prometheus-url",
                 hint="credentials are only sent to a Prometheus the operator names: pass --prometheus-url "
@@ -92,11 +80,7 @@ class PrometheusSettings:
             url=self.url or url,
             timeout=self.timeout if self.timeout is not None else (timeout if timeout is not None else DEFAULT_TIMEOUT),
             headers=merged,
-            bearer_token=self.bearer_token,
-            username=self.username,
-            password=self.password,
-            ca_file=self.ca_file,
-            insecure_skip_verify=self.insecure_skip_verify,
+            credentials=self.credentials,
         )
 
 
