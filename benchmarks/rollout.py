@@ -7,7 +7,7 @@ and times `RolloutEngine.run` until every rollout is promoted. Healthy canaries,
 3 s interval and window: the floor is three intervals (0 % -> 20 % -> 50 % -> promoted), so the
 ratio shows what concurrency costs on top. Target: 20 take at most 1.3x as long as 1, with
 notifications on: every decision is posted (signed) to a local JSON webhook receiver, and each
-step checks that the canary Deployment has ready pods when the sandbox serves Deployments.
+step checks that the canary Deployment has ready pods (the weight follower makes them ready).
 Run: `python benchmarks/rollout.py` (needs Debian's prometheus binary).
 """
 from __future__ import annotations
@@ -25,7 +25,6 @@ from meshops.model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_
 from meshops.model.secrets import SecretsDir
 from meshops.rollout.notifier import Notifier
 from meshops.rollout.receivers import receivers
-from meshops.sim.workloads import serves_deployments
 from meshops.rollout.driver import RolloutEngine
 from meshops.rollout.event_recorder import EventRecorder
 from meshops.sim.follow import WeightFollower
@@ -140,11 +139,10 @@ def main() -> None:
         kubeconfig = server.write_kubeconfig(Path(tempfile.mkdtemp()) / "kubeconfig")
         api = connect(kubeconfig=str(kubeconfig), context="sandbox")
         api.request("POST", "/api/v1/namespaces", body={"metadata": {"name": NAMESPACE}})
-        readiness = serves_deployments(api)
         hook = {"name": "bench", "type": "webhook", "url": f"http://127.0.0.1:{receiver.server_address[1]}/hook",
                 "hmacSecret": "bench-hmac"}
         config = EnvConfig(name=ENVIRONMENT, file="meshops.yaml", data={
-            "rollout": {**POLICY["rollout"], "canaryReadiness": readiness}, "notifications": [hook]})
+            "rollout": POLICY["rollout"], "notifications": [hook]})
         store = RolloutStore.connect(api)
         mesh.set_service("warmup", rps=RPS, weights={"v1": 100}, namespace=NAMESPACE)
         with LocalPrometheus(targets=[mesh.target]) as prometheus:
@@ -157,8 +155,8 @@ def main() -> None:
         receiver.shutdown()
     policy = POLICY["rollout"]
     print(f"policy: steps {policy['steps']}, interval {policy['interval']}, window {policy['window']}; "
-          f"healthy canaries at {RPS:g} requests/s per service; notifications to a local signed JSON webhook; "
-          f"canary readiness {'checked' if readiness else 'not checked (this sandbox serves no Deployments)'}")
+          f"healthy canaries at {RPS:g} requests/s per service; canary readiness checked before each step; "
+          "every decision posted to a local signed JSON webhook")
     for result in results:
         print(f"{result['size']:>2} concurrent rollouts: {result['wall']:.2f} s wall, {result['succeeded']}/{result['size']} promoted, "
               f"{result['analyses']} analyses, {result['queries']} Prometheus queries "

@@ -34,8 +34,7 @@ GROUP, VERSION, PLURAL = "networking.istio.io", "v1", "virtualservices"
 def fast_policy(**overrides: object) -> dict:
     """A policy that finishes in seconds against a Prometheus scraping every second."""
     policy = {"steps": [20, 50], "interval": "3s", "window": "3s", "threshold": 2, "minRequests": 10,
-              "onLowTraffic": "hold", "successRate": {"min": 99}, "latency": {"percentile": 99, "max": 300},
-              "canaryReadiness": False}
+              "onLowTraffic": "hold", "successRate": {"min": 99}, "latency": {"percentile": 99, "max": 300}}
     policy.update(overrides)
     return policy
 
@@ -77,6 +76,14 @@ class Cluster:
         self.repo = repo
         self.namespace = namespace
         mesh.core_v1().create_namespace({"metadata": {"name": namespace}})
+
+    def deploy(self, service: str, *versions: str, ready: bool = True) -> None:
+        """Ready Deployments for `versions` of `service` (what the canary readiness check reads)."""
+        from meshops.sim.workloads import ensure_deployment
+
+        api = connect(kubeconfig=str(self.mesh.kubeconfig), context="sandbox")
+        for version in versions:
+            ensure_deployment(api, namespace=self.namespace, service=service, version=version, ready=ready)
 
     def cli(self, *args: str, timeout: float = 120):
         return run_meshops(*args, "--env", ENV, "--repo", str(self.repo), "--kubeconfig", str(self.mesh.kubeconfig),

@@ -24,6 +24,8 @@ def cluster(mesh_sandbox, tmp_path: Path) -> Cluster:
     repo = make_repo(tmp_path / "config", namespace=NAMESPACE, services={"cart": "v1", "search": "v1"},
                      policy=fast_policy(interval="1s", window="1s", steps=[20, 50]))
     cluster = Cluster(mesh_sandbox, repo, NAMESPACE)
+    for service in ("cart", "search"):
+        cluster.deploy(service, "v1", "v2", "v3")  # running workloads: the first step checks the canary is ready
     cluster.apply()
     return cluster
 

@@ -11,7 +11,7 @@ import pytest
 
 from meshops.cluster.connect import connect
 from meshops.rollout.state import Phase
-from meshops.sim.workloads import ensure_deployment, serves_deployments, set_ready
+from meshops.sim.workloads import ensure_deployment, set_ready
 from rollouts import fast_policy
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
@@ -19,10 +19,7 @@ pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
 @pytest.fixture
 def apps(mesh_sandbox):
-    api = connect(kubeconfig=str(mesh_sandbox.kubeconfig), context="sandbox")
-    if not serves_deployments(api):
-        pytest.skip("the sandbox does not serve apps/v1 Deployments (it gains them with the sandbox issue 14)")
-    return api
+    return connect(kubeconfig=str(mesh_sandbox.kubeconfig), context="sandbox")
 
 
 def readiness_scenario(scenario, apps, **policy):

@@ -17,7 +17,7 @@ from typing import Mapping
 from ..cluster.live import list_objects
 from .traffic import TrafficSimulator
 from ..model.steering import route_weights, rule_id, rule_routes, subset_host
-from .workloads import ensure_deployment, serves_deployments
+from .workloads import ensure_deployment
 from ..rollout.state import state_of
 from ..rollout.store import RolloutStore
 
@@ -55,7 +55,6 @@ class WeightFollower:
         self.interval = interval
         self.ready_workloads = ready_workloads
         self._deployed: set[tuple[str, str]] = set()
-        self._serves_deployments: bool | None = None
         self.errors = 0
         self.last_error: str | None = None
         self._weights: dict[str, dict[str, float]] = {}
@@ -87,10 +86,8 @@ class WeightFollower:
         """A ready Deployment for every version `service` routes to (once each)."""
         if not self.ready_workloads:
             return
-        if self._serves_deployments is None:
-            self._serves_deployments = serves_deployments(self.store.api)
         for version in weights:
-            if not self._serves_deployments or (service, version) in self._deployed:
+            if (service, version) in self._deployed:
                 continue
             try:
                 ensure_deployment(self.store.api, namespace=self.namespace, service=service, version=version,

@@ -49,12 +49,3 @@ def ensure_deployment(api: KubeApi, *, namespace: str, service: str, version: st
             raise
     set_ready(api, namespace=namespace, name=name, ready=replicas if ready else 0, replicas=replicas)
     return name
-
-
-def serves_deployments(api: KubeApi) -> bool:
-    """Whether the cluster serves apps/v1 Deployments (a real one always does; an old sandbox may not)."""
-    try:
-        resources = api.request("GET", "/apis/apps/v1")
-    except ApiError:
-        return False
-    return any(item.get("name") == "deployments" for item in resources.get("resources") or [])
