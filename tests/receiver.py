@@ -30,8 +30,9 @@ class Delivery:
 class LocalReceiver:
     """See the module docstring; `url` is its base, `received` what arrived."""
 
-    def __init__(self, *, status: int = 200, body: bytes = b"ok\n") -> None:
+    def __init__(self, *, status: int = 200, body: bytes = b"ok\n", fail_first: int = 0) -> None:
         self.status, self.body = status, body
+        self.fail_first = fail_first  # the first requests answered 503, as a receiver that is restarting
         self.answers: dict[str, tuple[int, bytes]] = {}  # path -> (status, body), overriding the default
         self.received: list[Delivery] = []
         self._answer = threading.Event()
@@ -60,6 +61,10 @@ class LocalReceiver:
                     receiver.received.append(Delivery(self.path, dict(self.headers.items()), raw))
                 receiver._answer.wait(STALL_LIMIT)
                 status, body = receiver.answers.get(self.path, (receiver.status, receiver.body))
+                with receiver._lock:
+                    if receiver.fail_first > 0:
+                        receiver.fail_first -= 1
+                        status, body = 503, b"restarting\n"
                 try:
                     self.send_response(status)
                     self.send_header("Content-Length", str(len(body)))

@@ -36,7 +36,7 @@ def test_a_healthy_canary_is_promoted_step_by_step_by_apply_wait(scenario):
     assert steps == [1, 2] and state.history[-1]["reason"] == "Promoted"
     assert state.last_analysis["decision"] == "pass"
     assert {check["name"]: check["outcome"] for check in state.last_analysis["checks"]} == {
-        "request-count": "pass", "success-rate": "pass", "latency": "pass"}
+        "canary-ready": "pass", "request-count": "pass", "success-rate": "pass", "latency": "pass"}
     events = mesh.cluster.events("cart")
     assert events[0] == "Started" and events.count("StepAdvanced") == 2 and events[-1] == "Promoted"
     assert mesh.cluster.cli("diff").returncode == 0  # the cluster now matches git

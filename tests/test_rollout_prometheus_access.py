@@ -19,6 +19,7 @@ from meshops.metrics.source import QueryStatus
 from meshops.model.errors import ConfigError, UsageError
 from meshops.model.secrets import SecretError
 from meshops.pipeline.prometheus import PrometheusSettings, prometheus_access
+from meshops.rollout.state import Phase
 from meshops.sim.prometheus import LocalPrometheus
 from meshops.source.envconfig import EnvConfig
 
@@ -159,3 +160,34 @@ def test_a_token_file_that_is_world_readable_or_missing_is_refused_before_anythi
 def test_a_header_with_a_line_break_is_refused():
     with pytest.raises(AccessError, match="line break"):
         PrometheusSettings(url="http://prometheus:9090", headers=(("X-Scope-OrgID", "a\r\nX-Admin: 1"),)).check()
+
+
+# --- end to end: the CLI drives rollouts through the proxy; no secret in any output, Event or annotation ---
+
+
+def everything_written(mesh) -> str:
+    """The rollout annotation and every Event message of the scenario's namespace, as one text."""
+    events = mesh.cluster.mesh.core_v1().list_namespaced_event(mesh.namespace).items
+    return mesh.cluster.vs("cart")["metadata"]["annotations"]["meshops.dev/rollout"] + "\n".join(
+        event.message or "" for event in events)
+
+
+@pytest.mark.slow
+def test_rollouts_analyse_through_an_authenticating_proxy_and_no_credential_is_ever_shown(scenario, prometheus, tmp_path):
+    with AuthProxy(prometheus.url, basic=("meshops", PASSWORD), tenant="team-a") as proxy:
+        host = proxy.url.removeprefix("http://")
+        mesh = scenario({"cart": {}}, prometheus_url="http://prometheus.invalid:9090",
+                        settings={"prometheus": {"url": "http://prometheus.invalid:9090", "headers": {TENANT_HEADER: "team-a"}}})
+        mesh.roll_out()
+        wrong = mesh.cluster.cli("rollout", "run", "--wait", "--timeout", "8s", "--prometheus-url", f"http://meshops:x{PASSWORD}@{host}")
+        assert wrong.returncode == 4, wrong.stdout + wrong.stderr  # still running: held, never rolled back
+        held = mesh.cluster.state("cart")
+        assert (held.phase, held.failed_checks) == (Phase.PROGRESSING, 0) and held.inconclusive >= 1
+        assert f"Prometheus at http://***@{host} answered HTTP 401" in held.message
+        password_file = secret_file(tmp_path, "password", PASSWORD)
+        right = mesh.cluster.cli("rollout", "run", "--wait", "--timeout", "60s", "--prometheus-url", proxy.url,
+                                 "--prometheus-username", "meshops", "--prometheus-password-file", str(password_file))
+        assert right.returncode == 0, right.stdout + right.stderr
+    assert mesh.cluster.state("cart").phase == Phase.SUCCEEDED
+    shown = wrong.stdout + wrong.stderr + right.stdout + right.stderr + everything_written(mesh)
+    assert PASSWORD not in shown and "http://***@" in shown

@@ -42,8 +42,12 @@ def notifier_of(config: EnvConfig, *, operator: OperatorSettings | None = None) 
 
 def check_rollout_settings(config: EnvConfig, *, operator: OperatorSettings | None = None) -> None:
     """Everything driving rollouts needs, checked before a command writes anything: Prometheus
-    (url, credentials, CA) and the notification receivers (their secrets)."""
-    metrics_source(config, operator=operator)
+    (url, credentials, CA) when one is configured, and the notification receivers (their secrets).
+    An environment without a Prometheus may still have nothing to roll out; driving one that has
+    something says so then."""
+    operator = operator or OperatorSettings()
+    if config.section("prometheus") is not None or operator.prometheus.url:
+        metrics_source(config, operator=operator)
     notifier_of(config, operator=operator)
 
 

@@ -45,6 +45,7 @@ from .rollouts import finish_rollouts
 from ..pipeline.apply import apply_environment
 from ..pipeline.operator import OperatorSettings
 from ..pipeline.plan import MissingNamespace, render_environment, validate_rendered
+from ..pipeline.rollouts import check_rollout_settings
 from ..pipeline.targets import target_of
 from ..render import RenderResult
 
@@ -283,6 +284,11 @@ def _apply(run: _Run, env: _Environment, record: EnvRecord, *, go: _Go) -> tuple
     except MeshopsError as error:
         return _failure(name, error, stage="plan", applied=record.applied), None
     apply_dict = None
+    if run.settings.wait:  # Prometheus or receivers that cannot work: refused before apply writes, not after
+        try:
+            check_rollout_settings(rendered.config, operator=run.settings.operator)
+        except MeshopsError as error:
+            return _failure(name, error, stage="plan", applied=record.applied), None
     if go.apply:
         planned = []  # set once the plan passed validation: errors before that are the plan's, not apply's
         try:
