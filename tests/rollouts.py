@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from helpers import REPO_ROOT, run_meshops
+from helpers import REPO_ROOT, commit_all, run_meshops
 from meshops.cluster.connect import connect
 from meshops.rollout.driver import RolloutEngine
 from meshops.rollout.event_recorder import EventRecorder
@@ -44,7 +44,9 @@ def make_repo(root: Path, *, namespace: str, services: dict[str, str], policy: d
               settings: dict | None = None) -> Path:
     """A config repo with one environment `test`: `services` maps service -> version (v1, v2, v3 exist).
 
-    `templates` replaces (or adds) template files by name; `settings` adds meshops.yaml keys."""
+    `templates` replaces (or adds) template files by name; `settings` adds meshops.yaml keys.
+    Committed once (its root commit is the owner id of what it applies); tests then edit the working tree.
+    """
     (root / "templates").mkdir(parents=True)
     for template in TEMPLATES:
         shutil.copy(REPO_ROOT / "templates" / template, root / "templates" / template)
@@ -56,6 +58,7 @@ def make_repo(root: Path, *, namespace: str, services: dict[str, str], policy: d
     (root / "environments" / ENV / "meshops.yaml").write_text(json.dumps(config, indent=2) + "\n")
     (root / "environments" / ENV / "values.yaml").write_text("{}\n")
     write_values(root, services)
+    commit_all(root, "rollout test config")
     return root
 
 

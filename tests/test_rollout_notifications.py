@@ -20,7 +20,7 @@ import pytest
 
 from helpers import REPO_ROOT
 from meshops.model.secrets import SecretsDir
-from meshops.pipeline.operator import OperatorSettings
+from meshops.pipeline.operator import Operator
 from meshops.pipeline.rollouts import notifier_of
 from meshops.rollout.state import Phase
 from meshops.source.envconfig import load_env_config
@@ -46,7 +46,7 @@ def secrets_dir(tmp_path: Path, files: dict[str, str]) -> Path:
 
 def notifier(mesh, directory: Path):
     config = load_env_config(WorkTree(mesh.cluster.repo), ENV)
-    return notifier_of(config, operator=OperatorSettings(secrets=SecretsDir(directory)))
+    return notifier_of(config, operator=Operator(secrets=SecretsDir(directory)))
 
 
 def decisions(state) -> list[str]:

@@ -6,6 +6,12 @@ router's operations) and the annotation together, after a `test` of the `resourc
 taken on a stale read never lands (anyone else's write in between, another meshops included,
 makes the patch fail and the caller re-reads and decides again). The patch is sent with field
 manager `meshops`, the manager apply uses: apply then treats these fields as its own.
+
+A store made for an `Owner` (what every use case that drives or commands rollouts makes) sees and
+writes only that owner's rollouts: labels find the candidates, the `meshops.dev/owner` annotation
+decides (`model.identity.claim_of`; an object without one, from before owner annotations, is
+still the environment's). Two repositories that both call an environment `dev` never drive each
+other's canaries. A store without an owner reads by labels alone (the read-only dashboard).
 """
 from __future__ import annotations
 
@@ -14,7 +20,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 from ..cluster.api import JSON_PATCH, ApiError, KubeApi
 from ..cluster.discovery import Discovery, Resource
-from ..model.identity import FIELD_MANAGER, ROLLOUT_ANNOTATION, owner_selector
+from ..model.identity import FIELD_MANAGER, ROLLOUT_ANNOTATION, Claim, Owner, claim_of, ownership_problem, owner_selector
 from ..cluster.live import list_objects
 from ..model.errors import ClusterError, UsageError
 from ..model.steering import TOTAL_WEIGHT
@@ -67,21 +73,36 @@ class LostRace(Exception):
     """The VirtualService changed between our read and our write: read again and decide again."""
 
 
+class NotOwned(UsageError):
+    """A rollout's VirtualService belongs to another repository (or environment): not read for, never written."""
+
+
 class RolloutStore:
     """Rollout reads and writes against one cluster."""
 
-    def __init__(self, api: KubeApi, resource: Resource, router: Router = VIRTUAL_SERVICE_ROUTER) -> None:
+    def __init__(self, api: KubeApi, resource: Resource, router: Router = VIRTUAL_SERVICE_ROUTER, *,
+                 owner: Owner | None = None) -> None:
         self.api = api
         self.resource = resource
         self.router = router
+        self.owner = owner  # None: labels alone (reads only)
 
     @classmethod
-    def connect(cls, api: KubeApi, discovery: Discovery | None = None) -> RolloutStore:
+    def connect(cls, api: KubeApi, discovery: Discovery | None = None, *, owner: Owner | None = None) -> RolloutStore:
         """The store for the VirtualService version the cluster prefers (ClusterError if Istio is absent)."""
         resource = (discovery or Discovery(api)).preferred(*VIRTUAL_SERVICE)
         if resource is None:
             raise ClusterError(f"the cluster ({api.label}) does not serve VirtualServices", hint="install Istio's CRDs")
-        return cls(api, resource)
+        return cls(api, resource, owner=owner)
+
+    def owns(self, obj: dict) -> bool:
+        """Whether this store may act on `obj`: it has no owner, or `obj` is its owner's (or unclaimed)."""
+        return self.owner is None or claim_of(obj, self.owner) is not Claim.OTHERS
+
+    def _check_owner(self, ref: RolloutRef, obj: dict) -> None:
+        if not self.owns(obj):
+            raise NotOwned(f"VirtualService {ref} is not this repository's rollout: {ownership_problem(obj, self.owner)}",
+                           obj=str(ref), hint="drive it from the repository that applied it; nothing was written")
 
     def read(self, ref: RolloutRef) -> LiveRollout:
         try:
@@ -91,15 +112,17 @@ class RolloutStore:
                 raise UsageError(f"VirtualService {ref} does not exist", obj=str(ref),
                                  hint="check the service name and the environment's namespace") from None
             raise ClusterError(f"reading VirtualService {ref}: {error.status} {error.reason}: {error.server_message}") from None
+        self._check_owner(ref, obj)
         return LiveRollout(ref, obj, state_of(obj))
 
     def list(self, environment: str) -> list[LiveRollout]:
-        """Every VirtualService meshops applied for `environment` that carries a rollout state (one LIST)."""
+        """Every VirtualService meshops applied for `environment` that carries a rollout state and that this
+        store may act on (one LIST)."""
         found = []
         for obj in list_objects(self.api, self.resource, label_selector=owner_selector(environment)):
             metadata = obj.get("metadata") or {}
             state = state_of(obj)
-            if state is not None:
+            if state is not None and self.owns(obj):
                 found.append(LiveRollout(RolloutRef(metadata.get("namespace") or "", metadata.get("name") or ""), obj, state))
         return sorted(found, key=lambda live: live.ref)
 
@@ -113,6 +136,7 @@ class RolloutStore:
         return self._patch(live, patch)
 
     def _patch(self, live: LiveRollout, patch: list[dict]) -> LiveRollout:
+        self._check_owner(live.ref, live.obj)  # the `test` of resourceVersion makes the check hold at the write
         path = self.resource.item_path(live.ref.namespace, live.ref.name)
         try:
             written = self.api.request("PATCH", path, body=patch, content_type=JSON_PATCH,
