@@ -69,7 +69,7 @@ def test_rules_moving_to_different_versions_are_a_validation_error_and_apply_wri
     refused = mesh.cluster.cli("apply", "--yes")
     assert refused.returncode == ExitCode.INVALID, refused.stdout + refused.stderr
     [line] = refused.stderr.strip().splitlines()[-1:]
-    assert line.startswith("error: ") and "MSH220 VirtualService" in line
+    assert line.startswith("error: ") and "MSH250 VirtualService" in line
     assert "api (cart: v1 -> v3), web (cart: v1 -> v2)" in line
     assert len(mesh_sandbox.writes()) == writes
     assert mesh.cluster.weights("cart", "web") == {"v1": 100}

@@ -1,4 +1,4 @@
-"""Which routes a version change steers (model.steering), and MSH220/MSH221 when it cannot be one rollout.
+"""Which routes a version change steers (model.steering), and MSH250/MSH251 when it cannot be one rollout.
 
 The check compares git's VirtualService with the live one, as `apply` validates against the cluster:
 without live objects there is no change to judge and it is quiet.
@@ -77,17 +77,17 @@ def test_a_tcp_version_change_is_reported_as_not_stepped():
 
 def test_an_ambiguous_change_is_an_error_at_the_rule_when_validated_against_the_cluster(validate_yaml):
     live = [obj(two_rules("v1", "v1"))]
-    findings = [f for f in validate_yaml(vs(two_rules("v2", "v3")), live=live) if f.code.startswith("MSH22")]
-    assert [(f.code, f.severity.value, f.json_path) for f in findings] == [("MSH220", "error", ".spec.http[0]")]
+    findings = [f for f in validate_yaml(vs(two_rules("v2", "v3")), live=live) if f.code.startswith("MSH25")]
+    assert [(f.code, f.severity.value, f.json_path) for f in findings] == [("MSH250", "error", ".spec.http[0]")]
     assert "change one service's version per commit" in findings[0].message
 
 
 def test_a_consistent_change_and_an_offline_validation_are_quiet(validate_yaml):
     desired = vs(two_rules("v2", "v2"))
-    assert [f for f in validate_yaml(desired, live=[obj(two_rules("v1", "v1"))]) if f.code.startswith("MSH22")] == []
-    assert [f for f in validate_yaml(vs(two_rules("v2", "v3"))) if f.code.startswith("MSH22")] == []
+    assert [f for f in validate_yaml(desired, live=[obj(two_rules("v1", "v1"))]) if f.code.startswith("MSH25")] == []
+    assert [f for f in validate_yaml(vs(two_rules("v2", "v3"))) if f.code.startswith("MSH25")] == []
 
 
 def test_a_tcp_version_change_is_a_warning(validate_yaml):
     findings = validate_yaml(vs(f"tcp:\n- route: {route('v2')}"), live=[obj(f"tcp:\n- route: {route('v1')}")])
-    assert [(f.code, f.severity.value) for f in findings if f.code.startswith("MSH22")] == [("MSH221", "warning")]
+    assert [(f.code, f.severity.value) for f in findings if f.code.startswith("MSH25")] == [("MSH251", "warning")]

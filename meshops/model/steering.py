@@ -11,7 +11,7 @@ they are steered together, with the same weights. Rules are identified by name, 
 A change meshops cannot turn into one rollout is a `SteeringProblem`, never a silent cut-over:
 rules moving to different versions (or from different stables, or of different hosts) at once,
 unnamed rules that moved while a new version appears, and TCP/TLS routes whose version changes
-(meshops steps HTTP routes only). Validation reports them (MSH220/MSH221) and the rollout overlay
+(meshops steps HTTP routes only). Validation reports them (MSH250/MSH251) and the rollout overlay
 refuses the ambiguous ones before any write. Pure functions over dicts: validate and rollout share
 them, so the finding and the refusal can never disagree.
 """

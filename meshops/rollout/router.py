@@ -60,7 +60,7 @@ class VirtualServiceRouter:
             if problem.kind == AMBIGUOUS:
                 name = (desired.get("metadata") or {}).get("name") or "?"
                 raise ConfigError(f"VirtualService {name}: {problem.message}", obj=f"VirtualService {name}",
-                                  hint="change one service's version per commit (MSH220), or write the weights "
+                                  hint="change one service's version per commit (MSH250), or write the weights "
                                        "explicitly in git; nothing was written")
         return steering
 

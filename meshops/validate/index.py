@@ -206,7 +206,7 @@ class MeshIndex:
         self.request_authentication_namespaces: set[str] = set()
         self.selectorless_telemetry: dict[str, list[Entry]] = defaultdict(list)
         self.pods = PodIndex()
-        # The live object each rendered one would replace (checks that judge a change, e.g. MSH220).
+        # The live object each rendered one would replace (checks that judge a change, e.g. MSH250).
         self.live_counterparts: dict[ObjectKey, dict] = {}
         # Gateway API: Gateways with their listeners, classes, grants, and namespace labels (for
         # listeners that admit routes by namespace selector).

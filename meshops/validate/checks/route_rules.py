@@ -29,8 +29,8 @@ RULES = (
     Rule("MSH215", Severity.WARNING, "HTTP rule can never match: an earlier rule catches its requests"),
     Rule("MSH216", Severity.WARNING, "HTTP rule repeats the match of an earlier rule"),
     Rule("MSH217", Severity.WARNING, "Route matches JWT claims where none are set (not on a gateway, or no RequestAuthentication)"),
-    Rule("MSH220", Severity.ERROR, "Version change cannot be rolled out step by step (ambiguous steered routes)"),
-    Rule("MSH221", Severity.WARNING, "Version change of a TCP/TLS route is switched at once, not rolled out"),
+    Rule("MSH250", Severity.ERROR, "Version change cannot be rolled out step by step (ambiguous steered routes)"),
+    Rule("MSH251", Severity.WARNING, "Version change of a TCP/TLS route is switched at once, not rolled out"),
 )
 
 CLAIM_HEADER_PREFIX = "@request.auth.claims"
@@ -242,7 +242,7 @@ def check_claim_routing(context: Context) -> Iterator[Finding]:
 
 
 def check_version_changes(context: Context) -> Iterator[Finding]:
-    """MSH220/MSH221 (live objects only): the rules a version change moves must make one rollout."""
+    """MSH250/MSH251 (live objects only): the rules a version change moves must make one rollout."""
     counterparts = context.index.live_counterparts
     for entry in context.index.of_kind(NETWORKING, "VirtualService"):
         live = counterparts.get(entry.manifest.key) if entry.manifest else None
@@ -250,9 +250,9 @@ def check_version_changes(context: Context) -> Iterator[Finding]:
             continue
         _, problems = plan_steering(entry.obj, live)
         for problem in problems:
-            code = "MSH220" if problem.kind == AMBIGUOUS else "MSH221"
+            code = "MSH250" if problem.kind == AMBIGUOUS else "MSH251"
             hint = ("; change one service's version per commit, or write the weights explicitly (git then owns them)"
-                    if code == "MSH220" else "; write the split explicitly in git to move it in steps yourself")
+                    if code == "MSH250" else "; write the split explicitly in git to move it in steps yourself")
             yield context.finding(code, entry, problem.path, problem.message + hint)
 
 
