@@ -19,11 +19,12 @@ def dashboard_options(function):
 
 
 def dashboard_pages(*, enabled: bool, token: bytes | None, host: str, repo: str, ref: str, cache_dir: str | None,
-                    environments: tuple[str, ...], kubeconfig: str | None, context: str | None, prometheus=None):
+                    environments: tuple[str, ...], operator):
     """The dashboard to hand the HTTP server (`Hooks.pages`), or None when it is off.
 
-    `prometheus` is the operator's `pipeline.prometheus.PrometheusSettings` (URL, credentials, TLS):
-    charts read Prometheus as rollout analysis does."""
+    `operator` (`pipeline.operator.Operator`) is what the reconciling process uses: the cluster
+    credentials, the owner id, and the Prometheus settings (URL, credentials, TLS) the charts read
+    Prometheus with, as rollout analysis does."""
     from ..dashboard.app import Dashboard
     from ..dashboard.sources import Origin, Sources
 
@@ -33,10 +34,7 @@ def dashboard_pages(*, enabled: bool, token: bytes | None, host: str, repo: str,
         logging.getLogger("meshops.dashboard").warning(
             "the dashboard at / is readable by anyone who reaches %s: pass --dashboard-token-file FILE "
             "(or --no-dashboard)", host)
-    from ..pipeline.prometheus import PrometheusSettings
-
-    origin = Origin(repo=repo, ref=ref, cache_dir=cache_dir, environments=environments, kubeconfig=kubeconfig,
-                    context=context, prometheus=prometheus or PrometheusSettings())
+    origin = Origin(repo=repo, ref=ref, cache_dir=cache_dir, environments=environments, operator=operator)
     return Dashboard(Sources(origin), token=token)
 
 

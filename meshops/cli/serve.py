@@ -15,7 +15,9 @@ from .common import (
     REVISION,
     SIZE,
     cluster_options,
+    operator_from,
     operator_options,
+    owner_option,
     prometheus_options,
     prune_options,
     render_budget_options,
@@ -162,7 +164,7 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
                          kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration,
                          operator=fields)
     pages = _pages(enabled=dashboard, token_file=dashboard_token_file, host=host, repo=repo, ref=branch, cache_dir=cache_dir,
-                   environments=names, kubeconfig=kubeconfig, context=context, prometheus=access.prometheus)
+                   environments=names, operator=settings.operator)
     runner = Runner(settings, metrics)
     worker = ReconcileWorker(runner).start()
     hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics, pages=pages,
@@ -246,7 +248,7 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     loop: Controller | None = None
     elector = LeaderElector(lease, on_started=started, on_stopped=lambda reason: loop.step_down(reason))
     pages = _pages(enabled=dashboard, token_file=dashboard_token_file, host=host, repo=repo, ref=branch, cache_dir=cache_dir,
-                   environments=names, kubeconfig=kubeconfig, context=context, prometheus=access.prometheus)
+                   environments=names, operator=settings.operator)
     hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics, ready=elector.leading.is_set, pages=pages,
                   unhealthy=lambda: runner.heartbeat.stalled(stall_timeout),
                   refusing=lambda: None if elector.leading.is_set() else (
@@ -271,11 +273,12 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
               help="Branch, tag or commit whose environments are shown (plans compare it with the cluster).")
 @environment_selection
 @cluster_options
+@owner_option
 @prometheus_options
 @click.option("--listen", default="127.0.0.1:8090", show_default=True, metavar="ADDR", help="HOST:PORT to listen on.")
 @click.option("--token-file", default=None, metavar="FILE",
               help="Require this token (Authorization: Bearer, or the password a browser asks for).")
-def dashboard(repo, cache_dir, ref, environments, all_environments, kubeconfig, context, access, listen,
+def dashboard(repo, cache_dir, ref, environments, all_environments, kubeconfig, context, owner_id, access, listen,
               token_file) -> None:
     """Open the read-only dashboard on this machine: environments, drift, rollouts, plans.
 
@@ -294,8 +297,9 @@ def dashboard(repo, cache_dir, ref, environments, all_environments, kubeconfig, 
 
     names = selected(environments, all_environments, required=False)
     host, port = _listen(listen)
+    operator = operator_from(kubeconfig=kubeconfig, context=context, owner_id=owner_id, access=access)
     pages = _pages(enabled=True, token_file=token_file, host=host, repo=repo, ref=ref, cache_dir=cache_dir,
-                   environments=names, kubeconfig=kubeconfig, context=context, prometheus=access.prometheus)
+                   environments=names, operator=operator)
     _setup_logging()
     stop = threading.Event()
     _stop_on_signals(stop)

@@ -21,10 +21,9 @@ from ..cluster.api import RetryPolicy
 from ..cluster.target import Connection, Target
 from ..metrics.source import MetricsSource
 from ..model.errors import MeshopsError
-from ..pipeline.plan import render_environment
 from ..model.masking import mask_url
 from ..pipeline.operator import Operator
-from ..pipeline.prometheus import PrometheusSettings
+from ..pipeline.plan import render_environment
 from ..pipeline.rollouts import metrics_source
 from ..pipeline.targets import target_of
 from ..reconcile.gitcache import GitCache
@@ -56,9 +55,8 @@ class Origin:
     ref: str = "HEAD"
     cache_dir: str | None = None
     environments: tuple[str, ...] = ()  # empty: all
-    kubeconfig: str | None = None
-    context: str | None = None
-    prometheus: PrometheusSettings = PrometheusSettings()  # the operator's: URL, credentials, TLS
+    # The cluster credentials, owner id and Prometheus settings, as the reconciling process has them.
+    operator: Operator = Operator()
     refetch: float = DEFAULT_REFETCH
 
 
@@ -126,7 +124,7 @@ class Sources:
 
     def targets(self, config: EnvConfig) -> list[Target]:
         """The clusters of an environment, each a target; one (`default`) until environments list several."""
-        return [target_of(config, Operator(kubeconfig=self.origin.kubeconfig, context=self.origin.context))]
+        return [target_of(config, self.origin.operator)]
 
     def connection(self, target: Target) -> Connection:
         """A connection to `target`, made once and kept (its discovery cache with it)."""
@@ -166,4 +164,4 @@ class Sources:
 
     def metrics(self, config: EnvConfig) -> MetricsSource:
         """The environment's Prometheus under the operator's settings (`--prometheus-url` wins), as rollout analysis uses it."""
-        return metrics_source(config, operator=Operator(prometheus=self.origin.prometheus))
+        return metrics_source(config, operator=self.origin.operator)
