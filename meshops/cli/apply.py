@@ -7,7 +7,15 @@ import sys
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import fleet_options, operator_from, operator_options, output_option, prune_options, source_options
+from .common import (
+    fleet_options,
+    operator_from,
+    operator_options,
+    output_option,
+    prune_options,
+    rollout_access_options,
+    source_options,
+)
 
 
 @click.command()
@@ -23,12 +31,11 @@ from .common import fleet_options, operator_from, operator_options, output_optio
 @click.option("--wait", is_flag=True, help="Then drive the environment's active rollouts (those this apply started included) until each ends; "
                                            "over several clusters, wave by wave.")
 @click.option("--timeout", default=None, metavar="D", help="With --wait: stop waiting after this long (Go duration: 10m).")
-@click.option("--prometheus-url", default=None, metavar="URL",
-              help="With --wait: Prometheus to analyse with (default: meshops.yaml, per cluster).")
+@rollout_access_options
 @click.option("--override-freeze", default=None, metavar="REASON", help="Apply even inside a freeze window of meshops.yaml (say why).")
 @output_option("text", "json", default="text")
 def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, owner_id, clusters, parallel, dry_run, no_prune,
-          prune_namespaces, max_prune_percent, adopt, allow_mass_prune, force_conflicts, yes, wait, timeout, prometheus_url,
+          prune_namespaces, max_prune_percent, adopt, allow_mass_prune, force_conflicts, yes, wait, timeout, access,
           override_freeze, output) -> None:
     """Apply an environment: validate, plan, then write in dependency order.
 
@@ -57,23 +64,28 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
     from ..pipeline.apply import ApplyOptions
     from ..pipeline.fleet import open_fleet
     from ..pipeline.freeze import check_freeze
+    from ..pipeline.rollouts import check_rollout_settings
+    from ..pipeline.targets import config_of
     from .rollout import parse_timeout
 
     seconds = parse_timeout(timeout)
     server_dry_run = dry_run == "server"
-    operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id)
+    operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id,
+                             access=access)
     renders, targets = open_fleet(repo=repo, ref=ref, environment=environment, sets=sets, operator=operator, clusters=clusters)
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(renders.config, datetime.now(timezone.utc), override=override_freeze)
+    if wait:  # Prometheus or receivers that cannot work are an error before the first write, not after
+        for target in targets:
+            check_rollout_settings(config_of(renders.config, target), operator=operator)
     options = ApplyOptions(dry_run=server_dry_run, prune=not no_prune, force_conflicts=force_conflicts, adopt=adopt,
                            prune_namespaces=prune_namespaces,
                            brake=PruneBrake(max_percent=max_prune_percent, allow_mass_prune=allow_mass_prune))
     if not renders.config.cluster(targets[0].cluster).listed:
-        _apply_one(renders, targets[0], options=options, yes=yes, wait=wait, timeout=seconds, prometheus_url=prometheus_url,
-                   output=output)
+        _apply_one(renders, targets[0], options=options, yes=yes, wait=wait, timeout=seconds, operator=operator, output=output)
     from ..pipeline.waves import WaveSettings
 
-    settings = WaveSettings(options=options, wait=wait, timeout=seconds, prometheus_url=prometheus_url, parallel=parallel)
+    settings = WaveSettings(options=options, wait=wait, timeout=seconds, operator=operator, parallel=parallel)
     _apply_fleet(renders, targets, settings=settings, yes=yes, output=output)
 
 
@@ -97,9 +109,10 @@ def _show_plan(plan, *, prefix: str = "") -> None:
             click.echo(prefix + line, err=True)
 
 
-def _apply_one(renders, target, *, options, yes: bool, wait: bool, timeout, prometheus_url, output: str) -> None:
+def _apply_one(renders, target, *, options, yes: bool, wait: bool, timeout, operator, output: str) -> None:
     """An environment of one cluster: plan, review, write with a progress bar, then (--wait) its rollouts."""
     from ..pipeline.apply import apply_environment
+    from ..pipeline.targets import owner_of
     from .progress import ApplyProgress
     from .rollout import drive
 
@@ -128,7 +141,8 @@ def _apply_one(renders, target, *, options, yes: bool, wait: bool, timeout, prom
     if not result.ok:
         sys.exit(ExitCode.INCOMPLETE)
     if wait:
-        sys.exit(drive(connection, rendered.config, wait=True, timeout=timeout, prometheus_url=prometheus_url))
+        sys.exit(drive(connection, rendered.config, wait=True, timeout=timeout, operator=operator,
+                       owner=owner_of(connection.target, rendered)))
     sys.exit(ExitCode.OK)
 
 

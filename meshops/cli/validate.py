@@ -140,7 +140,8 @@ def _cluster(*, kubeconfig: str | None, kube_context: str | None, live: bool, co
     environment that spans clusters is checked against the one `--cluster` names.
     """
     from ..cluster.target import Target
-    from ..pipeline.targets import Operator, target_of
+    from ..pipeline.operator import Operator
+    from ..pipeline.targets import target_of
 
     if not (live or kubeconfig or kube_context):
         if not files:

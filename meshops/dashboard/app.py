@@ -164,14 +164,14 @@ class Dashboard:
         if connection.discovery.preferred(*VIRTUAL_SERVICE) is None:
             raise NotFound(f"the cluster of {environment} serves no VirtualServices, so it has no rollouts")
         try:
-            live = rollout_store(connection).read(RolloutRef(namespace, name))
+            live = rollout_store(connection, owner=None).read(RolloutRef(namespace, name))
         except UsageError as missing:  # the VirtualService does not exist
             raise NotFound(missing.message) from None
         labels = (live.obj.get("metadata") or {}).get("labels") or {}
         if live.state is None or labels.get(ENVIRONMENT_LABEL) != environment:
             raise NotFound(f"no rollout of {namespace}/{name} in environment {environment}")
         try:
-            metrics, problem = self.sources.metrics(config), ""
+            metrics, problem = self.sources.metrics(config, target), ""
         except MeshopsError as error:
             metrics, problem = None, problem_text(error)
         view = rollout_view(live, environment=environment, cluster=cluster, config=config, metrics=metrics,

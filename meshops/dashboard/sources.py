@@ -22,9 +22,11 @@ from ..cluster.api import RetryPolicy
 from ..cluster.target import Connection, Target
 from ..metrics.source import MetricsSource
 from ..model.errors import MeshopsError
+from ..model.masking import mask_url
+from ..pipeline.operator import Operator
 from ..pipeline.rollouts import metrics_source
-from ..pipeline.targets import Operator, targets_of
-from ..reconcile.gitcache import GitCache, redact
+from ..pipeline.targets import config_of, targets_of
+from ..reconcile.gitcache import GitCache
 from ..reconcile.lease import Lease
 from ..reconcile.lock import EnvRecord, lease_name
 from ..render import RenderResult
@@ -53,8 +55,8 @@ class Origin:
     ref: str = "HEAD"
     cache_dir: str | None = None
     environments: tuple[str, ...] = ()  # empty: all
-    operator: Operator = Operator()  # the cluster credentials and owner id, as the reconciling process has them
-    prometheus_url: str | None = None
+    # The cluster credentials, owner id and Prometheus settings, as the reconciling process has them.
+    operator: Operator = Operator()
     refetch: float = DEFAULT_REFETCH
 
 
@@ -62,7 +64,7 @@ class Origin:
 class Head:
     """The config repo as last fetched: its revision and environments in promotion order."""
 
-    location: str  # redacted
+    location: str  # credentials masked
     ref: str
     revision: str
     mirror: str  # the bare mirror's path, for rendering
@@ -114,7 +116,7 @@ class Sources:
         tree = open_source(mirror.path, mirror.revision).tree
         configs = promotion_order([load_env_config(tree, name) for name in list_environments(tree)])
         chosen = tuple(c for c in configs if not self.origin.environments or c.name in self.origin.environments)
-        return Head(location=redact(mirror.location), ref=self.origin.ref, revision=mirror.revision, mirror=str(mirror.path),
+        return Head(location=mask_url(mirror.location), ref=self.origin.ref, revision=mirror.revision, mirror=str(mirror.path),
                     configs=chosen, fetched_at=self.clock())
 
     def config(self, environment: str) -> EnvConfig | None:
@@ -161,17 +163,18 @@ class Sources:
                 self._renders.popitem(last=False)
         return rendered
 
-    def metrics(self, config: EnvConfig) -> MetricsSource:
-        """The environment's Prometheus (`--prometheus-url` wins), as rollout analysis uses it."""
-        return metrics_source(config, prometheus_url=self.origin.prometheus_url)
+    def metrics(self, config: EnvConfig, target: Target) -> MetricsSource:
+        """The Prometheus of `target`'s cluster under the operator's settings (`--prometheus-url` wins), as rollout
+        analysis uses it."""
+        return metrics_source(config_of(config, target), operator=self.origin.operator)
 
 
 def _render(mirror: str, revision: str, environment: str, cluster: str) -> RenderResult:
-    """One cluster's render of an environment, as reconcile makes it (policies checked, its values layer)."""
+    """One cluster's render of an environment, as reconcile makes it (settings checked, its values layer)."""
     from ..pipeline.fleet import Renders
-    from ..rollout.policy import check_policies
+    from ..pipeline.plan import check_settings
 
     source = open_source(mirror, revision)
     config = load_env_config(source.tree, environment)
-    check_policies(config)
+    check_settings(config)
     return Renders(source, config).for_cluster(cluster)

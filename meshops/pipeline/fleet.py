@@ -23,8 +23,9 @@ from ..source.clusters import cluster_values_file
 from ..source.envconfig import ENVIRONMENTS_DIR, EnvConfig, load_env_config
 from ..source.repo import Source, open_source
 from . import DEFAULT_PARALLEL
-from .plan import Planned, plan_rendered, validate_rendered
-from .targets import Operator, repository_id, targets_of
+from .plan import Planned, check_settings, plan_rendered, validate_rendered
+from .operator import Operator
+from .targets import repo_id_of, targets_of
 
 T = TypeVar("T")
 
@@ -100,13 +101,11 @@ class Renders:
 def open_fleet(*, repo: str, ref: str | None, environment: str, sets: Sequence[str] = (), operator: Operator = Operator(),
                clusters: Sequence[str] = ()) -> tuple[Renders, list[Target]]:
     """The environment's renders and the targets the operator and meshops.yaml name (nothing rendered yet)."""
-    from ..rollout.policy import check_policies
-
     source = open_source(repo, ref)
     config = load_env_config(source.tree, environment)
-    check_policies(config)
+    check_settings(config)
     targets = targets_of(config, operator, clusters=clusters)
-    repository_id(operator.owner_id, source.repo_id, tree=source.tree)  # no owner: one error, before any cluster
+    repo_id_of(targets[0], source)  # no owner id: one error, before any cluster is contacted
     return Renders(source, config, sets=sets), targets
 
 

@@ -19,6 +19,7 @@ from ..model.errors import ClusterError, ConfigError
 from ..model.identity import Overlay, Owner
 from ..model.scope import ALLOW_LIST_ENV, ALLOW_LIST_FLAG, Scope
 from ..render import RenderResult, render
+from ..source.envconfig import EnvConfig
 from ..source.repo import open_source
 from ..validate.findings import Finding, Severity, has_errors
 from .targets import owner_of, scope_of
@@ -43,12 +44,23 @@ class InvalidConfig(ConfigError):
 
 
 def render_environment(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> RenderResult:
-    """Render an environment and check its rollout policy (a broken policy is found before any write)."""
-    from ..rollout.policy import check_policies
-
+    """Render an environment and check its rollout policy and `prometheus:` section (before any write)."""
     rendered = render(open_source(repo, ref), environment, sets)
-    check_policies(rendered.config)
+    check_settings(rendered.config)
     return rendered
+
+
+def check_settings(config: EnvConfig) -> None:
+    """The rollout policy and the `prometheus:` sections (the environment's and each cluster's) of meshops.yaml,
+    checked before anything is read from a cluster or written to one (ConfigError at the line to edit)."""
+    from ..rollout.policy import check_policies
+    from .prometheus import check_repo_section
+
+    check_policies(config)
+    check_repo_section(config)
+    for spec in config.clusters:
+        if spec.prometheus:
+            check_repo_section(config.for_cluster(spec.name))
 
 
 # Where a render keeps its offline findings: clusters sharing one render validate it once.

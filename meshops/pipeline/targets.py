@@ -16,39 +16,18 @@ An environment is one cluster (`cluster:` or nothing: the cluster `default`) or 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
 from ..cluster.target import Target
 from ..model.errors import UsageError
-from ..model.identity import OWNER_ID, Owner
-from ..model.scope import AllowList, Scope
+from ..model.identity import Owner
+from ..model.scope import Scope
 from ..source.envconfig import EnvConfig
+from .operator import OWNER_ID_ENV, OWNER_ID_FLAG, Operator
 
 if TYPE_CHECKING:
     from ..render import RenderResult
-
-OWNER_ID_FLAG = "--owner-id"
-OWNER_ID_ENV = "MESHOPS_OWNER_ID"
-
-
-@dataclass(frozen=True)
-class Operator:
-    """What whoever runs meshops decides (flags, environment variables): none of it comes from the repository."""
-
-    kubeconfig: str | None = None  # None: $KUBECONFIG, ~/.kube/config, then a pod's service account
-    context: str | None = None  # None: meshops.yaml's context for the cluster, then the kubeconfig's current one
-    allowed: AllowList = AllowList()
-    owner_id: str | None = None  # None: the repository's root commit
-
-    def __post_init__(self) -> None:
-        if self.owner_id is not None and not OWNER_ID.match(self.owner_id):
-            raise UsageError(f"{OWNER_ID_FLAG} {self.owner_id!r} is not a valid owner id",
-                             hint="use letters, digits, '.', '_' and '-' (up to 63, no '/'), e.g. acme-mesh-config")
-
-    def without_context(self) -> Operator:
-        """The operator with meshops.yaml's contexts in charge (for environments that span clusters)."""
-        return replace(self, context=None)
+    from ..source.repo import Source
 
 
 def targets_of(config: EnvConfig, operator: Operator = Operator(), *, clusters: Sequence[str] = ()) -> list[Target]:
@@ -94,18 +73,17 @@ def names_a_cluster(config: EnvConfig | None) -> bool:
     return bool(config is not None and (config.section("cluster") or config.section("clusters")))
 
 
-def owner_of(target: Target, rendered: RenderResult) -> Owner:
+def owner_of(target: Target, source: RenderResult | Source) -> Owner:
     """Who owns what this environment applies to `target`: the operator's id, else the repository's root commit;
-    with the cluster when the environment lists clusters."""
-    repo = repository_id(target.owner_id, rendered.repo_id, tree=rendered.tree)
-    return Owner(repo=repo, environment=rendered.environment, cluster=target.cluster)
+    with the cluster when the environment lists clusters (`model.identity.Owner`)."""
+    return Owner(repo=repo_id_of(target, source), environment=target.environment, cluster=target.cluster)
 
 
-def repository_id(operator_id: str | None, repo_id: str | None, *, tree: object) -> str:
-    """The repository part of the owner id: the operator's, else the repository's root commit (UsageError with neither)."""
-    repo = operator_id or repo_id
+def repo_id_of(target: Target, source: RenderResult | Source) -> str:
+    """The repository part of owner annotations: the operator's id, else the root commit of `source`'s repository."""
+    repo = target.owner_id or source.repo_id
     if not repo:
-        root = getattr(tree, "root", None)  # a working tree names its directory
+        root = getattr(source.tree, "root", None)  # a working tree names its directory
         raise UsageError(
             "the config repository is not a git repository with a commit, so meshops cannot tell which repository "
             "owns the objects it would write",

@@ -21,6 +21,7 @@ from ..model.errors import ExitCode
 from . import DEFAULT_PARALLEL
 from .apply import Applied, ApplyOptions, plan_for_apply, write_plan
 from .fleet import Renders, TargetResult, fan_out, worst_exit_code
+from .operator import Operator
 from .plan import Planned
 from .targets import waves_of
 
@@ -55,7 +56,7 @@ class WaveSettings:
     options: ApplyOptions = ApplyOptions()
     wait: bool = False  # drive each wave's rollouts to the end before the next wave
     timeout: float | None = None  # of each wave's rollouts, with `wait`
-    prometheus_url: str | None = None
+    operator: Operator = Operator()  # Prometheus access and the secrets directory of rollout analysis and notifications
     parallel: int = DEFAULT_PARALLEL
     sleep: Callable[[float], None] = time.sleep
 
@@ -131,13 +132,14 @@ def _rollouts(renders: Renders, wave: Wave, *, settings: WaveSettings, on_tick) 
     from .rollouts import active_rollouts, drive_rollouts, rollout_store
 
     def drive(target: Target) -> list:
-        connection = next(r.value.connection for r in wave.plans if r.target == target)
+        planned = next(r.value for r in wave.plans if r.target == target)
+        connection, owner = planned.connection, planned.owner
         if connection.discovery.preferred(*VIRTUAL_SERVICE) is None:
             return []  # no Istio: no rollout can exist
         if not settings.wait:
-            return active_rollouts(rollout_store(connection), renders.config.name)
+            return active_rollouts(rollout_store(connection, owner=owner), renders.config.name)
         tick = (lambda t: on_tick(target, t)) if on_tick else None
-        return drive_rollouts(connection, renders.config, prometheus_url=settings.prometheus_url, wait=True,
+        return drive_rollouts(connection, renders.config, owner=owner, operator=settings.operator, wait=True,
                               timeout=settings.timeout, on_tick=tick)
 
     wave.rollouts = fan_out(wave.targets, drive, parallel=settings.parallel)

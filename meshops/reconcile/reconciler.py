@@ -27,15 +27,19 @@ from typing import Callable
 
 from ..apply.brakes import PruneBrake
 from ..model.errors import MeshopsError
+from ..model.masking import mask_url
 from ..model.scope import AllowList
+from ..model.secrets import SecretsDir
 from ..pipeline import DEFAULT_PARALLEL
 from ..pipeline.apply import ApplyOptions
 from ..pipeline.fleet import fan_out
-from ..pipeline.targets import Operator, targets_of, waves_of
+from ..pipeline.operator import Operator
+from ..pipeline.prometheus import PrometheusSettings
+from ..pipeline.targets import targets_of, waves_of
 from ..source.envconfig import EnvConfig, check_environment_name, list_environments, load_env_config
 from ..source.promotion import promotion_order
 from ..source.repo import open_source
-from .gitcache import GitCache, redact
+from .gitcache import GitCache
 from .lease import parse_time
 from .lock import DEFAULT_LEASE_SECONDS, EnvRecord, Phase
 from .report import EnvReport, Outcome, ReconcileReport
@@ -74,11 +78,12 @@ class Settings:
     identity: str = field(default_factory=default_identity)
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     lease_seconds: float = DEFAULT_LEASE_SECONDS
-    prometheus_url: str | None = None  # rollout analysis; default: each cluster's meshops.yaml
     clusters: tuple[str, ...] = ()  # --cluster: only these clusters are written (the rest observed)
     waves: tuple[int, ...] = ()  # --wave: only these waves are written (earlier ones observed, later ones left)
     parallel: int = DEFAULT_PARALLEL  # clusters of a wave reconciled at once
     owns: Callable[[str, str], bool] = everything  # (environment, cluster) -> whether this process writes it (shards)
+    prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)  # the operator's, over meshops.yaml's
+    secrets: SecretsDir = field(default_factory=lambda: SecretsDir(None))  # notification receivers' secrets
     allowed: AllowList = AllowList()  # the operator's namespaces (--allowed-namespaces)
     owner_id: str | None = None  # the repository's id in owner annotations (default: its root commit)
     prune: bool = True  # False: --no-prune
@@ -88,7 +93,8 @@ class Settings:
 
     @property
     def operator(self) -> Operator:
-        return Operator(kubeconfig=self.kubeconfig, context=self.context, allowed=self.allowed, owner_id=self.owner_id)
+        return Operator(kubeconfig=self.kubeconfig, context=self.context, allowed=self.allowed, owner_id=self.owner_id,
+                        prometheus=self.prometheus, secrets=self.secrets)
 
     @property
     def apply_options(self) -> ApplyOptions:
@@ -106,15 +112,16 @@ def reconcile(settings: Settings, *, emit: Emit = lambda line: None, clock: Call
     import git
 
     mirror = GitCache(settings.cache_dir).fetch(settings.repo, settings.ref)
-    emit(f"{redact(mirror.location)} {settings.ref} is at {mirror.revision[:12]}")
-    tree = open_source(mirror.path, mirror.revision).tree
+    emit(f"{mask_url(mirror.location)} {settings.ref} is at {mirror.revision[:12]}")
+    source = open_source(mirror.path, mirror.revision)
+    tree = source.tree
     for name in settings.environments:
         check_environment_name(tree, name)
     configs = promotion_order([load_env_config(tree, name) for name in list_environments(tree)])
     selected = [c for c in configs if not settings.environments or c.name in settings.environments]
     _check_clusters(selected, settings.clusters)
-    run = Run(settings, mirror, emit, clock, sleep, git.Repo(mirror.path))
-    report = ReconcileReport(repo=redact(mirror.location), ref=settings.ref, revision=mirror.revision)
+    run = Run(settings, mirror, emit, clock, sleep, git.Repo(mirror.path), source)
+    report = ReconcileReport(repo=mask_url(mirror.location), ref=settings.ref, revision=mirror.revision)
     held_back: str | None = None
     for config in selected:
         started = clock()

@@ -77,7 +77,7 @@ class EnvReport:
 class ReconcileReport:
     """All environments (each cluster a row) of one reconcile, in promotion and wave order."""
 
-    repo: str  # redacted location
+    repo: str  # the location, credentials masked
     ref: str
     revision: str
     environments: list[EnvReport] = field(default_factory=list)

@@ -24,12 +24,13 @@ from ..apply.brakes import MassPrune
 from ..cluster.api import APPLY_PATCH, ApiError
 from ..cluster.target import Connection, Target
 from ..model.errors import ApplyIncomplete, ClusterError, ExitCode, MeshopsError
-from ..model.identity import DEFAULT_CLUSTER, FIELD_MANAGER, with_owner
+from ..model.identity import DEFAULT_CLUSTER, FIELD_MANAGER, Owner, with_owner
 from ..pipeline.apply import apply_environment
 from ..pipeline.fleet import Renders
 from ..pipeline.freeze import Frozen, check_freeze
 from ..pipeline.plan import MissingNamespace, OutOfScope, check_scope, validate_rendered
-from ..pipeline.targets import owner_of, scope_of
+from ..pipeline.rollouts import check_rollout_settings
+from ..pipeline.targets import config_of, owner_of, scope_of
 from ..render import RenderResult
 from ..source.envconfig import EnvConfig
 from .changes import changed_paths, impact
@@ -39,6 +40,7 @@ from .report import EnvReport, Outcome
 from .rollouts import finish_rollouts
 
 if TYPE_CHECKING:
+    from ..source.repo import Source
     from .gitcache import Mirror
     from .reconciler import Settings
 
@@ -58,6 +60,7 @@ class Run:
     clock: Callable[[], float]
     sleep: Callable[[float], None]
     repository: object  # git.Repo of the mirror (change detection)
+    source: Source  # the revision fetched: its repository's root commit is the default owner id
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
@@ -83,7 +86,7 @@ class EnvironmentRenders:
 
     def at(self, run: Run, revision: str, cluster: str) -> RenderResult:
         """The render `cluster` gets at `revision` (the environment's meshops.yaml of that revision)."""
-        from ..rollout.policy import check_policies
+        from ..pipeline.plan import check_settings
         from ..source.envconfig import load_env_config
         from ..source.repo import open_source
 
@@ -91,7 +94,7 @@ class EnvironmentRenders:
             if revision not in self.by_revision:
                 source = open_source(str(run.mirror.path), revision)
                 config = self.config if revision == run.mirror.revision else load_env_config(source.tree, self.config.name)
-                check_policies(config)  # a broken policy is found before any write
+                check_settings(config)  # a broken policy or prometheus: section is found before any write
                 self.by_revision[revision] = Renders(source, config)
             renders = self.by_revision[revision]
         return renders.for_cluster(cluster)
@@ -106,6 +109,7 @@ class ClusterRun:
     connection: Connection
     lease: Lease
     renders: EnvironmentRenders
+    owner: Owner  # whose objects and rollouts these are (labels alone are not proof)
 
     @property
     def name(self) -> str:
@@ -132,7 +136,7 @@ def open_cluster(run: Run, config: EnvConfig, target: Target, renders: Environme
     connection = target.connect()
     lease = Lease(connection.api, namespace=config.namespace, name=lease_name(config.name, target.cluster),
                   identity=run.settings.identity, duration=run.settings.lease_seconds, clock=run.clock)
-    return ClusterRun(config, target, connection, lease, renders)
+    return ClusterRun(config, target, connection, lease, renders, owner_of(target, run.source))
 
 
 def observe(run: Run, cluster: ClusterRun) -> EnvReport:
@@ -191,7 +195,7 @@ def _active_rollouts(cluster: ClusterRun) -> Go | None:
     """Rollouts running in the cluster that no reconcile is driving (started by `meshops apply`, or orphaned)."""
     from .rollouts import ACTIVE_PHASES, rollout_states
 
-    rows = rollout_states(cluster.connection.api, cluster.connection.discovery, environment=cluster.config.name,
+    rows = rollout_states(cluster.connection.api, cluster.connection.discovery, owner=cluster.owner,
                           namespace=cluster.config.namespace)
     active = [row["virtualService"] for row in rows if row["phase"] in ACTIVE_PHASES]
     return Go(f"active rollouts found in the cluster: {', '.join(active)}", apply=False) if active else None
@@ -306,6 +310,11 @@ def _apply(run: Run, cluster: ClusterRun, record: EnvRecord, *, go: Go, lease: d
     except MeshopsError as error:
         return failure(target, error, stage="plan", applied=record.applied), None
     apply_dict = None
+    if run.settings.wait:  # Prometheus or receivers that cannot work: refused before apply writes, not after
+        try:
+            check_rollout_settings(config_of(rendered.config, target), operator=run.settings.operator)
+        except MeshopsError as error:
+            return failure(target, error, stage="plan", applied=record.applied), None
     if go.apply:
         planned = []  # set once the plan passed validation: errors before that are the plan's, not apply's
         try:
@@ -331,7 +340,7 @@ def _apply(run: Run, cluster: ClusterRun, record: EnvRecord, *, go: Go, lease: d
             return report, record_annotations(applied="", attempt=failed)
     try:
         rollouts = finish_rollouts(cluster.connection, rendered.config, revision=revision, wait=run.settings.wait,
-                                   prometheus_url=run.settings.prometheus_url, emit=run.emit, label=name)
+                                   operator=run.settings.operator, owner=cluster.owner, emit=run.emit, label=name)
     except MeshopsError as error:
         report = failure(target, error, stage="rollout", applied=record.applied)
         report.apply = apply_dict
