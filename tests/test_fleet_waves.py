@@ -55,6 +55,11 @@ def test_a_failing_canary_in_the_first_wave_stops_the_waves_and_later_clusters_a
     assert state_of(mesh.vs("eu-west", "cart")) is None  # still v1, no rollout ever started there
 
 
+def meshops_writes(fleet, cluster: str) -> list:
+    """The writes meshops sent (field manager `meshops`), not those of the test's pod follower."""
+    return [entry for entry in fleet.writes(cluster) if entry.field_manager == "meshops"]
+
+
 def test_the_next_wave_starts_after_the_first_succeeded_and_each_cluster_asks_its_own_prometheus(
         mesh_fleet, traffic, fleet, prometheus_binary):
     from meshops.sim.prometheus import LocalPrometheus
@@ -72,8 +77,8 @@ def test_the_next_wave_starts_after_the_first_succeeded_and_each_cluster_asks_it
     us_east, eu_west = state_of(mesh.vs("us-east", "cart")), state_of(mesh.vs("eu-west", "cart"))
     assert us_east.phase == Phase.SUCCEEDED and eu_west.phase == Phase.FAILED
     assert "success rate 80%" in eu_west.message
-    first_write_in_eu = min(entry.time for entry in fleet.writes("eu-west"))
-    us_promoted = max(entry.time for entry in fleet.writes("us-east"))
+    first_write_in_eu = min(entry.time for entry in meshops_writes(fleet, "eu-west"))
+    us_promoted = max(entry.time for entry in meshops_writes(fleet, "us-east"))
     assert first_write_in_eu > us_promoted  # wave 2 began after wave 1's last write (the promotion)
     lines = result.stderr.splitlines()
     assert lines.index("test: wave 1: us-east") < lines.index("test: wave 2: eu-west")
