@@ -105,16 +105,23 @@ def open_fleet(*, repo: str, ref: str | None, environment: str, sets: Sequence[s
     config = load_env_config(source.tree, environment)
     check_settings(config)
     targets = targets_of(config, operator, clusters=clusters)
-    repo_id_of(targets[0], source)  # no owner id: one error, before any cluster is contacted
     return Renders(source, config, sets=sets), targets
+
+
+def check_offline(renders: Renders, targets: Sequence[Target]) -> None:
+    """Everything that needs no cluster, before any is contacted: each render validated, and an owner id
+    (one error, not one per cluster)."""
+    for target in targets:
+        renders.validated(target.cluster)
+    if targets:
+        repo_id_of(targets[0], renders.source)
 
 
 def plan_targets(renders: Renders, targets: Sequence[Target], *, parallel: int = DEFAULT_PARALLEL,
                  adopt: bool = False, prune_namespaces: bool = False,
                  retry: RetryPolicy = RetryPolicy()) -> list[TargetResult[Planned]]:
     """Each target planned against its own cluster, `parallel` at a time (`meshops diff`)."""
-    for target in targets:  # render and validate offline before any cluster is contacted
-        renders.validated(target.cluster)
+    check_offline(renders, targets)
 
     def plan(target: Target) -> Planned:
         return plan_rendered(renders.for_cluster(target.cluster), target.connect(retry=retry), adopt=adopt,

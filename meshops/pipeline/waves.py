@@ -20,7 +20,7 @@ from ..cluster.target import Target
 from ..model.errors import ExitCode
 from . import DEFAULT_PARALLEL
 from .apply import Applied, ApplyOptions, plan_for_apply, write_plan
-from .fleet import Renders, TargetResult, fan_out, worst_exit_code
+from .fleet import Renders, TargetResult, check_offline, fan_out, worst_exit_code
 from .operator import Operator
 from .plan import Planned
 from .targets import waves_of
@@ -69,8 +69,7 @@ def apply_in_waves(renders: Renders, targets: Sequence[Target], *, settings: Wav
     A server dry run has nothing to wait for: every target is one wave."""
     config = renders.config
     grouped = [list(targets)] if settings.options.dry_run else waves_of(config, targets)
-    for target in targets:  # every render validated before the first cluster is contacted
-        renders.validated(target.cluster)
+    check_offline(renders, targets)  # every render validated (and an owner id) before the first cluster is contacted
     waves: list[Wave] = []
     for number, wave_targets in enumerate(grouped, start=1):
         wave = Wave(number, wave_targets)
