@@ -23,6 +23,7 @@ import os
 from typing import Any, Iterable
 
 from ..schema import structural as openapi
+from ..model import names
 from ..model.errors import Location
 from ..model.kinds import split_api_version
 from ..model.manifest import Manifest, ObjectKey
@@ -45,6 +46,7 @@ CODE_MISSING_REQUIRED = "MSH108"
 CODE_OUT_OF_RANGE = "MSH109"
 CODE_EXCLUSIVE_FIELDS = "MSH110"
 CODE_RULE = "MSH111"
+CODE_NOT_MANIFESTS = "MSH112"
 
 RULES: tuple[Rule, ...] = (
     Rule(CODE_PARSE_ERROR, Severity.ERROR, "file is not valid YAML (or JSON)"),
@@ -59,6 +61,7 @@ RULES: tuple[Rule, ...] = (
     Rule(CODE_OUT_OF_RANGE, Severity.ERROR, "value out of range, too long or malformed"),
     Rule(CODE_EXCLUSIVE_FIELDS, Severity.ERROR, "fields that exclude each other are set together"),
     Rule(CODE_RULE, Severity.ERROR, "value breaks a validation rule of the schema"),
+    Rule(CODE_NOT_MANIFESTS, Severity.INFO, "file holds no Kubernetes objects (kustomization.yaml, values …): skipped"),
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 
@@ -122,6 +125,23 @@ class _Checker:
         envelope = self._envelope(manifest)
         if envelope is not None:
             return envelope
+        return self._names(manifest) + self._content(manifest)
+
+    def _names(self, manifest: Manifest) -> list[Finding]:
+        """MSH109 for a metadata.name or metadata.namespace the API server would refuse."""
+        key = manifest.key
+        findings = []
+        for field, value, rule in (("name", key.name, names.rule_for(key.group, key.kind)),
+                                   ("namespace", key.namespace, names.NAMESPACE_RULE)):
+            problem = names.name_problem(value, rule) if value else None
+            if problem:
+                better = names.suggested_name(value, rule)
+                fix = f"use e.g. {better!r}" if better else "rename it"
+                findings.append(self._finding(manifest, CODE_OUT_OF_RANGE, ("metadata", field),
+                                              f"metadata.{field} {value!r} {problem}; the API server refuses it: {fix}"))
+        return findings
+
+    def _content(self, manifest: Manifest) -> list[Finding]:
         group, version = split_api_version(manifest.api_version)
         kind = manifest.kind
         served = self.schemas.served_kind(group, kind)

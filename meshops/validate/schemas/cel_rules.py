@@ -39,6 +39,11 @@ def _duration_at_least_1ms(value: Any) -> bool:
     return seconds is not None and seconds >= 1e-3
 
 
+def _duration_not_negative(value: Any) -> bool:
+    seconds = go_duration_seconds(value)
+    return seconds is not None and seconds >= 0
+
+
 def _has(value: Any, *names: str) -> int:
     return sum(1 for name in names if isinstance(value, dict) and name in value)
 
@@ -133,6 +138,9 @@ CHECKS: tuple[RuleCheck, ...] = (
               stricter=True),
     RuleCheck("webhook_duration", "must be a valid duration greater than 1ms", "!(duration(self) < duration('1ms'))",
               _duration_at_least_1ms, str, stricter=True),
+    # A cookie TTL of 0s is meaningful (Envoy then issues a session cookie), so only malformed ones fail.
+    RuleCheck("webhook_duration_or_zero", "must be a valid duration", "duration(self) >= duration('0s')",
+              _duration_not_negative, str, stricter=True),
     RuleCheck("port_keys", "port must be between 1-65535", "self.all(key, 0 < int(key) && int(key) <= 65535)",
               _port_keys, dict),
     RuleCheck("weight", "weight must be between 0 and 100", "0 <= self && self <= 100", _between_0_and_100,
