@@ -15,7 +15,7 @@ import pytest
 
 from helpers import copy_example_repo, run_meshops
 from meshops.source.repo import WorkTree
-from meshops.validate.schemas import shipped_crds
+from meshops.validate.schemas import SHIPPED_KINDS, shipped_crds
 from meshops.validate.schemas.repo import load_repo_crds
 
 OTHER_CRD = {
@@ -79,8 +79,9 @@ def test_pull_saves_only_the_istio_crds_and_validate_can_read_them(tmp_path, clu
     config = kubeconfig(tmp_path / "kubeconfig", server)
     result = run_meshops("crds", "pull", "--context", "test", "--kubeconfig", str(config), "--repo", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "wrote 10 CRDs" in result.stdout
-    assert len(requests) == 6  # 11 CRDs, 2 per page: the continue token was followed to the end
+    assert f"wrote {len(SHIPPED_KINDS)} CRDs" in result.stdout
+    # every shipped CRD and one other, 2 per page: the continue token was followed to the end
+    assert len(requests) == (len(SHIPPED_KINDS) + 1 + 1) // 2
     text = (tmp_path / "crds" / "istio.yaml").read_text()
     assert "widgets.example.com" not in text and "resourceVersion" not in text and "uid:" not in text
     schemas = load_repo_crds(WorkTree(tmp_path), None)

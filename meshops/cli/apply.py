@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import cluster_options, output_option, source_options
+from .common import cluster_options, output_option, source_options, warn_skipped
 
 
 @click.command()
@@ -51,6 +51,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
     seconds = parse_timeout(timeout)
     server_dry_run = dry_run == "server"
     rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
+    warn_skipped(rendered.skipped)
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(rendered.config, datetime.now(timezone.utc), override=override_freeze)
     connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect()

@@ -70,3 +70,9 @@ def cluster_options(function: F) -> F:
         metavar="FILE",
         help="kubeconfig file (default: meshops.yaml cluster.kubeconfig, then $KUBECONFIG, ~/.kube/config, in-cluster).",
     )(function)
+
+
+def warn_skipped(skipped) -> None:
+    """Name every file in templates/ or an environment's manifests/ that render did not render."""
+    for entry in skipped:
+        click.echo(f"warning: {entry}", err=True)

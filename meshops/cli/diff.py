@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import cluster_options, output_option, source_options
+from .common import cluster_options, output_option, source_options, warn_skipped
 from .console import is_terminal
 
 
@@ -31,6 +31,7 @@ def diff(environment, repo, ref, sets, kubeconfig, context, output, show_unchang
 
     planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig, context=context)
     plan = planned.plan
+    warn_skipped(planned.rendered.skipped)
     from ..cluster.live import missing_namespaces
 
     for namespace, keys in sorted(missing_namespaces(planned.rendered.manifests, planned.live).items()):

@@ -91,7 +91,8 @@ def _inputs(*, environment: str | None, repo: str, ref: str | None, sets: tuple[
         config = load_env_config(tree, environment) if environment else None
         return manifests, findings, config, None, tree
     from ..render import render
-    from ..validate.schema_checks import CODE_PARSE_ERROR, make_finding
+    from ..model.errors import Location
+    from ..validate.schema_checks import CODE_NOT_RENDERED, CODE_PARSE_ERROR, make_finding
 
     source = open_source(repo, ref)
     try:
@@ -100,7 +101,9 @@ def _inputs(*, environment: str | None, repo: str, ref: str | None, sets: tuple[
         message = error.message + (f"; {error.hint}" if error.hint else "")
         finding = make_finding(CODE_PARSE_ERROR, message, obj=None, locations=[error.location] if error.location else [])
         return [], [finding], None, os.path.relpath(repo), source.tree
-    return result.manifests, [], result.config, os.path.relpath(repo), source.tree
+    skipped = [make_finding(CODE_NOT_RENDERED, f"not rendered: {entry.reason}", obj=None, locations=[Location(entry.path)])
+               for entry in result.skipped]
+    return result.manifests, skipped, result.config, os.path.relpath(repo), source.tree
 
 
 def _cluster(*, kubeconfig: str | None, kube_context: str | None, config):
@@ -130,14 +133,15 @@ def _cluster(*, kubeconfig: str | None, kube_context: str | None, config):
 
 
 def _live_inputs(api):
-    """(live objects for lookups, the cluster's Istio CRDs as schemas)."""
+    """(live objects for lookups, the cluster's CRDs as schemas: any kind a CRD serves is checked by it)."""
     from ..cluster.discovery import Discovery
     from ..cluster.live import read_for_lookup
     from ..validate.schemas import SchemaSet
-    from ..validate.schemas.repo import istio_crds, list_cluster_crds
+    from ..validate.schemas.crd import crd_documents
+    from ..validate.schemas.repo import list_cluster_crds
 
     live = read_for_lookup(api, Discovery(api))
-    crds = istio_crds(list_cluster_crds(api.client))
+    crds = crd_documents(list_cluster_crds(api.client))
     return live, (SchemaSet.from_crds(crds, source=f"cluster ({api.label})") if crds else None)
 
 

@@ -89,8 +89,10 @@ class Discovery:
         if version not in self.served_versions(group):
             return None
         row = kinds.lookup(group, kind)
-        if row is not None:
+        if row is not None and version in row.versions:
             return Resource(group, version, kind, row.plural, row.namespaced)
+        # Kinds the table does not know, and known kinds at versions the table does not list (one
+        # group serves several versions, not every kind in each: ProxyConfig is v1beta1 only).
         return self._group_version_resources(group, version).get(kind)
 
     def preferred(self, group: str, kind: str) -> Resource | None:

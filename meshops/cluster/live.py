@@ -198,6 +198,19 @@ def missing_namespaces(desired: Iterable[Manifest], state: LiveState) -> dict[st
     return missing
 
 
+CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+def read_crd(api: KubeApi, resource: Resource) -> dict | None:
+    """The CustomResourceDefinition that serves `resource`, or None (a built-in kind, or not readable)."""
+    try:
+        return api.request("GET", f"{CRD_PATH}/{resource.plural}.{resource.group}")
+    except ApiError as error:
+        if error.not_found or error.status == 403:
+            return None
+        raise
+
+
 # Kinds cross-resource validation looks up in a live cluster when no plan is made (`validate
 # --context`): hosts, subsets, gateways, policies, and the Pods a subset must select.
 LOOKUP_KINDS: tuple[tuple[str, str], ...] = tuple((row.group, row.kind) for row in kinds.KINDS if row.group.endswith("istio.io")) + (
@@ -211,6 +224,11 @@ def read_for_lookup(api: KubeApi, discovery: Discovery, *, kinds_to_read: Iterab
     objects: list[dict] = []
     for group, kind in kinds_to_read:
         resource = discovery.preferred(group, kind)
-        if resource is not None:
+        if resource is None:
+            continue
+        try:
             objects.extend(list_objects(api, resource))
+        except ApiError as error:
+            if not error.not_found:  # a CRD of an older Istio that lacks this kind: nothing to look up
+                raise
     return objects

@@ -7,6 +7,7 @@ same live objects (Services, subsets with their pods) the plan is made against.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..cluster.api import KubeApi, RetryPolicy
 from ..cluster.discovery import Discovery
@@ -16,9 +17,11 @@ from ..diff.normalize import IgnoreRule, ignore_rules
 from ..diff.plan import Plan, make_plan
 from ..model.errors import ClusterError, ConfigError
 from ..model.identity import Overlay
+from ..model.manifest import ObjectKey
 from ..render import RenderResult, render
 from ..source.repo import open_source
 from ..validate.findings import Finding, Severity, has_errors
+from ..validate.schema_checks import CODE_UNKNOWN_KIND
 from .targets import target_of
 
 # Schema findings (MSH1xx) judge each object alone: a cluster's objects cannot change them.
@@ -49,16 +52,49 @@ def render_environment(*, repo: str, ref: str | None, environment: str, sets: tu
     return rendered
 
 
-def validate_rendered(rendered: RenderResult) -> list[Finding]:
-    """Every finding for the rendered objects, offline; InvalidConfig on errors (before any cluster is touched)."""
+def validate_rendered(rendered: RenderResult, *, cluster_schemas: Any = None) -> list[Finding]:
+    """Every finding for the rendered objects, offline (plus `cluster_schemas`, a SchemaSet of the
+    cluster's CRDs, when given); InvalidConfig on errors (before any cluster is touched)."""
     from ..validate import validate
     from ..validate.schemas.repo import schemas_for
 
-    schemas = schemas_for(rendered.tree, rendered.environment)
+    schemas = schemas_for(rendered.tree, rendered.environment, cluster=cluster_schemas)
     findings = validate(rendered.manifests, schemas=schemas, config=rendered.config)
     if has_errors(findings):
         raise InvalidConfig(findings)
     return findings
+
+
+def _unknown_kinds(findings: list[Finding]) -> set[ObjectKey] | None:
+    """The objects whose only errors are "kind not known to these schemas" (MSH103), or None when
+    other errors exist too: those objects may be served by a CRD of the cluster meshops ships no schema for."""
+    errors = [f for f in findings if f.severity is Severity.ERROR and not f.suppressed_by]
+    if not errors or any(f.code != CODE_UNKNOWN_KIND or f.object is None for f in errors):
+        return None
+    return {f.object for f in errors}
+
+
+def validate_with_cluster_crds(rendered: RenderResult, connection: Connection) -> list[Finding]:
+    """`validate_rendered`; when its only errors are kinds the offline schemas do not know, the
+    cluster's CRDs for those kinds (one GET each) validate them instead, as `validate --context` does."""
+    from ..cluster.live import read_crd
+    from ..validate.schemas import SchemaSet
+
+    try:
+        return validate_rendered(rendered)
+    except InvalidConfig as invalid:
+        unknown = _unknown_kinds(invalid.findings)
+        if unknown is None:
+            raise
+        crds = []
+        for manifest in rendered.manifests:
+            if manifest.key in unknown:
+                resource = connection.discovery.resolve(manifest.api_version, manifest.kind)
+                crd = read_crd(connection.api, resource) if resource is not None else None
+                if crd is None:
+                    raise
+                crds.append(crd)
+        return validate_rendered(rendered, cluster_schemas=SchemaSet.from_crds(crds, source=f"cluster ({connection.label})"))
 
 
 def revalidate_with_live(rendered: RenderResult, offline: list[Finding], live: list[dict] | None) -> list[Finding]:
@@ -107,7 +143,7 @@ def plan_rendered(rendered: RenderResult, connection: Connection) -> Planned:
     from ..rollout.overlay import make_overlay
 
     environment = rendered.environment
-    offline = validate_rendered(rendered)
+    offline = validate_with_cluster_crds(rendered, connection)
     live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment)
     findings = revalidate_with_live(rendered, offline, live.lookup_objects())
     overlay = make_overlay(rendered.config, revision=rendered.revision)

@@ -2,13 +2,17 @@
 
 `render(source, environment, sets)` is pure (files in, objects out; no cluster): it loads
 `meshops.yaml` and the values, renders every `templates/**/*.yaml.j2` (files starting with `_` are
-partials for `{% include %}`), reads the output as YAML, stamps the ownership labels, fills in the
-environment's default namespace, refuses duplicates, and sorts the result into apply order. The
+partials for `{% include %}`), reads the output as YAML, adds the plain manifests (`plain`: plain
+`*.yaml` under `templates/` and `environments/<env>/manifests/`), stamps the ownership labels, fills
+in the environment's default namespace, refuses duplicates and an empty result (unless the
+environment says `allowEmpty: true`), and sorts the result into apply order. Files in those places
+that are not rendered come back in `RenderResult.skipped`, for the commands to name. The
 same inputs always give the same objects in the same order, hence the same bytes from `to_yaml`.
 Validate receives the manifests; each remembers its template and values lines.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +26,11 @@ from ..source.repo import Source, Tree
 from ..source.values import Values, load_values
 from ..yamlio.documents import Document, Path, YamlError, dump_all, load_documents
 from .jinja_env import make_environment, render_template
+from .plain import TEMPLATE_SUFFIXES, Skipped, environment_manifests_dir, read_plain, walk
 from .tracking import OutputTracker, RenderedOutput, track
 
-TEMPLATE_SUFFIXES = (".yaml.j2", ".yml.j2")
+# meshops.yaml: the environment may render no objects at all (otherwise an empty render is an error).
+ALLOW_EMPTY_KEY = "allowEmpty"
 
 
 @dataclass
@@ -57,27 +63,17 @@ class RenderResult:
     manifests: list[Manifest]
     revision: str | None
     tree: Tree | None = None  # what it was rendered from (validate reads the repo's crds/ from it)
+    skipped: list[Skipped] = dataclasses.field(default_factory=list)  # files in templates/ or manifests/ not rendered
 
     def to_yaml(self) -> str:
         with paused_gc():
             return dump_all(manifest.obj for manifest in self.manifests) if self.manifests else ""
 
 
-def _walk_templates(tree: Tree, directory: str) -> list[str]:
-    found: list[str] = []
-    for name in tree.listdir(directory):
-        path = f"{directory}/{name}"
-        if tree.is_dir(path):
-            found.extend(_walk_templates(tree, path))
-        else:
-            found.append(path)
-    return found
-
-
 def _load_sources(tree: Tree) -> tuple[dict[str, str], list[str]]:
     """All template files as text, and the ones to render (not partials), in sorted order."""
     sources: dict[str, str] = {}
-    for path in _walk_templates(tree, TEMPLATES_DIR):
+    for path in walk(tree, TEMPLATES_DIR):
         if not path.endswith(".j2"):
             continue
         raw = tree.read(path) or b""
@@ -171,9 +167,31 @@ def _render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...]
                 )
             seen[manifest.key] = source.template
             manifests.append(manifest)
+    plain = read_plain(tree, environment)
+    for manifest in plain.manifests:
+        where = manifest.location()
+        _stamp(manifest.obj, environment=environment, default_namespace=config.namespace, where=where)
+        if manifest.key in seen:
+            raise ConfigError(f"{manifest.key} is rendered twice (also at {seen[manifest.key]})", location=where,
+                              hint="keep it in one template or manifest file only")
+        seen[manifest.key] = where
+        manifests.append(manifest)
+    if not manifests and not config.data.get(ALLOW_EMPTY_KEY):
+        raise _empty_render(config, environment, plain.skipped)
     manifests.sort(key=_sort_key)
     return RenderResult(environment=environment, config=config, values=values, manifests=manifests, revision=revision,
-                        tree=tree)
+                        tree=tree, skipped=plain.skipped)
+
+
+def _empty_render(config: EnvConfig, environment: str, skipped: list[Skipped]) -> ConfigError:
+    """An environment that renders nothing: usually templates missing or misnamed, which would prune everything."""
+    seen = f"; not rendered: {', '.join(str(s) for s in skipped[:3])}" + (" …" if len(skipped) > 3 else "") if skipped else ""
+    return ConfigError(
+        f"environment {environment!r} renders no objects{seen}",
+        location=Location(config.file),
+        hint=f"add templates (*.yaml.j2) or plain manifests (*.yaml) under {TEMPLATES_DIR}/ or "
+        f"{environment_manifests_dir(environment)}/; if it really is empty, set `{ALLOW_EMPTY_KEY}: true` here",
+    )
 
 
 def render(source: Source, environment: str, sets: list[str] | tuple[str, ...] = ()) -> RenderResult:

@@ -92,6 +92,9 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "description": {"type": "string"},
         "production": {"type": "boolean"},
         "namespace": {"type": "string"},
+        # An environment that renders no objects is an error (a missing or misnamed template would
+        # otherwise plan to prune everything it owns) unless it says so here.
+        "allowEmpty": {"type": "boolean"},
         "cluster": {
             "type": "object",
             "additionalProperties": False,

@@ -47,6 +47,7 @@ CODE_OUT_OF_RANGE = "MSH109"
 CODE_EXCLUSIVE_FIELDS = "MSH110"
 CODE_RULE = "MSH111"
 CODE_NOT_MANIFESTS = "MSH112"
+CODE_NOT_RENDERED = "MSH113"
 
 RULES: tuple[Rule, ...] = (
     Rule(CODE_PARSE_ERROR, Severity.ERROR, "file is not valid YAML (or JSON)"),
@@ -62,6 +63,7 @@ RULES: tuple[Rule, ...] = (
     Rule(CODE_EXCLUSIVE_FIELDS, Severity.ERROR, "fields that exclude each other are set together"),
     Rule(CODE_RULE, Severity.ERROR, "value breaks a validation rule of the schema"),
     Rule(CODE_NOT_MANIFESTS, Severity.INFO, "file holds no Kubernetes objects (kustomization.yaml, values …): skipped"),
+    Rule(CODE_NOT_RENDERED, Severity.WARNING, "file in templates/ or an environment's manifests/ that is not rendered"),
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 

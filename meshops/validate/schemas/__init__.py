@@ -22,26 +22,35 @@ from .authorizationpolicy import AUTHORIZATION_POLICY
 from .crd import ServedKind, crd_documents, served_kind, to_crd
 from .destinationrule import DESTINATION_RULE
 from .dsl import KindSchema
+from .envoyfilter import ENVOY_FILTER
+from .extensions import TRAFFIC_EXTENSION, WASM_PLUGIN
 from .gateway import GATEWAY
 from .peerauthentication import PEER_AUTHENTICATION
+from .proxyconfig import PROXY_CONFIG
 from .requestauthentication import REQUEST_AUTHENTICATION
 from .serviceentry import SERVICE_ENTRY
 from .sidecar import SIDECAR
 from .telemetry import TELEMETRY
 from .virtualservice import VIRTUAL_SERVICE
 from .workloadentry import WORKLOAD_ENTRY
+from .workloadgroup import WORKLOAD_GROUP
 
 # Every kind meshops ships a schema for, in the order `meshops crds export` prints them.
 SHIPPED_KINDS: tuple[KindSchema, ...] = (
     SERVICE_ENTRY,
     WORKLOAD_ENTRY,
+    WORKLOAD_GROUP,
     DESTINATION_RULE,
     GATEWAY,
     SIDECAR,
+    PROXY_CONFIG,
     VIRTUAL_SERVICE,
+    ENVOY_FILTER,
     PEER_AUTHENTICATION,
     REQUEST_AUTHENTICATION,
     AUTHORIZATION_POLICY,
+    WASM_PLUGIN,
+    TRAFFIC_EXTENSION,
     TELEMETRY,
 )
 

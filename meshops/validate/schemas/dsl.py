@@ -83,8 +83,13 @@ def duration(*, webhook: bool = False, zero: bool = False) -> Schema:
 
 
 def array(items: Schema, *, max_items: int | None = None, min_items: int | None = None,
-          checks: Iterable[str] = ()) -> Schema:
-    return _node({"type": "array", "items": items}, checks, maxItems=max_items, minItems=min_items)
+          checks: Iterable[str] = (), map_keys: Iterable[str] = ()) -> Schema:
+    """A list; `map_keys` makes it a list-map (`x-kubernetes-list-type: map`): server-side apply merges
+    its items by those keys instead of replacing the whole list."""
+    node = _node({"type": "array", "items": items}, checks, maxItems=max_items, minItems=min_items)
+    if map_keys:
+        node.update({"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": list(map_keys)})
+    return node
 
 
 def strings(**kwargs: Any) -> Schema:
