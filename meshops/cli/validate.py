@@ -63,11 +63,13 @@ def validate(
     from ..validate import has_errors, sort_findings, validate as run_validate
     from ..validate.schemas.repo import schemas_for
 
+    from ..model.scope import OFFLINE
+
     manifests, findings, config, base, tree = _inputs(environment=environment, repo=repo, ref=ref, sets=sets, files=files)
     api = _cluster(kubeconfig=kubeconfig, kube_context=kube_context, config=config)
-    live, cluster_schemas = _live_inputs(api) if api is not None else (None, None)
+    live, cluster_schemas, scope = _live_inputs(api, manifests) if api is not None else (None, None, OFFLINE)
     schemas = schemas_for(tree, environment, crd_files=crds, cluster=cluster_schemas)
-    findings = sort_findings(findings + run_validate(manifests, schemas=schemas, config=config, live=live))
+    findings = sort_findings(findings + run_validate(manifests, schemas=schemas, config=config, live=live, scope=scope))
     click.echo(_format(findings, output=output, base=base), nl=False)
     if has_errors(findings):
         sys.exit(ExitCode.CHANGES_OR_FINDINGS)
@@ -132,17 +134,22 @@ def _cluster(*, kubeconfig: str | None, kube_context: str | None, config):
         return None
 
 
-def _live_inputs(api):
-    """(live objects for lookups, the cluster's CRDs as schemas: any kind a CRD serves is checked by it)."""
+def _live_inputs(api, manifests):
+    """(live objects for lookups, the cluster's CRDs as schemas — any kind a CRD serves is checked by
+    it —, and what was read: every pod, and the Secrets where the rendered Gateways' pods run)."""
     from ..cluster.discovery import Discovery
-    from ..cluster.live import read_for_lookup
+    from ..cluster.live import gateway_namespaces, read_for_lookup, read_secret_keys
+    from ..model.scope import LiveScopeBuilder
     from ..validate.schemas import SchemaSet
     from ..validate.schemas.crd import crd_documents
     from ..validate.schemas.repo import list_cluster_crds
 
     live = read_for_lookup(api, Discovery(api))
+    scope = LiveScopeBuilder(pods_everywhere=True)
+    pods = [obj for obj in live if obj.get("kind") == "Pod"]
+    live += read_secret_keys(api, gateway_namespaces(manifests, pods), scope)
     crds = crd_documents(list_cluster_crds(api.client))
-    return live, (SchemaSet.from_crds(crds, source=f"cluster ({api.label})") if crds else None)
+    return live, (SchemaSet.from_crds(crds, source=f"cluster ({api.label})") if crds else None), scope.freeze()
 
 
 def _format(findings, *, output: str, base: str | None) -> str:
@@ -161,5 +168,7 @@ def _catalogue_text(output: str) -> str:
 
     rows = catalogue().values()
     if output == "json":
-        return json.dumps([{"code": r.code, "severity": r.severity.value, "title": r.title} for r in rows], indent=2) + "\n"
-    return "".join(f"{r.code}  {r.severity.value:<7}  {r.title}\n" for r in rows)
+        return json.dumps([{"code": r.code, "severity": r.severity.value, "title": r.title, "istioctl": r.istioctl or None}
+                           for r in rows], indent=2) + "\n"
+    return "".join(f"{r.code}  {r.severity.value:<7}  {r.title}" + (f"  [istioctl: {r.istioctl}]" if r.istioctl else "") + "\n"
+                   for r in rows)

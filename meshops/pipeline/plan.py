@@ -18,6 +18,7 @@ from ..diff.plan import Plan, make_plan
 from ..model.errors import ClusterError, ConfigError
 from ..model.identity import Overlay
 from ..model.manifest import ObjectKey
+from ..model.scope import OFFLINE, LiveScope
 from ..render import RenderResult, render
 from ..source.repo import open_source
 from ..validate.findings import Finding, Severity, has_errors
@@ -97,15 +98,16 @@ def validate_with_cluster_crds(rendered: RenderResult, connection: Connection) -
         return validate_rendered(rendered, cluster_schemas=SchemaSet.from_crds(crds, source=f"cluster ({connection.label})"))
 
 
-def revalidate_with_live(rendered: RenderResult, offline: list[Finding], live: list[dict] | None) -> list[Finding]:
+def revalidate_with_live(rendered: RenderResult, offline: list[Finding], live: list[dict] | None,
+                         scope: LiveScope = OFFLINE) -> list[Finding]:
     """The cross-resource checks again, with the cluster's objects as context (hosts from live
-    Services, subsets with pods); InvalidConfig on errors. Schema findings do not depend on the
-    cluster and are kept from the offline run."""
+    Services, subsets and selectors with pods, gateway credentials, all read within `scope`);
+    InvalidConfig on errors. Schema findings do not depend on the cluster and are kept from the offline run."""
     from ..validate import validate
 
     if live is None:
         return offline
-    with_live = validate(rendered.manifests, config=rendered.config, live=live)
+    with_live = validate(rendered.manifests, config=rendered.config, live=live, scope=scope)
     if has_errors(with_live):
         raise InvalidConfig(with_live)
     return [finding for finding in offline if finding.code.startswith(SCHEMA_CODE_PREFIX)] + with_live
@@ -145,7 +147,7 @@ def plan_rendered(rendered: RenderResult, connection: Connection) -> Planned:
     environment = rendered.environment
     offline = validate_with_cluster_crds(rendered, connection)
     live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment)
-    findings = revalidate_with_live(rendered, offline, live.lookup_objects())
+    findings = revalidate_with_live(rendered, offline, live.lookup_objects(), live.scope)
     overlay = make_overlay(rendered.config, revision=rendered.revision)
     ignore = ignore_rules(rendered.config.section("ignore"))
     plan = make_plan(rendered.manifests, live.objects, environment=environment, revision=rendered.revision,

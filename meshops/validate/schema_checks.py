@@ -49,19 +49,22 @@ CODE_RULE = "MSH111"
 CODE_NOT_MANIFESTS = "MSH112"
 CODE_NOT_RENDERED = "MSH113"
 
+# What `istioctl analyze` calls a schema finding.
+SCHEMA_ERROR = "IST0106 SchemaValidationError"
+
 RULES: tuple[Rule, ...] = (
     Rule(CODE_PARSE_ERROR, Severity.ERROR, "file is not valid YAML (or JSON)"),
     Rule(CODE_DUPLICATE_KEY, Severity.ERROR, "duplicate key in a mapping (YAML would keep only the last)"),
     Rule(CODE_NOT_AN_OBJECT, Severity.ERROR, "document is not a Kubernetes object (apiVersion, kind, metadata.name)"),
     Rule(CODE_UNKNOWN_KIND, Severity.ERROR, "kind or apiVersion not served by the schemas of its API group"),
     Rule(CODE_UNKNOWN_CUSTOM_KIND, Severity.INFO, "kind of an unknown API group, not checked"),
-    Rule(CODE_UNKNOWN_FIELD, Severity.ERROR, "unknown field"),
-    Rule(CODE_WRONG_TYPE, Severity.ERROR, "value of the wrong type"),
-    Rule(CODE_NOT_ALLOWED, Severity.ERROR, "value not among the allowed ones"),
-    Rule(CODE_MISSING_REQUIRED, Severity.ERROR, "required field missing"),
-    Rule(CODE_OUT_OF_RANGE, Severity.ERROR, "value out of range, too long or malformed"),
-    Rule(CODE_EXCLUSIVE_FIELDS, Severity.ERROR, "fields that exclude each other are set together"),
-    Rule(CODE_RULE, Severity.ERROR, "value breaks a validation rule of the schema"),
+    Rule(CODE_UNKNOWN_FIELD, Severity.ERROR, "unknown field", SCHEMA_ERROR),
+    Rule(CODE_WRONG_TYPE, Severity.ERROR, "value of the wrong type", SCHEMA_ERROR),
+    Rule(CODE_NOT_ALLOWED, Severity.ERROR, "value not among the allowed ones", SCHEMA_ERROR),
+    Rule(CODE_MISSING_REQUIRED, Severity.ERROR, "required field missing", SCHEMA_ERROR),
+    Rule(CODE_OUT_OF_RANGE, Severity.ERROR, "value out of range, too long or malformed", SCHEMA_ERROR),
+    Rule(CODE_EXCLUSIVE_FIELDS, Severity.ERROR, "fields that exclude each other are set together", SCHEMA_ERROR),
+    Rule(CODE_RULE, Severity.ERROR, "value breaks a validation rule of the schema", SCHEMA_ERROR),
     Rule(CODE_NOT_MANIFESTS, Severity.INFO, "file holds no Kubernetes objects (kustomization.yaml, values …): skipped"),
     Rule(CODE_NOT_RENDERED, Severity.WARNING, "file in templates/ or an environment's manifests/ that is not rendered"),
 )

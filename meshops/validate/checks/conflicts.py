@@ -18,11 +18,15 @@ from .context import Context, quoted
 K = TypeVar("K")
 
 RULES = (
-    Rule("MSH208", Severity.ERROR, "Several VirtualServices claim one host on the mesh gateway"),
+    Rule("MSH208", Severity.ERROR, "Several VirtualServices claim one host on the mesh gateway",
+         "IST0109 ConflictingMeshGatewayVirtualServiceHosts"),
     Rule("MSH209", Severity.WARNING, "Several VirtualServices claim one host on the same Gateway"),
-    Rule("MSH210", Severity.ERROR, "Gateways conflict: same workload selector, port and host"),
+    Rule("MSH210", Severity.ERROR, "Gateways conflict: same workload selector, port and host", "IST0145 ConflictingGateways"),
     Rule("MSH212", Severity.WARNING, "Several DestinationRules for one host"),
-    Rule("MSH219", Severity.ERROR, "Several Telemetry objects without a selector in one namespace"),
+    Rule("MSH219", Severity.ERROR, "Several Telemetry objects without a selector in one namespace",
+         "IST0160 MultipleTelemetriesWithoutWorkloadSelectors"),
+    Rule("MSH226", Severity.ERROR, "Several Sidecars without a workload selector in one namespace",
+         "IST0111 MultipleSidecarsWithoutWorkloadSelectors"),
 )
 
 
@@ -101,6 +105,16 @@ def check_telemetry_defaults(context: Context) -> Iterator[Finding]:
         )
 
 
+def check_sidecar_defaults(context: Context) -> Iterator[Finding]:
+    """MSH226: a namespace has one default Sidecar (no selector); with several, which one applies is undefined."""
+    for namespace, entry, others in _crowded(context.index.selectorless_sidecars):
+        yield context.finding(
+            "MSH226", entry, ("metadata", "name"),
+            f"namespace {namespace!r} has other Sidecars without a workloadSelector ({quoted(others)}): Istio uses "
+            "only one of them; merge them, or give each a workloadSelector",
+        )
+
+
 def _crowded(groups: Mapping[K, list[Entry]]) -> Iterator[tuple[K, Entry, list[str]]]:
     """(group key, rendered member, the other members' labels) for every group of two or more."""
     for key, members in groups.items():
@@ -111,4 +125,5 @@ def _crowded(groups: Mapping[K, list[Entry]]) -> Iterator[tuple[K, Entry, list[s
                 yield key, entry, sorted(other.label for other in members if other is not entry)
 
 
-CHECKS = (check_virtual_service_hosts, check_gateway_conflicts, check_destination_rule_duplicates, check_telemetry_defaults)
+CHECKS = (check_virtual_service_hosts, check_gateway_conflicts, check_destination_rule_duplicates, check_telemetry_defaults,
+          check_sidecar_defaults)
