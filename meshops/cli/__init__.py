@@ -19,6 +19,8 @@ from .apply import apply
 from .crds import crds
 from .demo import demo
 from .diff import diff
+from .imports import import_
+from .init import init
 from .reconcile import affected, reconcile
 from .render import envs, render
 from .rollout import rollout
@@ -72,7 +74,7 @@ def cli() -> None:
 
 
 # Every command and group, in the order `meshops --help` lists them.
-COMMANDS = (render, envs, diff, apply, crds, validate, sandbox, demo, rollout, reconcile, affected, serve, controller)
+COMMANDS = (init, import_, render, envs, diff, apply, crds, validate, sandbox, demo, rollout, reconcile, affected, serve, controller)
 for _command in COMMANDS:
     cli.add_command(_command)
 

@@ -183,10 +183,14 @@ def _render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...]
                         tree=tree, skipped=plain.skipped)
 
 
+class EmptyRender(ConfigError):
+    """The environment renders no objects and does not say it may (`allowEmpty: true`)."""
+
+
 def _empty_render(config: EnvConfig, environment: str, skipped: list[Skipped]) -> ConfigError:
     """An environment that renders nothing: usually templates missing or misnamed, which would prune everything."""
     seen = f"; not rendered: {', '.join(str(s) for s in skipped[:3])}" + (" …" if len(skipped) > 3 else "") if skipped else ""
-    return ConfigError(
+    return EmptyRender(
         f"environment {environment!r} renders no objects{seen}",
         location=Location(config.file),
         hint=f"add templates (*.yaml.j2) or plain manifests (*.yaml) under {TEMPLATES_DIR}/ or "

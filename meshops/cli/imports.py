@@ -1,0 +1,64 @@
+"""`meshops import`: write what runs in a cluster into an environment of the config repo."""
+from __future__ import annotations
+
+import json
+
+import click
+
+from .common import output_option, repo_option
+
+
+@click.command("import")
+@click.option("--env", "environment", required=True, metavar="ENV", help="Environment to import into (created if missing).")
+@repo_option
+@click.option("--context", default=None, metavar="NAME", help="kubeconfig context of the cluster (default: meshops.yaml, then current).")
+@click.option("--kubeconfig", default=None, metavar="FILE", help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")
+@click.option("--namespace", "namespaces", multiple=True, metavar="NS",
+              help="Namespace to import from; may be repeated (default: the environment's namespace).")
+@click.option("--kind", "kind_names", multiple=True, metavar="KIND",
+              help="Import these kinds instead of every Istio kind (Service, Namespace, Gateway.networking.istio.io …); may be repeated.")
+@output_option("text", "json", default="text")
+def import_(environment: str, repo: str, context: str | None, kubeconfig: str | None, namespaces: tuple[str, ...],
+            kind_names: tuple[str, ...], output: str) -> None:
+    """Import live objects into environments/ENV/manifests/ as plain manifests.
+
+    Reads the Istio kinds (or --kind) in each --namespace, plus everything the environment already
+    owns; strips server fields; writes one sorted file per kind and a README of what was imported.
+    Importing twice writes the same files. Secrets, controller-owned objects and objects of another
+    meshops environment are left out (the README lists them).
+
+    \b
+    Examples:
+      meshops import --env dev --context kind-dev --namespace bookinfo
+      meshops import --env prod --namespace shop --namespace istio-system --kind VirtualService --kind Service
+    """
+    from ..cluster.target import Target
+    from ..pipeline.importer import import_environment, istio_kinds, kind_named
+    from ..pipeline.targets import target_of
+    from ..source.envconfig import ENVIRONMENT_NAME, list_environments, load_env_config
+    from ..source.repo import WorkTree
+    from ..model.errors import UsageError
+    from pathlib import Path
+
+    if not ENVIRONMENT_NAME.match(environment) or environment == "base":
+        raise UsageError(f"invalid environment name {environment!r}", hint="use lowercase letters, digits and '-'")
+    tree = WorkTree(Path(repo).resolve())
+    config = load_env_config(tree, environment) if environment in list_environments(tree) else None
+    target = target_of(config, kubeconfig=kubeconfig, context=context) if config else Target(
+        environment=environment, kubeconfig=kubeconfig, context=context)
+    chosen = [kind_named(name) for name in kind_names] if kind_names else istio_kinds()
+    wanted = list(namespaces) or ([config.namespace] if config else [])
+    imported = import_environment(repo=repo, environment=environment, connection=target.connect(), namespaces=wanted,
+                                  chosen=chosen, context=target.context)
+    if output == "json":
+        click.echo(json.dumps({"environment": environment, "directory": imported.directory, "counts": imported.counts,
+                               "written": imported.written, "removed": imported.removed, "leftOut": imported.left_out,
+                               "createdEnvironment": imported.created_environment}, indent=2))
+        return
+    for entry in imported.left_out:
+        click.echo(f"not imported: {entry}", err=True)
+    kinds_text = ", ".join(f"{count} {kind}" for kind, count in sorted(imported.counts.items())) or "nothing"
+    click.echo(f"imported {imported.objects} objects into {imported.directory}/ ({kinds_text})")
+    if imported.created_environment:
+        click.echo(f"created environment {environment} (environments/{environment}/meshops.yaml)")
+    click.echo(f"next: meshops diff --env {environment}; objects meshops does not own yet: meshops adopt --env {environment}")
