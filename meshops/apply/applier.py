@@ -56,10 +56,11 @@ class Applier:
         force_conflicts: bool = False,
         ignore: tuple[IgnoreRule, ...] = (),
         overlay: Overlay = no_overlay,
+        adopt: bool = False,
         workers: int = WORKERS,
     ) -> None:
         self.context = ApplyContext(api, discovery, environment, revision, dry_run=dry_run,
-                                    force_conflicts=force_conflicts, ignore=ignore, overlay=overlay)
+                                    force_conflicts=force_conflicts, ignore=ignore, overlay=overlay, adopt=adopt)
         self.workers = workers
         self._new_namespaces: set[str] = set()
 
@@ -107,7 +108,8 @@ class Applier:
                 contracted, now = normalize_pair(desired=body, live=live, ignore=list(self.context.ignore))
                 if contracted == now:
                     return ObjectResult(change.key, Outcome.UPDATED, write.phase.value, "")
-                change = Change(Action.UPDATE, change.key, manifest=change.manifest, live=live, desired=change.desired)
+                change = Change(Action.UPDATE, change.key, manifest=change.manifest, live=live, desired=change.desired,
+                                adopt=change.adopt)
                 write = Write(change, body, write.phase)
             outcome, message = self._settle(write, resource)
         return ObjectResult(change.key, outcome, write.phase.value, message)

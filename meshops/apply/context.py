@@ -40,6 +40,7 @@ class ApplyContext:
     force_conflicts: bool = False
     ignore: tuple[IgnoreRule, ...] = ()
     overlay: Overlay = no_overlay
+    adopt: bool = False  # take over objects nobody claims (`apply --adopt`)
 
     def query(self, **extra: object) -> dict:
         """Query parameters of a write: meshops's field manager, and dryRun when dry-running."""
@@ -77,7 +78,7 @@ class ApplyContext:
         if change.manifest is None:
             return change
         return plan_object(change.manifest, live, environment=self.environment, ignore=list(self.ignore),
-                           overlay=self.overlay)
+                           overlay=self.overlay, adopt=self.adopt)
 
 
 def failed(error: ApiError) -> Done:

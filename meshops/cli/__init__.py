@@ -15,6 +15,7 @@ import click
 
 from .. import __version__
 from ..model.errors import ExitCode, MeshopsError
+from .adopt import adopt
 from .apply import apply
 from .crds import crds
 from .demo import demo
@@ -74,7 +75,7 @@ def cli() -> None:
 
 
 # Every command and group, in the order `meshops --help` lists them.
-COMMANDS = (init, import_, render, envs, diff, apply, crds, validate, sandbox, demo, rollout, reconcile, affected, serve, controller)
+COMMANDS = (init, import_, render, envs, diff, apply, adopt, crds, validate, sandbox, demo, rollout, reconcile, affected, serve, controller)
 for _command in COMMANDS:
     cli.add_command(_command)
 

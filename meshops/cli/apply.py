@@ -17,19 +17,22 @@ from .common import cluster_options, output_option, source_options, warn_skipped
               help="server: send every write with dryRun=All (validated and admitted by the server, nothing persisted).")
 @click.option("--no-prune", is_flag=True, help="Do not delete objects git no longer renders.")
 @click.option("--force-conflicts", is_flag=True, help="Take over fields another field manager owns (server-side apply force).")
+@click.option("--adopt", is_flag=True,
+              help="Take over objects git renders that exist but nobody claims (created with kubectl); preview with `meshops adopt`.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required when stdin is not a terminal).")
 @click.option("--wait", is_flag=True, help="Then drive the environment's active rollouts (those this apply started included) until each ends.")
 @click.option("--timeout", default=None, metavar="D", help="With --wait: stop waiting after this long (Go duration: 10m).")
 @click.option("--prometheus-url", default=None, metavar="URL", help="With --wait: Prometheus to analyse with (default: meshops.yaml).")
 @click.option("--override-freeze", default=None, metavar="REASON", help="Apply even inside a freeze window of meshops.yaml (say why).")
 @output_option("text", "json", default="text")
-def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, force_conflicts, yes, wait, timeout,
+def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, force_conflicts, adopt, yes, wait, timeout,
           prometheus_url, override_freeze, output) -> None:
     """Apply an environment: validate, plan, then write in dependency order.
 
     Only objects labelled as meshops's for this environment are ever updated or pruned; an object
-    of the same name that meshops does not own is reported as a conflict and left alone. Running
-    apply twice makes no second write.
+    of the same name that meshops does not own is reported as a conflict and left alone, unless
+    --adopt takes it over (only if no other meshops environment or tool claims it). Running apply
+    twice makes no second write.
 
     \b
     Examples:
@@ -37,6 +40,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
       meshops apply --env prod --dry-run=server
       meshops apply --env staging --no-prune -o json --yes
       meshops apply --env prod --yes --wait --timeout 30m
+      meshops apply --env dev --adopt --yes          objects created with kubectl become meshops's
     """
     from datetime import datetime, timezone
 
@@ -55,7 +59,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(rendered.config, datetime.now(timezone.utc), override=override_freeze)
     connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect()
-    options = ApplyOptions(dry_run=server_dry_run, prune=not no_prune, force_conflicts=force_conflicts)
+    options = ApplyOptions(dry_run=server_dry_run, prune=not no_prune, force_conflicts=force_conflicts, adopt=adopt)
     pending = 0
 
     def review(planned) -> None:

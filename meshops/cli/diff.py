@@ -14,7 +14,8 @@ from .console import is_terminal
 @cluster_options
 @output_option("text", "json", "markdown", default="text")
 @click.option("--show-unchanged", is_flag=True, help="Also list objects that would not change.")
-def diff(environment, repo, ref, sets, kubeconfig, context, output, show_unchanged) -> None:
+@click.option("--adopt", is_flag=True, help="Plan as `apply --adopt` would: objects nobody claims are adopted, not conflicts.")
+def diff(environment, repo, ref, sets, kubeconfig, context, output, show_unchanged, adopt) -> None:
     """Show what `meshops apply` would change: creates, updates, prunes, conflicts.
 
     Exit codes follow `kubectl diff`: 0 no differences, 1 differences, 2 or more an error
@@ -29,7 +30,8 @@ def diff(environment, repo, ref, sets, kubeconfig, context, output, show_unchang
     from ..diff.output import text_lines, to_json, to_markdown
     from ..pipeline.plan import plan_environment
 
-    planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig, context=context)
+    planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig, context=context,
+                               adopt=adopt)
     plan = planned.plan
     warn_skipped(planned.rendered.skipped)
     from ..cluster.live import missing_namespaces

@@ -4,7 +4,9 @@
 counterpart after normalization and classifies it: create, update (with the RFC 6902 patch from
 normalized live to normalized desired), unchanged, conflict (an object of that name exists but
 meshops does not own it for this environment: never touched), or prune (owned by meshops for this
-environment, no longer rendered). It is pure: the same inputs give the same plan.
+environment, no longer rendered). With `adopt`, an object nobody claims (created with kubectl) is an
+update that adopts it (`Change.adopt`): its patch shows what taking it over changes, the fields
+kubectl set included (`diff.adoption`). It is pure: the same inputs give the same plan.
 """
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from typing import Iterable
 import jsonpatch
 
 from ..model import kinds
-from ..model.identity import Overlay, is_owned, no_overlay, ownership_problem
+from ..model.identity import Overlay, adopting, is_owned, no_overlay, ownership_problem
 from ..model.manifest import Manifest, ObjectKey
+from .adoption import adopted_managers, taken_over_fields
 from .normalize import IgnoreRule, normalize_pair
 
 
@@ -41,6 +44,7 @@ class Change:
     live_normalized: dict | None = None
     patch: list[dict] = field(default_factory=list)  # RFC 6902, live -> desired (normalized)
     reason: str = ""
+    adopt: bool = False  # an update that takes the object over (it is not meshops's yet)
 
     @property
     def order(self) -> int:
@@ -79,13 +83,19 @@ class Plan:
         return self.of(Action.CONFLICT)
 
     @property
+    def adoptions(self) -> list[Change]:
+        """Updates that take an object over from whoever created it."""
+        return [change for change in self.updates if change.adopt]
+
+    @property
     def has_changes(self) -> bool:
         return any(change.action is not Action.UNCHANGED for change in self.changes)
 
     def summary(self) -> str:
-        """`3 to create, 2 to update, 1 to prune, 40 unchanged` (+ conflicts when any)."""
+        """`3 to create, 2 to update, 1 to prune, 40 unchanged` (+ adoptions and conflicts when any)."""
+        adopted = f" ({len(self.adoptions)} adopted)" if self.adoptions else ""
         text = (
-            f"{len(self.creates)} to create, {len(self.updates)} to update, "
+            f"{len(self.creates)} to create, {len(self.updates)} to update{adopted}, "
             f"{len(self.prunes)} to prune, {len(self.unchanged)} unchanged"
         )
         if self.conflicts:
@@ -100,25 +110,34 @@ def plan_object(
     environment: str,
     ignore: list[IgnoreRule] = (),
     overlay: Overlay = no_overlay,
+    adopt: bool = False,
 ) -> Change:
     """One rendered object's change against its live counterpart (None: it does not exist).
 
     The one classification of create / conflict / update / unchanged: `make_plan` uses it for
-    every object, apply again for an object it lost a write race on.
+    every object, apply again for an object it lost a write race on. With `adopt`, an object
+    nobody claims is an update that takes it over.
     """
     key = manifest.key
     target = overlay(manifest.obj, live)
     if live is None:
         normalized, _ = normalize_pair(desired=target, live=None, ignore=ignore)
         return Change(Action.CREATE, key, manifest=manifest, desired=target, desired_normalized=normalized)
-    problem = ownership_problem(live, environment)
+    problem = ownership_problem(live, environment, adopt=adopt)
     if problem:
         return Change(Action.CONFLICT, key, manifest=manifest, live=live, desired=target, reason=problem)
-    desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore)
+    takes_over = adopting(live, environment)
+    takeover = taken_over_fields(live, target) if takes_over else None
+    desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore, takeover=takeover)
     # Equal objects are the common case; comparing them in C costs far less than building a patch.
     patch = [] if live_normalized == desired_normalized else jsonpatch.make_patch(live_normalized, desired_normalized).patch
+    reason = ""
+    if takes_over:
+        managers = adopted_managers(live)
+        reason = "adopts it" + (f", taking over the fields of {', '.join(managers)}" if managers else "")
     return Change(Action.UPDATE if patch else Action.UNCHANGED, key, manifest=manifest, live=live, desired=target,
-                  desired_normalized=desired_normalized, live_normalized=live_normalized, patch=patch)
+                  desired_normalized=desired_normalized, live_normalized=live_normalized, patch=patch, reason=reason,
+                  adopt=takes_over and bool(patch))
 
 
 def make_plan(
@@ -129,6 +148,7 @@ def make_plan(
     revision: str | None = None,
     ignore: list[IgnoreRule] = (),
     overlay: Overlay = no_overlay,
+    adopt: bool = False,
 ) -> Plan:
     """Compare desired manifests with live objects (see module docstring)."""
     changes: list[Change] = []
@@ -136,7 +156,7 @@ def make_plan(
     for manifest in desired:
         seen.add(manifest.key)
         changes.append(plan_object(manifest, live_objects.get(manifest.key), environment=environment, ignore=ignore,
-                                   overlay=overlay))
+                                   overlay=overlay, adopt=adopt))
     for key, live in live_objects.items():
         if key in seen or not is_owned(live, environment):
             continue

@@ -19,11 +19,13 @@ from .plan import Planned, plan_rendered, require_namespaces
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    """How to write: for real or as a server dry run, with or without prunes, taking over conflicts or not."""
+    """How to write: for real or as a server dry run, with or without prunes, taking over conflicts or
+    not, adopting objects nobody claims or not."""
 
     dry_run: bool = False
     prune: bool = True
     force_conflicts: bool = False
+    adopt: bool = False
 
 
 @dataclass
@@ -43,7 +45,7 @@ def apply_environment(
     progress: Progress | None = None,
 ) -> Applied:
     """Plan `rendered` against `connection`, let `review` see (or refuse) it, then write it."""
-    planned = plan_rendered(rendered, connection)
+    planned = plan_rendered(rendered, connection, adopt=options.adopt)
     require_namespaces(planned)
     if review is not None:
         review(planned)
@@ -56,6 +58,7 @@ def apply_environment(
         force_conflicts=options.force_conflicts,
         ignore=tuple(planned.ignore),
         overlay=planned.overlay,
+        adopt=options.adopt,
     )
     result = applier.run(planned.plan, prune=options.prune, progress=progress)
     if not options.dry_run:

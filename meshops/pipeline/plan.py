@@ -140,8 +140,9 @@ class Planned:
         return self.connection.discovery
 
 
-def plan_rendered(rendered: RenderResult, connection: Connection) -> Planned:
-    """Read the cluster once, validate against it, and plan; no write happens here."""
+def plan_rendered(rendered: RenderResult, connection: Connection, *, adopt: bool = False) -> Planned:
+    """Read the cluster once, validate against it, and plan; no write happens here. With `adopt`,
+    objects nobody claims are planned as updates that take them over."""
     from ..rollout.overlay import make_overlay
 
     environment = rendered.environment
@@ -151,7 +152,7 @@ def plan_rendered(rendered: RenderResult, connection: Connection) -> Planned:
     overlay = make_overlay(rendered.config, revision=rendered.revision)
     ignore = ignore_rules(rendered.config.section("ignore"))
     plan = make_plan(rendered.manifests, live.objects, environment=environment, revision=rendered.revision,
-                     ignore=ignore, overlay=overlay)
+                     ignore=ignore, overlay=overlay, adopt=adopt)
     return Planned(rendered, findings, connection, live, plan, overlay, ignore)
 
 
@@ -164,11 +165,12 @@ def plan_environment(
     kubeconfig: str | None = None,
     context: str | None = None,
     retry: RetryPolicy = RetryPolicy(),
+    adopt: bool = False,
 ) -> Planned:
-    """Render, connect to the environment's cluster, and plan (`meshops diff`)."""
+    """Render, connect to the environment's cluster, and plan (`meshops diff`, `meshops adopt`)."""
     rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
     connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect(retry=retry)
-    return plan_rendered(rendered, connection)
+    return plan_rendered(rendered, connection, adopt=adopt)
 
 
 class MissingNamespace(ClusterError):
