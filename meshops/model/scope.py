@@ -22,6 +22,11 @@ class LiveScope:
     pod_selectors: frozenset[Labels] = frozenset()  # label sets whose pods were listed cluster-wide
     secret_namespaces: frozenset[str] = frozenset()
 
+    @property
+    def read_pods(self) -> bool:
+        """Whether any pod was read at all (offline: none, and every selector check is skipped)."""
+        return self.pods_everywhere or bool(self.pod_namespaces or self.pod_selectors)
+
     def knows_pods_in(self, namespace: str) -> bool:
         """Whether every pod of `namespace` was read."""
         return self.pods_everywhere or namespace in self.pod_namespaces

@@ -134,11 +134,14 @@ class _Checker:
 
     def _names(self, manifest: Manifest) -> list[Finding]:
         """MSH109 for a metadata.name or metadata.namespace the API server would refuse."""
-        key = manifest.key
+        metadata = manifest.obj["metadata"]  # the envelope check made sure it is a mapping
+        group = split_api_version(manifest.obj["apiVersion"])[0]
+        checks = [(field, metadata.get(field), rule) for field, rule in (
+            ("name", names.rule_for(group, manifest.obj["kind"])), ("namespace", names.NAMESPACE_RULE))]
+        checks = [(field, value, rule) for field, value, rule in checks if isinstance(value, str) and value]
         findings = []
-        for field, value, rule in (("name", key.name, names.rule_for(key.group, key.kind)),
-                                   ("namespace", key.namespace, names.NAMESPACE_RULE)):
-            problem = names.name_problem(value, rule) if value else None
+        for field, value, rule in checks:
+            problem = names.name_problem(value, rule)
             if problem:
                 better = names.suggested_name(value, rule)
                 fix = f"use e.g. {better!r}" if better else "rename it"

@@ -54,6 +54,8 @@ def _describe(labels: frozenset[tuple[str, str]]) -> str:
 def check_selectors_match_workloads(context: Context) -> Iterator[Finding]:
     """MSH224: a selector (or a namespace-wide AuthorizationPolicy) that applies to no workload."""
     index = context.index
+    if not index.scope.read_pods:
+        return
     for group_kind in WORKLOAD_SELECTORS:
         for entry in index.of_kind(*group_kind):
             selector = workload_selector(group_kind[0], group_kind[1], entry.obj)
