@@ -270,3 +270,10 @@ def test_meshops_apply_refuses_inside_a_freeze_window_too(team_repo, sandbox, me
     overridden = meshops("apply", "--env", "dev", "--repo", str(root), "--kubeconfig", str(cluster), "--context", "sandbox",
                          "--yes", "--override-freeze", "fix for INC-7")
     assert overridden.returncode == 0, overridden.stderr
+
+
+def test_a_file_reconcile_does_not_render_is_named_in_its_output(team_repo, sandbox, settings):
+    commit_and_push(team_repo, {"templates/routes.txt": "reviews: v2\n"}, "a note in templates/")
+    report, lines = run(settings("dev"))
+    assert report.environments[0].outcome.value == "applied", lines
+    assert "dev: warning: templates/routes.txt: not rendered (neither a template (*.yaml.j2) nor a plain manifest (*.yaml, *.yml))" in lines
