@@ -79,7 +79,7 @@ def test_import_leaves_out_secrets_controller_objects_and_other_environments(tmp
     def route(name: str, metadata: dict) -> None:
         custom.create_namespaced_custom_object("networking.istio.io", "v1", "shop", "virtualservices", {
             "apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": name, **metadata},
-            "spec": {"hosts": [f"{name}.example.com"]}})
+            "spec": {"hosts": [f"{name}.example.com"], "http": [{"route": [{"destination": {"host": "httpbin.org"}}]}]}})
 
     route("mine", {})
     route("canary", {"ownerReferences": [{"apiVersion": "flagger.app/v1beta1", "kind": "Canary", "name": "canary",
