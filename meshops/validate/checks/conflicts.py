@@ -95,24 +95,23 @@ def check_destination_rule_duplicates(context: Context) -> Iterator[Finding]:
         )
 
 
-def check_telemetry_defaults(context: Context) -> Iterator[Finding]:
-    """MSH219: a namespace may have one Telemetry without a selector; with several, one is picked arbitrarily."""
-    for namespace, entry, others in _crowded(context.index.selectorless_telemetry):
-        yield context.finding(
-            "MSH219", entry, ("metadata", "name"),
-            f"namespace {namespace!r} has other Telemetry objects without a selector ({quoted(others)}): Istio "
-            "uses only one of them; merge their metrics, tracing and accessLogging into one Telemetry",
-        )
+# Kinds a namespace may have one default of (no selector): (index of them, code, kind, how to merge).
+DEFAULTS = (
+    ("selectorless_telemetry", "MSH219", "Telemetry objects without a selector",
+     "merge their metrics, tracing and accessLogging into one Telemetry"),
+    ("selectorless_sidecars", "MSH226", "Sidecars without a workloadSelector",
+     "merge them, or give each a workloadSelector"),
+)
 
 
-def check_sidecar_defaults(context: Context) -> Iterator[Finding]:
-    """MSH226: a namespace has one default Sidecar (no selector); with several, which one applies is undefined."""
-    for namespace, entry, others in _crowded(context.index.selectorless_sidecars):
-        yield context.finding(
-            "MSH226", entry, ("metadata", "name"),
-            f"namespace {namespace!r} has other Sidecars without a workloadSelector ({quoted(others)}): Istio uses "
-            "only one of them; merge them, or give each a workloadSelector",
-        )
+def check_namespace_defaults(context: Context) -> Iterator[Finding]:
+    """MSH219/MSH226: one selector-less Telemetry (Sidecar) per namespace; with several, one is picked arbitrarily."""
+    for index_name, code, what, advice in DEFAULTS:
+        for namespace, entry, others in _crowded(getattr(context.index, index_name)):
+            yield context.finding(
+                code, entry, ("metadata", "name"),
+                f"namespace {namespace!r} has other {what} ({quoted(others)}): Istio uses only one of them; {advice}",
+            )
 
 
 def _crowded(groups: Mapping[K, list[Entry]]) -> Iterator[tuple[K, Entry, list[str]]]:
@@ -125,5 +124,4 @@ def _crowded(groups: Mapping[K, list[Entry]]) -> Iterator[tuple[K, Entry, list[s
                 yield key, entry, sorted(other.label for other in members if other is not entry)
 
 
-CHECKS = (check_virtual_service_hosts, check_gateway_conflicts, check_destination_rule_duplicates, check_telemetry_defaults,
-          check_sidecar_defaults)
+CHECKS = (check_virtual_service_hosts, check_gateway_conflicts, check_destination_rule_duplicates, check_namespace_defaults)

@@ -223,25 +223,21 @@ def _competing(context: Context, group: str, kind: str) -> Iterator[tuple[Entry,
                 yield entry, sorted(by_id[other].label for other in others), shared
 
 
-def check_sidecar_selectors(context: Context) -> Iterator[Finding]:
-    """MSH225: two Sidecars for one workload; Istio picks one, which one is undefined."""
-    for entry, others, shared in _competing(context, NETWORKING, "Sidecar"):
-        yield context.finding(
-            "MSH225", entry, ("spec", "workloadSelector"),
-            f"{quoted(others)} also selects {shared}: a workload uses one Sidecar and which one is undefined; "
-            "merge them or make their selectors disjoint",
-        )
+# Kinds of which a workload uses one object only: (group, kind, code, path reported, what to do).
+COMPETING = (
+    (NETWORKING, "Sidecar", "MSH225", ("spec", "workloadSelector"),
+     "a workload uses one Sidecar and which one is undefined; merge them or make their selectors disjoint"),
+    (TELEMETRY, "Telemetry", "MSH227", ("spec", "selector"),
+     "Istio applies only one of them; merge their metrics, tracing and accessLogging into one Telemetry"),
+)
 
 
-def check_telemetry_selectors(context: Context) -> Iterator[Finding]:
-    """MSH227: two Telemetry objects for one workload; Istio uses one of them."""
-    for entry, others, shared in _competing(context, TELEMETRY, "Telemetry"):
-        yield context.finding(
-            "MSH227", entry, ("spec", "selector"),
-            f"{quoted(others)} also selects {shared}: Istio applies only one of them; merge their metrics, "
-            "tracing and accessLogging into one Telemetry",
-        )
+def check_competing_selectors(context: Context) -> Iterator[Finding]:
+    """MSH225/MSH227: two Sidecars (or Telemetries) for one workload; Istio picks one, which one is undefined."""
+    for group, kind, code, path, advice in COMPETING:
+        for entry, others, shared in _competing(context, group, kind):
+            yield context.finding(code, entry, path, f"{quoted(others)} also selects {shared}: {advice}")
 
 
 CHECKS = (check_selectors_match_workloads, check_gateway_pods, check_gateway_credentials, check_gateway_ports,
-          check_sidecar_selectors, check_telemetry_selectors)
+          check_competing_selectors)
