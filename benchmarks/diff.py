@@ -29,6 +29,8 @@ from meshops.sandbox import Fault, SandboxServer  # noqa: E402
 from meshops.validate.schemas import shipped_crds  # noqa: E402
 
 MESHOPS = [sys.executable, "-m", "meshops"]
+# The generated config repos are plain directories, not git repositories: the operator names their owner.
+OWNER_ID = "bench"
 
 
 def measure(objects: int, work: Path, *, latency_ms: float = 0.0) -> dict:
@@ -37,7 +39,7 @@ def measure(objects: int, work: Path, *, latency_ms: float = 0.0) -> dict:
     with SandboxServer() as server:
         server.install_crds(shipped_crds())
         kubeconfig = server.write_kubeconfig(work / f"kubeconfig-{objects}")
-        cluster = ["--kubeconfig", str(kubeconfig), "--context", "sandbox", "--repo", str(repo)]
+        cluster = ["--kubeconfig", str(kubeconfig), "--context", "sandbox", "--repo", str(repo), "--owner-id", OWNER_ID]
         connect(kubeconfig=str(kubeconfig), context="sandbox").request(
             "POST", "/api/v1/namespaces", body={"metadata": {"name": "istio-system"}})  # as if Istio were installed
         applied = subprocess.run(MESHOPS + ["apply", "--env", "bench", "--yes", *cluster], capture_output=True, text=True)

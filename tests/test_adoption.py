@@ -1,20 +1,22 @@
 """Adoption: objects created with the real kubectl (client- and server-side apply) are taken over by
-`meshops apply --adopt` — labels added, kubectl's fields taken over, Namespace labels kept — after a
-field-level preview (`meshops adopt`); the second apply writes nothing; an object another meshops
-environment owns is refused with a clear message."""
+`meshops apply --adopt` — labels and the owner annotation written, kubectl's fields taken over,
+Namespace labels kept — after a field-level preview (`meshops adopt`); the second apply writes
+nothing; an object another repository, environment or tool owns is refused naming the owner; the same
+`--adopt` prunes labelled objects nobody owns; a Namespace the operator names exactly in
+`--allowed-namespaces` is adopted without it."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from helpers import KUBECTL, Kubectl, commit_all
 from meshops.diff.adoption import managed_fields_after_takeover, taken_over_fields
-from meshops.model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL
+from meshops.model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, OWNER_ANNOTATION
+from meshops.source.repo import open_source
 from meshops.yamlio.documents import dump_all
 
-KUBECTL = Path("/usr/bin/kubectl")
 kubectl_needed = pytest.mark.skipif(not KUBECTL.exists(), reason=f"kubectl is not installed at {KUBECTL}")
 
 NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"istio-injection": "enabled"}}}
@@ -37,26 +39,20 @@ RULE = {"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule", "meta
 
 
 def write_repo(root: Path, documents: list[dict], *, environment: str = "dev") -> Path:
+    """A committed config repo (its root commit is its owner id) rendering `documents` for `environment`."""
     files = {f"environments/{environment}/meshops.yaml": "namespace: shop\n",
              f"environments/{environment}/values.yaml": "{}\n",
              "templates/shop.yaml": dump_all(documents)}
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
+    commit_all(root, "shop")
     return root
 
 
-class Kubectl:
-    def __init__(self, kubeconfig: Path, tmp_path: Path) -> None:
-        self.base = [str(KUBECTL), "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "kube-cache")]
-        self.tmp_path = tmp_path
-
-    def apply(self, *documents: dict, server_side: bool = False) -> None:
-        path = self.tmp_path / "kubectl-input.yaml"
-        path.write_text(dump_all(documents))
-        arguments = ["apply", "-f", str(path)] + (["--server-side"] if server_side else [])
-        result = subprocess.run([*self.base, *arguments], capture_output=True, text=True, timeout=120)
-        assert result.returncode == 0, result.stderr
+def owner_of(repo: Path, environment: str = "dev") -> str:
+    """The `meshops.dev/owner` value apply writes for `repo`'s `environment`."""
+    return f"{open_source(repo).repo_id}/{environment}"
 
 
 @pytest.fixture
@@ -114,16 +110,17 @@ def test_apply_adopt_takes_over_objects_kubectl_created_client_and_server_side_a
         tmp_path, kubectl, cli, mesh_sandbox):
     kubectl.apply(NAMESPACE, SERVICE, RULE, route("cart", timeout="10s"))  # client-side apply
     kubectl.apply(route("public"), server_side=True)  # server-side apply (manager kubectl)
-    write_repo(tmp_path / "repo", [{**NAMESPACE, "metadata": {"name": "shop"}}, SERVICE, RULE,
-                                   route("cart", weights=(80, 20)), route("public")])
+    repo = write_repo(tmp_path / "repo", [{**NAMESPACE, "metadata": {"name": "shop"}}, SERVICE, RULE,
+                                          route("cart", weights=(80, 20)), route("public")])
     refused = cli("apply", "--env", "dev", "--yes")
     assert refused.returncode == 4 and "not managed by meshops" in refused.stderr
-    assert "meshops adopt" in refused.stderr
+    assert "meshops adopt --env dev" in refused.stderr
     adopted = cli("apply", "--env", "dev", "--yes", "--adopt")
     assert adopted.returncode == 0, adopted.stderr + adopted.stdout
     assert "5 updated" in adopted.stdout
     cart = get_route(mesh_sandbox, "cart")
     assert cart["metadata"]["labels"][MANAGED_BY_LABEL] == "meshops" and cart["metadata"]["labels"][ENVIRONMENT_LABEL] == "dev"
+    assert cart["metadata"]["annotations"][OWNER_ANNOTATION] == owner_of(repo)
     assert [r["weight"] for r in cart["spec"]["http"][0]["route"]] == [80, 20]
     assert "timeout" not in cart["spec"]["http"][0]  # set only by kubectl, not in git: removed
     public = get_route(mesh_sandbox, "public")  # created with kubectl apply --server-side
@@ -132,6 +129,7 @@ def test_apply_adopt_takes_over_objects_kubectl_created_client_and_server_side_a
     assert "f:spec" not in cart_fields.get("kubectl-client-side-apply", {}).get("fieldsV1", {})
     namespace = mesh_sandbox.core_v1().read_namespace("shop")
     assert namespace.metadata.labels["istio-injection"] == "enabled"  # kept, though git does not set it
+    assert namespace.metadata.annotations[OWNER_ANNOTATION] == owner_of(repo)
     mesh_sandbox.server.log.clear()
     again = cli("apply", "--env", "dev", "--yes")
     assert again.returncode == 0 and mesh_sandbox.writes() == [], again.stdout
@@ -141,18 +139,20 @@ def test_apply_adopt_takes_over_objects_kubectl_created_client_and_server_side_a
 @kubectl_needed
 def test_the_adopt_preview_shows_field_level_changes_and_writes_nothing(tmp_path, kubectl, cli, mesh_sandbox):
     kubectl.apply(NAMESPACE, SERVICE, RULE, route("cart", timeout="10s"))
-    write_repo(tmp_path / "repo", [NAMESPACE, SERVICE, RULE, route("cart", weights=(80, 20))])
+    repo = write_repo(tmp_path / "repo", [NAMESPACE, SERVICE, RULE, route("cart", weights=(80, 20))])
     mesh_sandbox.server.log.clear()
     preview = cli("adopt", "--env", "dev")
     assert preview.returncode == 1, preview.stderr
     assert mesh_sandbox.writes() == []
     lines = preview.stdout.splitlines()
-    header = lines.index("~ VirtualService shop/cart (adopts it, taking over the fields of kubectl-client-side-apply)")
-    fields = lines[header + 1:header + 8]
+    header = lines.index(f"~ VirtualService shop/cart (adopted: records {OWNER_ANNOTATION}: {owner_of(repo)}, "
+                         "taking over the fields of kubectl-client-side-apply)")
+    fields = lines[header + 1:header + 9]
     assert "    ~ spec.http[0].route[0].weight: 90 -> 80" in fields
     assert '    - spec.http[0].timeout (was "10s")' in fields
     assert any(line.startswith("    + metadata.labels") for line in fields)
-    assert lines[-1] == "4 to adopt, 0 refused; apply with: meshops apply --env dev --adopt"
+    assert any(line.startswith("    + metadata.annotations") for line in fields)
+    assert lines[-1] == f"4 to adopt for {owner_of(repo)}, 0 to prune, 0 refused; apply with: meshops apply --env dev --adopt"
     as_json = json.loads(cli("adopt", "--env", "dev", "-o", "json").stdout)
     assert sorted(entry["kind"] for entry in as_json["adopt"]) == ["DestinationRule", "Namespace", "Service", "VirtualService"]
 
@@ -162,14 +162,40 @@ def test_an_object_another_meshops_environment_owns_is_never_adopted(tmp_path, c
     assert meshops("apply", "--env", "prod", "--yes", "--repo", str(other), "--kubeconfig", str(mesh_sandbox.kubeconfig),
                    "--context", "sandbox").returncode == 0
     write_repo(tmp_path / "repo", [route("cart", weights=(50, 50))])
+    reason = f"owned by {owner_of(other, 'prod')} ({OWNER_ANNOTATION}), never adopted for "
     preview = cli("adopt", "--env", "dev")
-    assert "! VirtualService shop/cart: owned by meshops environment 'prod', never adopted by 'dev'" in preview.stdout
+    assert f"! VirtualService shop/cart: {reason}" in preview.stdout
     mesh_sandbox.server.log.clear()
     refused = cli("apply", "--env", "dev", "--yes", "--adopt")
     assert refused.returncode == 4
-    assert "conflict: VirtualService shop/cart: owned by meshops environment 'prod', never adopted by 'dev'" in refused.stderr
+    assert f"conflict: VirtualService shop/cart: {reason}" in refused.stderr
     assert mesh_sandbox.writes() == []
     assert [r["weight"] for r in get_route(mesh_sandbox, "cart")["spec"]["http"][0]["route"]] == [90, 10]
+
+
+def test_an_object_another_repository_owns_for_the_same_environment_name_is_never_adopted(tmp_path, cli, mesh_sandbox, meshops):
+    other = write_repo(tmp_path / "other", [NAMESPACE, SERVICE, RULE, route("cart")])
+    assert meshops("apply", "--env", "dev", "--yes", "--repo", str(other), "--kubeconfig", str(mesh_sandbox.kubeconfig),
+                   "--context", "sandbox").returncode == 0
+    repo = write_repo(tmp_path / "repo", [route("cart", weights=(50, 50))])
+    assert owner_of(repo) != owner_of(other)
+    mesh_sandbox.server.log.clear()
+    refused = cli("apply", "--env", "dev", "--yes", "--adopt")
+    assert refused.returncode == 4
+    assert f"owned by {owner_of(other)} ({OWNER_ANNOTATION}), never adopted for {owner_of(repo)}" in refused.stderr
+    assert mesh_sandbox.writes() == []
+
+
+def test_an_object_labelled_for_another_environment_without_an_owner_is_never_adopted(tmp_path, cli, mesh_sandbox):
+    mesh_sandbox.core_v1().create_namespace({"metadata": {"name": "shop"}})
+    labelled = route("cart")
+    labelled["metadata"]["labels"] = {MANAGED_BY_LABEL: "meshops", ENVIRONMENT_LABEL: "prod"}
+    mesh_sandbox.custom_objects().create_namespaced_custom_object("networking.istio.io", "v1", "shop", "virtualservices",
+                                                                  labelled)
+    write_repo(tmp_path / "repo", [SERVICE, RULE, route("cart")])
+    refused = cli("apply", "--env", "dev", "--yes", "--adopt")
+    assert refused.returncode == 4
+    assert "owned by meshops environment 'prod' (meshops.dev/environment), never adopted for 'dev'" in refused.stderr
 
 
 def test_an_object_another_tool_manages_is_never_adopted(tmp_path, cli, mesh_sandbox):
@@ -183,3 +209,61 @@ def test_an_object_another_tool_manages_is_never_adopted(tmp_path, cli, mesh_san
     write_repo(tmp_path / "repo", [route("cart")])
     refused = cli("apply", "--env", "dev", "--yes", "--adopt")
     assert refused.returncode == 4 and "managed by 'Helm'" in refused.stderr and "never adopted" in refused.stderr
+
+
+@kubectl_needed
+def test_one_adopt_takes_over_what_git_renders_and_prunes_what_is_labelled_without_an_owner(tmp_path, kubectl, cli, mesh_sandbox):
+    kubectl.apply(NAMESPACE, SERVICE, RULE, route("cart"))
+    stale = route("old")  # labelled for dev by an earlier meshops (no owner annotation), no longer rendered
+    stale["metadata"]["labels"] = {MANAGED_BY_LABEL: "meshops", ENVIRONMENT_LABEL: "dev"}
+    kubectl.apply(stale)
+    repo = write_repo(tmp_path / "repo", [NAMESPACE, SERVICE, RULE, route("cart")])
+    plain = cli("apply", "--env", "dev", "--yes", "--no-prune")
+    assert plain.returncode == 4  # kubectl's objects are conflicts without --adopt
+    preview = cli("adopt", "--env", "dev")
+    assert "- VirtualService shop/old (labelled for dev without an owner, no longer rendered: pruned)" in preview.stdout
+    adopted = cli("apply", "--env", "dev", "--yes", "--adopt", "--allow-mass-prune")
+    assert adopted.returncode == 0, adopted.stderr + adopted.stdout
+    assert "4 updated" in adopted.stdout and "1 pruned" in adopted.stdout
+    names = {o["metadata"]["name"] for o in mesh_sandbox.server.objects("networking.istio.io", "virtualservices", "shop")}
+    assert names == {"cart"}
+    assert get_route(mesh_sandbox, "cart")["metadata"]["annotations"][OWNER_ANNOTATION] == owner_of(repo)
+
+
+# --- a Namespace the operator created and named: adopted without --adopt ---------------------------
+
+
+@kubectl_needed
+def test_a_namespace_the_operator_created_and_named_in_the_allow_list_is_adopted_by_a_plain_apply(
+        tmp_path, kubectl, cli, mesh_sandbox):
+    kubectl.run("create", "namespace", "shop")
+    kubectl.run("label", "namespace", "shop", "istio-injection=enabled")
+    repo = write_repo(tmp_path / "repo", [{**NAMESPACE, "metadata": {"name": "shop", "labels": {"team": "cart"}}}, SERVICE])
+    applied = cli("apply", "--env", "dev", "--yes", "--allowed-namespaces", "shop")
+    assert applied.returncode == 0, applied.stderr + applied.stdout
+    namespace = mesh_sandbox.core_v1().read_namespace("shop")
+    assert namespace.metadata.annotations[OWNER_ANNOTATION] == owner_of(repo)
+    assert namespace.metadata.labels["istio-injection"] == "enabled" and namespace.metadata.labels["team"] == "cart"
+    mesh_sandbox.server.log.clear()
+    assert cli("apply", "--env", "dev", "--yes", "--allowed-namespaces", "shop").returncode == 0
+    assert mesh_sandbox.writes() == []
+
+
+@kubectl_needed
+def test_a_namespace_allowed_only_by_a_pattern_or_the_default_is_not_adopted_without_adopt(tmp_path, kubectl, cli, mesh_sandbox):
+    kubectl.run("create", "namespace", "shop")
+    write_repo(tmp_path / "repo", [NAMESPACE, SERVICE])
+    for allowed in (("--allowed-namespaces", "sh*"), ()):
+        mesh_sandbox.server.log.clear()
+        refused = cli("apply", "--env", "dev", "--yes", *allowed)
+        assert refused.returncode == 4 and "conflict: Namespace shop: exists and is not managed by meshops" in refused.stderr
+        assert [e for e in mesh_sandbox.writes() if e.path.endswith("/namespaces/shop")] == []
+
+
+@kubectl_needed
+def test_a_named_namespace_another_owner_claims_is_still_refused(tmp_path, kubectl, cli, mesh_sandbox):
+    kubectl.run("create", "namespace", "shop")
+    kubectl.run("label", "namespace", "shop", f"{MANAGED_BY_LABEL}=Helm")
+    write_repo(tmp_path / "repo", [NAMESPACE, SERVICE])
+    refused = cli("apply", "--env", "dev", "--yes", "--allowed-namespaces", "shop")
+    assert refused.returncode == 4 and "conflict: Namespace shop: managed by 'Helm'" in refused.stderr

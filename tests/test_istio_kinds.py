@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from helpers import commit_all
 from meshops.model import kinds
 from meshops.validate.schemas import SHIPPED_KINDS
 from test_validate_schema_upstream import (GOOD_ENVOY_FILTER, GOOD_PROXY_CONFIG, GOOD_TRAFFIC_EXTENSION,
@@ -49,6 +50,7 @@ def _repo(root: Path, documents: list[str]) -> Path:
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
+    commit_all(root, "new kinds")  # a git repository: its root commit is the owner id
     return root
 
 
@@ -66,7 +68,7 @@ def test_new_kinds_apply_in_order_to_a_sandbox_with_the_exported_crds_and_are_pr
     assert meshops("apply", "--env", "dev", "--yes", *cluster).returncode == 0
     assert mesh_sandbox.writes() == []
     (repo / "environments/dev/manifests/extensions.yaml").unlink()
-    pruned = meshops("apply", "--env", "dev", "--yes", *cluster)
+    pruned = meshops("apply", "--env", "dev", "--yes", "--allow-mass-prune", *cluster)  # 5 of the 7 objects
     assert pruned.returncode == 0 and "5 pruned" in pruned.stdout, pruned.stdout + pruned.stderr
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import git
 import pytest
 
+from helpers import commit_all
+
 from meshops.model.errors import ConfigError
 from meshops.model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL
 from meshops.render import render
@@ -150,6 +152,7 @@ def test_plain_manifests_render_from_a_git_revision_too(tmp_path):
 
 def test_a_folder_of_plain_yaml_applies_and_a_second_apply_writes_nothing(tmp_path, meshops, mesh_sandbox):
     repo = write_repo(tmp_path, {"templates/namespace.yaml": NAMESPACE, "templates/cart.yaml": SERVICE + "---\n" + ROUTE})
+    commit_all(repo, "plain manifests")  # the root commit is the owner id
     cluster = ("--repo", str(repo), "--kubeconfig", str(mesh_sandbox.kubeconfig), "--context", "sandbox")
     applied = meshops("apply", "--env", "dev", "--yes", *cluster)
     assert applied.returncode == 0, applied.stderr + applied.stdout

@@ -4,7 +4,7 @@ check fires on its mistake, stays quiet on the fix, and reports an absence only 
 from __future__ import annotations
 
 from meshops.model.manifest import FileSource, Manifest
-from meshops.model.scope import EVERY_POD, OFFLINE, LiveScope
+from meshops.model.readscope import EVERY_POD, OFFLINE, LiveScope
 from meshops.validate import validate
 from meshops.validate.catalogue import catalogue
 from meshops.yamlio.documents import load_documents
@@ -12,7 +12,7 @@ from meshops.yamlio.documents import load_documents
 
 def check(text: str, *, live: list[dict] | None = None, scope: LiveScope = EVERY_POD) -> list:
     manifests = [Manifest(obj=d.data, source=FileSource("mesh.yaml", d)) for d in load_documents(text, filename="mesh.yaml")]
-    return validate(manifests, live=[] if live is None else live, scope=scope)
+    return validate(manifests, live=[] if live is None else live, read_scope=scope)
 
 
 def codes(findings, prefix: str = "MSH2") -> list[tuple[str, str]]:
@@ -364,12 +364,13 @@ WORLD_REPO = {
 
 def test_a_plan_reads_the_pods_and_secrets_the_workload_checks_need_and_keeps_no_secret_value(tmp_path, mesh_sandbox):
     from meshops.pipeline.plan import plan_environment
+    from meshops.pipeline.targets import Operator
 
     _gateway_world(mesh_sandbox)
     repo = _write(tmp_path, WORLD_REPO)
     mesh_sandbox.server.log.clear()
-    planned = plan_environment(repo=str(repo), ref=None, environment="dev", kubeconfig=str(mesh_sandbox.kubeconfig),
-                               context="sandbox")
+    operator = Operator(kubeconfig=str(mesh_sandbox.kubeconfig), context="sandbox", owner_id="workloads-test")
+    planned = plan_environment(repo=str(repo), ref=None, environment="dev", operator=operator)
     assert {("MSH220", ".spec.servers[0].tls.credentialName"), ("MSH224", ".spec.selector.matchLabels")} <= set(
         codes(planned.findings))
     reads = [(entry.path, entry.query) for entry in mesh_sandbox.server.log.entries() if entry.verb == "list"]

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from ..cluster.api import ApiError, KubeApi
 from ..cluster.discovery import Discovery, Resource
 from ..diff.normalize import IgnoreRule
-from ..diff.plan import Change, plan_object
+from ..diff.plan import Change, adoptable, plan_object
 from ..model.errors import ClusterError
-from ..model.identity import FIELD_MANAGER, REVISION_ANNOTATION, Overlay, no_overlay
+from ..model.identity import FIELD_MANAGER, REVISION_ANNOTATION, Overlay, Owner, no_overlay, with_owner
+from ..model.scope import Scope
 from .result import Outcome
 
 # What a verb returns when it is done with an object: the outcome and a message for the report.
@@ -34,13 +35,20 @@ class ApplyContext:
 
     api: KubeApi
     discovery: Discovery
-    environment: str
+    owner: Owner  # the repository and environment every write is recorded for, and every prune checked against
     revision: str | None
     dry_run: bool = False
     force_conflicts: bool = False
     ignore: tuple[IgnoreRule, ...] = ()
     overlay: Overlay = no_overlay
-    adopt: bool = False  # take over objects nobody claims (`apply --adopt`)
+    # `--adopt`: take over objects git renders that nobody else claims (kubectl's fields included),
+    # and prune objects that carry the environment's labels but no owner annotation.
+    adopt: bool = False
+    scope: Scope | None = None  # the plan's scope (a Namespace the operator names is adoptable: `adoptable`)
+
+    @property
+    def environment(self) -> str:
+        return self.owner.environment
 
     def query(self, **extra: object) -> dict:
         """Query parameters of a write: meshops's field manager, and dryRun when dry-running."""
@@ -58,8 +66,8 @@ class ApplyContext:
         return resource
 
     def stamped(self, body: dict) -> dict:
-        """A copy of `body` carrying the revision it is applied from."""
-        stamped = copy.deepcopy(body)
+        """A copy of `body` carrying its owner and the revision it is applied from."""
+        stamped = copy.deepcopy(with_owner(body, self.owner))
         if self.revision:
             stamped.setdefault("metadata", {}).setdefault("annotations", {})[REVISION_ANNOTATION] = self.revision
         return stamped
@@ -77,8 +85,9 @@ class ApplyContext:
         """The same object planned again against what is live now (the plan's own classification)."""
         if change.manifest is None:
             return change
-        return plan_object(change.manifest, live, environment=self.environment, ignore=list(self.ignore),
-                           overlay=self.overlay, adopt=self.adopt)
+        adopt = self.adopt if self.scope is None else adoptable(change.key, adopt=self.adopt, scope=self.scope)
+        return plan_object(change.manifest, live, owner=self.owner, ignore=list(self.ignore), overlay=self.overlay,
+                           adopt=adopt)
 
 
 def failed(error: ApiError) -> Done:

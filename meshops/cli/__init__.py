@@ -26,7 +26,7 @@ from .reconcile import affected, reconcile
 from .render import envs, render
 from .rollout import rollout
 from .sandbox import sandbox
-from .serve import controller, serve
+from .serve import controller, dashboard, serve
 from .validate import validate
 
 # Internal failures (bugs) exit with EX_SOFTWARE from sysexits.h so they are never mistaken for
@@ -75,7 +75,8 @@ def cli() -> None:
 
 
 # Every command and group, in the order `meshops --help` lists them.
-COMMANDS = (init, import_, render, envs, diff, apply, adopt, crds, validate, sandbox, demo, rollout, reconcile, affected, serve, controller)
+COMMANDS = (init, import_, render, envs, diff, apply, adopt, crds, validate, sandbox, demo, rollout, reconcile, affected, serve,
+            controller, dashboard)
 for _command in COMMANDS:
     cli.add_command(_command)
 

@@ -7,32 +7,34 @@ import sys
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import cluster_options, output_option, source_options, warn_skipped
+from .common import operator_from, operator_options, output_option, prune_options, source_options, warn_skipped
 
 
 @click.command()
 @source_options
-@cluster_options
+@operator_options
 @click.option("--dry-run", "dry_run", type=click.Choice(["none", "server"]), default="none", show_default=True,
               help="server: send every write with dryRun=All (validated and admitted by the server, nothing persisted).")
 @click.option("--no-prune", is_flag=True, help="Do not delete objects git no longer renders.")
+@prune_options()
 @click.option("--force-conflicts", is_flag=True, help="Take over fields another field manager owns (server-side apply force).")
-@click.option("--adopt", is_flag=True,
-              help="Take over objects git renders that exist but nobody claims (created with kubectl); preview with `meshops adopt`.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required when stdin is not a terminal).")
 @click.option("--wait", is_flag=True, help="Then drive the environment's active rollouts (those this apply started included) until each ends.")
 @click.option("--timeout", default=None, metavar="D", help="With --wait: stop waiting after this long (Go duration: 10m).")
 @click.option("--prometheus-url", default=None, metavar="URL", help="With --wait: Prometheus to analyse with (default: meshops.yaml).")
 @click.option("--override-freeze", default=None, metavar="REASON", help="Apply even inside a freeze window of meshops.yaml (say why).")
 @output_option("text", "json", default="text")
-def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, force_conflicts, adopt, yes, wait, timeout,
-          prometheus_url, override_freeze, output) -> None:
+def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, owner_id, dry_run, no_prune, prune_namespaces,
+          max_prune_percent, adopt, allow_mass_prune, force_conflicts, yes, wait, timeout, prometheus_url, override_freeze,
+          output) -> None:
     """Apply an environment: validate, plan, then write in dependency order.
 
-    Only objects labelled as meshops's for this environment are ever updated or pruned; an object
-    of the same name that meshops does not own is reported as a conflict and left alone, unless
-    --adopt takes it over (only if no other meshops environment or tool claims it). Running apply
-    twice makes no second write.
+    Only objects this repository owns for this environment (labels and the meshops.dev/owner
+    annotation) are updated or pruned, and only inside the allowed namespaces; an object of the
+    same name someone else owns is reported as a conflict and left alone, unless --adopt takes it
+    over (only if no other repository, environment or tool claims it). Namespaces, objects
+    annotated meshops.dev/prune=disabled and mass prunes need a flag. Running apply twice makes
+    no second write.
 
     \b
     Examples:
@@ -45,6 +47,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
     from datetime import datetime, timezone
 
     from ..diff.output import text_lines
+    from ..apply.brakes import PruneBrake
     from ..pipeline.apply import ApplyOptions, apply_environment
     from ..pipeline.freeze import check_freeze
     from ..pipeline.plan import render_environment
@@ -58,8 +61,11 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
     warn_skipped(rendered.skipped)
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(rendered.config, datetime.now(timezone.utc), override=override_freeze)
-    connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect()
-    options = ApplyOptions(dry_run=server_dry_run, prune=not no_prune, force_conflicts=force_conflicts, adopt=adopt)
+    operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id)
+    connection = target_of(rendered.config, operator).connect()
+    options = ApplyOptions(dry_run=server_dry_run, prune=not no_prune, force_conflicts=force_conflicts, adopt=adopt,
+                           prune_namespaces=prune_namespaces,
+                           brake=PruneBrake(max_percent=max_prune_percent, allow_mass_prune=allow_mass_prune))
     pending = 0
 
     def review(planned) -> None:
@@ -69,7 +75,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
         pending = len(plan.creates) + len(plan.updates) + (len(plan.prunes) if options.prune else 0)
         if output == "text":
             for line, _ in text_lines(plan):
-                if line.startswith(("+ ", "~ ", "- ", "! ")) or line == plan.summary():
+                if line.startswith(("+ ", "~ ", "- ", "! ", "# ")) or line == plan.summary():
                     click.echo(line, err=True)
         if pending and not server_dry_run and not yes:
             if not sys.stdin.isatty():

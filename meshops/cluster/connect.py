@@ -1,9 +1,11 @@
 """How a cluster is reached: a kubeconfig file and context, or the pod's service account.
 
 `connect` gets what the caller decided (see `cluster.target`): a kubeconfig path or None for the
-`KUBECONFIG` variable / `~/.kube/config`, a context or None for the current one, or `in_cluster`.
-Without a kubeconfig file, a pod's service-account config is used. Every way this can fail is a
-`ClusterError` naming the file or context.
+`KUBECONFIG` variable / `~/.kube/config`, and a context or None for the current one. The
+kubeconfig is always the operator's (a flag or the environment), never a file of the config
+repository: its exec credential plugins run programs. Without a kubeconfig file, a pod's
+service-account config is used. Every way this can fail is a `ClusterError` naming the file or
+context.
 """
 from __future__ import annotations
 
@@ -34,7 +36,6 @@ def connect(
     *,
     kubeconfig: str | None = None,
     context: str | None = None,
-    in_cluster: bool = False,
     retry: RetryPolicy = RetryPolicy(),
 ) -> KubeApi:
     """A `KubeApi` for the cluster a kubeconfig (or the pod's service account) points at."""
@@ -42,12 +43,6 @@ def connect(
     from kubernetes import config as k8s_config
 
     configuration = k8s_client.Configuration()
-    if in_cluster and not kubeconfig:
-        if not _in_cluster_available():
-            raise ClusterError("meshops.yaml asks for in-cluster config, but this is not a pod with a service account",
-                               hint="run inside the cluster or set cluster.kubeconfig")
-        k8s_config.load_incluster_config(client_configuration=configuration)
-        return KubeApi(k8s_client.ApiClient(configuration), label="in-cluster", retry=retry)
     files = _kubeconfig_files(kubeconfig)
     existing = [f for f in files if Path(f).is_file()]
     if not existing:
@@ -56,7 +51,7 @@ def connect(
             return KubeApi(k8s_client.ApiClient(configuration), label="in-cluster", retry=retry)
         raise ClusterError(
             f"no kubeconfig at {', '.join(files)}",
-            hint="pass --kubeconfig FILE, set KUBECONFIG, or set cluster.kubeconfig in meshops.yaml",
+            hint="pass --kubeconfig FILE or set KUBECONFIG",
         )
     try:
         loader = k8s_config.kube_config._get_kube_config_loader(filename=os.pathsep.join(existing), active_context=None)

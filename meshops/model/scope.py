@@ -1,59 +1,97 @@
-"""What a read of the cluster covered, so validation can tell "there is none" from "we did not look".
+"""Where one environment may write and prune: its own namespaces, inside the operator's allow-list.
 
-Checks like "this selector matches no workload" or "this Secret does not exist" are only true when
-the pods (or Secrets) where they would be were actually read. `validate --context` reads every pod;
-a plan reads pods only in the namespaces its objects need, plus the pods of each gateway selector
-cluster-wide, and Secrets only in the namespaces where gateway workloads run. `LiveScope` records
-that, and a check reports an absence only inside it.
+Two sides meet here, and only the operator's can say yes:
+- the environment's namespaces (`Scope.namespaces`): those its objects are rendered into, the
+  Namespaces it renders, and those its `meshops.yaml` declares (`namespace`, `namespaces`);
+- the operator's allow-list (`AllowList`, from `--allowed-namespaces` / `MESHOPS_ALLOWED_NAMESPACES`):
+  names or `*` patterns. Without one, every namespace but Kubernetes' own system namespaces.
+  The repository cannot widen it: a rendered object outside it is refused before any write.
+
+Cluster-scoped objects: a Namespace is in scope when the allow-list allows its name (creating
+or pruning a namespace is claiming everything in it); other cluster-scoped kinds (ClusterRoles,
+CRDs, webhooks …) act on every namespace at once and are never written.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Iterable
 
-Labels = frozenset[tuple[str, str]]
+from .manifest import ObjectKey
+
+# Kubernetes' own namespaces (control plane, cluster info, node heartbeats): written only when the
+# operator names them in the allow-list, never because a repository renders into them.
+SYSTEM_NAMESPACES: tuple[str, ...] = ("kube-system", "kube-public", "kube-node-lease")
+ALLOW_LIST_FLAG = "--allowed-namespaces"
+ALLOW_LIST_ENV = "MESHOPS_ALLOWED_NAMESPACES"
 
 
 @dataclass(frozen=True)
-class LiveScope:
-    """Where live pods and Secrets were read: everywhere, in some namespaces, or by label selector."""
+class AllowList:
+    """The operator's namespaces: names or `*` patterns; None means "all but the system namespaces"."""
 
-    pods_everywhere: bool = False
-    pod_namespaces: frozenset[str] = frozenset()
-    pod_selectors: frozenset[Labels] = frozenset()  # label sets whose pods were listed cluster-wide
-    secret_namespaces: frozenset[str] = frozenset()
+    patterns: tuple[str, ...] | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> AllowList:
+        """`team-a,istio-system,team-b-*` (commas or spaces); empty or None: the default."""
+        if not text or not text.strip():
+            return cls(None)
+        return cls(tuple(part for part in text.replace(",", " ").split() if part))
+
+    def allows(self, namespace: str) -> bool:
+        if self.patterns is None:
+            return namespace not in SYSTEM_NAMESPACES
+        return any(fnmatchcase(namespace, pattern) for pattern in self.patterns)
+
+    def names(self, namespace: str) -> bool:
+        """Whether the operator named `namespace` itself (not a `*` pattern, not the default): the
+        namespaces whose existing Namespace object meshops may adopt (`diff.plan.adoptable`)."""
+        return self.patterns is not None and namespace in self.patterns
+
+    def describe(self) -> str:
+        if self.patterns is None:
+            return f"every namespace except {', '.join(SYSTEM_NAMESPACES)} (no {ALLOW_LIST_FLAG} given)"
+        return f"{ALLOW_LIST_FLAG} {','.join(self.patterns)}"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """One environment's namespaces, and the operator's allow-list they are intersected with."""
+
+    namespaces: frozenset[str]
+    allowed: AllowList = AllowList()
+
+    @classmethod
+    def of(cls, namespaces: Iterable[str], allowed: AllowList = AllowList()) -> Scope:
+        return cls(frozenset(n for n in namespaces if n), allowed)
 
     @property
-    def read_pods(self) -> bool:
-        """Whether any pod was read at all (offline: none, and every selector check is skipped)."""
-        return self.pods_everywhere or bool(self.pod_namespaces or self.pod_selectors)
+    def readable(self) -> list[str]:
+        """The namespaces meshops reads and prunes in for this environment, sorted."""
+        return sorted(n for n in self.namespaces if self.allowed.allows(n))
 
-    def knows_pods_in(self, namespace: str) -> bool:
-        """Whether every pod of `namespace` was read."""
-        return self.pods_everywhere or namespace in self.pod_namespaces
+    def write_problem(self, key: ObjectKey, *, namespaced: bool) -> str | None:
+        """Why a rendered object may not be written, or None when it may."""
+        if namespaced:
+            if self.allowed.allows(key.namespace):
+                return None
+            return f"namespace {key.namespace} is outside the namespaces this meshops may write ({self.allowed.describe()})"
+        if key.kind == "Namespace" and key.group == "":
+            if self.allowed.allows(key.name):
+                return None
+            return f"namespace {key.name} is outside the namespaces this meshops may write ({self.allowed.describe()})"
+        return "cluster-scoped objects other than Namespaces act on every namespace; meshops never writes them"
 
-    def knows_pods_selected_by(self, labels: Labels) -> bool:
-        """Whether every pod in the cluster that `labels` selects was read."""
-        return self.pods_everywhere or labels in self.pod_selectors
-
-    def knows_secrets_in(self, namespace: str) -> bool:
-        return namespace in self.secret_namespaces
-
-
-# Nothing was read: absences are never reported (offline validation).
-OFFLINE = LiveScope()
-# `validate --context`: every pod was read (Secrets only where named).
-EVERY_POD = LiveScope(pods_everywhere=True)
-
-
-@dataclass
-class LiveScopeBuilder:
-    """Collects what a read covered, then freezes it."""
-
-    pods_everywhere: bool = False
-    pod_namespaces: set[str] = field(default_factory=set)
-    pod_selectors: set[Labels] = field(default_factory=set)
-    secret_namespaces: set[str] = field(default_factory=set)
-
-    def freeze(self) -> LiveScope:
-        return LiveScope(self.pods_everywhere, frozenset(self.pod_namespaces), frozenset(self.pod_selectors),
-                         frozenset(self.secret_namespaces))
+    def prune_problem(self, key: ObjectKey) -> str | None:
+        """Why an owned object no longer rendered may not be pruned here, or None when it may."""
+        if not key.namespace:
+            if key.kind == "Namespace" and key.group == "" and self.allowed.allows(key.name):
+                return None
+            return f"{key.name} is outside the namespaces this meshops may write ({self.allowed.describe()})"
+        if key.namespace not in self.namespaces:
+            return (f"namespace {key.namespace} is no longer one of this environment's namespaces "
+                    "(declare it in meshops.yaml `namespaces:` to prune there)")
+        if not self.allowed.allows(key.namespace):
+            return f"namespace {key.namespace} is outside the namespaces this meshops may write ({self.allowed.describe()})"
+        return None

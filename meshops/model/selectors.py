@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .scope import Labels
+from .readscope import Labels
 
 NETWORKING = "networking.istio.io"
 SECURITY = "security.istio.io"

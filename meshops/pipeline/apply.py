@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..apply.applier import Applier, Progress
+from ..apply.brakes import PruneBrake, check_prune_brake
 from ..apply.result import ApplyResult, Outcome
 from ..cluster.target import Connection
 from ..render import RenderResult
@@ -19,13 +20,17 @@ from .plan import Planned, plan_rendered, require_namespaces
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    """How to write: for real or as a server dry run, with or without prunes, taking over conflicts or
-    not, adopting objects nobody claims or not."""
+    """How to write: for real or as a server dry run, taking over conflicts or not, adopting objects
+    nobody claims or not, and what may be pruned."""
 
     dry_run: bool = False
     prune: bool = True
     force_conflicts: bool = False
+    # A person's `--adopt` (after reading `meshops adopt` or `diff --adopt`): take over rendered objects
+    # nobody else claims, and prune objects with the environment's labels but no owner annotation.
     adopt: bool = False
+    prune_namespaces: bool = False  # Namespaces are kept unless this is set
+    brake: PruneBrake = PruneBrake()  # the mass-prune brake; reconcile never releases it on its own
 
 
 @dataclass
@@ -44,21 +49,24 @@ def apply_environment(
     review: Callable[[Planned], None] | None = None,
     progress: Progress | None = None,
 ) -> Applied:
-    """Plan `rendered` against `connection`, let `review` see (or refuse) it, then write it."""
-    planned = plan_rendered(rendered, connection, adopt=options.adopt)
+    """Plan `rendered` against `connection`, check the brakes, let `review` see (or refuse) it, then write it."""
+    planned = plan_rendered(rendered, connection, adopt=options.adopt, prune_namespaces=options.prune_namespaces)
     require_namespaces(planned)
+    if options.prune:
+        check_prune_brake(planned.plan, rendered=len(rendered.manifests), brake=options.brake)
     if review is not None:
         review(planned)
     applier = Applier(
         connection.api,
         connection.discovery,
-        environment=rendered.environment,
+        owner=planned.owner,
         revision=rendered.revision,
         dry_run=options.dry_run,
         force_conflicts=options.force_conflicts,
         ignore=tuple(planned.ignore),
         overlay=planned.overlay,
         adopt=options.adopt,
+        scope=planned.scope,
     )
     result = applier.run(planned.plan, prune=options.prune, progress=progress)
     if not options.dry_run:

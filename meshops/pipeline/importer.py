@@ -4,12 +4,14 @@ The objects of the chosen kinds (by default every Istio kind meshops manages) in
 namespaces, plus every object the environment already owns (so the environment's plan prunes
 nothing it should keep), are read with one LIST per kind and namespace, stripped of what the server
 adds (status, uid, resourceVersion, managedFields, defaults, kubectl's last-applied annotation,
-meshops's own labels), and written as plain manifests under `environments/<env>/manifests/`, one
-file per kind, objects and keys sorted: importing twice writes the same bytes. Never imported:
-Secrets (their values do not belong in git), objects a controller owns (ownerReferences), objects
-another meshops environment owns, and objects the environment's templates already render. A README
-in the folder says what was imported and what was left out. An environment that does not exist
-yet is created (namespace, cluster context).
+meshops's own labels and annotations), and written as plain manifests under
+`environments/<env>/manifests/`, one file per kind, objects and keys sorted: importing twice writes
+the same bytes. Never imported: Secrets (their values do not belong in git), objects the templates
+already render, and whatever `apply --adopt` would refuse to take over (`adoption_problem`: another
+repository's or environment's, another tool's, a controller's). So what import writes, committed,
+is exactly what `meshops apply --adopt` makes this repository's (`meshops.dev/owner`); import itself
+only reads the cluster. A README in the folder says what was imported and what was left out. An
+environment that does not exist yet is created (namespace, cluster context).
 """
 from __future__ import annotations
 
@@ -24,7 +26,15 @@ from ..cluster.target import Connection
 from ..diff.normalize import normalize_pair
 from ..model import kinds
 from ..model.errors import ConfigError, UsageError
-from ..model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, owner_selector
+from ..model.identity import (
+    ENVIRONMENT_LABEL,
+    MANAGED_BY_LABEL,
+    OWNER_ANNOTATION,
+    REVISION_ANNOTATION,
+    Owner,
+    adoption_problem,
+    owner_selector,
+)
 from ..model.manifest import ObjectKey, key_of
 from ..render import EmptyRender, render_tree
 from ..render.plain import environment_manifests_dir
@@ -41,6 +51,9 @@ README = "README.md"
 NEVER_IMPORTED = {("", "Secret"), ("apiextensions.k8s.io", "CustomResourceDefinition")}
 # Metadata a controller or the API server keeps, on top of what diff normalization drops.
 _SERVER_METADATA = ("finalizers", "generateName")
+# What meshops itself writes on every object it applies (stamped again by render and apply).
+_MESHOPS_LABELS = (MANAGED_BY_LABEL, ENVIRONMENT_LABEL)
+_MESHOPS_ANNOTATIONS = (OWNER_ANNOTATION, REVISION_ANNOTATION)
 
 
 def istio_kinds() -> list[kinds.Kind]:
@@ -85,24 +98,28 @@ def _clean(obj: dict) -> dict:
     metadata = cleaned.setdefault("metadata", {})
     for name in _SERVER_METADATA:
         metadata.pop(name, None)
-    labels = metadata.get("labels") or {}
-    for label in (MANAGED_BY_LABEL, ENVIRONMENT_LABEL):
-        labels.pop(label, None)
+    for name, keys in (("labels", _MESHOPS_LABELS), ("annotations", _MESHOPS_ANNOTATIONS)):
+        for key in keys:
+            (metadata.get(name) or {}).pop(key, None)
     for name in ("labels", "annotations"):
         if not metadata.get(name):
             metadata.pop(name, None)
     return cleaned
 
 
-def _why_not(obj: dict, environment: str, rendered: set[ObjectKey]) -> str | None:
-    """Why a live object is not imported, or None."""
-    metadata = obj.get("metadata") or {}
-    if metadata.get("ownerReferences"):
-        owner = metadata["ownerReferences"][0]
-        return f"owned by {owner.get('kind')} {owner.get('name')} (a controller writes it)"
-    labels = metadata.get("labels") or {}
-    if labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE and labels.get(ENVIRONMENT_LABEL) not in (None, environment):
-        return f"owned by meshops environment {labels.get(ENVIRONMENT_LABEL)!r}"
+def _why_not(obj: dict, owner: Owner | None, environment: str, rendered: set[ObjectKey]) -> str | None:
+    """Why a live object is not imported (what `apply --adopt` would refuse, or what templates render), or None.
+
+    `owner` is None when the repository has no id yet (no commit, no --owner-id): then an object with
+    any owner annotation is someone else's.
+    """
+    recorded = ((obj.get("metadata") or {}).get("annotations") or {}).get(OWNER_ANNOTATION)
+    if owner is None and recorded is not None:
+        return f"owned by {recorded} ({OWNER_ANNOTATION})"
+    # Without an id of its own, nothing can match an owner annotation, and none is present here.
+    problem = adoption_problem(obj, owner or Owner(repo="", environment=environment))
+    if problem:
+        return problem
     if key_of(obj) in rendered:
         return "already rendered by the environment's templates"
     return None
@@ -193,26 +210,30 @@ def _readme(imported: Imported, source: str, namespaces: list[str]) -> str:
     lines += [f"- {kind}: {count}" for kind, count in sorted(imported.counts.items())]
     if imported.left_out:
         lines += ["", "Not imported:", ""] + [f"- {entry}" for entry in imported.left_out]
-    lines += ["", "Next: `meshops diff --env " + imported.environment + "` shows what differs; objects meshops does not",
-              "own yet are conflicts until `meshops adopt --env " + imported.environment + "` (preview) and",
-              "`meshops apply --env " + imported.environment + " --adopt` take them over.", ""]
+    env = imported.environment
+    lines += ["", "Next: commit these files (the repository's first commit is its owner id), then",
+              f"`meshops adopt --env {env}` previews taking the objects over and `meshops apply --env {env} --adopt`",
+              "does it: they then carry this repository's `meshops.dev/owner`, and `meshops diff --env " + env + "`",
+              "shows no changes.", ""]
     return "\n".join(lines)
 
 
 def import_environment(*, repo: str, environment: str, connection: Connection, namespaces: list[str],
-                       chosen: list[kinds.Kind], context: str | None) -> Imported:
-    """Import (see module docstring) into `repo`; returns what was written."""
+                       chosen: list[kinds.Kind], context: str | None, owner_id: str | None = None) -> Imported:
+    """Import (see module docstring) into `repo`; returns what was written. `owner_id`: the
+    repository's id (`--owner-id`, else its root commit; None when it has neither yet)."""
     if not namespaces:
         raise UsageError("no namespace to import from", hint="pass --namespace NS (may be repeated)")
     root = Path(repo)
     root.mkdir(parents=True, exist_ok=True)
     directory = environment_manifests_dir(environment)
     imported = Imported(environment=environment, directory=directory)
+    owner = Owner(repo=owner_id, environment=environment) if owner_id else None
     rendered = _rendered_by_templates(root, environment)
     found, imported.left_out = read_cluster(connection, environment=environment, namespaces=namespaces, chosen=chosen)
     by_kind: dict[tuple[str, str], list[dict]] = {}
     for key, obj in sorted(found.items()):
-        why = _why_not(obj, environment, rendered)
+        why = _why_not(obj, owner, environment, rendered)
         if why:
             imported.left_out.append(f"{key}: {why}")
         else:

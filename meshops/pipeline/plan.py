@@ -15,15 +15,17 @@ from ..cluster.live import LiveState, missing_namespaces, read_live
 from ..cluster.target import Connection
 from ..diff.normalize import IgnoreRule, ignore_rules
 from ..diff.plan import Plan, make_plan
+from ..model import kinds
 from ..model.errors import ClusterError, ConfigError
-from ..model.identity import Overlay
+from ..model.identity import Overlay, Owner
 from ..model.manifest import ObjectKey
-from ..model.scope import OFFLINE, LiveScope
+from ..model.readscope import OFFLINE, LiveScope
+from ..model.scope import ALLOW_LIST_ENV, ALLOW_LIST_FLAG, Scope
 from ..render import RenderResult, render
 from ..source.repo import open_source
 from ..validate.findings import Finding, Severity, has_errors
 from ..validate.schema_checks import CODE_UNKNOWN_KIND
-from .targets import target_of
+from .targets import Operator, owner_of, scope_of, target_of
 
 # Schema findings (MSH1xx) judge each object alone: a cluster's objects cannot change them.
 SCHEMA_CODE_PREFIX = "MSH1"
@@ -99,15 +101,15 @@ def validate_with_cluster_crds(rendered: RenderResult, connection: Connection) -
 
 
 def revalidate_with_live(rendered: RenderResult, offline: list[Finding], live: list[dict] | None,
-                         scope: LiveScope = OFFLINE) -> list[Finding]:
+                         read_scope: LiveScope = OFFLINE) -> list[Finding]:
     """The cross-resource checks again, with the cluster's objects as context (hosts from live
-    Services, subsets and selectors with pods, gateway credentials, all read within `scope`);
+    Services, subsets and selectors with pods, gateway credentials, all read within `read_scope`);
     InvalidConfig on errors. Schema findings do not depend on the cluster and are kept from the offline run."""
     from ..validate import validate
 
     if live is None:
         return offline
-    with_live = validate(rendered.manifests, config=rendered.config, live=live, scope=scope)
+    with_live = validate(rendered.manifests, config=rendered.config, live=live, read_scope=read_scope)
     if has_errors(with_live):
         raise InvalidConfig(with_live)
     return [finding for finding in offline if finding.code.startswith(SCHEMA_CODE_PREFIX)] + with_live
@@ -130,6 +132,8 @@ class Planned:
     plan: Plan
     overlay: Overlay  # the rollout overlay the plan used; apply re-plans with the same one
     ignore: list[IgnoreRule]  # meshops.yaml `ignore:`, read once for the plan and for apply's re-plans
+    owner: Owner  # the repository and environment the plan was made for
+    scope: Scope  # where it may write and prune
 
     @property
     def api(self) -> KubeApi:
@@ -140,20 +144,49 @@ class Planned:
         return self.connection.discovery
 
 
-def plan_rendered(rendered: RenderResult, connection: Connection, *, adopt: bool = False) -> Planned:
-    """Read the cluster once, validate against it, and plan; no write happens here. With `adopt`,
-    objects nobody claims are planned as updates that take them over."""
+class OutOfScope(ConfigError):
+    """A rendered object lies outside the namespaces the operator allows: nothing is read or written."""
+
+
+def check_scope(rendered: RenderResult, scope: Scope, discovery: Discovery) -> None:
+    """Refuse, before the cluster is even read, any rendered object outside `scope` (see `model.scope`)."""
+    for manifest in rendered.manifests:
+        row = kinds.lookup(manifest.key.group, manifest.kind)
+        if row is not None:
+            namespaced = row.namespaced
+        else:
+            resource = discovery.resolve(manifest.api_version, manifest.kind)
+            if resource is None:
+                continue  # not served: the read that follows says so
+            namespaced = resource.namespaced
+        problem = scope.write_problem(manifest.key, namespaced=namespaced)
+        if problem:
+            raise OutOfScope(
+                f"{manifest.key}: {problem}",
+                location=manifest.location(),
+                hint=f"render it into an allowed namespace, or ask whoever runs meshops to allow it ({ALLOW_LIST_FLAG} / "
+                     f"{ALLOW_LIST_ENV}); nothing was written",
+            )
+
+
+def plan_rendered(rendered: RenderResult, connection: Connection, *, adopt: bool = False,
+                  prune_namespaces: bool = False) -> Planned:
+    """Check the scope, read the cluster once, validate against it, and plan; no write happens here.
+    With `adopt`, objects nobody claims are planned as updates that take them over (`diff.plan`)."""
     from ..rollout.overlay import make_overlay
 
     environment = rendered.environment
     offline = validate_with_cluster_crds(rendered, connection)
-    live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment)
-    findings = revalidate_with_live(rendered, offline, live.lookup_objects(), live.scope)
+    owner = owner_of(connection.target, rendered)
+    scope = scope_of(connection.target, rendered)
+    check_scope(rendered, scope, connection.discovery)
+    live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment, scope=scope)
+    findings = revalidate_with_live(rendered, offline, live.lookup_objects(), live.read_scope)
     overlay = make_overlay(rendered.config, revision=rendered.revision)
     ignore = ignore_rules(rendered.config.section("ignore"))
-    plan = make_plan(rendered.manifests, live.objects, environment=environment, revision=rendered.revision,
-                     ignore=ignore, overlay=overlay, adopt=adopt)
-    return Planned(rendered, findings, connection, live, plan, overlay, ignore)
+    plan = make_plan(rendered.manifests, live.objects, owner=owner, scope=scope, revision=rendered.revision,
+                     ignore=ignore, overlay=overlay, adopt=adopt, prune_namespaces=prune_namespaces)
+    return Planned(rendered, findings, connection, live, plan, overlay, ignore, owner, scope)
 
 
 def plan_environment(
@@ -162,15 +195,15 @@ def plan_environment(
     ref: str | None,
     environment: str,
     sets: tuple[str, ...] = (),
-    kubeconfig: str | None = None,
-    context: str | None = None,
-    retry: RetryPolicy = RetryPolicy(),
+    operator: Operator = Operator(),
     adopt: bool = False,
+    prune_namespaces: bool = False,
+    retry: RetryPolicy = RetryPolicy(),
 ) -> Planned:
     """Render, connect to the environment's cluster, and plan (`meshops diff`, `meshops adopt`)."""
     rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
-    connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect(retry=retry)
-    return plan_rendered(rendered, connection, adopt=adopt)
+    connection = target_of(rendered.config, operator).connect(retry=retry)
+    return plan_rendered(rendered, connection, adopt=adopt, prune_namespaces=prune_namespaces)
 
 
 class MissingNamespace(ClusterError):

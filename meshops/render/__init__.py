@@ -9,12 +9,15 @@ environment says `allowEmpty: true`), and sorts the result into apply order. Fil
 that are not rendered come back in `RenderResult.skipped`, for the commands to name. The
 same inputs always give the same objects in the same order, hence the same bytes from `to_yaml`.
 Validate receives the manifests; each remembers its template and values lines.
+
+Reading the repo happens here; running the templates (code from the repo) happens in a worker
+process under the render budget (`budget`, `worker`), which hands back plain data per template.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from ..model import kinds
 from ..source.envconfig import TEMPLATES_DIR, EnvConfig, load_env_config
@@ -24,33 +27,18 @@ from ..model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VAL
 from ..model.manifest import Manifest, ObjectKey
 from ..source.repo import Source, Tree
 from ..source.values import Values, load_values
-from ..yamlio.documents import Document, Path, YamlError, dump_all, load_documents
+from ..yamlio.documents import Document, YamlError, dump_all, load_documents
+from .budget import BudgetExceeded, RenderBudget, default_budget
 from .jinja_env import make_environment, render_template
 from .plain import TEMPLATE_SUFFIXES, Skipped, environment_manifests_dir, read_plain, walk
+from .sourcemap import PackedTemplate, Provenance, RenderedSource, WiredSource, pack
 from .tracking import OutputTracker, RenderedOutput, track
+from .worker import run_bounded
 
 # meshops.yaml: the environment may render no objects at all (otherwise an empty render is an error).
+# The repository says so, so it only lets render and validate pass: pruning everything the
+# environment owns is still the mass-prune brake's to allow (`apply.brakes`, the operator's flag).
 ALLOW_EMPTY_KEY = "allowEmpty"
-
-
-@dataclass
-class RenderedSource:
-    """SourceMap of a rendered object: values lines first (most specific), then the template line."""
-
-    output: RenderedOutput
-    document: Document
-
-    def locate(self, path: Path) -> list[Location]:
-        output_line = self.document.line_of(path)
-        locations = list(self.output.values_locations(output_line))
-        template_location = self.output.template_location(output_line)
-        if template_location not in locations:
-            locations.append(template_location)
-        return locations
-
-    @property
-    def template(self) -> Location:
-        return self.output.template_location(self.document.start_line)
 
 
 @dataclass
@@ -64,6 +52,7 @@ class RenderResult:
     revision: str | None
     tree: Tree | None = None  # what it was rendered from (validate reads the repo's crds/ from it)
     skipped: list[Skipped] = dataclasses.field(default_factory=list)  # files in templates/ or manifests/ not rendered
+    repo_id: str | None = None  # the repository's stable id (`Source.repo_id`): the default owner id
 
     def to_yaml(self) -> str:
         with paused_gc():
@@ -129,44 +118,55 @@ def _sort_key(manifest: Manifest) -> tuple:
     return (kinds.apply_order(key.group, key.kind), key.namespace, key.name, key.kind, key.group)
 
 
-def render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...] = (), revision: str | None = None) -> RenderResult:
-    """Render `environment` from `tree` (see module docstring)."""
+def render_tree(
+    tree: Tree,
+    environment: str,
+    sets: list[str] | tuple[str, ...] = (),
+    revision: str | None = None,
+    *,
+    budget: RenderBudget | None = None,
+) -> RenderResult:
+    """Render `environment` from `tree` (see module docstring) under `budget` (default: the process's)."""
     with paused_gc():
-        return _render_tree(tree, environment, sets, revision)
+        return _render_tree(tree, environment, sets, revision, budget or default_budget())
 
 
-def _render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...], revision: str | None) -> RenderResult:
+def _render_tree(
+    tree: Tree, environment: str, sets: list[str] | tuple[str, ...], revision: str | None, budget: RenderBudget
+) -> RenderResult:
     config = load_env_config(tree, environment)
     values = load_values(tree, environment, sets)
     sources, entry_points = _load_sources(tree)
-    tracker = OutputTracker(sources)
-    jinja_environment = make_environment(sources, tracker)
     variables = {
         "values": track(values),
         "environment": {"name": environment, "namespace": config.namespace, "production": config.production},
     }
+    templates = TemplateRun(sources=sources, entry_points=entry_points, variables=variables, config=config,
+                            environment=environment, budget=budget)
     manifests: list[Manifest] = []
-    seen: dict[ObjectKey, Location] = {}
-    for name in entry_points:
-        output = render_template(jinja_environment, tracker, sources, name, variables)
-        for document in _documents(output):
-            source = RenderedSource(output=output, document=document)
-            if not isinstance(document.data, dict):
-                raise ConfigError(
-                    "rendered document is not a mapping (an object)",
-                    location=source.template,
-                    hint="each `---` document must be a Kubernetes object",
-                )
-            _stamp(document.data, environment=environment, default_namespace=config.namespace, where=source.template)
-            manifest = Manifest(obj=document.data, source=source)
-            if manifest.key in seen:
-                raise ConfigError(
-                    f"{manifest.key} is rendered twice (also at {seen[manifest.key]})",
-                    location=source.template,
-                    hint="give one of them another name, or render it from one template only",
-                )
-            seen[manifest.key] = source.template
-            manifests.append(manifest)
+    seen: dict[ObjectKey, Location] = {}  # where each object came from (its template or manifest file)
+    done = 0
+    try:
+        for _, objects, blob in run_bounded(templates.results, budget=budget):
+            provenance = Provenance(blob, values=variables["values"])
+            for index, (data, start_line) in enumerate(objects):
+                source = WiredSource(provenance, index=index, data=data, start_line=start_line)
+                manifest = Manifest(obj=data, source=source)
+                if manifest.key in seen:
+                    raise ConfigError(
+                        f"{manifest.key} is rendered twice (also at {seen[manifest.key]})",
+                        location=source.template,
+                        hint="give one of them another name, or render it from one template only",
+                    )
+                seen[manifest.key] = source.template
+                manifests.append(manifest)
+            done += 1
+    except BudgetExceeded as error:
+        if error.location is None and done < len(entry_points):
+            error.location = Location(entry_points[done])  # what the worker was rendering when it had to stop
+        raise
+    # Plain manifests run no code: read here through the same repo reader as the templates (never
+    # through a symbolic link or out of the root), parsed under the same per-file YAML budget.
     plain = read_plain(tree, environment)
     for manifest in plain.manifests:
         where = manifest.location()
@@ -194,10 +194,52 @@ def _empty_render(config: EnvConfig, environment: str, skipped: list[Skipped]) -
         f"environment {environment!r} renders no objects{seen}",
         location=Location(config.file),
         hint=f"add templates (*.yaml.j2) or plain manifests (*.yaml) under {TEMPLATES_DIR}/ or "
-        f"{environment_manifests_dir(environment)}/; if it really is empty, set `{ALLOW_EMPTY_KEY}: true` here",
+        f"{environment_manifests_dir(environment)}/; if it really is empty, set `{ALLOW_EMPTY_KEY}: true` here (an apply that "
+        "would then prune what the environment owns still needs --allow-mass-prune from whoever runs it)",
     )
 
 
-def render(source: Source, environment: str, sets: list[str] | tuple[str, ...] = ()) -> RenderResult:
-    """Render `environment` from a `Source` (working tree or git revision)."""
-    return render_tree(source.tree, environment, sets, revision=source.revision)
+@dataclass
+class TemplateRun:
+    """What the render worker does: every entry-point template to stamped documents, as plain data."""
+
+    sources: dict[str, str]
+    entry_points: list[str]
+    variables: dict[str, Any]
+    config: EnvConfig
+    environment: str
+    budget: RenderBudget
+
+    def results(self) -> Iterator[PackedTemplate]:
+        """Per template: its stamped objects and their provenance, packed (`sourcemap.pack`)."""
+        tracker = OutputTracker(self.sources)
+        jinja_environment = make_environment(self.sources, tracker, budget=self.budget)
+        for name in self.entry_points:
+            try:
+                output = render_template(jinja_environment, tracker, self.sources, name, self.variables)
+                yield pack(output, [self._stamped(output, document) for document in _documents(output)])
+            except BudgetExceeded as error:
+                error.location = error.location or Location(name)
+                raise
+            except MemoryError:
+                raise self.budget.outgrew("its rendered output", location=Location(name)) from None
+
+    def _stamped(self, output: RenderedOutput, document: Document) -> Document:
+        source = RenderedSource(output=output, document=document)
+        if not isinstance(document.data, dict):
+            raise ConfigError(
+                "rendered document is not a mapping (an object)",
+                location=source.template,
+                hint="each `---` document must be a Kubernetes object",
+            )
+        _stamp(document.data, environment=self.environment, default_namespace=self.config.namespace, where=source.template)
+        return document
+
+
+def render(
+    source: Source, environment: str, sets: list[str] | tuple[str, ...] = (), *, budget: RenderBudget | None = None
+) -> RenderResult:
+    """Render `environment` from a `Source` (working tree or git revision) under `budget`."""
+    result = render_tree(source.tree, environment, sets, revision=source.revision, budget=budget)
+    result.repo_id = source.repo_id
+    return result

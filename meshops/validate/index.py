@@ -19,12 +19,13 @@ from typing import Any, Iterable
 
 from ..model import kinds
 from ..model.manifest import Manifest, ObjectKey, key_of
-from ..model.scope import OFFLINE, LiveScope
+from ..model.readscope import OFFLINE, LiveScope
 from ..model.selectors import EXTENSIONS, NETWORKING, SECURITY, TELEMETRY, label_set
-from . import hosts
+from . import gatewayapi, hosts
 
-__all__ = ["EXTENSIONS", "NETWORKING", "SECURITY", "TELEMETRY", "CORE", "label_set"]
+__all__ = ["EXTENSIONS", "NETWORKING", "SECURITY", "TELEMETRY", "GATEWAY_API", "CORE", "label_set"]
 
+GATEWAY_API = kinds.GATEWAY_API_GROUP
 CORE = ""
 APPS = "apps"
 CERT_MANAGER = "cert-manager.io"
@@ -203,9 +204,9 @@ class MeshIndex:
     """All indexes, built in one pass over rendered + live objects (see module docstring)."""
 
     def __init__(self, manifests: Iterable[Manifest], live: Iterable[dict] | None = None,
-                 scope: LiveScope = OFFLINE) -> None:
+                 read_scope: LiveScope = OFFLINE) -> None:
         self.live_given = live is not None
-        self.scope = scope
+        self.read_scope = read_scope  # where live pods and Secrets were read (`model.readscope`)
         self.entries: list[Entry] = []
         self.by_kind: dict[tuple[str, str], list[Entry]] = defaultdict(list)
         self.services = HostTable()  # Services and ServiceEntries
@@ -231,6 +232,12 @@ class MeshIndex:
         self.services_in: dict[str, list[Entry]] = defaultdict(list)  # namespace -> Kubernetes Services
         self.secrets: dict[tuple[str, str], Entry] = {}  # (namespace, name) -> Secret (live ones: keys only)
         self.issued_secrets: set[tuple[str, str]] = set()  # Secrets a rendered cert-manager Certificate will write
+        # Gateway API: Gateways with their listeners, classes, grants, and namespace labels (for
+        # listeners that admit routes by namespace selector).
+        self.api_gateways: dict[tuple[str, str], tuple[Entry, list[gatewayapi.Listener]]] = {}
+        self.gateway_classes: set[str] = set()
+        self.reference_grants: dict[tuple[str, str, str, str, str, str], set[str]] = defaultdict(set)
+        self.namespace_labels: dict[str, frozenset[tuple[str, str]]] = {}
 
         rendered_keys: set[ObjectKey] = set()
         for manifest in manifests:
@@ -250,6 +257,12 @@ class MeshIndex:
     def knows(self, family: str, namespace: str | None) -> bool:
         """Whether we see all objects of `family` in `namespace` (a cluster was read, or we render some)."""
         return self.live_given or (namespace is not None and namespace in self.seen_namespaces[family])
+
+    def grants(self, *, source: Entry, target: "gatewayapi.Reference") -> bool:
+        """Whether a ReferenceGrant in the target's namespace lets `source` (a route, a Gateway) reference it."""
+        names = self.reference_grants.get((target.namespace, source.key.group, source.key.kind, source.namespace,
+                                           target.group, target.kind), ())
+        return "" in names or target.name in names
 
     def destination_rules_for(self, host: str, client_namespace: str) -> list[Entry]:
         """DestinationRules that apply to `host` for a client in `client_namespace`, Istio's way:
@@ -285,7 +298,8 @@ class MeshIndex:
         for host in sequence(entry.spec.get("hosts")):
             if text(host):
                 self.services.add(hosts.fqdn(host, entry.namespace), entry, exported_to)
-        self.seen_namespaces["services"].add(entry.namespace)
+        # Not a sighting of the namespace's Kubernetes Services (`knows("services", …)`): an imported
+        # environment renders ServiceEntries and routes to Services it does not render.
 
     def _add_destination_rule(self, entry: Entry) -> None:
         host = text(entry.spec.get("host"))
@@ -362,6 +376,21 @@ class MeshIndex:
         self.secrets[(entry.namespace, entry.name)] = entry
         self.seen_namespaces["secrets"].add(entry.namespace)
 
+    def _add_namespace(self, entry: Entry) -> None:
+        self.namespace_labels[entry.name] = label_set(mapping(entry.obj.get("metadata")).get("labels"))
+
+    def _add_api_gateway(self, entry: Entry) -> None:
+        self.api_gateways[(entry.namespace, entry.name)] = (entry, gatewayapi.listeners_of(entry.spec, entry.namespace))
+        self.seen_namespaces["api-gateways"].add(entry.namespace)
+
+    def _add_gateway_class(self, entry: Entry) -> None:
+        self.gateway_classes.add(entry.name)
+
+    def _add_reference_grant(self, entry: Entry) -> None:
+        for key, name in gatewayapi.grant_keys(entry.spec, entry.namespace):
+            self.reference_grants[key].add(name)
+        self.seen_namespaces["referencegrants"].add(entry.namespace)
+
 
 _ADDERS = {
     (CORE, "Service"): MeshIndex._add_service,
@@ -379,6 +408,10 @@ _ADDERS = {
     (CERT_MANAGER, "Certificate"): MeshIndex._add_certificate,
     (NETWORKING, "WorkloadEntry"): MeshIndex._add_workload_entry,
     **{group_kind: MeshIndex._add_pod_template for group_kind in POD_TEMPLATES},
+    (CORE, "Namespace"): MeshIndex._add_namespace,
+    (GATEWAY_API, "Gateway"): MeshIndex._add_api_gateway,
+    (GATEWAY_API, "GatewayClass"): MeshIndex._add_gateway_class,
+    (GATEWAY_API, "ReferenceGrant"): MeshIndex._add_reference_grant,
 }
 
 

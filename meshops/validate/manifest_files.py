@@ -17,7 +17,7 @@ import re
 from ..model.errors import Location
 from ..model.manifest import Manifest
 from ..model.plain import not_manifests, objects_in
-from ..yamlio.documents import Document, YamlError, load_documents
+from ..yamlio.documents import Document, NodeBudget, YamlError, load_documents
 from ..yamlio.files import read_text, yaml_files
 from .findings import Finding
 from .schema_checks import CODE_DUPLICATE_KEY, CODE_NOT_AN_OBJECT, CODE_NOT_MANIFESTS, CODE_PARSE_ERROR, make_finding
@@ -32,9 +32,12 @@ def _chunks(text: str) -> list[tuple[str, int]]:
     starts = [match.start() for match in _DOCUMENT_START.finditer(text)]
     bounds = sorted({0, *starts})
     pieces = []
+    lines_before = 0
     for index, start in enumerate(bounds):
         end = bounds[index + 1] if index + 1 < len(bounds) else len(text)
-        pieces.append((text[start:end], text.count("\n", 0, start)))
+        chunk = text[start:end]
+        pieces.append((chunk, lines_before))
+        lines_before += chunk.count("\n")  # counted once per chunk: linear in the file's size
     return pieces
 
 
@@ -62,9 +65,12 @@ def _documents(path: str) -> tuple[list[Document], list[Finding]]:
                                  locations=[Location(path)])]
     documents: list[Document] = []
     findings: list[Finding] = []
+    budget = NodeBudget()  # one per file, shared by its documents (a file of many small bombs is still one file)
     for chunk, line_offset in _chunks(text):
+        if budget.left < 0:
+            break  # the finding is made; the rest of the file would only repeat it
         try:
-            documents.extend(load_documents(chunk, filename=path, line_offset=line_offset))
+            documents.extend(load_documents(chunk, filename=path, line_offset=line_offset, budget=budget))
         except YamlError as error:
             fallback = _json_document(chunk, path) if path.endswith(".json") else None
             if fallback is not None:

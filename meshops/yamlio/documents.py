@@ -21,7 +21,9 @@ from .emitter import to_text
 
 Path = tuple[str | int, ...]
 
-# A YAML bomb (nested aliases) expands exponentially; no real manifest comes near this many nodes.
+# A YAML bomb (nested aliases) expands exponentially; no real manifest file comes near this many
+# nodes. The budget is per file (`NodeBudget`), not per document: thirty small bombs in one file
+# must not add up to thirty budgets (about 150 bytes of data and line map per node).
 MAX_NODES = 2_000_000
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -79,19 +81,27 @@ class _Loader(yaml.CSafeLoader):
         return super().resolve(kind, value, implicit)
 
 
+class NodeBudget:
+    """How many nodes one input (a file, a template's output) may still expand to, across its documents."""
+
+    def __init__(self, limit: int = MAX_NODES) -> None:
+        self.limit = limit
+        self.left = limit
+
+
 class _Builder:
     """Turns composed nodes into dicts/lists/scalars, recording lines and refusing duplicates."""
 
-    def __init__(self, filename: str) -> None:
+    def __init__(self, filename: str, budget: NodeBudget) -> None:
         self.filename = filename
         self.scalars = SafeConstructor()
-        self.count = 0
+        self.budget = budget
 
     def build(self, node: Node, path: Path, lines: dict[Path, int]) -> Any:
-        self.count += 1
-        if self.count > MAX_NODES:
+        self.budget.left -= 1
+        if self.budget.left < 0:
             raise YamlError(
-                "document expands to too many nodes",
+                f"expands to too many nodes (over {self.budget.limit:,} in the whole file)",
                 location=Location(self.filename, node.start_mark.line + 1),
                 hint="remove nested aliases (a YAML bomb?)",
             )
@@ -150,11 +160,12 @@ def _mark_location(filename: str, error: yaml.MarkedYAMLError, line_offset: int)
     return Location(filename, mark.line + 1 + line_offset if mark else None)
 
 
-def load_documents(text: str | bytes, *, filename: str, line_offset: int = 0) -> list[Document]:
+def load_documents(text: str | bytes, *, filename: str, line_offset: int = 0, budget: NodeBudget | None = None) -> list[Document]:
     """Parse every document in `text`; empty and `null` documents are skipped, as kubectl skips them
     (a trailing `---`, a document holding only comments).
 
-    `line_offset` shifts reported lines when `text` is a slice of a larger file.
+    `line_offset` shifts reported lines when `text` is a slice of a larger file; pass the file's
+    `budget` with every slice so the slices share one.
     """
     if isinstance(text, bytes):
         try:
@@ -165,7 +176,7 @@ def load_documents(text: str | bytes, *, filename: str, line_offset: int = 0) ->
             ) from None
     if "\x00" in text:
         raise YamlError("contains NUL bytes, not YAML text", location=Location(filename), hint="is this a binary file?")
-    builder = _Builder(filename)
+    builder = _Builder(filename, budget or NodeBudget())
     documents: list[Document] = []
     try:
         with paused_gc():

@@ -6,7 +6,7 @@ matches no workload does nothing, silently; two Sidecars (or Telemetries) that p
 leave the winner undefined. A Gateway needs gateway pods to run on, a Service that exposes its
 ports, and, for TLS, its certificate Secret in the gateway pods' namespace. Workloads are the live
 pods, rendered pod templates (Deployments …) and WorkloadEntries. An absence is reported only where
-the cluster was actually read (`MeshIndex.scope`); offline these checks are quiet.
+the cluster was actually read (`MeshIndex.read_scope`); offline these checks are quiet.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def _describe(labels: frozenset[tuple[str, str]]) -> str:
 def check_selectors_match_workloads(context: Context) -> Iterator[Finding]:
     """MSH224: a selector (or a namespace-wide AuthorizationPolicy) that applies to no workload."""
     index = context.index
-    if not index.scope.read_pods:
+    if not index.read_scope.read_pods:
         return
     for group_kind in WORKLOAD_SELECTORS:
         for entry in index.of_kind(*group_kind):
@@ -65,7 +65,7 @@ def check_selectors_match_workloads(context: Context) -> Iterator[Finding]:
                     yield from _namespace_without_workloads(context, entry)
                 continue
             path, labels = selector
-            known = index.scope.knows_pods_selected_by(labels) if wide else index.scope.knows_pods_in(entry.namespace)
+            known = index.read_scope.knows_pods_selected_by(labels) if wide else index.read_scope.knows_pods_in(entry.namespace)
             if not known or index.workloads.selected(None if wide else entry.namespace, labels):
                 continue
             where = "in any namespace" if wide else f"in namespace {entry.namespace!r}"
@@ -78,7 +78,7 @@ def check_selectors_match_workloads(context: Context) -> Iterator[Finding]:
 
 def _namespace_without_workloads(context: Context, entry: Entry) -> Iterator[Finding]:
     index = context.index
-    if index.scope.knows_pods_in(entry.namespace) and not index.workloads.by_namespace.get(entry.namespace):
+    if index.read_scope.knows_pods_in(entry.namespace) and not index.workloads.by_namespace.get(entry.namespace):
         yield context.finding(
             "MSH224", entry, ("metadata", "namespace"),
             f"namespace {entry.namespace!r} has no workloads, so this AuthorizationPolicy applies to nothing yet",
@@ -91,7 +91,7 @@ def _namespace_without_workloads(context: Context, entry: Entry) -> Iterator[Fin
 def _gateway_pods(context: Context, entry: Entry) -> tuple[frozenset[tuple[str, str]], set[int] | None]:
     """(selector, the workloads it picks in any namespace, or None when that is not known)."""
     labels = label_set(entry.spec.get("selector"))
-    if not context.index.scope.knows_pods_selected_by(labels):
+    if not context.index.read_scope.knows_pods_selected_by(labels):
         return labels, None
     return labels, context.index.workloads.selected(None, labels)
 
@@ -132,7 +132,7 @@ def _check_credential(context: Context, entry: Entry, path: tuple, namespace: st
     index = context.index
     secret = index.secrets.get((namespace, name))
     if secret is None:
-        if index.scope.knows_secrets_in(namespace) and (namespace, name) not in index.issued_secrets:
+        if index.read_scope.knows_secrets_in(namespace) and (namespace, name) not in index.issued_secrets:
             yield context.finding(
                 "MSH220", entry, path,
                 f"Secret {name!r} does not exist in namespace {namespace!r}, where the gateway pods run: TLS "
@@ -205,7 +205,7 @@ def _competing(context: Context, group: str, kind: str) -> Iterator[tuple[Entry,
             same = {id(other) for other, other_labels in members if other is not entry and other_labels == labels}
             if same:
                 rivals[id(entry)] = (same, f"the same selector {_describe(labels)}")
-        if index.scope.knows_pods_in(namespace):
+        if index.read_scope.knows_pods_in(namespace):
             picks: dict[int, list[Entry]] = defaultdict(list)
             for entry, labels in members:
                 for pod in index.workloads.selected(namespace, labels):

@@ -9,7 +9,7 @@ from .dsl import PRESERVE, KindSchema, array, enum, int32, integer, obj, string
 _TRAFFIC_SELECTOR = obj(
     {
         "mode": enum("UNDEFINED", "CLIENT", "SERVER", "CLIENT_AND_SERVER"),
-        "ports": array(obj({"number": integer(minimum=1, maximum=65535)}, required=["number"]), map_keys=("number",)),
+        "ports": array(obj({"number": integer(minimum=1, maximum=65535)}, required=["number"]), list_type="map", map_keys=("number",)),
     }
 )
 MATCH = array(_TRAFFIC_SELECTOR)
@@ -24,7 +24,7 @@ VM_CONFIG = obj(
                 checks=("env_value_only_inline",),
             ),
             max_items=256,
-            map_keys=("name",),
+            list_type="map", map_keys=("name",),
         )
     }
 )
