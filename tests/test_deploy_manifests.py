@@ -80,7 +80,8 @@ def test_cluster_wide_grants_are_reads_and_a_patch_of_named_namespaces_only():
         assert rule["resources"] == ["namespaces"] and rule["verbs"] == ["patch"], rule
         assert set(rule["resourceNames"]) <= _allowed_namespaces()
     reads = _grants(rule for _, rule in _rules("ClusterRole") if "resourceNames" not in rule)
-    mesh_kinds = {(row.group, row.plural) for row in kinds.KINDS if row.group.endswith("istio.io")}
+    mesh_kinds = {(row.group, row.plural) for row in kinds.KINDS
+                  if row.group.endswith("istio.io") or row.group == kinds.GATEWAY_API_GROUP}
     assert set(reads) == mesh_kinds | {("", "services"), ("", "namespaces")}  # what each comment in rbac.yaml explains
 
 

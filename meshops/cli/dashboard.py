@@ -19,7 +19,7 @@ def dashboard_options(function):
 
 
 def dashboard_pages(*, enabled: bool, token: bytes | None, host: str, repo: str, ref: str, cache_dir: str | None,
-                    environments: tuple[str, ...], kubeconfig: str | None, context: str | None, prometheus_url: str | None):
+                    environments: tuple[str, ...], operator, prometheus_url: str | None):
     """The dashboard to hand the HTTP server (`Hooks.pages`), or None when it is off."""
     from ..dashboard.app import Dashboard
     from ..dashboard.sources import Origin, Sources
@@ -30,8 +30,8 @@ def dashboard_pages(*, enabled: bool, token: bytes | None, host: str, repo: str,
         logging.getLogger("meshops.dashboard").warning(
             "the dashboard at / is readable by anyone who reaches %s: pass --dashboard-token-file FILE "
             "(or --no-dashboard)", host)
-    origin = Origin(repo=repo, ref=ref, cache_dir=cache_dir, environments=environments, kubeconfig=kubeconfig,
-                    context=context, prometheus_url=prometheus_url)
+    origin = Origin(repo=repo, ref=ref, cache_dir=cache_dir, environments=environments, operator=operator,
+                    prometheus_url=prometheus_url)
     return Dashboard(Sources(origin), token=token)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .common import DURATION, REVISION, SIZE, cluster_options, operator_options, prune_options, render_budget_options
+from .common import DURATION, REVISION, SIZE, cluster_options, operator_from, operator_options, prune_options, render_budget_options
 from .dashboard import dashboard_options, dashboard_pages, start_dashboard
 from .reconcile import (
     environment_selection,
@@ -159,7 +159,7 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
                          kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration,
                          prune=prune)
     pages = _pages(enabled=dashboard, token_file=dashboard_token_file, host=host, repo=repo, ref=branch, cache_dir=cache_dir,
-                   environments=names, kubeconfig=kubeconfig, context=context, prometheus_url=prometheus_url)
+                   environments=names, operator=settings.operator, prometheus_url=prometheus_url)
     runner = Runner(settings, metrics)
     worker = ReconcileWorker(runner).start()
     hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics, pages=pages,
@@ -243,7 +243,7 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     loop: Controller | None = None
     elector = LeaderElector(lease, on_started=started, on_stopped=lambda reason: loop.step_down(reason))
     pages = _pages(enabled=dashboard, token_file=dashboard_token_file, host=host, repo=repo, ref=branch, cache_dir=cache_dir,
-                   environments=names, kubeconfig=kubeconfig, context=context, prometheus_url=prometheus_url)
+                   environments=names, operator=settings.operator, prometheus_url=prometheus_url)
     hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics, ready=elector.leading.is_set, pages=pages,
                   unhealthy=lambda: runner.heartbeat.stalled(stall_timeout),
                   refusing=lambda: None if elector.leading.is_set() else (
@@ -268,11 +268,14 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
               help="Branch, tag or commit whose environments are shown (plans compare it with the cluster).")
 @environment_selection
 @cluster_options
+@click.option("--owner-id", default=None, metavar="ID", envvar="MESHOPS_OWNER_ID", show_envvar=True,
+              help="The repository's id in the meshops.dev/owner annotation, as the reconciling process uses it "
+                   "(default: its root commit).")
 @prometheus_option
 @click.option("--listen", default="127.0.0.1:8090", show_default=True, metavar="ADDR", help="HOST:PORT to listen on.")
 @click.option("--token-file", default=None, metavar="FILE",
               help="Require this token (Authorization: Bearer, or the password a browser asks for).")
-def dashboard(repo, cache_dir, ref, environments, all_environments, kubeconfig, context, prometheus_url, listen,
+def dashboard(repo, cache_dir, ref, environments, all_environments, kubeconfig, context, owner_id, prometheus_url, listen,
               token_file) -> None:
     """Open the read-only dashboard on this machine: environments, drift, rollouts, plans.
 
@@ -291,8 +294,9 @@ def dashboard(repo, cache_dir, ref, environments, all_environments, kubeconfig, 
 
     names = selected(environments, all_environments, required=False)
     host, port = _listen(listen)
+    operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=None, owner_id=owner_id)
     pages = _pages(enabled=True, token_file=token_file, host=host, repo=repo, ref=ref, cache_dir=cache_dir,
-                   environments=names, kubeconfig=kubeconfig, context=context, prometheus_url=prometheus_url)
+                   environments=names, operator=operator, prometheus_url=prometheus_url)
     _setup_logging()
     stop = threading.Event()
     _stop_on_signals(stop)

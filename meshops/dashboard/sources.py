@@ -53,8 +53,7 @@ class Origin:
     ref: str = "HEAD"
     cache_dir: str | None = None
     environments: tuple[str, ...] = ()  # empty: all
-    kubeconfig: str | None = None
-    context: str | None = None
+    operator: Operator = Operator()  # the cluster credentials and owner id, as the reconciling process has them
     prometheus_url: str | None = None
     refetch: float = DEFAULT_REFETCH
 
@@ -123,7 +122,7 @@ class Sources:
 
     def targets(self, config: EnvConfig) -> list[Target]:
         """The clusters of an environment, each a target; one (`default`) until environments list several."""
-        return [target_of(config, Operator(kubeconfig=self.origin.kubeconfig, context=self.origin.context))]
+        return [target_of(config, self.origin.operator)]
 
     def connection(self, target: Target) -> Connection:
         """A connection to `target`, made once and kept (its discovery cache with it)."""
