@@ -230,6 +230,24 @@ def test_one_adopt_takes_over_what_git_renders_and_prunes_what_is_labelled_witho
     assert get_route(mesh_sandbox, "cart")["metadata"]["annotations"][OWNER_ANNOTATION] == owner_of(repo)
 
 
+@kubectl_needed
+def test_fields_kubectl_set_on_an_object_labelled_without_an_owner_conflict_until_adopt_takes_them_over(
+        tmp_path, kubectl, cli, mesh_sandbox):
+    kubectl.apply(NAMESPACE, SERVICE, RULE)
+    labelled = route("cart")  # labelled for dev (as an earlier meshops did), but written with kubectl
+    labelled["metadata"]["labels"] = {MANAGED_BY_LABEL: "meshops", ENVIRONMENT_LABEL: "dev"}
+    kubectl.apply(labelled)
+    repo = write_repo(tmp_path / "repo", [NAMESPACE, SERVICE, RULE, route("cart", weights=(70, 30))])
+    plain = cli("apply", "--env", "dev", "--yes", "--no-prune")
+    assert plain.returncode == 4 and "another field manager owns what git changes" in plain.stderr + plain.stdout
+    assert [r["weight"] for r in get_route(mesh_sandbox, "cart")["spec"]["http"][0]["route"]] == [90, 10]
+    adopted = cli("apply", "--env", "dev", "--yes", "--adopt")
+    assert adopted.returncode == 0, adopted.stderr + adopted.stdout
+    cart = get_route(mesh_sandbox, "cart")
+    assert [r["weight"] for r in cart["spec"]["http"][0]["route"]] == [70, 30]
+    assert cart["metadata"]["annotations"][OWNER_ANNOTATION] == owner_of(repo)
+
+
 # --- a Namespace the operator created and named: adopted without --adopt ---------------------------
 
 
