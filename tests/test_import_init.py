@@ -96,9 +96,24 @@ def test_import_leaves_out_what_another_meshops_repository_owns(tmp_path, meshop
     repo = tmp_path / "imported"
     result = meshops("import", "--env", "dev", "--repo", str(repo), "--namespace", "bookinfo", "-o", "json", *cluster)
     report = json.loads(result.stdout)
-    assert report["counts"] == {}
+    assert report["counts"] == {} and report["written"] == []
     owner = f"{open_source(example).repo_id}/dev"
     assert any(entry.startswith("VirtualService bookinfo/reviews: owned by " + owner) for entry in report["leftOut"])
+    assert not repo.exists() or list(repo.rglob("*")) == []  # no environment that would render nothing
+
+
+def test_an_import_that_finds_nothing_keeps_the_earlier_import(tmp_path, meshops, cluster, mesh_sandbox):
+    mesh_sandbox.core_v1().create_namespace({"metadata": {"name": "shop"}})
+    mesh_sandbox.custom_objects().create_namespaced_custom_object("networking.istio.io", "v1", "shop", "virtualservices", {
+        "apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "cart"},
+        "spec": {"hosts": ["cart.example.com"], "http": [{"route": [{"destination": {"host": "httpbin.org"}}]}]}})
+    repo = tmp_path / "imported"
+    assert meshops("import", "--env", "dev", "--repo", str(repo), "--namespace", "shop", *cluster).returncode == 0
+    first = files_of(repo)
+    mistyped = meshops("import", "--env", "dev", "--repo", str(repo), "--namespace", "shpo", *cluster)
+    assert mistyped.returncode == 0, mistyped.stderr
+    assert "nothing to import from shpo: no objects found; nothing written" in mistyped.stdout
+    assert files_of(repo) == first
 
 
 @kubectl_needed
@@ -165,7 +180,8 @@ def test_import_skips_what_the_environments_templates_already_render(tmp_path, m
     assert meshops("apply", "--env", "dev", "--yes", "--repo", str(example), *cluster).returncode == 0
     result = meshops("import", "--env", "dev", "--repo", str(example), "--namespace", "bookinfo", *cluster)
     assert result.returncode == 0, result.stderr
-    assert "imported 0 objects" in result.stdout and "already rendered by the environment's templates" in result.stderr
+    assert "nothing to import from bookinfo: " in result.stdout and "already rendered by the environment's templates" in result.stderr
+    assert not (example / "environments/dev/manifests").exists()
     assert meshops("render", "--env", "dev", "--repo", str(example)).returncode == 0
 
 

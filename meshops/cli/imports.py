@@ -29,7 +29,7 @@ def import_(environment: str, repo: str, context: str | None, kubeconfig: str | 
     Importing twice writes the same files. Secrets and what `apply --adopt` would refuse (objects of
     another repository, environment or tool, controller-owned objects) are left out (the README lists
     them). Import only reads the cluster: commit the files, then `meshops apply --env ENV --adopt`
-    makes the objects this repository's.
+    makes the objects this repository's. When there is nothing to import, nothing is written.
 
     \b
     Examples:
@@ -64,7 +64,11 @@ def import_(environment: str, repo: str, context: str | None, kubeconfig: str | 
         return
     for entry in imported.left_out:
         click.echo(f"not imported: {entry}", err=True)
-    kinds_text = ", ".join(f"{count} {kind}" for kind, count in sorted(imported.counts.items())) or "nothing"
+    if not imported.objects:
+        found = f"{len(imported.left_out)} left out (lines above say why)" if imported.left_out else "no objects found"
+        click.echo(f"nothing to import from {', '.join(wanted)}: {found}; nothing written")
+        return
+    kinds_text = ", ".join(f"{count} {kind}" for kind, count in sorted(imported.counts.items()))
     click.echo(f"imported {imported.objects} objects into {imported.directory}/ ({kinds_text})")
     if imported.created_environment:
         click.echo(f"created environment {environment} (environments/{environment}/meshops.yaml)")

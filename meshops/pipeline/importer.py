@@ -11,7 +11,8 @@ already render, and whatever `apply --adopt` would refuse to take over (`adoptio
 repository's or environment's, another tool's, a controller's). So what import writes, committed,
 is exactly what `meshops apply --adopt` makes this repository's (`meshops.dev/owner`); import itself
 only reads the cluster. A README in the folder says what was imported and what was left out. An
-environment that does not exist yet is created (namespace, cluster context).
+environment that does not exist yet is created (namespace, cluster context). An import that finds
+nothing to import writes nothing: a mistyped namespace never removes an earlier import's files.
 """
 from __future__ import annotations
 
@@ -238,6 +239,9 @@ def import_environment(*, repo: str, environment: str, connection: Connection, n
             imported.left_out.append(f"{key}: {why}")
         else:
             by_kind.setdefault((key.group, key.kind), []).append(_clean(obj))
+    imported.left_out.sort()
+    if not by_kind:  # nothing to write: leave an earlier import, and a missing environment, as they are
+        return imported
     source = f"context {context}" if context else f"cluster {connection.label}"
     files: dict[str, str] = {}
     for (group, kind), objects in by_kind.items():
@@ -246,7 +250,6 @@ def import_environment(*, repo: str, environment: str, connection: Connection, n
         objects.sort(key=lambda o: (o["metadata"].get("namespace") or "", o["metadata"]["name"]))
         files[f"{directory}/{plural}.yaml"] = _file_text(plural, objects, source)
         imported.counts[kind] = len(objects)
-    imported.left_out.sort()
     files[f"{directory}/{README}"] = _readme(imported, source, namespaces)
     environment_dir = root / ENVIRONMENTS_DIR / environment
     if not environment_dir.is_dir():
