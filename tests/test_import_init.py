@@ -59,6 +59,7 @@ def test_an_imported_kubectl_environment_is_adopted_by_apply_adopt_then_diff_sho
     report = json.loads(result.stdout)
     imported = sum(report["counts"].values())
     assert report["counts"]["VirtualService"] >= 2 and report["leftOut"] == []
+    assert report["counts"]["HTTPRoute"] == 1  # Gateway API routes are imported by default too
     readme = (repo / "environments/dev/manifests/README.md").read_text()
     assert "`meshops apply --env dev --adopt`" in readme
     commit_all(repo, "import dev")

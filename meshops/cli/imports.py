@@ -18,14 +18,14 @@ from .common import output_option, repo_option
 @click.option("--owner-id", default=None, metavar="ID", envvar="MESHOPS_OWNER_ID", show_envvar=True,
               help="The repository's id in meshops.dev/owner annotations, as apply will use it (default: its root commit).")
 @click.option("--kind", "kind_names", multiple=True, metavar="KIND",
-              help="Import these kinds instead of every Istio kind (Service, Namespace, Gateway.networking.istio.io …); may be repeated.")
+              help="Import these kinds instead of the Istio and Gateway API kinds (Service, Namespace, Gateway.networking.istio.io …); may be repeated.")
 @output_option("text", "json", default="text")
 def import_(environment: str, repo: str, context: str | None, kubeconfig: str | None, namespaces: tuple[str, ...],
             owner_id: str | None, kind_names: tuple[str, ...], output: str) -> None:
     """Import live objects into environments/ENV/manifests/ as plain manifests.
 
-    Reads the Istio kinds (or --kind) in each --namespace, plus everything the environment already
-    owns; strips server fields; writes one sorted file per kind and a README of what was imported.
+    Reads the Istio and Gateway API kinds (or --kind) in each --namespace, plus everything the
+    environment already owns; strips server fields; writes one sorted file per kind and a README of what was imported.
     Importing twice writes the same files. Secrets and what `apply --adopt` would refuse (objects of
     another repository, environment or tool, controller-owned objects) are left out (the README lists
     them). Import only reads the cluster: commit the files, then `meshops apply --env ENV --adopt`
@@ -40,7 +40,7 @@ def import_(environment: str, repo: str, context: str | None, kubeconfig: str | 
 
     from ..cluster.target import Target
     from ..model.errors import UsageError
-    from ..pipeline.importer import import_environment, istio_kinds, kind_named
+    from ..pipeline.importer import import_environment, mesh_kinds, kind_named
     from ..pipeline.targets import Operator, target_of
     from ..source.envconfig import ENVIRONMENT_NAME, list_environments, load_env_config
     from ..source.repo import WorkTree, open_source
@@ -53,7 +53,7 @@ def import_(environment: str, repo: str, context: str | None, kubeconfig: str | 
     config = load_env_config(tree, environment) if environment in list_environments(tree) else None
     target = target_of(config, operator) if config else Target(environment=environment, kubeconfig=kubeconfig, context=context)
     repo_id = operator.owner_id or (open_source(root).repo_id if root.is_dir() else None)
-    chosen = [kind_named(name) for name in kind_names] if kind_names else istio_kinds()
+    chosen = [kind_named(name) for name in kind_names] if kind_names else mesh_kinds()
     wanted = list(namespaces) or ([config.namespace] if config else [])
     imported = import_environment(repo=repo, environment=environment, connection=target.connect(), namespaces=wanted,
                                   chosen=chosen, context=target.context, owner_id=repo_id)

@@ -27,5 +27,6 @@ def init(repo: str, environments: tuple[str, ...], namespace: str | None) -> Non
     written = write_new_files(repo, starter_repo(specs))
     click.echo(f"wrote {len(written)} files to {repo}")
     first = specs[0].name
-    click.echo(f"next: cd {repo} && git init && meshops validate --env {first}; "
+    enter = "" if repo == "." else f"cd {repo} && "
+    click.echo(f"next: {enter}git init && meshops validate --env {first}; "
                f"set cluster.context in environments/{first}/meshops.yaml, then meshops diff --env {first}")

@@ -1,10 +1,10 @@
 """Use case: import what runs in a cluster into an environment of the config repo (`meshops import`).
 
-The objects of the chosen kinds (by default every Istio kind meshops manages) in the chosen
-namespaces, plus every object the environment already owns (so the environment's plan prunes
-nothing it should keep), are read with one LIST per kind and namespace, stripped of what the server
-adds (status, uid, resourceVersion, managedFields, defaults, kubectl's last-applied annotation,
-meshops's own labels and annotations), and written as plain manifests under
+The objects of the chosen kinds (by default every Istio kind and namespaced Gateway API kind meshops
+manages) in the chosen namespaces, plus every object the environment already owns (so the
+environment's plan prunes nothing it should keep), are read with one LIST per kind and namespace,
+stripped of what the server adds (status, uid, resourceVersion, managedFields, defaults, kubectl's
+last-applied annotation, meshops's own labels and annotations), and written as plain manifests under
 `environments/<env>/manifests/`, one file per kind, objects and keys sorted: importing twice writes
 the same bytes. Never imported: Secrets (their values do not belong in git), objects the templates
 already render, and whatever `apply --adopt` would refuse to take over (`adoption_problem`: another
@@ -57,9 +57,15 @@ _MESHOPS_LABELS = (MANAGED_BY_LABEL, ENVIRONMENT_LABEL)
 _MESHOPS_ANNOTATIONS = (OWNER_ANNOTATION, REVISION_ANNOTATION)
 
 
-def istio_kinds() -> list[kinds.Kind]:
-    """The kinds `meshops import` reads by default: every Istio kind of the kinds table."""
-    return [row for row in kinds.KINDS if row.group.endswith("istio.io")]
+# The Gateway API group: Istio implements it, and its routes configure the mesh as Istio's own kinds do.
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+
+
+def mesh_kinds() -> list[kinds.Kind]:
+    """The kinds `meshops import` reads by default: every Istio kind of the kinds table, and the
+    namespaced Gateway API kinds (GatewayClass is installed with the implementation, not configured)."""
+    return [row for row in kinds.KINDS
+            if row.group.endswith("istio.io") or (row.group == GATEWAY_API_GROUP and row.namespaced)]
 
 
 def kind_named(name: str) -> kinds.Kind:
