@@ -364,7 +364,7 @@ WORLD_REPO = {
 
 def test_a_plan_reads_the_pods_and_secrets_the_workload_checks_need_and_keeps_no_secret_value(tmp_path, mesh_sandbox):
     from meshops.pipeline.plan import plan_environment
-    from meshops.pipeline.targets import Operator
+    from meshops.pipeline.operator import Operator
 
     _gateway_world(mesh_sandbox)
     repo = _write(tmp_path, WORLD_REPO)

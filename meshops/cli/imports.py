@@ -40,8 +40,9 @@ def import_(environment: str, repo: str, context: str | None, kubeconfig: str | 
 
     from ..cluster.target import Target
     from ..model.errors import UsageError
-    from ..pipeline.importer import import_environment, mesh_kinds, kind_named
-    from ..pipeline.targets import Operator, target_of
+    from ..pipeline.importer import import_environment, kind_named, mesh_kinds
+    from ..pipeline.operator import Operator
+    from ..pipeline.targets import target_of
     from ..source.envconfig import ENVIRONMENT_NAME, list_environments, load_env_config
     from ..source.repo import WorkTree, open_source
 

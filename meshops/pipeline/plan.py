@@ -25,7 +25,8 @@ from ..render import RenderResult, render
 from ..source.repo import open_source
 from ..validate.findings import Finding, Severity, has_errors
 from ..validate.schema_checks import CODE_UNKNOWN_KIND
-from .targets import Operator, owner_of, scope_of, target_of
+from .operator import Operator
+from .targets import owner_of, scope_of, target_of
 
 # Schema findings (MSH1xx) judge each object alone: a cluster's objects cannot change them.
 SCHEMA_CODE_PREFIX = "MSH1"
@@ -47,11 +48,13 @@ class InvalidConfig(ConfigError):
 
 
 def render_environment(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> RenderResult:
-    """Render an environment and check its rollout policy (a broken policy is found before any write)."""
+    """Render an environment and check its rollout policy and `prometheus:` section (before any write)."""
     from ..rollout.policy import check_policies
+    from .prometheus import check_repo_section
 
     rendered = render(open_source(repo, ref), environment, sets)
     check_policies(rendered.config)
+    check_repo_section(rendered.config)
     return rendered
 
 

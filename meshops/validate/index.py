@@ -232,6 +232,8 @@ class MeshIndex:
         self.services_in: dict[str, list[Entry]] = defaultdict(list)  # namespace -> Kubernetes Services
         self.secrets: dict[tuple[str, str], Entry] = {}  # (namespace, name) -> Secret (live ones: keys only)
         self.issued_secrets: set[tuple[str, str]] = set()  # Secrets a rendered cert-manager Certificate will write
+        # The live object each rendered one would replace (checks that judge a change, e.g. MSH250).
+        self.live_counterparts: dict[ObjectKey, dict] = {}
         # Gateway API: Gateways with their listeners, classes, grants, and namespace labels (for
         # listeners that admit routes by namespace selector).
         self.api_gateways: dict[tuple[str, str], tuple[Entry, list[gatewayapi.Listener]]] = {}
@@ -245,7 +247,12 @@ class MeshIndex:
                 self._add(_entry(manifest.obj, manifest))
                 rendered_keys.add(manifest.key)
         for obj in live or ():
-            if isinstance(obj, dict) and key_of(obj) not in rendered_keys:
+            if not isinstance(obj, dict):
+                continue
+            key = key_of(obj)
+            if key in rendered_keys:
+                self.live_counterparts[key] = obj
+            else:
                 self._add(_entry(obj, None))
 
     # -- questions the checks ask -------------------------------------------------------------
