@@ -213,7 +213,10 @@ def test_apply_with_an_unreachable_cluster_writes_none_of_its_wave_and_says_so_i
 def test_a_mass_prune_in_any_cluster_stops_the_waves_before_a_write_and_the_flag_releases_it(fleet_repo, three):
     apply = ("apply", "--env", "prod", "--yes", "--repo", repo_dir(fleet_repo), "--kubeconfig", three.kubeconfig)
     assert run_meshops(*apply).returncode == 0
-    (Path(repo_dir(fleet_repo)) / "templates/settings.yaml.j2").write_text("")  # renders nothing: prune everything?
+    root = Path(repo_dir(fleet_repo))
+    (root / "templates/settings.yaml.j2").write_text("")  # renders nothing: prune everything?
+    meshops_yaml = root / "environments/prod/meshops.yaml"  # allowed to render nothing, never to prune it all
+    meshops_yaml.write_text(meshops_yaml.read_text() + "allowEmpty: true\n")
     for server in three.servers.values():
         server.log.clear()
     refused = run_meshops(*apply)

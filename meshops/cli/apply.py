@@ -15,6 +15,7 @@ from .common import (
     prune_options,
     rollout_access_options,
     source_options,
+    warn_skipped,
 )
 
 
@@ -41,7 +42,8 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
 
     Only objects this repository owns for this environment (labels and the meshops.dev/owner
     annotation) are updated or pruned, and only inside the allowed namespaces; an object of the
-    same name someone else owns is reported as a conflict and left alone. Namespaces, objects
+    same name someone else owns is reported as a conflict and left alone, unless --adopt takes it
+    over (only if no other repository, environment or tool claims it). Namespaces, objects
     annotated meshops.dev/prune=disabled and mass prunes need a flag. Running apply twice makes
     no second write.
 
@@ -57,6 +59,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
       meshops apply --env staging --no-prune -o json --yes
       meshops apply --env prod --yes --wait --timeout 30m
       meshops apply --env prod --cluster eu-west --yes --kubeconfig us.yaml:eu.yaml
+      meshops apply --env dev --adopt --yes          objects created with kubectl become meshops's
     """
     from datetime import datetime, timezone
 
@@ -73,6 +76,8 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
     operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id,
                              access=access)
     renders, targets = open_fleet(repo=repo, ref=ref, environment=environment, sets=sets, operator=operator, clusters=clusters)
+    for rendered in {id(r): r for r in (renders.for_cluster(target.cluster) for target in targets)}.values():
+        warn_skipped(rendered.skipped)  # once per distinct render
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(renders.config, datetime.now(timezone.utc), override=override_freeze)
     if wait:  # Prometheus or receivers that cannot work are an error before the first write, not after

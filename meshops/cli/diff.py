@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .common import fleet_options, operator_from, operator_options, output_option, prune_options, source_options
+from .common import fleet_options, operator_from, operator_options, output_option, prune_options, source_options, warn_skipped
 from .console import is_terminal
 
 
@@ -35,6 +35,7 @@ def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, 
       meshops diff --env prod --ref origin/main -o markdown > comment.md
       meshops diff --env prod --cluster eu-west --kubeconfig us.yaml:eu.yaml
       meshops diff --env dev --kubeconfig ./kubeconfig --context kind-dev -o json
+      meshops diff --env dev --adopt                  as `apply --adopt` would: adoptions, not conflicts
     """
     from ..apply.brakes import PruneBrake
     from ..diff.output import ClusterPlan, fleet_document, fleet_markdown, to_json, to_markdown
@@ -49,6 +50,7 @@ def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, 
         (result,) = results
         if result.error is not None:
             raise result.error
+    warned: set[int] = set()  # clusters sharing a render share its warnings
     entries = []
     for result in results:
         planned = result.value
@@ -57,6 +59,9 @@ def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, 
             entries.append(ClusterPlan(result.target.cluster, None, error=result.error.one_line().removeprefix("error: "),
                                        exit_code=result.exit_code))
             continue
+        if id(planned.rendered) not in warned:
+            warned.add(id(planned.rendered))
+            warn_skipped(planned.rendered.skipped)
         _warn(planned, brake=brake, prefix=f"{result.target}: " if listed else "")
         entries.append(ClusterPlan(result.target.cluster, planned.plan, exit_code=1 if planned.plan.has_changes else 0,
                                    label=planned.connection.label))

@@ -76,14 +76,17 @@ def validate(
     from ..validate import has_errors, sort_findings, validate as run_validate
     from ..validate.schemas.repo import schemas_for
 
+    from ..model.readscope import OFFLINE
+
     inputs, base, tree = _inputs(environment=environment, repo=repo, ref=ref, sets=sets, files=files, cluster=cluster)
     api = _cluster(kubeconfig=kubeconfig, kube_context=kube_context, live=live, config=inputs[0][2], files=bool(files),
                    cluster=cluster)
-    live, cluster_schemas = _live_inputs(api) if api is not None else (None, None)
+    every = [manifest for manifests, _, _ in inputs for manifest in manifests]
+    live, cluster_schemas, read_scope = _live_inputs(api, every) if api is not None else (None, None, OFFLINE)
     schemas = schemas_for(tree, environment, crd_files=crds, cluster=cluster_schemas)
     findings = []
     for manifests, read_findings, config in inputs:  # a cluster with values of its own is one more render to check
-        findings += read_findings + run_validate(manifests, schemas=schemas, config=config, live=live)
+        findings += read_findings + run_validate(manifests, schemas=schemas, config=config, live=live, read_scope=read_scope)
     findings = sort_findings(list({(f.code, str(f.location), f.object, f.json_path, f.message): f for f in findings}.values()))
     click.echo(_format(findings, output=output, base=base), nl=False)
     if has_errors(findings):
@@ -110,8 +113,9 @@ def _inputs(*, environment: str | None, repo: str, ref: str | None, sets: tuple[
         tree = open_source(repo, ref).tree if environment else None
         config = load_env_config(tree, environment) if environment else None
         return [(manifests, findings, config)], None, tree
+    from ..model.errors import Location
     from ..pipeline.fleet import Renders
-    from ..validate.schema_checks import CODE_PARSE_ERROR, make_finding
+    from ..validate.schema_checks import CODE_NOT_RENDERED, CODE_PARSE_ERROR, make_finding
 
     source = open_source(repo, ref)
     inputs = []
@@ -123,7 +127,9 @@ def _inputs(*, environment: str | None, repo: str, ref: str | None, sets: tuple[
             distinct.setdefault(renders.layer_of(name), name)
         for name in distinct.values():
             result = renders.for_cluster(name)
-            inputs.append((result.manifests, [], result.config))
+            skipped = [make_finding(CODE_NOT_RENDERED, f"not rendered: {entry.reason}", obj=None, locations=[Location(entry.path)])
+                       for entry in result.skipped]
+            inputs.append((result.manifests, skipped, result.config))
     except ConfigError as error:
         message = error.message + (f"; {error.hint}" if error.hint else "")
         finding = make_finding(CODE_PARSE_ERROR, message, obj=None, locations=[error.location] if error.location else [])
@@ -156,16 +162,22 @@ def _cluster(*, kubeconfig: str | None, kube_context: str | None, live: bool, co
     return api
 
 
-def _live_inputs(api):
-    """(live objects for lookups, the cluster's Istio and Gateway API CRDs as schemas)."""
+def _live_inputs(api, manifests):
+    """(live objects for lookups, the cluster's CRDs as schemas — any kind a CRD serves is checked by
+    it —, and what was read: every pod, and the Secrets where the rendered Gateways' pods run)."""
     from ..cluster.discovery import Discovery
-    from ..cluster.live import read_for_lookup
+    from ..cluster.live import gateway_namespaces, read_for_lookup, read_secret_keys
+    from ..model.readscope import LiveScopeBuilder
     from ..validate.schemas import SchemaSet
-    from ..validate.schemas.repo import istio_crds, list_cluster_crds
+    from ..validate.schemas.crd import crd_documents
+    from ..validate.schemas.repo import list_cluster_crds
 
     live = read_for_lookup(api, Discovery(api))
-    crds = istio_crds(list_cluster_crds(api.client))
-    return live, (SchemaSet.from_crds(crds, source=f"cluster ({api.label})") if crds else None)
+    read_scope = LiveScopeBuilder(pods_everywhere=True)
+    pods = [obj for obj in live if obj.get("kind") == "Pod"]
+    live += read_secret_keys(api, gateway_namespaces(manifests, pods), read_scope)
+    crds = crd_documents(list_cluster_crds(api.client))
+    return live, (SchemaSet.from_crds(crds, source=f"cluster ({api.label})") if crds else None), read_scope.freeze()
 
 
 def _format(findings, *, output: str, base: str | None) -> str:
@@ -184,5 +196,7 @@ def _catalogue_text(output: str) -> str:
 
     rows = catalogue().values()
     if output == "json":
-        return json.dumps([{"code": r.code, "severity": r.severity.value, "title": r.title} for r in rows], indent=2) + "\n"
-    return "".join(f"{r.code}  {r.severity.value:<7}  {r.title}\n" for r in rows)
+        return json.dumps([{"code": r.code, "severity": r.severity.value, "title": r.title, "istioctl": r.istioctl or None}
+                           for r in rows], indent=2) + "\n"
+    return "".join(f"{r.code}  {r.severity.value:<7}  {r.title}" + (f"  [istioctl: {r.istioctl}]" if r.istioctl else "") + "\n"
+                   for r in rows)

@@ -239,18 +239,34 @@ def owned_fields(live: dict, manager: str = FIELD_MANAGER) -> dict | None:
     return merged
 
 
-class _Owned:
-    """The fields meshops owns on a live object (its managedFields merged), merged only when first asked."""
+def _merge_fields(into: dict, tree: dict) -> dict:
+    """Two fieldsV1 trees as one (a copy of `into` with `tree` added)."""
+    merged = json.loads(json.dumps(into))
 
-    def __init__(self, live: dict) -> None:
+    def merge(target: dict, source: dict) -> None:
+        for key, sub in source.items():
+            merge(target.setdefault(key, {}), sub if isinstance(sub, dict) else {})
+
+    merge(merged, tree)
+    return merged
+
+
+class _Owned:
+    """The fields meshops owns on a live object (its managedFields merged, and `takeover`: fields an adoption
+    is about to own too), merged only when first asked."""
+
+    def __init__(self, live: dict, takeover: dict | None = None) -> None:
         self._live = live
+        self._takeover = takeover
         self._tree: dict | None = None
         self._loaded = False
 
     def has(self, path: tuple[str, ...]) -> bool:
-        """Whether meshops's field manager set the field at `path` of the live object."""
+        """Whether meshops's field manager set (or is taking over) the field at `path` of the live object."""
         if not self._loaded:
-            self._tree, self._loaded = owned_fields(self._live), True
+            tree = owned_fields(self._live)
+            self._tree = _merge_fields(tree or {}, self._takeover) if self._takeover else tree
+            self._loaded = True
         node = self._tree
         for key in path:
             if node is None:
@@ -340,8 +356,11 @@ def normalize_pair(
     live: dict | None,
     ignore: list[IgnoreRule] = (),
     desired_normalized: dict | None = None,
+    takeover: dict | None = None,
 ) -> tuple[dict | None, dict | None]:
     """Copies of `desired` and `live` reduced to what a diff must compare (see module docstring).
+
+    `takeover`: fields meshops is about to own too (adoption, `diff.adoption`), compared as its own.
 
     `desired_normalized`: `normalize_desired(desired, ignore)` made before (an object planned on
     several clusters is normalized once); it is read, never changed.
@@ -359,5 +378,5 @@ def normalize_pair(
             _strip_defaults(live_copy, desired_copy, default.path, default.value)
     _drop_emptied(live_copy, desired_copy)
     if desired_copy is not None:
-        live_copy = _restrict(live_copy, desired_copy, _Owned(live))
+        live_copy = _restrict(live_copy, desired_copy, _Owned(live, takeover))
     return desired_copy, live_copy

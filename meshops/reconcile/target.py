@@ -83,6 +83,7 @@ class EnvironmentRenders:
     config: EnvConfig
     by_revision: dict[str, Renders] = field(default_factory=dict)
     guard: threading.Lock = field(default_factory=threading.Lock)
+    warned: set[int] = field(default_factory=set)  # renders whose skipped files were reported
 
     def at(self, run: Run, revision: str, cluster: str) -> RenderResult:
         """The render `cluster` gets at `revision` (the environment's meshops.yaml of that revision)."""
@@ -97,7 +98,14 @@ class EnvironmentRenders:
                 check_settings(config)  # a broken policy or prometheus: section is found before any write
                 self.by_revision[revision] = Renders(source, config)
             renders = self.by_revision[revision]
-        return renders.for_cluster(cluster)
+        rendered = renders.for_cluster(cluster)
+        with self.guard:
+            first = id(rendered) not in self.warned
+            self.warned.add(id(rendered))
+        if first:  # once per render: a file in templates/ or manifests/ nobody renders
+            for entry in rendered.skipped:
+                run.emit(f"{self.config.name}: warning: {entry}")
+        return rendered
 
 
 @dataclass

@@ -14,15 +14,13 @@ from ...model.errors import ClusterError
 from ...source.repo import Tree
 from ...yamlio.documents import dump_all, load_documents
 from . import SchemaSet
-from .crd import CRD_KIND, crd_documents
+from .crd import crd_documents
 
 CRDS_DIR = "crds"
 SHARED_CRDS_FILE = f"{CRDS_DIR}/istio.yaml"
 # Groups whose CRDs `crds pull` keeps: everything Istio serves (networking, security, telemetry, extensions …)
 # and the Kubernetes Gateway API, which Istio implements (its version is the cluster's, like Istio's).
 ISTIO_GROUP_SUFFIX = ".istio.io"
-# What every item of a CRD LIST is (the server leaves it to the list's own apiVersion and kind).
-CRD_LIST_ITEM_VERSION = "apiextensions.k8s.io/v1"
 MESH_GROUPS = frozenset({kind_table.GATEWAY_API_GROUP})
 # Fields the API server fills in: they change on every read and mean nothing in git.
 _SERVER_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink")
@@ -100,8 +98,11 @@ def list_cluster_crds(api_client: Any, *, page_size: int = 100) -> list[dict[str
         except (HTTPError, OSError, ValueError) as error:
             raise ClusterError(f"cannot read CustomResourceDefinitions: {error}", obj=host,
                                hint="check the context and that the cluster is reachable") from None
-        # Items of a typed list carry no apiVersion/kind (the API server drops them): put them back.
-        crds.extend({"apiVersion": CRD_LIST_ITEM_VERSION, "kind": CRD_KIND, **item} for item in page.get("items") or [])
+        for item in page.get("items") or []:
+            # LIST items omit apiVersion and kind, as the API server sends them; put them back.
+            item.setdefault("apiVersion", "apiextensions.k8s.io/v1")
+            item.setdefault("kind", "CustomResourceDefinition")
+            crds.append(item)
         token = (page.get("metadata") or {}).get("continue")
         if not token:
             return crds
