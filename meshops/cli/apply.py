@@ -121,7 +121,7 @@ def _apply_one(renders, target, *, options, yes: bool, wait: bool, timeout, oper
     from .progress import ApplyProgress
     from .rollout import drive
 
-    rendered = renders.validated(target.cluster)
+    rendered = renders.for_cluster(target.cluster)  # validated by the plan (against the cluster's CRDs too)
     connection = target.connect()
 
     def review(planned) -> None:

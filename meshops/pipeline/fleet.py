@@ -23,7 +23,7 @@ from ..source.clusters import cluster_values_file
 from ..source.envconfig import ENVIRONMENTS_DIR, EnvConfig, load_env_config
 from ..source.repo import Source, open_source
 from . import DEFAULT_PARALLEL
-from .plan import Planned, check_settings, plan_rendered, validate_rendered
+from .plan import InvalidConfig, Planned, check_settings, cluster_may_know, plan_rendered, validate_rendered
 from .operator import Operator
 from .targets import repo_id_of, targets_of
 
@@ -112,7 +112,11 @@ def check_offline(renders: Renders, targets: Sequence[Target]) -> None:
     """Everything that needs no cluster, before any is contacted: each render validated, and an owner id
     (one error, not one per cluster)."""
     for target in targets:
-        renders.validated(target.cluster)
+        try:
+            renders.validated(target.cluster)
+        except InvalidConfig as invalid:
+            if not cluster_may_know(invalid):
+                raise  # else each cluster's CRDs decide (`plan_rendered`)
     if targets:
         repo_id_of(targets[0], renders.source)
 

@@ -100,6 +100,11 @@ def _unknown_kinds(findings: list[Finding]) -> set[ObjectKey] | None:
     return {f.object for f in errors}
 
 
+def cluster_may_know(invalid: InvalidConfig) -> bool:
+    """Whether the only errors are kinds the offline schemas do not know, which a cluster's CRD may serve."""
+    return _unknown_kinds(invalid.findings) is not None
+
+
 def validate_with_cluster_crds(rendered: RenderResult, connection: Connection) -> list[Finding]:
     """`validate_rendered`; when its only errors are kinds the offline schemas do not know, the
     cluster's CRDs for those kinds (one GET each) validate them instead, as `validate --context` does."""
