@@ -1,6 +1,6 @@
 """Request counts: what `meshops diff` and `meshops apply` ask of the API server for the example repo.
 
-    python benchmarks/requests.py [--env dev]
+    python benchmarks/request_counts.py [--env dev]
 
 Applies the example config repo's environment to a fresh in-process sandbox (Istio CRDs from
 `meshops crds export`, `istio-system` created as if Istio were installed), then counts, from the
