@@ -185,18 +185,16 @@ def owned_fields(live: dict, manager: str = FIELD_MANAGER) -> dict | None:
     return merged
 
 
-def _restrict(live: Any, desired: Any, owned: dict | None) -> Any:
-    """Live maps keep the keys git sets and the keys meshops owns; lists and scalars stay whole."""
+def _restrict(live: Any, desired: Any, owned: dict | None) -> None:
+    """Live maps keep the keys git sets and the keys meshops owns; lists and scalars stay whole (in place)."""
     if not isinstance(live, dict) or not isinstance(desired, dict):
-        return live
-    kept = {}
-    for key, value in live.items():
+        return
+    for key in list(live):
         owned_child = owned.get(f"f:{key}") if owned is not None else None
         if key in desired:
-            kept[key] = _restrict(value, desired[key], owned_child)
-        elif owned_child is not None:
-            kept[key] = value  # meshops applied it once; git dropped it: a removal to show
-    return kept
+            _restrict(live[key], desired[key], owned_child)
+        elif owned_child is None:
+            del live[key]  # someone else's; if meshops applied it once and git dropped it, it stays: a removal to show
 
 
 # Never compared, often the biggest part of a live object: skipped when copying instead of removed after.
@@ -204,13 +202,36 @@ _NOT_COPIED = frozenset({"status"})
 _NOT_COPIED_METADATA = frozenset({"managedFields"})
 
 
-def _clone(obj: dict) -> dict:
-    """A deep copy of a JSON-like object without status and managedFields (json round trip: fast, in C)."""
+def _copy(node: Any) -> Any:
+    """A deep copy of JSON-like data: dicts and lists copied, scalars (immutable) shared.
+
+    Keys come out as JSON (and so the API server) has them: a YAML key `1:` or `true:` becomes the
+    string "1" or "true", so git's object and the live one compare equal.
+    """
+    kind = type(node)
+    if kind is dict:
+        return {key if type(key) is str else _json_key(key): _copy(value) if type(value) in _CONTAINERS else value
+                for key, value in node.items()}
+    if kind is list:
+        return [_copy(value) if type(value) in _CONTAINERS else value for value in node]
+    return node
+
+
+_CONTAINERS = (dict, list)
+
+
+def _json_key(key: Any) -> str:
+    """A non-string mapping key as the JSON encoder writes it."""
+    return json.dumps(key) if isinstance(key, (bool, int, float)) or key is None else str(key)
+
+
+def _private(obj: dict) -> dict:
+    """The one copy normalization works on in place, without status and managedFields (never compared)."""
     shallow = {key: value for key, value in obj.items() if key not in _NOT_COPIED}
     metadata = shallow.get("metadata")
     if isinstance(metadata, dict) and "managedFields" in metadata:
         shallow["metadata"] = {key: value for key, value in metadata.items() if key not in _NOT_COPIED_METADATA}
-    return json.loads(json.dumps(shallow))
+    return _copy(shallow)
 
 
 def normalize_pair(
@@ -220,8 +241,8 @@ def normalize_pair(
     ignore: list[IgnoreRule] = (),
 ) -> tuple[dict | None, dict | None]:
     """Copies of `desired` and `live` reduced to what a diff must compare (see module docstring)."""
-    desired_copy = _clone(desired) if desired is not None else None
-    live_copy = _clone(live) if live is not None else None
+    desired_copy = _private(desired) if desired is not None else None
+    live_copy = _private(live) if live is not None else None
     for side in (desired_copy, live_copy):
         if side is None:
             continue
@@ -243,5 +264,5 @@ def normalize_pair(
                 _strip_defaults(live_copy, desired_copy, default.path, default.value)
         _drop_emptied(live_copy, desired_copy)
         if desired_copy is not None:
-            live_copy = _restrict(live_copy, desired_copy, owned_fields(live) if live else None)
+            _restrict(live_copy, desired_copy, owned_fields(live))
     return desired_copy, live_copy
