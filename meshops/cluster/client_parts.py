@@ -18,7 +18,6 @@ import sys
 import threading
 import types
 from dataclasses import dataclass
-from typing import Any
 
 # The parent packages whose `__init__` would import everything, and the light modules we need.
 _PARENTS = ("kubernetes", "kubernetes.client", "kubernetes.config", "kubernetes.utils")
