@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import cluster_options, output_option, source_options
+from .common import cache_option, cluster_options, manifest_cache, output_option, source_options
 
 
 @click.command()
@@ -23,8 +23,9 @@ from .common import cluster_options, output_option, source_options
 @click.option("--prometheus-url", default=None, metavar="URL", help="With --wait: Prometheus to analyse with (default: meshops.yaml).")
 @click.option("--override-freeze", default=None, metavar="REASON", help="Apply even inside a freeze window of meshops.yaml (say why).")
 @output_option("text", "json", default="text")
+@cache_option
 def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, force_conflicts, yes, wait, timeout,
-          prometheus_url, override_freeze, output) -> None:
+          prometheus_url, override_freeze, output, no_cache) -> None:
     """Apply an environment: validate, plan, then write in dependency order.
 
     Only objects labelled as meshops's for this environment are ever updated or pruned; an object
@@ -43,14 +44,14 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
     from ..diff.output import text_lines
     from ..pipeline.apply import ApplyOptions, apply_environment
     from ..pipeline.freeze import check_freeze
-    from ..pipeline.plan import render_environment
+    from ..pipeline.plan import render_validated
     from ..pipeline.targets import target_of
     from .progress import ApplyProgress
     from .rollout import drive, parse_timeout
 
     seconds = parse_timeout(timeout)
     server_dry_run = dry_run == "server"
-    rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
+    rendered, offline = render_validated(repo=repo, ref=ref, environment=environment, sets=sets, cache=manifest_cache(no_cache))
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(rendered.config, datetime.now(timezone.utc), override=override_freeze)
     connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect()
@@ -74,7 +75,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
 
     with ApplyProgress(label=f"applying {environment}") as progress:
         applied = apply_environment(rendered, connection, options=options, review=review,
-                                    progress=progress if output == "text" else None)
+                                    progress=progress if output == "text" else None, offline=offline)
     result = applied.result
     if output == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))

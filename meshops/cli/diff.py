@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import cluster_options, output_option, source_options
+from .common import cache_option, cluster_options, manifest_cache, output_option, source_options
 from .console import is_terminal
 
 
@@ -14,7 +14,8 @@ from .console import is_terminal
 @cluster_options
 @output_option("text", "json", "markdown", default="text")
 @click.option("--show-unchanged", is_flag=True, help="Also list objects that would not change.")
-def diff(environment, repo, ref, sets, kubeconfig, context, output, show_unchanged) -> None:
+@cache_option
+def diff(environment, repo, ref, sets, kubeconfig, context, output, show_unchanged, no_cache) -> None:
     """Show what `meshops apply` would change: creates, updates, prunes, conflicts.
 
     Exit codes follow `kubectl diff`: 0 no differences, 1 differences, 2 or more an error
@@ -29,7 +30,8 @@ def diff(environment, repo, ref, sets, kubeconfig, context, output, show_unchang
     from ..diff.output import text_lines, to_json, to_markdown
     from ..pipeline.plan import plan_environment
 
-    planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig, context=context)
+    planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, kubeconfig=kubeconfig, context=context,
+                               cache=manifest_cache(no_cache))
     plan = planned.plan
     from ..cluster.live import missing_namespaces
 

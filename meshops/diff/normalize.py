@@ -47,6 +47,30 @@ DROPPED_FIELDS: tuple[DroppedField, ...] = (
 )
 
 
+def _removal_tree(paths: tuple[tuple[str, ...], ...]) -> dict:
+    """Paths as a tree of keys (None marks a key to remove), so one walk removes them all."""
+    tree: dict = {}
+    for path in paths:
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = None
+    return tree
+
+
+_DROPPED_TREE = _removal_tree(tuple(dropped.path for dropped in DROPPED_FIELDS))
+
+
+def _remove_tree(node: dict, tree: dict) -> None:
+    for key, below in tree.items():
+        if key not in node:
+            continue
+        if below is None:
+            del node[key]
+        elif isinstance(node[key], dict):
+            _remove_tree(node[key], below)
+
+
 @dataclass(frozen=True)
 class ServerDefault:
     """A value the API server fills in for a kind when the manifest leaves it out."""
@@ -166,7 +190,8 @@ def _drop_emptied(live: Any, desired: Any) -> None:
 
 
 def owned_fields(live: dict, manager: str = FIELD_MANAGER) -> dict | None:
-    """The merged `fieldsV1` tree of every managedFields entry of `manager`, or None if it has none."""
+    """The merged `fieldsV1` tree of every managedFields entry of `manager`, or None if it has none
+    (the entry's own tree when there is one entry: callers only read it)."""
     entries = [
         entry.get("fieldsV1") or {}
         for entry in (live.get("metadata") or {}).get("managedFields") or []
@@ -174,6 +199,8 @@ def owned_fields(live: dict, manager: str = FIELD_MANAGER) -> dict | None:
     ]
     if not entries:
         return None
+    if len(entries) == 1:
+        return entries[0]
     merged: dict = {}
 
     def merge(into: dict, tree: dict) -> None:
@@ -246,8 +273,7 @@ def normalize_pair(
     for side in (desired_copy, live_copy):
         if side is None:
             continue
-        for dropped in DROPPED_FIELDS:
-            _remove_path(side, list(dropped.path))
+        _remove_tree(side, _DROPPED_TREE)
         for rule in ignore:
             if rule.applies_to(side):
                 for pointer in rule.pointers:

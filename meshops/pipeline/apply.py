@@ -14,6 +14,7 @@ from ..apply.applier import Applier, Progress
 from ..apply.result import ApplyResult, Outcome
 from ..cluster.target import Connection
 from ..render import RenderResult
+from ..validate.findings import Finding
 from .plan import Planned, plan_rendered, require_namespaces
 
 
@@ -41,9 +42,11 @@ def apply_environment(
     options: ApplyOptions = ApplyOptions(),
     review: Callable[[Planned], None] | None = None,
     progress: Progress | None = None,
+    offline: list[Finding] | None = None,
 ) -> Applied:
-    """Plan `rendered` against `connection`, let `review` see (or refuse) it, then write it."""
-    planned = plan_rendered(rendered, connection)
+    """Plan `rendered` against `connection` (`offline`: its offline findings, when already known), let
+    `review` see (or refuse) it, then write it."""
+    planned = plan_rendered(rendered, connection, offline=offline)
     require_namespaces(planned)
     if review is not None:
         review(planned)

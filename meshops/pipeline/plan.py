@@ -17,8 +17,9 @@ from ..diff.plan import Plan, make_plan
 from ..model.errors import ClusterError, ConfigError
 from ..model.identity import Overlay
 from ..render import RenderResult, render
-from ..source.repo import open_source
+from ..source.repo import Source, open_source
 from ..validate.findings import Finding, Severity, has_errors
+from .manifest_cache import ManifestCache, reads_only_inputs, recording
 from .targets import target_of
 
 # Schema findings (MSH1xx) judge each object alone: a cluster's objects cannot change them.
@@ -40,13 +41,59 @@ class InvalidConfig(ConfigError):
         self.findings = findings
 
 
-def render_environment(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> RenderResult:
-    """Render an environment and check its rollout policy (a broken policy is found before any write)."""
+def _render(source: Source, environment: str, sets: tuple[str, ...]) -> RenderResult:
     from ..rollout.policy import check_policies
 
-    rendered = render(open_source(repo, ref), environment, sets)
+    rendered = render(source, environment, sets)
     check_policies(rendered.config)
     return rendered
+
+
+def render_environment(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> RenderResult:
+    """Render an environment and check its rollout policy (a broken policy is found before any write)."""
+    return _render(open_source(repo, ref), environment, sets)
+
+
+def render_validated(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = (),
+                     cache: ManifestCache | None = None) -> tuple[RenderResult, list[Finding]]:
+    """Render, check the rollout policy and validate offline (InvalidConfig on errors), as `render_environment`
+    and `validate_rendered` do; with a `cache`, a hit skips all three and a miss is stored once it passed."""
+    source = open_source(repo, ref)
+    key = cache.key(source, repo=repo, environment=environment, sets=sets) if cache is not None else None
+    if key is None:
+        rendered = _render(source, environment, sets)
+        return rendered, validate_rendered(rendered)
+    hit = cache.load(key, source, environment=environment)
+    if hit is not None and hit.findings is not None:
+        return hit.rendered, hit.findings
+    recorded, tree = recording(source)
+    if hit is not None:
+        rendered = hit.rendered
+        rendered.tree = tree  # validation reads the repo's crds/ through it
+    else:
+        rendered = _render(recorded, environment, sets)
+    findings = validate_rendered(rendered)
+    if reads_only_inputs(tree, environment):
+        cache.store(key, rendered, findings=findings, text=hit.text if hit is not None else None)
+    rendered.tree = source.tree
+    return rendered, findings
+
+
+def render_text(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = (),
+                cache: ManifestCache | None = None, yaml_text: bool = True) -> tuple[RenderResult, str | None]:
+    """Render (no validation) through the manifest cache; with `yaml_text`, also `to_yaml()` (kept with the entry)."""
+    source = open_source(repo, ref)
+    key = cache.key(source, repo=repo, environment=environment, sets=sets) if cache is not None else None
+    hit = cache.load(key, source, environment=environment) if key is not None else None
+    if hit is not None and (hit.text is not None or not yaml_text):
+        return hit.rendered, hit.text
+    recorded, tree = recording(source)
+    rendered = hit.rendered if hit is not None else render(recorded, environment, sets)
+    text = rendered.to_yaml() if yaml_text else None
+    if key is not None and reads_only_inputs(tree, environment):
+        cache.store(key, rendered, findings=hit.findings if hit is not None else None, text=text)
+    rendered.tree = source.tree
+    return rendered, text
 
 
 def validate_rendered(rendered: RenderResult) -> list[Finding]:
@@ -75,12 +122,6 @@ def revalidate_with_live(rendered: RenderResult, offline: list[Finding], live: l
     return [finding for finding in offline if finding.code.startswith(SCHEMA_CODE_PREFIX)] + with_live
 
 
-def render_and_validate(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> tuple[RenderResult, list[Finding]]:
-    """Render an environment and validate it offline; raise InvalidConfig on error findings."""
-    rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
-    return rendered, validate_rendered(rendered)
-
-
 @dataclass
 class Planned:
     """A validated environment, the cluster it targets, what is live there, and the plan."""
@@ -102,12 +143,17 @@ class Planned:
         return self.connection.discovery
 
 
-def plan_rendered(rendered: RenderResult, connection: Connection) -> Planned:
-    """Read the cluster once, validate against it, and plan; no write happens here."""
+def plan_rendered(rendered: RenderResult, connection: Connection, *, offline: list[Finding] | None = None) -> Planned:
+    """Read the cluster once, validate against it, and plan; no write happens here.
+
+    `offline`: the findings of `validate_rendered` when the caller already has them (a manifest
+    cache hit); the checks with the live objects run in any case.
+    """
     from ..rollout.overlay import make_overlay
 
     environment = rendered.environment
-    offline = validate_rendered(rendered)
+    if offline is None:
+        offline = validate_rendered(rendered)
     live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment)
     findings = revalidate_with_live(rendered, offline, live.lookup_objects())
     overlay = make_overlay(rendered.config, revision=rendered.revision)
@@ -126,11 +172,12 @@ def plan_environment(
     kubeconfig: str | None = None,
     context: str | None = None,
     retry: RetryPolicy = RetryPolicy(),
+    cache: ManifestCache | None = None,
 ) -> Planned:
-    """Render, connect to the environment's cluster, and plan (`meshops diff`)."""
-    rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
+    """Render and validate (through the manifest `cache`, when given), connect to the environment's cluster, and plan (`meshops diff`)."""
+    rendered, offline = render_validated(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
     connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect(retry=retry)
-    return plan_rendered(rendered, connection)
+    return plan_rendered(rendered, connection, offline=offline)
 
 
 class MissingNamespace(ClusterError):

@@ -21,7 +21,6 @@ from ..model.manifest import Manifest, ObjectKey
 from ..source.repo import Source, Tree
 from ..source.values import Values, load_values
 from ..yamlio.documents import Document, Path, YamlError, dump_all, load_documents
-from .jinja_env import make_environment, render_template
 from .tracking import OutputTracker, RenderedOutput, track
 
 TEMPLATE_SUFFIXES = (".yaml.j2", ".yml.j2")
@@ -35,7 +34,10 @@ class RenderedSource:
     document: Document
 
     def locate(self, path: Path) -> list[Location]:
-        output_line = self.document.line_of(path)
+        return self.locations_at(self.document.line_of(path))
+
+    def locations_at(self, output_line: int) -> list[Location]:
+        """The places behind one line of the template's output (what `locate` answers for its paths)."""
         locations = list(self.output.values_locations(output_line))
         template_location = self.output.template_location(output_line)
         if template_location not in locations:
@@ -53,7 +55,7 @@ class RenderResult:
 
     environment: str
     config: EnvConfig
-    values: Values
+    values: Values | None  # None when the manifests came from the manifest cache (nothing was rendered)
     manifests: list[Manifest]
     revision: str | None
     tree: Tree | None = None  # what it was rendered from (validate reads the repo's crds/ from it)
@@ -140,6 +142,8 @@ def render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...] 
 
 
 def _render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...], revision: str | None) -> RenderResult:
+    from .jinja_env import make_environment, render_template  # Jinja2: only when templates actually run
+
     config = load_env_config(tree, environment)
     values = load_values(tree, environment, sets)
     sources, entry_points = _load_sources(tree)

@@ -52,7 +52,10 @@ def _git_target(routes: list[dict]) -> str | None:
 
 
 def _with_rule(desired: dict, *, rule: str, routes: list[dict] | None, annotation: str | None) -> dict:
-    """A copy of `desired` with the rule's routes replaced (None: as git has them) and the annotation set."""
+    """A copy of `desired` with the rule's routes replaced (None: as git has them) and the annotation set
+    (`desired` itself when neither changes: nothing is written into it either way)."""
+    if routes is None and annotation is None:
+        return desired
     overlaid = copy.deepcopy(desired)
     if routes is not None:
         overlaid["spec"]["http"][rule_index(overlaid, rule)]["route"] = copy.deepcopy(routes)

@@ -19,7 +19,6 @@ import copy
 from typing import Any
 
 import fastjsonschema
-import jsonschema
 
 from .compiled import compile_validator
 from .problems import SchemaProblem, check_with
@@ -66,6 +65,8 @@ def validator(schema: dict[str, Any]):
     """A compiled, cached jsonschema validator for a structural schema."""
     entry = _COMPILED.get(id(schema))
     if entry is None or entry[0] is not schema:
+        import jsonschema  # only invalid objects need it (the compiled validator confirms valid ones)
+
         entry = (schema, jsonschema.Draft4Validator(to_json_schema(schema)))
         _COMPILED[id(schema)] = entry
     return entry[1]

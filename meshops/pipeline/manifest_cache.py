@@ -1,0 +1,305 @@
+"""The manifest cache: an environment's rendered and validated objects, kept between runs.
+
+Like Argo CD's repo-server cache: rendering and offline validation are pure functions of the
+config repo's inputs, so their result is kept under a key made of everything they depend on:
+
+- the content ids (`source.inputs`) of every path render and validation read: `templates/`,
+  `environments/base/`, `environments/<env>/` and `crds/` — git object ids for a revision, a
+  SHA-256 of the files as they are for the working tree (an edit, a new file, even a git-ignored
+  one, changes it);
+- the environment and every `--set`;
+- meshops (its version and a fingerprint of its installed code), the libraries that shape render
+  and validation (Jinja2, PyYAML, jsonschema …), and the Python version;
+- the repository's identity (its resolved path), so one repo's content can never answer for
+  another's, whatever it holds.
+
+A miss renders from a tree that records every path read; if anything outside the keyed paths was
+read, nothing is stored (the key would not cover it). An entry is stored only after the render
+(and validation, when the caller validates) succeeded, as `marshal` data (exact Python types,
+no code) with a BLAKE2 checksum; anything unreadable is a miss. The cache lives in
+`$MESHOPS_CACHE_DIR`, else `$XDG_CACHE_HOME/meshops`, else `~/.cache/meshops` (`manifests/`), owner
+only, bounded in size (least recently used entries go first). A cache that cannot be read or
+written is simply not used.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import marshal
+import os
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..model.errors import ConfigError, Location
+from ..model.manifest import Manifest, ObjectKey
+from ..render import RenderedSource, RenderResult
+from ..render.tracking import RenderedOutput
+from ..schema.compiled import cache_dir
+from ..source.envconfig import BASE_ENVIRONMENT, ENVIRONMENTS_DIR, TEMPLATES_DIR, EnvConfig
+from ..source.inputs import RecordingTree, input_ids
+from ..source.repo import Source
+from ..validate.findings import Finding, Severity
+from ..validate.schemas.repo import CRDS_DIR
+from ..yamlio.documents import Document
+
+# Bumped whenever the stored layout changes; older entries are then simply misses.
+FORMAT = 1
+MAGIC = b"meshops-manifests\0"
+# Total size of the cache directory; the least recently used entries are removed past it.
+# `MESHOPS_MANIFEST_CACHE_MB` overrides it (0 turns the cache off).
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+MAX_BYTES_VARIABLE = "MESHOPS_MANIFEST_CACHE_MB"
+# An entry larger than this share of the bound is not kept (it would evict everything else).
+MAX_ENTRY_SHARE = 4
+# Libraries whose code shapes what render and validation produce: part of the key.
+LIBRARIES = ("jinja2", "markupsafe", "yaml", "jsonschema", "fastjsonschema", "kubernetes_validate", "jsonpatch")
+
+
+def input_paths(environment: str) -> list[str]:
+    """The repo paths render and offline validation of `environment` read (the key covers exactly these)."""
+    return [TEMPLATES_DIR, f"{ENVIRONMENTS_DIR}/{BASE_ENVIRONMENT}", f"{ENVIRONMENTS_DIR}/{environment}", CRDS_DIR]
+
+
+def _code_fingerprint() -> str:
+    """meshops's version plus the size and mtime of each of its modules (an edited install is a new version)."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256(__version__.encode())
+    for root, directories, files in os.walk(package):
+        directories.sort()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                stat = os.stat(os.path.join(root, name))
+                digest.update(f"{os.path.relpath(os.path.join(root, name), package)}:{stat.st_size}:{stat.st_mtime_ns}\0".encode())
+    return f"{__version__}+{digest.hexdigest()[:16]}"
+
+
+def _libraries() -> dict[str, str]:
+    """Each library's installed module file with its size and mtime (found without importing it)."""
+    found = {}
+    for name in LIBRARIES:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        if origin and os.path.exists(origin):
+            stat = os.stat(origin)
+            found[name] = f"{origin}:{stat.st_size}:{stat.st_mtime_ns}"
+        else:
+            found[name] = "missing"
+    return found
+
+
+def _max_bytes() -> int:
+    try:
+        return int(float(os.environ[MAX_BYTES_VARIABLE]) * 1024 * 1024)
+    except (KeyError, ValueError):
+        return DEFAULT_MAX_BYTES
+
+
+@dataclass
+class CachedOutput(RenderedOutput):
+    """A template output's provenance as the cache keeps it: the template line behind every output
+    line (inherited `template_location`) and the values places behind the lines that printed values."""
+
+    values_at: dict[int, tuple[tuple[str, int | None], ...]] = field(default_factory=dict)
+
+    def values_locations(self, output_line: int) -> list[Location]:
+        return [Location(file, line) for file, line in self.values_at.get(output_line, ())]
+
+
+@dataclass
+class Hit:
+    """What a cache hit hands back: the render, and the offline findings when validation ran before."""
+
+    rendered: RenderResult
+    findings: list[Finding] | None
+    text: str | None  # `meshops render`'s YAML, when a render stored it
+
+
+class ManifestCache:
+    """Rendered (and validated) environments by the content of their inputs; see module docstring."""
+
+    def __init__(self, directory: Path | None = None, *, version: str | None = None, max_bytes: int | None = None) -> None:
+        self.directory = Path(directory) if directory is not None else cache_dir() / "manifests"
+        self.version = version or _code_fingerprint()
+        self.max_bytes = _max_bytes() if max_bytes is None else max_bytes
+
+    # --- keys -------------------------------------------------------------------------------
+    def key(self, source: Source, *, repo: str, environment: str, sets: tuple[str, ...]) -> str | None:
+        """The key of this render, or None when its inputs cannot be read (render will say why)."""
+        try:
+            inputs = input_ids(source.tree, input_paths(environment))
+        except (ConfigError, OSError):
+            return None
+        material = {
+            "format": FORMAT,
+            "meshops": self.version,
+            "python": f"{sys.implementation.name}-{sys.version}",
+            "libraries": _libraries(),
+            "repo": os.path.realpath(repo),
+            "environment": environment,
+            "sets": list(sets),
+            "inputs": inputs,
+        }
+        return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"{key}.bin"
+
+    # --- reading ----------------------------------------------------------------------------
+    def load(self, key: str, source: Source, *, environment: str) -> Hit | None:
+        """The entry stored under `key`, as a render of `source`, or None (missing, damaged, other format)."""
+        if self.max_bytes <= 0:
+            return None
+        path = self._path(key)
+        try:
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        header = len(MAGIC) + 1 + 32
+        if len(raw) < header or not raw.startswith(MAGIC) or raw[len(MAGIC)] != FORMAT:
+            return None
+        body = raw[header:]
+        if hashlib.blake2b(body, digest_size=32).digest() != raw[len(MAGIC) + 1:header]:
+            return None
+        try:
+            stored_key, payload = marshal.loads(body)
+            if stored_key != key:
+                return None
+            hit = _hit(payload, source, environment)
+        except (ValueError, EOFError, TypeError, KeyError, IndexError):
+            return None
+        try:
+            os.utime(path)  # recently used: evicted last
+        except OSError:
+            pass
+        return hit
+
+    # --- writing ----------------------------------------------------------------------------
+    def store(self, key: str, rendered: RenderResult, *, findings: list[Finding] | None, text: str | None = None) -> bool:
+        """Keep `rendered` (and its offline `findings`, and `text`) under `key`; False when not kept."""
+        if self.max_bytes <= 0:
+            return False
+        try:
+            body = marshal.dumps((key, _payload(rendered, findings, text)))
+        except (ValueError, TypeError):
+            return False  # something marshal cannot keep exactly: not cached
+        if len(body) > self.max_bytes // MAX_ENTRY_SHARE:
+            return False
+        data = MAGIC + bytes([FORMAT]) + hashlib.blake2b(body, digest_size=32).digest() + body
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".entry-")
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            os.replace(temporary, self._path(key))
+        except OSError:
+            return False
+        self._evict()
+        return True
+
+    def _evict(self) -> None:
+        """Remove least recently used entries until the directory fits the bound."""
+        try:
+            entries = [(entry.stat().st_mtime_ns, entry.stat().st_size, entry.path) for entry in os.scandir(self.directory)
+                       if entry.is_file() and entry.name.endswith(".bin")]
+        except OSError:
+            return
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries):
+            if total <= self.max_bytes:
+                break
+            try:
+                os.remove(path)
+                total -= size
+            except OSError:
+                pass
+
+
+# --- the stored form ----------------------------------------------------------------------------
+
+def _location_tuples(locations: list[Location]) -> tuple[tuple[str, int | None], ...]:
+    return tuple((str(location.file), location.line) for location in locations)
+
+
+def _output_data(output: RenderedOutput) -> tuple:
+    """One template output's provenance as plain data (see `CachedOutput`)."""
+    if isinstance(output, CachedOutput):
+        return output.template, output.line_template, output.values_at
+    values_at = {}
+    for index in output.line_values:
+        located = _location_tuples(output.values_locations(index + 1))
+        if located:
+            values_at[index + 1] = located
+    return output.template, output.line_template, values_at
+
+
+def _payload(rendered: RenderResult, findings: list[Finding] | None, text: str | None) -> dict[str, Any]:
+    """Plain data: objects with their line maps, their outputs' provenance, config, findings, text."""
+    outputs: dict[int, int] = {}
+    output_data: list[tuple] = []
+    manifests = []
+    for manifest in rendered.manifests:
+        source = manifest.source
+        if not isinstance(source, RenderedSource):
+            raise TypeError("only rendered manifests are cached")
+        index = outputs.get(id(source.output))
+        if index is None:
+            index = outputs[id(source.output)] = len(output_data)
+            output_data.append(_output_data(source.output))
+        document = source.document
+        manifests.append((manifest.obj, document.lines, document.start_line, index))
+    config = rendered.config
+    return {
+        "manifests": manifests,
+        "outputs": output_data,
+        "config": (config.name, config.file, config.data,
+                   (config.document.lines, config.document.start_line) if config.document else None),
+        "findings": None if findings is None else [_finding_data(finding) for finding in findings],
+        "text": text,
+    }
+
+
+def _hit(payload: dict[str, Any], source: Source, environment: str) -> Hit:
+    outputs = [CachedOutput(template=template, text="", line_template=line_template, values_at=values_at)
+               for template, line_template, values_at in payload["outputs"]]
+    manifests = [Manifest(obj=obj, source=RenderedSource(output=outputs[index],
+                                                         document=Document(data=obj, lines=lines, start_line=start)))
+                 for obj, lines, start, index in payload["manifests"]]
+    name, file, data, document = payload["config"]
+    config = EnvConfig(name=name, file=file, data=data,
+                       document=Document(data=data, lines=document[0], start_line=document[1]) if document else None)
+    if config.name != environment:
+        raise ValueError("entry of another environment")
+    findings = payload["findings"]
+    rendered = RenderResult(environment=environment, config=config, values=None, manifests=manifests,
+                            revision=source.revision, tree=source.tree)
+    return Hit(rendered, None if findings is None else [_finding_of(row) for row in findings], payload["text"])
+
+
+def _finding_data(finding: Finding) -> tuple:
+    key = finding.object
+    return (finding.code, finding.severity.value, finding.message,
+            (key.group, key.kind, key.namespace, key.name) if key else None,
+            tuple(finding.path), _location_tuples(finding.locations), finding.suppressed_by)
+
+
+def _finding_of(row: tuple) -> Finding:
+    code, severity, message, key, path, locations, suppressed_by = row
+    return Finding(code=code, severity=Severity(severity), message=message, object=ObjectKey(*key) if key else None,
+                   path=tuple(path), locations=[Location(file, line) for file, line in locations],
+                   suppressed_by=suppressed_by)
+
+
+def recording(source: Source) -> tuple[Source, RecordingTree]:
+    """`source` reading through a `RecordingTree` (what a miss renders from)."""
+    tree = RecordingTree(source.tree)
+    return Source(tree=tree, revision=source.revision, label=source.label), tree
+
+
+def reads_only_inputs(tree: RecordingTree, environment: str) -> bool:
+    """Whether everything read through `tree` is covered by the key (environments/ may be listed)."""
+    return not tree.outside(input_paths(environment), listing_only=(ENVIRONMENTS_DIR,))
