@@ -26,6 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from targets import report  # noqa: E402
+
 from meshops.model.manifest import FileSource, Manifest  # noqa: E402
 from meshops.validate import sort_findings, validate  # noqa: E402
 from meshops.validate.manifest_files import load_manifest_paths  # noqa: E402
@@ -161,9 +165,12 @@ def main() -> None:
                   f"{per_thousand[-1]:.3f} s per 1,000 objects; text output {text_per_thousand[-1]:.4f} s per 1,000 findings",
                   flush=True)
     if per_thousand:
-        print(f"validate -f: worst {max(per_thousand):.3f} s per 1,000 objects (target <= {TARGET_PER_THOUSAND}), "
-              f"largest/smallest {per_thousand[-1] / per_thousand[0]:.2f} (target <= {TARGET_LINEARITY}); "
-              f"text output worst {max(text_per_thousand):.4f} s per 1,000 findings (target <= {TARGET_TEXT_PER_THOUSAND_FINDINGS})")
+        for objects, seconds in zip([n for n in args.objects if n > 0], per_thousand):
+            report(f"validate -f, {objects} objects, s per 1,000 objects", seconds, target=TARGET_PER_THOUSAND, unit=" s")
+        report("validate -f, text output, s per 1,000 findings", max(text_per_thousand),
+               target=TARGET_TEXT_PER_THOUSAND_FINDINGS, unit=" s")
+        if len(per_thousand) > 1:
+            report("validate -f, largest/smallest per-object cost", per_thousand[-1] / per_thousand[0], target=TARGET_LINEARITY)
     figures = []
     for services in args.services:
         manifests = generate_mesh(services)
@@ -172,8 +179,8 @@ def main() -> None:
         print(f"mesh {services:>6} services  {len(manifests):>6} objects  {seconds:7.3f} s  "
               f"{figures[-1]:.3f} s per 1,000 objects  ({findings} findings)", flush=True)
     if len(figures) > 1:
-        print(f"mesh: largest/smallest {figures[-1] / figures[0]:.2f} (target <= 1.2); "
-              f"worst {max(figures):.3f} s per 1,000 objects (target <= 0.5)")
+        report("validate mesh (schemas + checks), worst s per 1,000 objects", max(figures), target=0.5, unit=" s")
+        report("validate mesh, largest/smallest per-object cost", figures[-1] / figures[0], target=1.2)
 
 
 if __name__ == "__main__":

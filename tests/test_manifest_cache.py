@@ -240,3 +240,20 @@ def test_a_hit_still_checks_the_config_against_the_live_cluster(diff_cli, mesh_s
     warm, uncached = run(), run("--no-cache")
     assert warm.returncode == uncached.returncode == 2 and "MSH208" in warm.stderr
     assert (warm.stdout, warm.stderr) == (uncached.stdout, uncached.stderr)
+
+
+def test_live_check_findings_are_reused_only_against_the_same_live_objects(example_repo, tmp_path):
+    from meshops.validate.findings import Finding, Severity
+
+    repo = Path(example_repo.working_tree_dir)
+    cache = ManifestCache(tmp_path / "cache")
+    rendered, _ = _render(repo, cache)
+    live = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "reviews", "namespace": "bookinfo", "resourceVersion": "7"}}]
+    found = [Finding(code="MSH204", severity=Severity.INFO, message="m", object=None)]
+    assert cache.keep_live_findings(rendered, live, found)
+    again = ManifestCache(tmp_path / "cache")
+    warm, _ = _render(repo, again)
+    assert again.live_findings(warm, live) == found
+    live[0]["metadata"]["resourceVersion"] = "8"
+    assert again.live_findings(warm, live) is None
+    assert again.live_findings(_render(repo, None)[0], live[:0]) is None  # a render the cache did not key

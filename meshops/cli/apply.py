@@ -51,7 +51,8 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
 
     seconds = parse_timeout(timeout)
     server_dry_run = dry_run == "server"
-    rendered, offline = render_validated(repo=repo, ref=ref, environment=environment, sets=sets, cache=manifest_cache(no_cache))
+    cache = manifest_cache(no_cache)
+    rendered, offline = render_validated(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(rendered.config, datetime.now(timezone.utc), override=override_freeze)
     connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect()
@@ -75,7 +76,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
 
     with ApplyProgress(label=f"applying {environment}") as progress:
         applied = apply_environment(rendered, connection, options=options, review=review,
-                                    progress=progress if output == "text" else None, offline=offline)
+                                    progress=progress if output == "text" else None, offline=offline, cache=cache)
     result = applied.result
     if output == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))

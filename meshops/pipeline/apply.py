@@ -15,6 +15,7 @@ from ..apply.result import ApplyResult, Outcome
 from ..cluster.target import Connection
 from ..render import RenderResult
 from ..validate.findings import Finding
+from .manifest_cache import ManifestCache
 from .plan import Planned, plan_rendered, require_namespaces
 
 
@@ -43,10 +44,11 @@ def apply_environment(
     review: Callable[[Planned], None] | None = None,
     progress: Progress | None = None,
     offline: list[Finding] | None = None,
+    cache: ManifestCache | None = None,
 ) -> Applied:
     """Plan `rendered` against `connection` (`offline`: its offline findings, when already known), let
     `review` see (or refuse) it, then write it."""
-    planned = plan_rendered(rendered, connection, offline=offline)
+    planned = plan_rendered(rendered, connection, offline=offline, cache=cache)
     require_namespaces(planned)
     if review is not None:
         review(planned)

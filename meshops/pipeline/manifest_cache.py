@@ -13,6 +13,11 @@ config repo's inputs, so their result is kept under a key made of everything the
 - the repository's identity (its resolved path), so one repo's content can never answer for
   another's, whatever it holds.
 
+The findings of the checks against the live cluster are kept beside an entry too, under a digest
+of the live objects they were made with: a later run against an unchanged cluster (same objects,
+same resourceVersions) reuses them, any change in the cluster runs the checks again. They are a
+function of the entry's inputs and those objects only, so this is as safe as the entry itself.
+
 A miss renders from a tree that records every path read; if anything outside the keyed paths was
 read, nothing is stored (the key would not cover it). An entry is stored only after the render
 (and validation, when the caller validates) succeeded, as `marshal` data (exact Python types,
@@ -40,11 +45,11 @@ from ..model.manifest import Manifest, ObjectKey
 from ..render import RenderedSource, RenderResult
 from ..render.tracking import RenderedOutput
 from ..schema.compiled import cache_dir
-from ..source.envconfig import BASE_ENVIRONMENT, ENVIRONMENTS_DIR, TEMPLATES_DIR, EnvConfig
+from ..source.envconfig import BASE_ENVIRONMENT, CRDS_DIR, ENVIRONMENTS_DIR, TEMPLATES_DIR, EnvConfig
 from ..source.inputs import RecordingTree, input_ids
 from ..source.repo import Source
+from ..validate.environment import VALIDATION_VARIABLES
 from ..validate.findings import Finding, Severity
-from ..validate.schemas.repo import CRDS_DIR
 from ..yamlio.documents import Document
 
 # Bumped whenever the stored layout changes; older entries are then simply misses.
@@ -56,6 +61,7 @@ DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 MAX_BYTES_VARIABLE = "MESHOPS_MANIFEST_CACHE_MB"
 # An entry larger than this share of the bound is not kept (it would evict everything else).
 MAX_ENTRY_SHARE = 4
+LIVE_MAGIC = b"meshops-live-findings\0"
 # Libraries whose code shapes what render and validation produce: part of the key.
 LIBRARIES = ("jinja2", "markupsafe", "yaml", "jsonschema", "fastjsonschema", "kubernetes_validate", "jsonpatch")
 
@@ -126,6 +132,7 @@ class ManifestCache:
         self.directory = Path(directory) if directory is not None else cache_dir() / "manifests"
         self.version = version or _code_fingerprint()
         self.max_bytes = _max_bytes() if max_bytes is None else max_bytes
+        self._keys: dict[int, tuple[RenderResult, str]] = {}  # renders this cache keyed, for their live findings
 
     # --- keys -------------------------------------------------------------------------------
     def key(self, source: Source, *, repo: str, environment: str, sets: tuple[str, ...]) -> str | None:
@@ -143,6 +150,7 @@ class ManifestCache:
             "environment": environment,
             "sets": list(sets),
             "inputs": inputs,
+            "variables": {name: os.environ.get(name) for name in VALIDATION_VARIABLES},
         }
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode("utf-8")).hexdigest()
 
@@ -152,60 +160,103 @@ class ManifestCache:
     # --- reading ----------------------------------------------------------------------------
     def load(self, key: str, source: Source, *, environment: str) -> Hit | None:
         """The entry stored under `key`, as a render of `source`, or None (missing, damaged, other format)."""
+        stored = self._read(self._path(key), MAGIC)
+        if stored is None:
+            return None
+        try:
+            stored_key, payload = stored
+            if stored_key != key:
+                return None
+            hit = _hit(payload, source, environment)
+        except (ValueError, TypeError, KeyError, IndexError):
+            return None
+        self._keys[id(hit.rendered)] = (hit.rendered, key)
+        return hit
+
+    def _read(self, path: Path, magic: bytes) -> Any:
+        """The marshalled value in `path` when its header and checksum are intact, else None."""
         if self.max_bytes <= 0:
             return None
-        path = self._path(key)
         try:
             raw = path.read_bytes()
         except OSError:
             return None
-        header = len(MAGIC) + 1 + 32
-        if len(raw) < header or not raw.startswith(MAGIC) or raw[len(MAGIC)] != FORMAT:
+        header = len(magic) + 1 + 32
+        if len(raw) < header or not raw.startswith(magic) or raw[len(magic)] != FORMAT:
             return None
         body = raw[header:]
-        if hashlib.blake2b(body, digest_size=32).digest() != raw[len(MAGIC) + 1:header]:
+        if hashlib.blake2b(body, digest_size=32).digest() != raw[len(magic) + 1:header]:
             return None
         try:
-            stored_key, payload = marshal.loads(body)
-            if stored_key != key:
-                return None
-            hit = _hit(payload, source, environment)
-        except (ValueError, EOFError, TypeError, KeyError, IndexError):
+            value = marshal.loads(body)
+        except (ValueError, EOFError, TypeError):
             return None
         try:
             os.utime(path)  # recently used: evicted last
         except OSError:
             pass
-        return hit
+        return value
 
     # --- writing ----------------------------------------------------------------------------
     def store(self, key: str, rendered: RenderResult, *, findings: list[Finding] | None, text: str | None = None) -> bool:
         """Keep `rendered` (and its offline `findings`, and `text`) under `key`; False when not kept."""
-        if self.max_bytes <= 0:
-            return False
+        self._keys[id(rendered)] = (rendered, key)
         try:
             body = marshal.dumps((key, _payload(rendered, findings, text)))
         except (ValueError, TypeError):
             return False  # something marshal cannot keep exactly: not cached
-        if len(body) > self.max_bytes // MAX_ENTRY_SHARE:
+        return self._write(self._path(key), MAGIC, body)
+
+    def _write(self, path: Path, magic: bytes, body: bytes) -> bool:
+        if self.max_bytes <= 0 or len(body) > self.max_bytes // MAX_ENTRY_SHARE:
             return False
-        data = MAGIC + bytes([FORMAT]) + hashlib.blake2b(body, digest_size=32).digest() + body
+        data = magic + bytes([FORMAT]) + hashlib.blake2b(body, digest_size=32).digest() + body
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".entry-")
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
-            os.replace(temporary, self._path(key))
+            os.replace(temporary, path)
         except OSError:
             return False
         self._evict()
         return True
 
+    # --- the checks against the live cluster ------------------------------------------------
+    def _live(self, rendered: RenderResult, live: list[dict]) -> tuple[Path, bytes] | None:
+        known = self._keys.get(id(rendered))
+        if known is None or known[0] is not rendered:
+            return None  # not a render this cache keyed
+        try:
+            digest = hashlib.blake2b(marshal.dumps(live), digest_size=32).digest()
+        except (ValueError, TypeError):
+            return None
+        return self.directory / f"{known[1]}.live", digest
+
+    def live_findings(self, rendered: RenderResult, live: list[dict]) -> list[Finding] | None:
+        """The findings kept for `rendered` against exactly these live objects, or None."""
+        where = self._live(rendered, live)
+        stored = self._read(where[0], LIVE_MAGIC) if where is not None else None
+        if stored is None:
+            return None
+        try:
+            digest, rows = stored
+            return [_finding_of(row) for row in rows] if digest == where[1] else None
+        except (ValueError, TypeError):
+            return None
+
+    def keep_live_findings(self, rendered: RenderResult, live: list[dict], findings: list[Finding]) -> bool:
+        """Keep the findings of `rendered` against these live objects (replacing older ones)."""
+        where = self._live(rendered, live)
+        if where is None:
+            return False
+        return self._write(where[0], LIVE_MAGIC, marshal.dumps((where[1], [_finding_data(f) for f in findings])))
+
     def _evict(self) -> None:
-        """Remove least recently used entries until the directory fits the bound."""
+        """Remove least recently used files until the directory fits the bound."""
         try:
             entries = [(entry.stat().st_mtime_ns, entry.stat().st_size, entry.path) for entry in os.scandir(self.directory)
-                       if entry.is_file() and entry.name.endswith(".bin")]
+                       if entry.is_file() and entry.name.endswith((".bin", ".live"))]
         except OSError:
             return
         total = sum(size for _, size, _ in entries)

@@ -143,11 +143,13 @@ class Planned:
         return self.connection.discovery
 
 
-def plan_rendered(rendered: RenderResult, connection: Connection, *, offline: list[Finding] | None = None) -> Planned:
+def plan_rendered(rendered: RenderResult, connection: Connection, *, offline: list[Finding] | None = None,
+                  cache: ManifestCache | None = None) -> Planned:
     """Read the cluster once, validate against it, and plan; no write happens here.
 
     `offline`: the findings of `validate_rendered` when the caller already has them (a manifest
-    cache hit); the checks with the live objects run in any case.
+    cache hit). The checks with the live objects run unless the `cache` kept their findings for
+    this very render against these very objects.
     """
     from ..rollout.overlay import make_overlay
 
@@ -155,7 +157,12 @@ def plan_rendered(rendered: RenderResult, connection: Connection, *, offline: li
     if offline is None:
         offline = validate_rendered(rendered)
     live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment)
-    findings = revalidate_with_live(rendered, offline, live.lookup_objects())
+    lookup = live.lookup_objects()
+    findings = cache.live_findings(rendered, lookup) if cache is not None else None
+    if findings is None:
+        findings = revalidate_with_live(rendered, offline, lookup)
+        if cache is not None:
+            cache.keep_live_findings(rendered, lookup, findings)
     overlay = make_overlay(rendered.config, revision=rendered.revision)
     ignore = ignore_rules(rendered.config.section("ignore"))
     plan = make_plan(rendered.manifests, live.objects, environment=environment, revision=rendered.revision,
@@ -177,7 +184,7 @@ def plan_environment(
     """Render and validate (through the manifest `cache`, when given), connect to the environment's cluster, and plan (`meshops diff`)."""
     rendered, offline = render_validated(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
     connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect(retry=retry)
-    return plan_rendered(rendered, connection, offline=offline)
+    return plan_rendered(rendered, connection, offline=offline, cache=cache)
 
 
 class MissingNamespace(ClusterError):

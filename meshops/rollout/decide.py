@@ -14,10 +14,11 @@ pause/resume/promote/abort go through `commanded`. Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..model.errors import UsageError
-from .analysis import AnalysisResult, CheckResult, Outcome
+if TYPE_CHECKING:  # the overlay (every plan) needs `started`, not the analysis machinery
+    from .analysis import AnalysisResult, CheckResult
 from .policy import RolloutPolicy
 from .state import BY_ANALYSIS, ROLLED_BACK_PHASES, Phase, Reason, RolloutState, format_time
 from .routes import describe_weights
@@ -111,6 +112,8 @@ def _rolled_back(state: RolloutState, *, reason: str, phase: str, now: float, me
 
 def judged(state: RolloutState, result: AnalysisResult, *, now: float) -> Decision:
     """The decision an analysis of the current step leads to (see the module docstring)."""
+    from .analysis import Outcome
+
     record = {"last_analysis": analysis_record(result, step=state.step, at=now), "last_analysis_at": now}
     if result.decision is Outcome.PASS:
         passed = _reasons(result.checks)

@@ -20,7 +20,7 @@ from typing import Any
 
 import fastjsonschema
 
-from .compiled import compile_validator
+from .compiled import FastValidators
 from .problems import SchemaProblem, check_with
 
 _DROP = {"description", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "x-kubernetes-validations", "example", "externalDocs"}
@@ -107,28 +107,21 @@ def violations(obj: Any, schema: dict[str, Any], *, whole_object: bool = True) -
 
 _WRAPPED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
 
-# A compiled validator confirms a valid object ~40x faster than jsonschema; loading one (from the
-# on-disk cache in meshops.schema.compiled, or compiling it the first time) costs 10–300 ms, worth it
-# once a schema checks more than a few dozen objects in one run.
-FAST_AFTER_USES = 50
-_USES: dict[int, int] = {}
-_FAST: dict[int, tuple[dict[str, Any], Any]] = {}
+# Compiled validators by schema identity; the schema itself is kept so its id cannot be reused.
+_FAST = FastValidators()
 
 
 def _fast_check(schema: dict[str, Any]) -> Any:
-    """A compiled fastjsonschema validator once `schema` has been used often enough, else None."""
-    key = id(schema)
-    entry = _FAST.get(key)
-    if entry is not None and entry[0] is schema:
-        return entry[1]
-    uses = _USES.get(key, 0) + 1
-    _USES[key] = uses
-    if uses < FAST_AFTER_USES:
-        return None
-    json_schema = {"$schema": "http://json-schema.org/draft-04/schema#", **to_json_schema(schema)}
-    compiled = compile_validator(json_schema)
-    _FAST[key] = (schema, compiled)
-    return compiled
+    """A compiled fastjsonschema validator for `schema` when one is worth having (see FastValidators)."""
+    return _FAST.get(id(schema), lambda: _fast_schema(schema))
+
+
+_KEEP: dict[int, dict[str, Any]] = {}
+
+
+def _fast_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    _KEEP[id(schema)] = schema  # the key is its id: keep it alive so the id stays its own
+    return {"$schema": "http://json-schema.org/draft-04/schema#", **to_json_schema(schema)}
 
 
 def apply_defaults(obj: Any, schema: dict[str, Any]) -> Any:

@@ -94,6 +94,8 @@ class Source:
 
 
 def _open_repo(repo_dir: Path):
+    if not (repo_dir / ".git").exists():
+        return None  # not a repository's working tree (GitPython would look for exactly this): no import
     import git  # gitpython; imported here so commands that never touch git start faster
 
     try:
