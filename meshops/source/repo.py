@@ -94,8 +94,8 @@ class Source:
 
 
 def _open_repo(repo_dir: Path):
-    if not (repo_dir / ".git").exists():
-        return None  # not a repository's working tree (GitPython would look for exactly this): no import
+    if not (repo_dir / ".git").exists() and not (repo_dir / "HEAD").is_file():
+        return None  # neither a work tree nor a bare repository (what GitPython looks for): no import
     import git  # gitpython; imported here so commands that never touch git start faster
 
     try:
