@@ -229,30 +229,20 @@ def _plugin(tmp_path: Path, *, expires_in_seconds: int) -> dict:
             "env": [{"name": "TEAM", "value": "mesh"}], "interactiveMode": "Never"}
 
 
-def test_an_exec_plugin_token_is_sent_and_kept_while_it_is_valid(tmp_path):
+@pytest.mark.parametrize("expires_in_seconds, sent", [
+    (3600, ["Bearer token-1-mesh", "Bearer token-1-mesh"]),  # valid: kept
+    (60, ["Bearer token-2-mesh", "Bearer token-3-mesh"]),  # about to expire: asked again before each request
+], ids=["a valid token is kept", "a token about to expire is fetched again"])
+def test_an_exec_plugin_token_is_sent_and_refreshed_before_it_expires(tmp_path, expires_in_seconds, sent):
     _Recorder.seen = []
     server = _serve(_Recorder)
     try:
         path = _kubeconfig(tmp_path / "k.yaml", server=f"http://127.0.0.1:{server.server_port}",
-                           user={"exec": _plugin(tmp_path, expires_in_seconds=3600)})
+                           user={"exec": _plugin(tmp_path, expires_in_seconds=expires_in_seconds)})
         api = connect(kubeconfig=str(path))
         api.request("GET", "/version")
         api.request("GET", "/version")
-        assert _Recorder.seen == ["Bearer token-1-mesh", "Bearer token-1-mesh"]
-    finally:
-        server.shutdown()
-
-
-def test_an_exec_plugin_token_about_to_expire_is_fetched_again(tmp_path):
-    _Recorder.seen = []
-    server = _serve(_Recorder)
-    try:
-        path = _kubeconfig(tmp_path / "k.yaml", server=f"http://127.0.0.1:{server.server_port}",
-                           user={"exec": _plugin(tmp_path, expires_in_seconds=60)})
-        api = connect(kubeconfig=str(path))
-        api.request("GET", "/version")
-        api.request("GET", "/version")
-        assert _Recorder.seen == ["Bearer token-2-mesh", "Bearer token-3-mesh"]
+        assert _Recorder.seen == sent
     finally:
         server.shutdown()
 
