@@ -78,7 +78,8 @@ def seed(server: SandboxServer, count: int) -> float:
 def run(server: SandboxServer, kubeconfig: Path, *, objects: int, gets: int, repeat: int) -> list[tuple[str, float, str]]:
     api = config.new_client_from_config(config_file=str(kubeconfig))
     core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
-    pool = urllib3.PoolManager(headers={"Authorization": api.configuration.api_key["BearerToken"]})
+    pool = urllib3.PoolManager(headers={"Authorization": api.configuration.api_key["BearerToken"]},
+                               ssl_context=server.certificate.client_context())
     list_path = f"/apis/{GROUP}/{VERSION}/namespaces/bench/{PLURAL}"
 
     def raw_fetch() -> None:

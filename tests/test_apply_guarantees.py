@@ -176,7 +176,7 @@ def test_objects_without_meshops_labels_are_never_pruned(cluster, mesh_sandbox):
     assert _apply(cluster, [NAMESPACE, _vs("mine", ["v1"])]).ok
     mesh_sandbox.custom_objects().create_namespaced_custom_object(
         "networking.istio.io", "v1", "mesh", "virtualservices", {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
-                                                                "metadata": {"name": "theirs"}, "spec": {"hosts": ["theirs"]}})
+                                                                "metadata": {"name": "theirs"}, "spec": {"hosts": ["theirs"], "http": [{"route": [{"destination": {"host": "theirs"}}]}]}})
     assert _apply(cluster, [NAMESPACE]).ok
     names = {i["metadata"]["name"] for i in mesh_sandbox.custom_objects().list_namespaced_custom_object(
         "networking.istio.io", "v1", "mesh", "virtualservices")["items"]}

@@ -66,7 +66,7 @@ def test_prune_removes_only_objects_meshops_owns(cli, repo, mesh_sandbox):
     client.create_namespaced_custom_object(
         "networking.istio.io", "v1", "bookinfo", "virtualservices",
         {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "handmade"},
-         "spec": {"hosts": ["handmade"]}},
+         "spec": {"hosts": ["handmade"], "http": [{"route": [{"destination": {"host": "handmade"}}]}]}},
     )
     values = repo / "environments/base/values.yaml"
     values.write_text(values.read_text().replace("  httpbin:\n    port: 8000", "  httpbin-gone:\n    port: 8000", 1))

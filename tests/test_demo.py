@@ -1,11 +1,14 @@
-"""`meshops demo --fast`: the whole story in one command, and nothing left behind afterwards."""
+"""`meshops demo --fast`: the whole story in one command, and nothing left behind afterwards.
+
+Each demo runs with a temp dir of its own (TMPDIR), so "nothing left behind" is checked in that
+dir and among the Prometheus processes whose data lives there, whatever else runs on the machine.
+"""
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -14,39 +17,45 @@ import pytest
 pytestmark = pytest.mark.usefixtures("prometheus_binary")
 
 
-def _demo_dirs() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("meshops-demo-*")}
+def _temp_dir(tmp_path: Path) -> Path:
+    """A TMPDIR for one demo run: everything the demo creates goes below it."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    return folder
 
 
-def _prometheus_children() -> set[int]:
-    found = set()
+def _left_behind(temp_dir: Path) -> list[str]:
+    """What a finished demo left in its TMPDIR (anything at all) and Prometheus processes using it."""
+    left = [p.name for p in temp_dir.iterdir()]
+    marker = str(temp_dir).encode()
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if b"meshops-prometheus-" in (proc / "cmdline").read_bytes():
-                    found.add(int(proc.name))
+                cmdline = (proc / "cmdline").read_bytes()
             except OSError:
                 continue
-    return found
+            if b"prometheus" in cmdline and marker in cmdline:
+                left.append(f"process {proc.name}")
+    return left
 
 
 def test_demo_runs_the_whole_story_and_cleans_up(meshops, tmp_path):
-    before_dirs, before_prometheus = _demo_dirs(), _prometheus_children()
-    result = meshops("demo", "--fast", env={"TMPDIR": tempfile.gettempdir()}, timeout=180)
+    temp_dir = _temp_dir(tmp_path)
+    result = meshops("demo", "--fast", env={"TMPDIR": str(temp_dir)}, timeout=180)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "did you mean 'tcpKeepalive'?" in out and "environments/dev/values.yaml" in out
     assert "38 created" in out
     assert "reviews v2 rolled out step by step and was promoted (exit 0)" in out
     assert "rolled back to v2" in out and "success rate 75% < min 99%" in out
-    assert _demo_dirs() == before_dirs
-    assert _prometheus_children() == before_prometheus
+    assert _left_behind(temp_dir) == []
 
 
-def test_demo_interrupted_with_ctrl_c_cleans_up_too():
-    before_dirs, before_prometheus = _demo_dirs(), _prometheus_children()
+def test_demo_interrupted_with_ctrl_c_cleans_up_too(tmp_path):
+    temp_dir = _temp_dir(tmp_path)
     process = subprocess.Popen([sys.executable, "-m", "meshops", "demo", "--fast"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                               env={**os.environ, "TMPDIR": str(temp_dir)})
     deadline = time.monotonic() + 60
     for line in process.stdout:
         if "== 3." in line or time.monotonic() > deadline:
@@ -55,5 +64,4 @@ def test_demo_interrupted_with_ctrl_c_cleans_up_too():
     output = process.communicate(timeout=60)[0]
     assert process.returncode == 130, output
     assert "Traceback" not in output
-    assert _demo_dirs() == before_dirs
-    assert _prometheus_children() == before_prometheus
+    assert _left_behind(temp_dir) == []

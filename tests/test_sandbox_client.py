@@ -224,14 +224,6 @@ def test_secret_string_data_is_stored_base64_encoded(core):
     assert secret.data == {"key": "czNjcjN0"} and secret.string_data is None and secret.type == "Opaque"
 
 
-def test_deleting_a_namespace_deletes_what_is_in_it(core):
-    core.create_namespace({"metadata": {"name": "doomed"}})
-    core.create_namespaced_config_map("doomed", {"metadata": {"name": "inside"}})
-    core.delete_namespace("doomed")
-    assert core.list_config_map_for_all_namespaces().items == []
-    assert "doomed" not in [n.metadata.name for n in core.list_namespace().items]
-
-
 def test_an_object_with_finalizers_is_only_marked_until_they_are_removed(core):
     core.create_namespaced_config_map("default", {"metadata": {"name": "held", "finalizers": ["example.com/hold"]}})
     core.delete_namespaced_config_map("held", "default")

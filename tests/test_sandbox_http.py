@@ -22,7 +22,8 @@ class Raw:
     """Plain HTTP/1.1 requests over one persistent connection."""
 
     def __init__(self, sandbox) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", sandbox.port, timeout=5)
+        self.connection = http.client.HTTPSConnection("127.0.0.1", sandbox.port, timeout=5,
+                                                     context=sandbox.certificate.client_context())
         self.token = sandbox.token
 
     def __call__(self, method: str, path: str, body: object = None, *, content_type: str = "application/json",

@@ -95,7 +95,7 @@ def test_cli_start_serves_until_sigterm_and_writes_a_kubeconfig(tmp_path):
     finally:
         code, stdout, stderr = started.stop()
     assert code == 0, stderr
-    assert "sandbox API server at http://127.0.0.1:" in stdout and stdout.rstrip().endswith("sandbox stopped")
+    assert "sandbox API server at https://127.0.0.1:" in stdout and stdout.rstrip().endswith("sandbox stopped")
     assert oct(started.kubeconfig.stat().st_mode & 0o777) == "0o600"
 
 

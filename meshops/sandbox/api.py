@@ -1,9 +1,11 @@
 """Request dispatch: a parsed request in, a response (or a watch stream) out, no HTTP details.
 
-Non-resource paths (version, health, discovery, OpenAPI) are a table; resource requests are
-checked against the registry (unknown group/version/plural, wrong scope, unknown subresource all
+Every request first passes `access` (authentication, impersonation, RBAC). Non-resource paths
+(version, health, discovery, OpenAPI) are a table; resource requests are checked against the registry (unknown group/version/plural, wrong scope, unknown subresource all
 404 like the apiserver), their query parameters validated (`dryRun`, `fieldValidation`, `force`,
-`fieldManager`) and handed to `Reader`, `Writer` or `Watch`.
+`fieldManager`) and handed to `Reader`, `Writer` or `Watch` — or, for the create-only review APIs and
+the ServiceAccount token subresource, answered by `Reviews`. GET and LIST answer a Table when the
+client asks for one (`tables`).
 """
 from __future__ import annotations
 
@@ -11,9 +13,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from . import discovery, protobuf, validation
-from .objects import Clock
+from . import discovery, protobuf, tables, validation
+from .access import Access, Credentials
+from .auth import UserInfo
+from .builtin import REVIEW_RESOURCES
+from .objects import Clock, served
 from .reads import Reader
+from .reviews import Reviews
 from .registry import Registry
 from .resources import ResourceType
 from .routing import RequestInfo
@@ -32,6 +38,8 @@ class Request:
     body: bytes = b""
     content_type: str = ""
     user_agent: str = ""
+    credentials: Credentials = field(default_factory=Credentials)
+    accept: str = ""
 
 
 @dataclass
@@ -46,7 +54,8 @@ class Response:
 def json_response(status: int, payload: Any, *, warnings: list[str] | None = None) -> Response:
     # RFC 7234 warning: code 299 ("miscellaneous persistent warning"), agent "-", quoted text.
     headers = [("Warning", "299 - " + json.dumps(warning)) for warning in warnings or []]
-    return Response(status, json.dumps(payload, separators=(",", ":")).encode(), headers=headers)
+    # Go's json.Encoder, which the apiserver writes with, ends every document with a newline.
+    return Response(status, json.dumps(payload, separators=(",", ":")).encode() + b"\n", headers=headers)
 
 
 def error_response(error: ApiError) -> Response:
@@ -63,18 +72,23 @@ def default_manager(user_agent: str) -> str:
 class Api:
     """The whole API of one sandbox."""
 
-    def __init__(self, *, registry: Registry, store: Store, clock: Clock, server_address: Callable[[], str]) -> None:
+    def __init__(self, *, registry: Registry, store: Store, clock: Clock, server_address: Callable[[], str],
+                 writer: Writer, access: Access, reviews: Reviews) -> None:
         self.registry = registry
         self.store = store
+        self.clock = clock
         self.reader = Reader(store)
-        self.writer = Writer(registry=registry, store=store, clock=clock)
+        self.writer = writer
+        self.access = access
+        self.reviews = reviews
         self.openapi = discovery.OpenApiCache(registry)
         self.server_address = server_address
 
     def handle(self, request: Request) -> Response:
         try:
+            user = self.access.user_of(request.info, request.credentials)
             if request.info.is_resource:
-                return self._resource(request)
+                return self._resource(request, user)
             return self._non_resource(request.info)
         except ApiError as error:
             return error_response(error)
@@ -129,27 +143,55 @@ class Api:
             raise no_such_path()
         if rtype.namespaced and info.namespace is None and info.verb not in ("list", "watch"):
             raise no_such_path()
+        extra = {name: verbs for name, _, _, _, verbs in rtype.subresources}
+        if info.subresource and info.subresource in extra:
+            if info.verb not in extra[info.subresource]:
+                raise method_not_allowed(info.method, f"{rtype.plural}/{info.subresource}")
+            return rtype
         if info.subresource and not (info.subresource == "status" and rtype.status_subresource):
             raise no_such_path()
         if info.subresource and info.verb not in ("get", "update", "patch"):
             raise method_not_allowed(info.method, f"{rtype.plural}/{info.subresource}")
+        if info.verb not in rtype.verbs:
+            raise method_not_allowed(info.method, rtype.plural)
         return rtype
 
-    def _resource(self, request: Request) -> Response:
+    def _table(self, request: Request, rtype: ResourceType, objects: list[dict], metadata: dict) -> Response:
+        include = request.info.query.get("includeObject") or "Metadata"
+        return json_response(200, tables.table(rtype, objects, list_metadata=metadata, now=self.clock(),
+                                               include_object=include))
+
+    def _resource(self, request: Request, user: UserInfo) -> Response:
         info = request.info
         rtype = self._type(info)
         namespace = info.namespace if rtype.namespaced else ""
         verb = info.verb
+        if rtype.group_resource in REVIEW_RESOURCES:
+            return json_response(201, self.reviews.answer(rtype, user, decode_body(request)))
+        if info.subresource == "token":
+            return json_response(201, self.reviews.token_request(namespace=namespace, name=info.name or "",
+                                                                 body=decode_body(request)))
+        as_table = tables.wants_table(request.accept)
         if verb == "get":
-            return json_response(200, self.reader.get(rtype, namespace, info.name or ""))
+            obj = self.reader.get(rtype, namespace, info.name or "")
+            if as_table:
+                return self._table(request, rtype, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")})
+            return json_response(200, obj)
         if verb == "list":
-            return Response(200, self.reader.list(rtype, info.namespace, info.query))
+            if as_table:
+                objects, metadata = self.reader.page(rtype, info.namespace, info.query)
+                return self._table(request, rtype, [served(obj, rtype) for obj in objects], metadata)
+            return Response(200, self.reader.list(rtype, info.namespace, info.query) + b"\n")
         if verb == "watch":
             query = dict(info.query)
             if info.name:  # /watch/.../name is a watch on that one object
                 query["fieldSelector"] = f"metadata.name={info.name}"
             selection = self.reader.selection(rtype, query)
             watch = Watch(store=self.store, rtype=rtype, namespace=info.namespace, selection=selection, query=query)
+            if as_table:
+                include = info.query.get("includeObject") or "Metadata"
+                return Response(200, stream=tables.watch_rows(rtype, watch.events(), now=self.clock,
+                                                              include_object=include))
             return Response(200, stream=watch.events())
         if verb == "delete":
             options = decode_json(request.body) if request.body.strip() else {}

@@ -13,10 +13,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 from typing import Any, Callable
 
-from .resources import ResourceType, with_envelope
+from . import goformat
+from .resources import ResourceType, builtin
 from .status import cause
 
 OPEN: dict[str, Any] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
@@ -63,23 +65,24 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
     "leases": _closed(spec=_open(holderIdentity={"type": "string", "nullable": True},
                                  leaseDurationSeconds={"type": "integer", "nullable": True})),
     "customresourcedefinitions": _closed(spec=OPEN, status=OPEN),
+    "nodes": _closed(spec=OPEN, status=OPEN),
+    "apiservices": _closed(spec=_open(group={"type": "string"}, version={"type": "string"},
+                                      groupPriorityMinimum={"type": "integer"}, versionPriority={"type": "integer"}),
+                           status=OPEN),
 }
 
 
-def _core(plural: str, kind: str, *, group: str = "", namespaced: bool = True, short: tuple[str, ...] = (),
-          status: bool = False, generation: bool = False, fields: tuple[str, ...] = (), name_rule: str = "subdomain",
-          categories: tuple[str, ...] = ()) -> ResourceType:
-    return ResourceType(
-        group=group, version="v1", plural=plural, kind=kind, namespaced=namespaced, singular=kind.lower(),
-        short_names=short, categories=categories, list_kind=f"{kind}List", status_subresource=status,
-        has_generation=generation, storage_version="v1", schema=with_envelope(_SCHEMAS[plural]),
-        field_labels=fields, name_rule=name_rule,
-    )
+# The token subresource of ServiceAccounts (the TokenRequest API; `kubectl create token` looks for it).
+TOKEN_SUBRESOURCE = ("token", "TokenRequest", "authentication.k8s.io", "v1", ("create",))
+
+
+def _core(plural: str, kind: str, **options: Any) -> ResourceType:
+    return builtin(plural, kind, schema=_SCHEMAS[plural], **options)
 
 
 CORE_TYPES: tuple[ResourceType, ...] = (
     _core("namespaces", "Namespace", namespaced=False, short=("ns",), status=True, fields=("status.phase",),
-          name_rule="label"),
+          name_rule="label", verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
     _core("configmaps", "ConfigMap", short=("cm",)),
     _core("secrets", "Secret", fields=("type",)),
     _core("services", "Service", short=("svc",), status=True, fields=("spec.clusterIP", "spec.type"),
@@ -87,7 +90,7 @@ CORE_TYPES: tuple[ResourceType, ...] = (
     _core("pods", "Pod", short=("po",), status=True, categories=("all",),
           fields=("spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
                   "status.phase", "status.podIP")),
-    _core("serviceaccounts", "ServiceAccount", short=("sa",)),
+    _core("serviceaccounts", "ServiceAccount", short=("sa",), subresources=(TOKEN_SUBRESOURCE,)),
     _core("events", "Event", short=("ev",), name_rule="any",
           fields=("involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
                   "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
@@ -95,6 +98,9 @@ CORE_TYPES: tuple[ResourceType, ...] = (
     _core("leases", "Lease", group="coordination.k8s.io"),
     _core("customresourcedefinitions", "CustomResourceDefinition", group="apiextensions.k8s.io", namespaced=False,
           short=("crd", "crds"), status=True, generation=True, categories=("api-extensions",)),
+    _core("nodes", "Node", namespaced=False, short=("no",), status=True, fields=("spec.unschedulable",)),
+    _core("apiservices", "APIService", group="apiregistration.k8s.io", namespaced=False, status=True,
+          categories=("api-extensions",)),
 )
 
 # Namespaces every cluster starts with.
@@ -118,6 +124,20 @@ def _cluster_ip(obj: dict) -> str:
     return f"10.{96 + (number >> 16)}.{(number >> 8) & 255}.{number & 255}"
 
 
+def _normalize_cluster_ips(spec: dict, old_spec: dict) -> None:
+    """Keep clusterIP and clusterIPs in step the way the service strategy does (normalizeClusterIPs)."""
+    if not old_spec:
+        if spec.get("clusterIP") and not spec.get("clusterIPs"):
+            spec["clusterIPs"] = [spec["clusterIP"]]
+        return
+    if spec.get("clusterIP") is None and old_spec.get("clusterIP"):
+        spec["clusterIP"] = old_spec["clusterIP"]  # omitted by the writer: the allocated address stays
+    if not spec.get("clusterIPs") and old_spec.get("clusterIPs") and spec.get("clusterIP") == old_spec.get("clusterIP"):
+        spec["clusterIPs"] = list(old_spec["clusterIPs"])
+    if spec.get("clusterIP") != old_spec.get("clusterIP") and spec.get("clusterIPs") == old_spec.get("clusterIPs"):
+        spec["clusterIPs"] = [spec["clusterIP"]] if spec.get("clusterIP") else []
+
+
 def _service_defaults(obj: dict, old: dict | None) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("type", "ClusterIP")
@@ -128,8 +148,8 @@ def _service_defaults(obj: dict, old: dict | None) -> None:
             if "port" in port:
                 port.setdefault("targetPort", port["port"])
     if spec["type"] != "ExternalName":
-        previous = ((old or {}).get("spec") or {}).get("clusterIP")
-        spec.setdefault("clusterIP", previous or _cluster_ip(obj))
+        _normalize_cluster_ips(spec, ((old or {}).get("spec") or {}) if old else {})
+        spec.setdefault("clusterIP", _cluster_ip(obj))
         spec.setdefault("clusterIPs", [spec["clusterIP"]])
         spec.setdefault("ipFamilies", ["IPv4"])
         spec.setdefault("ipFamilyPolicy", "SingleStack")
@@ -152,23 +172,55 @@ def _pod_defaults(obj: dict, old: dict | None) -> None:
 
 
 _PORT_RANGE = range(1, 65536)
+SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
 
 
-def _service_checks(obj: dict) -> Causes:
-    spec = obj.get("spec") or {}
-    ports = spec.get("ports") or []
+def _port_causes(ports: list) -> Causes:
     causes: Causes = []
-    if not ports and spec.get("type", "ClusterIP") != "ExternalName" and spec.get("clusterIP") != "None":
-        causes.append(cause("spec.ports", "FieldValueRequired", "Required value"))
+    names: set[str] = set()
     for index, port in enumerate(ports):
         if not isinstance(port, dict):
             continue
         if not isinstance(port.get("port"), int) or port["port"] not in _PORT_RANGE:
             causes.append(cause(f"spec.ports[{index}].port", "FieldValueInvalid",
                                 f"Invalid value: {port.get('port')}: must be between 1 and 65535, inclusive"))
-        if len(ports) > 1 and not port.get("name"):
+        name = port.get("name")
+        if len(ports) > 1 and not name:
             causes.append(cause(f"spec.ports[{index}].name", "FieldValueRequired", "Required value"))
+        elif name and name in names:
+            causes.append(cause(f"spec.ports[{index}].name", "FieldValueDuplicate", f'Duplicate value: "{name}"'))
+        if name:
+            names.add(name)
     return causes
+
+
+def _service_checks(obj: dict) -> Causes:
+    spec = obj.get("spec") or {}
+    ports = spec.get("ports") or []
+    causes: Causes = []
+    service_type = spec.get("type", "ClusterIP")
+    if service_type not in SERVICE_TYPES:
+        supported = ", ".join(f'"{t}"' for t in SERVICE_TYPES)
+        causes.append(cause("spec.type", "FieldValueNotSupported",
+                            f'Unsupported value: "{service_type}": supported values: {supported}'))
+    if not ports and service_type != "ExternalName" and spec.get("clusterIP") != "None":
+        causes.append(cause("spec.ports", "FieldValueRequired", "Required value"))
+    return causes + _port_causes(ports)
+
+
+def _service_update_checks(new: dict, old: dict) -> Causes:
+    """A Service's cluster IPs may not change once set (validateUpgradeDowngradeClusterIPs)."""
+    new_spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    if "ExternalName" in (new_spec.get("type"), old_spec.get("type")):
+        return []
+    old_ips, new_ips = old_spec.get("clusterIPs") or [], new_spec.get("clusterIPs") or []
+    if old_spec.get("clusterIP") == "None" and new_spec.get("clusterIP") == "None":
+        return []
+    for index, address in enumerate(old_ips):
+        if index >= len(new_ips) or new_ips[index] != address:
+            return [cause(f"spec.clusterIPs[{index}]", "FieldValueInvalid",
+                          f"Invalid value: {goformat.string_slice(new_ips)}: may not change once set")]
+    return []
 
 
 _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
@@ -186,14 +238,48 @@ def _data_key_checks(obj: dict) -> Causes:
     return causes
 
 
+# The most data one ConfigMap or Secret may hold (core.MaxSecretSize).
+MAX_DATA_BYTES = 1024 * 1024
+
+
+def _config_map_checks(obj: dict) -> Causes:
+    size = sum(len(k) + len(str(v).encode()) for k, v in (obj.get("data") or {}).items())
+    size += sum(len(k) + len(base64.b64decode(str(v) + "==")) for k, v in (obj.get("binaryData") or {}).items())
+    causes = _data_key_checks(obj)
+    if size > MAX_DATA_BYTES:  # the whole object: the field path is the empty one, printed "[]"
+        causes.append(cause("[]", "FieldValueTooLong", f"Too long: may not be more than {MAX_DATA_BYTES} bytes"))
+    return causes
+
+
 def _secret_checks(obj: dict) -> Causes:
     causes = _data_key_checks(obj)
+    size = 0
     for key, value in (obj.get("data") or {}).items():
         try:
-            base64.b64decode(str(value), validate=True)
+            size += len(key) + len(base64.b64decode(str(value), validate=True))
         except (binascii.Error, ValueError):
             causes.append(cause(f"data[{key}]", "FieldValueInvalid",
                                 'Invalid value: "<secret contents redacted>": illegal base64 data'))
+    if size > MAX_DATA_BYTES:
+        causes.append(cause("data", "FieldValueTooLong", f"Too long: may not be more than {MAX_DATA_BYTES} bytes"))
+    return causes
+
+
+_IMMUTABLE = "field is immutable when `immutable` is set"
+
+
+def _immutable_data_checks(new: dict, old: dict) -> Causes:
+    """An immutable ConfigMap or Secret keeps its data and stays immutable (ValidateConfigMapUpdate)."""
+    causes: Causes = []
+    if old.get("kind") == "Secret" and new.get("type") != old.get("type"):
+        causes.append(cause("type", "FieldValueInvalid", f"Invalid value: {json.dumps(new.get('type'))}: field is immutable"))
+    if not old.get("immutable"):
+        return causes
+    if not new.get("immutable"):
+        causes.append(cause("immutable", "FieldValueForbidden", f"Forbidden: {_IMMUTABLE}"))
+    for field_name in ("data", "binaryData"):
+        if (new.get(field_name) or {}) != (old.get(field_name) or {}):
+            causes.append(cause(field_name, "FieldValueForbidden", f"Forbidden: {_IMMUTABLE}"))
     return causes
 
 
@@ -215,7 +301,12 @@ DEFAULTS: dict[tuple[str, str], Defaulter] = {
 }
 CHECKS: dict[tuple[str, str], Checker] = {
     ("", "services"): _service_checks,
-    ("", "configmaps"): _data_key_checks,
+    ("", "configmaps"): _config_map_checks,
     ("", "secrets"): _secret_checks,
     ("", "pods"): _pod_checks,
+}
+UPDATE_CHECKS: dict[tuple[str, str], Callable[[dict, dict], Causes]] = {
+    ("", "services"): _service_update_checks,
+    ("", "configmaps"): _immutable_data_checks,
+    ("", "secrets"): _immutable_data_checks,
 }

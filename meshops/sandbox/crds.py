@@ -7,7 +7,10 @@ reports once the CRD is established, and `types_of`, which turns a stored CRD in
 """
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from ..schema import celrules
 
 from .resources import ResourceType, version_priority, with_envelope
 from .status import cause
@@ -82,6 +85,11 @@ def checks(crd: dict[str, Any]) -> Causes:
         if not isinstance(schema, dict):
             causes.append(cause(f"spec.versions[{index}].schema.openAPIV3Schema", "FieldValueRequired",
                                 "Required value: schemas are required"))
+            continue
+        where = f"spec.versions[{index}].schema.openAPIV3Schema"
+        for path, rule, error in celrules.rule_compile_errors(schema, where):
+            causes.append(cause(path, "FieldValueInvalid",
+                                f"Invalid value: {json.dumps(rule)}: compilation failed: {error}"))
     return causes
 
 

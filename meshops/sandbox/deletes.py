@@ -8,6 +8,9 @@ objects with it at once; a deleted CRD takes its objects and stops being served.
 """
 from __future__ import annotations
 
+from typing import Callable
+
+from .namespaces import refuse_undeletable
 from .objects import Clock, clone, served, timestamp
 from .reads import stored
 from .registry import Registry
@@ -26,18 +29,36 @@ class Deleter:
         self.registry = registry
         self.store = store
         self.clock = clock
+        # Told the name of every namespace that becomes Terminating (the namespace controller).
+        self.on_terminating: Callable[[str], None] = lambda name: None
 
     def delete(self, rtype: ResourceType, namespace: str, name: str, *, options: dict, dry_run: bool) -> dict:
         with self.store.lock:
             old = stored(self.store, rtype, namespace, name)
             self._delete_preconditions(rtype, old, options)
+            if rtype.group_resource == NAMESPACES:
+                refuse_undeletable(name)
+                return served(self._terminate(rtype, old, dry_run=dry_run), rtype)
             if old["metadata"].get("finalizers"):
-                return served(self._mark_deleted(rtype, old, dry_run=dry_run), rtype)
+                return served(self.mark(rtype, old, dry_run=dry_run), rtype)
             if dry_run:
                 return self._deleted_response(rtype, served(old, rtype))
             return self._deleted_response(rtype, served(self.remove(rtype, old), rtype))
 
-    def _mark_deleted(self, rtype: ResourceType, old: dict, *, dry_run: bool) -> dict:
+    def _terminate(self, rtype: ResourceType, old: dict, *, dry_run: bool) -> dict:
+        """A namespace goes Terminating; the namespace controller empties and removes it later."""
+        if old["metadata"].get("deletionTimestamp"):
+            return old
+        marked = clone(old)
+        marked["metadata"].update(deletionTimestamp=timestamp(self.clock()), deletionGracePeriodSeconds=0)
+        marked["status"] = {**(marked.get("status") or {}), "phase": "Terminating"}
+        if dry_run:
+            return marked
+        stored_namespace = self.store.put(rtype.group_resource, marked, old=old)
+        self.on_terminating(old["metadata"]["name"])
+        return stored_namespace
+
+    def mark(self, rtype: ResourceType, old: dict, *, dry_run: bool = False) -> dict:
         """An object with finalizers is only marked; it goes once its last finalizer is removed."""
         if old["metadata"].get("deletionTimestamp"):
             return old
@@ -65,8 +86,10 @@ class Deleter:
                 if dry_run:
                     items.append(served(obj, rtype))
                     continue
-                if metadata.get("finalizers"):
-                    items.append(served(self._mark_deleted(rtype, obj, dry_run=False), rtype))
+                if rtype.group_resource == NAMESPACES:
+                    items.append(served(self._terminate(rtype, obj, dry_run=False), rtype))
+                elif metadata.get("finalizers"):
+                    items.append(served(self.mark(rtype, obj, dry_run=False), rtype))
                 else:
                     items.append(served(self.remove(rtype, obj), rtype))
         return {"apiVersion": rtype.api_version, "kind": rtype.list_kind,
@@ -84,8 +107,6 @@ class Deleter:
 
     def _deleted_response(self, rtype: ResourceType, obj: dict) -> dict:
         if rtype.custom or rtype.group_resource in RETURNS_DELETED_OBJECT:
-            if rtype.group_resource == NAMESPACES:
-                return {**obj, "status": {**(obj.get("status") or {}), "phase": "Terminating"}}
             return obj
         metadata = obj["metadata"]
         return success(resource=rtype.plural, group=rtype.group, name=metadata["name"], uid=metadata.get("uid", ""))
@@ -97,8 +118,3 @@ class Deleter:
             for obj in self.store.items(group_resource):
                 self.store.delete(group_resource, (obj["metadata"].get("namespace") or "", obj["metadata"]["name"]))
             self.registry.remove(gone["metadata"]["name"])
-        elif rtype.group_resource == NAMESPACES:
-            namespace = gone["metadata"]["name"]
-            for group_resource in self.store.group_resources():
-                for obj in self.store.items(group_resource, namespace):
-                    self.store.delete(group_resource, (namespace, obj["metadata"]["name"]))

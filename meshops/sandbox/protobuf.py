@@ -1,5 +1,6 @@
 """Protobuf request bodies, for the kubectl commands that send them (`kubectl create namespace`,
-`create configmap`, `create secret`, `create serviceaccount`, `create service`).
+`create configmap`, `create secret`, `create serviceaccount`, `create service`, `create token`,
+`auth can-i`, `auth whoami`).
 
 kubectl's typed commands POST `application/vnd.kubernetes.protobuf`: the magic `k8s\\0`, then a
 `runtime.Unknown` message (TypeMeta, and the object's own protobuf in `raw`). This module reads
@@ -62,6 +63,30 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
     "LoadBalancerStatus": {1: ("ingress", "*LoadBalancerIngress")},
     "LoadBalancerIngress": {1: ("ip", "string"), 2: ("hostname", "string")},
     "Condition": {1: ("type", "string"), 2: ("status", "string"), 6: ("message", "string"), 5: ("reason", "string")},
+    # authorization.k8s.io/v1 and authentication.k8s.io/v1 (`kubectl auth can-i`, `auth whoami`, `create token`)
+    "SelfSubjectAccessReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "SelfSubjectAccessReviewSpec"),
+                                3: ("status", "SubjectAccessReviewStatus")},
+    "SelfSubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"),
+                                    2: ("nonResourceAttributes", "NonResourceAttributes")},
+    "ResourceAttributes": {1: ("namespace", "string"), 2: ("verb", "string"), 3: ("group", "string"),
+                           4: ("version", "string"), 5: ("resource", "string"), 6: ("subresource", "string"),
+                           7: ("name", "string")},
+    "NonResourceAttributes": {1: ("path", "string"), 2: ("verb", "string")},
+    "SubjectAccessReviewStatus": {1: ("allowed", "bool"), 2: ("reason", "string"), 3: ("evaluationError", "string"),
+                                  4: ("denied", "bool")},
+    "SelfSubjectRulesReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "SelfSubjectRulesReviewSpec"),
+                               3: ("status", "SubjectRulesReviewStatus")},
+    "SubjectRulesReviewStatus": {3: ("incomplete", "bool"), 4: ("evaluationError", "string")},
+    "SelfSubjectRulesReviewSpec": {1: ("namespace", "string")},
+    "SelfSubjectReview": {1: ("metadata", "ObjectMeta"), 2: ("status", "SelfSubjectReviewStatus")},
+    "SelfSubjectReviewStatus": {1: ("userInfo", "UserInfo")},
+    "UserInfo": {1: ("username", "string"), 2: ("uid", "string"), 3: ("groups", "*string")},
+    "TokenRequest": {1: ("metadata", "ObjectMeta"), 2: ("spec", "TokenRequestSpec"), 3: ("status", "TokenRequestStatus")},
+    "TokenRequestSpec": {1: ("audiences", "*string"), 3: ("boundObjectRef", "BoundObjectReference"),
+                         4: ("expirationSeconds", "int")},
+    "BoundObjectReference": {1: ("kind", "string"), 2: ("apiVersion", "string"), 3: ("name", "string"),
+                             4: ("uid", "string")},
+    "TokenRequestStatus": {1: ("token", "string"), 2: ("expirationTimestamp", "time")},
 }
 
 

@@ -69,8 +69,8 @@ class Reader:
             return candidates
         return [obj for obj in candidates if selection.matches(obj)]
 
-    def list(self, rtype: ResourceType, namespace: str | None, query: dict[str, str]) -> bytes:
-        """The serialized List (built from cached per-object JSON: see `Store.encoded`)."""
+    def page(self, rtype: ResourceType, namespace: str | None, query: dict[str, str]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """(objects, list metadata) of one page of a LIST: selectors, then limit/continue."""
         limit = _limit(query.get("limit"))
         token = query.get("continue")
         revision = self.store.revision
@@ -86,6 +86,11 @@ class Reader:
             if not query.get("labelSelector") and not query.get("fieldSelector"):
                 metadata["remainingItemCount"] = len(selected) - limit
             selected = selected[:limit]
+        return selected, metadata
+
+    def list(self, rtype: ResourceType, namespace: str | None, query: dict[str, str]) -> bytes:
+        """The serialized List (built from cached per-object JSON: see `Store.encoded`)."""
+        selected, metadata = self.page(rtype, namespace, query)
         variant, encode = list_item_encoding(rtype)
         items = b",".join(self.store.encoded(rtype.group_resource, obj, variant, encode) for obj in selected)
         head = dumps({"apiVersion": rtype.api_version, "kind": rtype.list_kind, "metadata": metadata})

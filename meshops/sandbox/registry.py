@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from . import crds
-from .core import CORE_TYPES
+from .builtin import BUILTIN_TYPES
 from .resources import ResourceType, version_priority
 
 
@@ -25,7 +25,7 @@ class Registry:
         self._rebuild()
 
     def _rebuild(self) -> None:
-        types = list(CORE_TYPES) + [t for group in self._crd_types.values() for t in group]
+        types = list(BUILTIN_TYPES) + [t for group in self._crd_types.values() for t in group]
         self._by_path = {(t.group, t.version, t.plural): t for t in types}
         # Rebuilt together with _by_path so a change of version set also changes the OpenAPI hash.
         self.generation = getattr(self, "generation", 0) + 1
@@ -55,7 +55,7 @@ class Registry:
         versions: dict[str, set[str]] = {}
         for rtype in self._by_path.values():
             versions.setdefault(rtype.group, set()).add(rtype.version)
-        builtin = [t.group for t in CORE_TYPES]
+        builtin = [t.group for t in BUILTIN_TYPES]
         order = sorted(versions, key=lambda g: (g not in builtin, builtin.index(g) if g in builtin else 0, g))
         return [(group, sorted(versions[group], key=version_priority)) for group in order]
 

@@ -1,6 +1,6 @@
 """What the sandbox can serve: one `ResourceType` per (group, version, plural).
 
-Built-in kinds come from `core.CORE_TYPES`; every served version of an installed CRD adds one more
+Built-in kinds come from `builtin.BUILTIN_TYPES`; every served version of an installed CRD adds one more
 (`crds.types_of`). A type carries what each later step needs: discovery names, scope, whether a
 status subresource exists, whether `metadata.generation` is kept, and a structural schema that
 drives both validation (`validation`) and server-side apply (`ssa`: list types, named fields).
@@ -101,6 +101,10 @@ class ResourceType:
     # Name of the validation rule for metadata.name (see validation.NAME_RULES).
     name_rule: str = "subdomain"
     printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
+    # What clients may do with it (review APIs such as SelfSubjectAccessReview only take `create`).
+    verbs: tuple[str, ...] = ALL_VERBS
+    # Subresources beyond status, as (name, kind, group, version, verbs) for discovery (serviceaccounts/token).
+    subresources: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -125,7 +129,7 @@ class ResourceType:
             "singularName": self.singular or self.kind.lower(),
             "namespaced": self.namespaced,
             "kind": self.kind,
-            "verbs": list(ALL_VERBS),
+            "verbs": list(self.verbs),
         }
         if self.short_names:
             entry["shortNames"] = list(self.short_names)
@@ -135,6 +139,9 @@ class ResourceType:
         if self.status_subresource:
             entries.append({"name": f"{self.plural}/status", "singularName": "", "namespaced": self.namespaced,
                             "kind": self.kind, "verbs": ["get", "patch", "update"]})
+        for name, kind, group, version, verbs in self.subresources:
+            entries.append({"name": f"{self.plural}/{name}", "singularName": "", "namespaced": self.namespaced,
+                            "group": group, "version": version, "kind": kind, "verbs": list(verbs)})
         return entries
 
 
@@ -149,3 +156,17 @@ def version_priority(version: str) -> tuple:
     major, level, minor = match.groups()
     rank = {None: 0, "beta": 1, "alpha": 2}[level]
     return (rank, -int(major), -int(minor or 0))
+
+
+def builtin(plural: str, kind: str, *, schema: dict[str, Any], group: str = "", version: str = "v1",
+            namespaced: bool = True, short: tuple[str, ...] = (), status: bool = False, generation: bool = False,
+            fields: tuple[str, ...] = (), name_rule: str = "subdomain", categories: tuple[str, ...] = (),
+            verbs: tuple[str, ...] = ALL_VERBS,
+            subresources: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = ()) -> ResourceType:
+    """A built-in kind (served at one version, stored there) with `schema` as its body schema."""
+    return ResourceType(
+        group=group, version=version, plural=plural, kind=kind, namespaced=namespaced, singular=kind.lower(),
+        short_names=short, categories=categories, list_kind=f"{kind}List", status_subresource=status,
+        has_generation=generation, storage_version=version, schema=with_envelope(schema),
+        field_labels=fields, name_rule=name_rule, verbs=verbs, subresources=subresources,
+    )

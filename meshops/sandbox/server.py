@@ -2,7 +2,9 @@
 
 Used in-process by tests (the `sandbox` fixtures), by benchmarks and by `meshops sandbox start` /
 `meshops demo`. It owns the pieces: registry (served kinds), store (objects), API dispatch, the HTTP
-server thread, faults, the request log and, with `state_file`, the state writer.
+server thread, faults, the request log and, with `state_file`, the state writer; authentication
+(`mint_token`, `add_user`) and RBAC; the Istio validating webhook stand-in (`istio_webhook=False`
+turns it off); the namespace controller; and `set_ready`, the deployment controller's part tests play.
 """
 from __future__ import annotations
 
@@ -12,18 +14,29 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable
 
+from . import istio_webhook
 from . import kubeconfig as kubeconfig_file
 from . import statefile
+from .access import Access
 from .api import Api
+from .auth import Authenticator
 from .core import INITIAL_NAMESPACES
+from .deletes import CRD_RESOURCE
 from .faults import Faults
-from .objects import Clock, clone, utc_now
+from .namespaces import DEFAULT_DELAY, NamespaceController
+from .objects import Clock, clone, timestamp, utc_now
+from .rbac import Authorizer
+from .rbac_kinds import BOOTSTRAP
+from .reads import stored
 from .registry import Registry
 from .requestlog import RequestLog
+from .resources import ResourceType
+from .reviews import Reviews
 from .store import HISTORY, Store
+from .tls import ServingCertificate, serving_certificate
 from .transport import HttpServer
-from .deletes import CRD_RESOURCE
-from .writes import WriteOptions
+from .workloads import ready_status
+from .writes import WriteOptions, Writer
 
 # The field manager recorded for objects created from Python (install_crds, create).
 PYTHON_MANAGER = "meshops-sandbox"
@@ -33,17 +46,29 @@ class SandboxServer:
     """A local Kubernetes API server on 127.0.0.1 (see `meshops.sandbox`)."""
 
     def __init__(self, port: int = 0, *, host: str = "127.0.0.1", state_file: str | os.PathLike | None = None,
-                 token: str | None = None, clock: Clock = utc_now, watch_history: int = HISTORY) -> None:
+                 token: str | None = None, clock: Clock = utc_now, watch_history: int = HISTORY,
+                 istio_webhook: bool = True, namespace_deletion_delay: float = DEFAULT_DELAY) -> None:
         self.host = host
         self.requested_port = port
         self.state_file = Path(state_file) if state_file else None
         self.token = token or secrets.token_urlsafe(24)
+        self.clock = clock
         self.registry = Registry()
         self.store = Store(history=watch_history)
         self.faults = Faults()
         self.log = RequestLog()
         self.internal_errors: list[str] = []
-        self.api = Api(registry=self.registry, store=self.store, clock=clock, server_address=lambda: f"{host}:{self.port}")
+        self.authenticator = Authenticator(admin_token=self.token, clock=clock,
+                                           service_account_uid=self._service_account_uid)
+        self.authorizer = Authorizer(self.store)
+        self.writer = Writer(registry=self.registry, store=self.store, clock=clock,
+                             admission=[_istio_admission] if istio_webhook else [])
+        self.namespace_controller = NamespaceController(deleter=self.writer.deleter, delay=namespace_deletion_delay)
+        self.writer.deleter.on_terminating = self.namespace_controller.terminate
+        self.api = Api(registry=self.registry, store=self.store, clock=clock, server_address=lambda: f"{host}:{self.port}",
+                       writer=self.writer, access=Access(authenticator=self.authenticator, authorizer=self.authorizer),
+                       reviews=Reviews(authorizer=self.authorizer, authenticator=self.authenticator, store=self.store,
+                                       clock=clock))
         self._http: HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._state_writer: statefile.StateWriter | None = None
@@ -59,7 +84,12 @@ class SandboxServer:
             for namespace in INITIAL_NAMESPACES:
                 self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
                             field_manager="kube-apiserver")
-        self._http = HttpServer((self.host, self.requested_port), self)
+        for bootstrap in BOOTSTRAP:  # also into a state file written before RBAC was served
+            if self.store.get(("rbac.authorization.k8s.io", bootstrap["kind"].lower() + "s"), "",
+                              bootstrap["metadata"]["name"]) is None:
+                self.create(clone(bootstrap), field_manager="kube-apiserver")
+        self.namespace_controller.start()
+        self._http = HttpServer((self.host, self.requested_port), self, tls=self.certificate.server_context())
         self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"sandbox-{self.port}", daemon=True)
         self._thread.start()
@@ -78,6 +108,7 @@ class SandboxServer:
         if self._http is None:
             return
         self._http.shutdown()
+        self.namespace_controller.stop()
         self.store.close()
         self._http.close_connections()
         self._http.server_close()
@@ -101,16 +132,63 @@ class SandboxServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"https://{self.host}:{self.port}"
 
     # -- clients ----------------------------------------------------------------------------------
 
-    def kubeconfig(self, context: str = "sandbox", namespace: str = "default") -> dict[str, Any]:
-        return kubeconfig_file.kubeconfig(server=self.url, token=self.token, context=context, namespace=namespace)
+    @property
+    def certificate(self) -> ServingCertificate:
+        """The self-signed serving certificate (its `client_context()` trusts it, for raw HTTPS clients)."""
+        return serving_certificate(self.host)
 
-    def write_kubeconfig(self, path: str | os.PathLike, context: str = "sandbox", namespace: str = "default") -> Path:
-        """A kubeconfig (token user, mode 0600) that kubectl and the official client accept."""
-        return kubeconfig_file.write(path, self.kubeconfig(context, namespace))
+    def kubeconfig(self, context: str = "sandbox", namespace: str = "default", *,
+                   token: str | None = None) -> dict[str, Any]:
+        return kubeconfig_file.kubeconfig(server=self.url, token=token or self.token, context=context,
+                                          namespace=namespace, ca_pem=self.certificate.cert_pem)
+
+    def write_kubeconfig(self, path: str | os.PathLike, context: str = "sandbox", namespace: str = "default", *,
+                         token: str | None = None) -> Path:
+        """A kubeconfig (token user, mode 0600) that kubectl and the official client accept; `token`
+        (from `mint_token` or `add_user`) instead of the admin's makes it act as that user."""
+        return kubeconfig_file.write(path, self.kubeconfig(context, namespace, token=token))
+
+    # -- identities -------------------------------------------------------------------------------
+
+    def _service_account_uid(self, namespace: str, name: str) -> str | None:
+        account = self.store.get(("", "serviceaccounts"), namespace, name)
+        return account["metadata"].get("uid") if account is not None else None
+
+    def mint_token(self, namespace: str, service_account: str, *, expiration_seconds: int = 3600) -> str:
+        """A bound token for a ServiceAccount, created (with its namespace) when missing; what
+        `kubectl create token` returns. It stops working when the ServiceAccount is deleted."""
+        if self.store.get(("", "namespaces"), "", namespace) is None:
+            self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        if self._service_account_uid(namespace, service_account) is None:
+            self.create({"apiVersion": "v1", "kind": "ServiceAccount",
+                         "metadata": {"name": service_account, "namespace": namespace}})
+        uid = self._service_account_uid(namespace, service_account) or ""
+        token, _ = self.authenticator.mint(namespace=namespace, name=service_account, uid=uid,
+                                           expiration_seconds=expiration_seconds)
+        return token
+
+    def add_user(self, name: str, groups: Iterable[str] = ()) -> str:
+        """A token that authenticates as user `name` in `groups` (plus system:authenticated)."""
+        return self.authenticator.add_user(name, tuple(groups))
+
+    # -- controllers tests stand in for -------------------------------------------------------------
+
+    def set_ready(self, namespace: str, name: str, *, ready_replicas: int | None = None,
+                  resource: str = "deployments") -> dict[str, Any]:
+        """Report a Deployment (or StatefulSet/ReplicaSet) as its controller would once `ready_replicas`
+        (default: spec.replicas) are available; written through the status subresource."""
+        rtype = self.registry.storage_type("apps", resource)
+        assert rtype is not None
+        with self.store.lock:
+            live = clone(stored(self.store, rtype, namespace, name))
+            live["status"] = ready_status(live, ready=ready_replicas, now=timestamp(self.clock()))
+            _, updated = self.writer.update(rtype, namespace, name, live,
+                                            WriteOptions(field_manager="kube-controller-manager", subresource="status"))
+        return updated
 
     # -- objects from Python ----------------------------------------------------------------------
 
@@ -145,3 +223,7 @@ class SandboxServer:
     def objects(self, group: str, resource: str, namespace: str | None = None) -> list[dict[str, Any]]:
         """Stored objects of one resource (storage version), for assertions."""
         return self.store.items((group, resource), namespace)
+
+
+def _istio_admission(rtype: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
+    istio_webhook.admit(group=rtype.group, kind=rtype.kind, obj=obj)

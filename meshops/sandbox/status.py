@@ -38,7 +38,7 @@ class ApiError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-        self.reason = reason or REASONS.get(code, "Unknown")
+        self.reason = REASONS.get(code, "Unknown") if reason is None else reason
         self.details = details
         self.headers = headers or {}
 
@@ -50,8 +50,9 @@ class ApiError(Exception):
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
         }
+        if self.reason:  # an empty reason is left out, as Go's omitempty does
+            body["reason"] = self.reason
         if self.details is not None:
             body["details"] = self.details
         body["code"] = self.code
@@ -119,6 +120,23 @@ def unsupported_media_type(content_type: str, accepted: list[str]) -> ApiError:
         415,
         f"the body of the request was in an unknown format - accepted media types include: {', '.join(accepted)}",
     )
+
+
+def forbidden(resource: str, group: str, name: str, message: str, *,
+              causes: list[dict[str, str]] | None = None) -> ApiError:
+    """403 Forbidden worded like apierrors.NewForbidden: `configmaps "x" is forbidden: <why>`."""
+    target = qualified(resource, group)
+    text = f'{target} "{name}" is forbidden: {message}' if name else f"{target} is forbidden: {message}"
+    details = _details(resource, group, name)
+    if causes:
+        details["causes"] = causes
+    return ApiError(403, text, details=details)
+
+
+def invalid_resource_version(*, kind: str, group: str, name: str) -> ApiError:
+    """A PUT of a custom resource without metadata.resourceVersion (custom resources need one)."""
+    return invalid(kind=kind, group=group, name=name, causes=[
+        cause("metadata.resourceVersion", "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update")])
 
 
 def internal(message: str) -> ApiError:

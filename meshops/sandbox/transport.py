@@ -3,13 +3,14 @@
 Each connection gets a thread (ThreadingHTTPServer) and stays open across requests, as the
 kubernetes client's urllib3 pool and kubectl's Go transport expect; every answer carries
 Content-Length (watches use chunked encoding) and goes out in one write with TCP_NODELAY set, so
-no request waits on Nagle's algorithm and delayed ACKs. A request with a wrong bearer token gets
-401; one without a token is served (as a cluster admin would be), which keeps `curl` easy.
+no request waits on Nagle's algorithm and delayed ACKs. The bearer token and impersonation headers
+are handed on as `Credentials` (`access` decides); a body over the apiserver's 3 MiB limit is 413.
 """
 from __future__ import annotations
 
 import json
 import socket
+import ssl
 import sys
 import time
 import traceback
@@ -19,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from . import routing
+from .access import Credentials
 from .api import Request, Response, error_response
 from .requestlog import LogEntry
 from .status import ApiError, internal
@@ -26,8 +28,10 @@ from .status import ApiError, internal
 if TYPE_CHECKING:
     from .server import SandboxServer
 
-# Bodies larger than this are refused (the apiserver's limit is 3 MiB per object; requests may be bigger).
-MAX_BODY = 64 * 1024 * 1024
+# The apiserver's MaxRequestBodyBytes: larger request bodies are refused with 413.
+MAX_BODY = 3 * 1024 * 1024
+# Oversized bodies up to this size are read and dropped before the 413 (larger ones close the connection).
+DRAIN_LIMIT = 64 * 1024 * 1024
 
 
 class HttpServer(ThreadingHTTPServer):
@@ -35,15 +39,23 @@ class HttpServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], sandbox: "SandboxServer") -> None:
+    def __init__(self, address: tuple[str, int], sandbox: "SandboxServer", tls: ssl.SSLContext | None = None) -> None:
         self.sandbox = sandbox
+        self.tls = tls
         self.connections: set[socket.socket] = set()
         super().__init__(address, Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        """Accept; the TLS handshake happens in the connection's own thread (`Handler.setup`)."""
+        connection, address = super().get_request()
+        if self.tls is not None:
+            connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away is normal; anything else is a sandbox bug worth keeping."""
         error = sys.exc_info()[1]
-        if not isinstance(error, (ConnectionError, TimeoutError)):
+        if not isinstance(error, (ConnectionError, TimeoutError, ssl.SSLError)):
             self.sandbox.internal_errors.append(traceback.format_exc())
 
     def close_connections(self) -> None:
@@ -67,6 +79,10 @@ class Handler(BaseHTTPRequestHandler):
     server: HttpServer
 
     def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            self.request.do_handshake()  # a failed handshake ends this connection only
+            self.request.settimeout(None)
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.server.connections.add(self.connection)
@@ -90,7 +106,8 @@ class Handler(BaseHTTPRequestHandler):
         if length:
             size = int(length)
             if size > MAX_BODY:
-                raise ApiError(413, f"the request body is larger than {MAX_BODY} bytes")
+                self._discard(size)
+                raise ApiError(413, f"Request entity too large: limit is {MAX_BODY}")
             return self.rfile.read(size)
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             chunks = []
@@ -102,11 +119,27 @@ class Handler(BaseHTTPRequestHandler):
                     return b"".join(chunks)
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
+                if sum(map(len, chunks)) > MAX_BODY:
+                    self.close_connection = True
+                    raise ApiError(413, f"Request entity too large: limit is {MAX_BODY}")
         return b""
 
-    def _authorized(self) -> bool:
-        header = self.headers.get("Authorization")
-        return header is None or header == f"Bearer {self.server.sandbox.token}"
+    def _discard(self, size: int) -> None:
+        """Read and drop an oversized body, so the client (still sending it) gets the 413 answer."""
+        if size > DRAIN_LIMIT:
+            self.close_connection = True  # the unread rest must not be taken for the next request
+            return
+        while size > 0:
+            chunk = self.rfile.read(min(size, 1 << 16))
+            if not chunk:
+                break
+            size -= len(chunk)
+
+    def _credentials(self) -> Credentials:
+        return Credentials(authorization=self.headers.get("Authorization"),
+                           impersonate_user=self.headers.get("Impersonate-User"),
+                           impersonate_groups=self.headers.get_all("Impersonate-Group") or [],
+                           impersonate_uid=self.headers.get("Impersonate-Uid"))
 
     def _serve(self) -> None:
         sandbox = self.server.sandbox
@@ -116,12 +149,9 @@ class Handler(BaseHTTPRequestHandler):
         body = b""
         try:
             body = self._body()
-            if not self._authorized():
-                response = error_response(ApiError(401, "Unauthorized", details=None))
-            else:
-                fault = sandbox.faults.pick(verb=info.verb, resource=info.resource, namespace=info.namespace,
-                                            name=info.name)
-                response = self._answer(info, body, fault)
+            fault = sandbox.faults.pick(verb=info.verb, resource=info.resource, namespace=info.namespace,
+                                        name=info.name)
+            response = self._answer(info, body, fault)
         except ApiError as error:
             response = error_response(error)
         except Exception:  # a bug in the sandbox: answer like the apiserver would, keep the traceback
@@ -154,7 +184,8 @@ class Handler(BaseHTTPRequestHandler):
             if error is not None:
                 return error_response(error)
         request = Request(info=info, body=body, content_type=self.headers.get("Content-Type", ""),
-                          user_agent=self.headers.get("User-Agent", ""))
+                          user_agent=self.headers.get("User-Agent", ""), credentials=self._credentials(),
+                          accept=self.headers.get("Accept", ""))
         return self.server.sandbox.api.handle(request)
 
     def _head(self, response: Response, extra: list[tuple[str, str]]) -> bytes:

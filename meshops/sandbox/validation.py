@@ -6,8 +6,10 @@ Ignore -> silently dropped); nulls of non-nullable fields are dropped and schema
 (custom resources); then the whole object is checked (`check`) and every problem becomes a cause of
 one 422 Invalid, with the apimachinery field-error wording (`Required value`, `Unsupported value`,
 `Invalid value: "string": spec.x in body must be of type integer: "string"`).
-Schema checks use `meshops.schema.structural` on the kind's structural schema; CEL rules
-(`x-kubernetes-validations`) and `format` checks are not evaluated.
+Schema checks use `meshops.schema.structural` on the kind's structural schema; then `format`
+(`meshops.schema.formats`) and the CEL rules (`x-kubernetes-validations`, `meshops.schema.celrules`),
+with the old object on updates for transition rules and ratcheting. As in the apiserver, CEL rules are
+not run on an object with type errors (a cause says so instead).
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import json
 import re
 from typing import Any, Callable
 
+from ..schema import celrules, correlate, formats
 from ..schema import structural as openapi
 from .resources import ResourceType
 from .status import ApiError, cause, invalid
@@ -198,11 +201,56 @@ def metadata_causes(obj: dict[str, Any], rtype: ResourceType) -> Causes:
     return causes
 
 
-def check(obj: dict[str, Any], rtype: ResourceType, *, extra: Callable[[dict], Causes] | None = None) -> None:
-    """422 Invalid listing every problem of `obj`, or nothing."""
-    causes = metadata_causes(obj, rtype) + schema_causes(obj, rtype)
-    if extra is not None and not causes:
-        causes = extra(obj)
+# What the apiserver adds instead of running CEL rules on an object with type errors.
+_RULES_NOT_CHECKED = ("some validation rules were not checked because the object was invalid; correct the "
+                      "existing errors to complete validation")
+
+
+def _has_rules(schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("x-kubernetes-validations"):
+        return True
+    children = list((schema.get("properties") or {}).values()) + [schema.get("items"), schema.get("additionalProperties")]
+    return any(_has_rules(child) for child in children)
+
+
+# Whether a schema carries CEL rules anywhere, by schema identity (schemas live as long as their type).
+_RULES: dict[int, tuple[dict[str, Any], bool]] = {}
+
+
+def _rules_of(rtype: ResourceType) -> bool:
+    cached = _RULES.get(id(rtype.schema))
+    if cached is None or cached[0] is not rtype.schema:
+        cached = (rtype.schema, _has_rules(rtype.schema))
+        _RULES[id(rtype.schema)] = cached
+    return cached[1]
+
+
+def format_and_rule_causes(obj: dict[str, Any], rtype: ResourceType, *, old: dict[str, Any] | None,
+                           schema_causes_found: Causes) -> Causes:
+    """`format` problems and broken CEL rules of a custom resource (old: the stored object, on updates)."""
+    nodes = list(correlate.walk(obj, rtype.schema, old=old if old is not None else correlate.MISSING))
+    causes = [cause(path, "FieldValueInvalid", f"Invalid value: {_shown(value)}: {message}")
+              for path, value, message in formats.format_violations(nodes)]
+    if not _rules_of(rtype):
+        return causes
+    if any(c["reason"] == "FieldValueTypeInvalid" for c in schema_causes_found):
+        return causes + [cause("<nil>", "FieldValueInvalid", f"Invalid value: \"null\": {_RULES_NOT_CHECKED}")]
+    return causes + [cause(v.path, v.reason, v.message) for v in celrules.rule_violations(nodes)]
+
+
+def check(obj: dict[str, Any], rtype: ResourceType, *, old: dict[str, Any] | None = None,
+          extra: Callable[[dict], Causes] | None = None,
+          update_extra: Callable[[dict, dict], Causes] | None = None) -> None:
+    """422 Invalid listing every problem of `obj` (an update of `old`), or nothing."""
+    found = schema_causes(obj, rtype)
+    causes = metadata_causes(obj, rtype) + found
+    if rtype.custom:
+        causes += format_and_rule_causes(obj, rtype, old=old, schema_causes_found=found)
+    if not causes:
+        causes = (extra(obj) if extra is not None else []) + (
+            update_extra(obj, old) if update_extra is not None and old is not None else [])
     if causes:
         name = str((obj.get("metadata") or {}).get("name") or "")
         raise invalid(kind=rtype.kind, group=rtype.group, name=name, causes=causes)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from . import crds, managers as ownership, ssa, validation
-from .core import CHECKS, DEFAULTS
+from .builtin import CHECKS, DEFAULTS, UPDATE_CHECKS
 from .deletes import CRD_RESOURCE, NAMESPACES, Deleter
 from .managers import Manager
 from .objects import Clock, clone, generated_name, list_item_encoding, served, timestamp, without_resource_version
@@ -24,10 +24,14 @@ from .patches import APPLY_PATCH, CORE_PATCH_TYPES, CUSTOM_PATCH_TYPES, PATCHERS
 from .reads import stored
 from .registry import Registry
 from .resources import ResourceType
-from .status import (ApiError, already_exists, bad_request, internal, modified_conflict, not_found,
-                     unsupported_media_type)
+from .status import (ApiError, already_exists, bad_request, forbidden, internal, invalid_resource_version,
+                     modified_conflict, not_found, unsupported_media_type)
 from .store import Store
 
+# etcd's default --max-request-bytes: a bigger object is refused by etcd itself, after admission.
+ETCD_MAX_OBJECT = 1536 * 1024
+# Runs after the write path's own checks, before storage (the validating-webhook step); raises to deny.
+Admission = Callable[[ResourceType, dict, "dict | None"], None]
 
 
 @dataclass
@@ -68,10 +72,12 @@ def decode_apply(raw: bytes) -> Any:
 class Writer:
     """All writes of one sandbox (registry + store)."""
 
-    def __init__(self, *, registry: Registry, store: Store, clock: Clock) -> None:
+    def __init__(self, *, registry: Registry, store: Store, clock: Clock,
+                 admission: list[Admission] | None = None) -> None:
         self.registry = registry
         self.store = store
         self.clock = clock
+        self.admission = admission if admission is not None else []
         self.deleter = Deleter(registry=registry, store=store, clock=clock)
 
     # -- create ---------------------------------------------------------------------------------
@@ -86,7 +92,7 @@ class Writer:
             metadata["name"] = generated_name(str(metadata["generateName"]))
         validation.unknown_fields(obj, rtype, mode=opts.field_validation, warnings=opts.warnings)
         with self.store.lock:
-            self._require_namespace(rtype, namespace)
+            self._require_namespace(rtype, namespace, name=metadata.get("name") or "")
             if metadata.get("name") and self.store.get(rtype.group_resource, namespace, metadata["name"]):
                 raise already_exists(rtype.plural, rtype.group, metadata["name"])
             if rtype.status_subresource:
@@ -97,6 +103,8 @@ class Writer:
 
     def update(self, rtype: ResourceType, namespace: str, name: str, body: Any, opts: WriteOptions) -> tuple[int, dict]:
         obj = self._envelope(body, rtype)
+        if rtype.custom and not obj["metadata"].get("resourceVersion"):  # AllowUnconditionalUpdate is false for CRs
+            raise invalid_resource_version(kind=rtype.kind, group=rtype.group, name=name)
         with self.store.lock:
             old = stored(self.store, rtype, namespace, name)
             return 200, self._replace(rtype, namespace, name, old=old, new=obj, opts=opts)
@@ -170,7 +178,7 @@ class Writer:
             if old is None:
                 if precondition or opts.subresource:
                     raise not_found(rtype.plural, rtype.group, name)
-                self._require_namespace(rtype, namespace)
+                self._require_namespace(rtype, namespace, name=name)
             else:
                 self._precondition(rtype, old, precondition)
             live = clone(served(old, rtype)) if old else {}
@@ -227,9 +235,18 @@ class Writer:
             raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
         metadata["namespace"] = namespace
 
-    def _require_namespace(self, rtype: ResourceType, namespace: str) -> None:
-        if rtype.namespaced and self.store.get(NAMESPACES, "", namespace) is None:
+    def _require_namespace(self, rtype: ResourceType, namespace: str, *, name: str = "") -> None:
+        """New objects need an existing namespace that is not being deleted (NamespaceLifecycle admission)."""
+        if not rtype.namespaced:
+            return
+        holder = self.store.get(NAMESPACES, "", namespace)
+        if holder is None:
             raise not_found("namespaces", "", namespace)
+        if holder["metadata"].get("deletionTimestamp"):
+            raise forbidden(rtype.plural, rtype.group, name,
+                            f"unable to create new content in namespace {namespace} because it is being terminated",
+                            causes=[{"reason": "NamespaceTerminating", "field": "metadata.namespace",
+                                     "message": f"namespace {namespace} is being terminated"}])
 
     def _precondition(self, rtype: ResourceType, old: dict, wanted: Any) -> None:
         if wanted and str(wanted) != old["metadata"]["resourceVersion"]:
@@ -272,9 +289,17 @@ class Writer:
             return rtype
         return self.registry.resolve(rtype.group, rtype.storage_version, rtype.plural) or rtype
 
-    def _checks(self, rtype: ResourceType, obj: dict) -> None:
+    def _checks(self, rtype: ResourceType, obj: dict, old: dict | None) -> None:
         extra = crds.checks if rtype.group_resource == CRD_RESOURCE else CHECKS.get(rtype.group_resource)
-        validation.check(obj, rtype, extra=extra)
+        old_view = served(old, rtype) if old is not None else None
+        validation.check(obj, rtype, old=old_view, extra=extra, update_extra=UPDATE_CHECKS.get(rtype.group_resource))
+
+    def _admit(self, rtype: ResourceType, obj: dict, old: dict | None, opts: WriteOptions) -> None:
+        """The validating-admission step (webhooks), for main-resource writes only."""
+        if opts.subresource:
+            return
+        for admission in self.admission:
+            admission(rtype, obj, old)
 
     def _commit(self, rtype: ResourceType, *, old: dict | None, new: dict, managers: list[Manager],
                 opts: WriteOptions) -> dict:
@@ -302,7 +327,8 @@ class Writer:
                     metadata[system_field] = old["metadata"][system_field]
                 else:
                     metadata.pop(system_field, None)
-        self._checks(rtype, new)
+        self._checks(rtype, new, old)
+        self._admit(rtype, new, old, opts)
         new["apiVersion"] = rtype.api_version_of(rtype.storage_version)
         if old is not None:
             if without_resource_version(old) == without_resource_version(new):
@@ -316,6 +342,8 @@ class Writer:
             return served(new, rtype)
         metadata["resourceVersion"] = ""  # keeps its place in the order; the store sets it
         _order_metadata(new)
+        if len(json.dumps(new, separators=(",", ":"))) > ETCD_MAX_OBJECT:
+            raise ApiError(500, "etcdserver: request is too large", reason="")
         if old is not None and metadata.get("deletionTimestamp") and not metadata.get("finalizers"):
             return served(self.deleter.remove(rtype, old), rtype)  # the last finalizer is gone
         stored = self.store.put(rtype.group_resource, new, old=old)

@@ -18,6 +18,25 @@ CRD_KIND = "CustomResourceDefinition"
 SHIPPED_LABEL = "meshops.dev/schemas"
 
 
+# `kubectl get` columns beyond NAME, as Istio's own CRDs declare them (name, JSON path, type); every
+# kind also gets AGE, so `kubectl get vs` against a sandbox with the shipped CRDs reads like a cluster.
+PRINTER_COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "VirtualService": (("Gateways", ".spec.gateways", "string"), ("Hosts", ".spec.hosts", "string")),
+    "DestinationRule": (("Host", ".spec.host", "string"),),
+    "ServiceEntry": (("Hosts", ".spec.hosts", "string"), ("Location", ".spec.location", "string"),
+                     ("Resolution", ".spec.resolution", "string")),
+    "WorkloadEntry": (("Address", ".spec.address", "string"),),
+    "AuthorizationPolicy": (("Action", ".spec.action", "string"),),
+    "PeerAuthentication": (("Mode", ".spec.mtls.mode", "string"),),
+}
+AGE_COLUMN = {"name": "Age", "jsonPath": ".metadata.creationTimestamp", "type": "date"}
+
+
+def _printer_columns(kind: str) -> list[dict[str, str]]:
+    columns = [{"name": name, "jsonPath": path, "type": type_} for name, path, type_ in PRINTER_COLUMNS.get(kind, ())]
+    return columns + [dict(AGE_COLUMN)]
+
+
 def to_crd(kind: KindSchema) -> dict[str, Any]:
     """The CRD a cluster would need to serve `kind` with our schema (first version stored)."""
     schema = kind.open_api_v3_schema()
@@ -46,6 +65,7 @@ def to_crd(kind: KindSchema) -> dict[str, Any]:
                     "storage": index == 0,
                     "schema": {"openAPIV3Schema": schema},
                     "subresources": {"status": {}},
+                    "additionalPrinterColumns": _printer_columns(kind.kind),
                 }
                 for index, version in enumerate(kind.versions)
             ],
