@@ -14,7 +14,7 @@ import pytest
 
 from helpers import copy_example_repo
 from meshops.pipeline.manifest_cache import FORMAT, MAGIC, ManifestCache
-from meshops.pipeline.plan import InvalidConfig, render_text, render_validated
+from meshops.pipeline.rendering import InvalidConfig, render_text, render_validated
 from meshops.source.inputs import RecordingTree
 from meshops.source.repo import open_source
 from meshops.validate.schemas import shipped_crds
@@ -169,12 +169,14 @@ def test_the_cache_stays_within_its_size_bound_dropping_the_least_recently_used(
     assert kept[-1] and not kept[0]
 
 
-def test_render_keeps_its_yaml_with_the_entry(example_repo, tmp_path):
+def test_render_keeps_its_yaml_and_prints_it_again_unchanged(example_repo, tmp_path):
     repo = Path(example_repo.working_tree_dir)
     cache = ManifestCache(tmp_path / "cache")
-    cold, text = render_text(repo=str(repo), ref=None, environment="dev", cache=cache)
-    warm, again = render_text(repo=str(repo), ref=None, environment="dev", cache=cache)
-    assert cold.values is not None and warm.values is None and again == text == cold.to_yaml()
+    fresh, _ = _render(repo, None)
+    cold = render_text(repo=str(repo), ref=None, environment="dev", cache=cache)
+    assert list((tmp_path / "cache").glob("*.yaml"))
+    warm = render_text(repo=str(repo), ref=None, environment="dev", cache=ManifestCache(tmp_path / "cache"))
+    assert cold == warm == (fresh.to_yaml(), len(fresh.manifests))
 
 
 def test_reads_outside_the_keyed_paths_are_found():

@@ -44,7 +44,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
     from ..diff.output import text_lines
     from ..pipeline.apply import ApplyOptions, apply_environment
     from ..pipeline.freeze import check_freeze
-    from ..pipeline.plan import render_validated
+    from ..pipeline.rendering import render_validated
     from ..pipeline.targets import target_of
     from .progress import ApplyProgress
     from .rollout import drive, parse_timeout

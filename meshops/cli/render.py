@@ -29,17 +29,19 @@ def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], 
       meshops render --env dev --ref main~1 -o json
       meshops render --env prod --output-file rendered/prod.yaml
     """
-    from ..pipeline.plan import render_text
+    from ..pipeline.rendering import render_cached, render_text
 
-    result, text = render_text(repo=repo, ref=ref, environment=environment, sets=sets, cache=manifest_cache(no_cache),
-                               yaml_text=output == "yaml")
+    cache = manifest_cache(no_cache)
     if output == "json":
-        text = json.dumps([m.obj for m in result.manifests], indent=2, sort_keys=True) + "\n"
+        manifests = render_cached(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache).manifests
+        text, count = json.dumps([m.obj for m in manifests], indent=2, sort_keys=True) + "\n", len(manifests)
+    else:
+        text, count = render_text(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
     if output_file:
         from ..yamlio.atomic_write import write_atomically
 
         write_atomically(output_file, text)
-        click.echo(f"wrote {len(result.manifests)} objects to {output_file}", err=True)
+        click.echo(f"wrote {count} objects to {output_file}", err=True)
     else:
         click.echo(text, nl=False)
 

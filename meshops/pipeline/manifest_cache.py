@@ -18,6 +18,9 @@ of the live objects they were made with: a later run against an unchanged cluste
 same resourceVersions) reuses them, any change in the cluster runs the checks again. They are a
 function of the entry's inputs and those objects only, so this is as safe as the entry itself.
 
+`meshops render` keeps the YAML it printed beside the entry as well, so printing it again builds
+no object at all.
+
 A miss renders from a tree that records every path read; if anything outside the keyed paths was
 read, nothing is stored (the key would not cover it). An entry is stored only after the render
 (and validation, when the caller validates) succeeded, as `marshal` data (exact Python types,
@@ -62,6 +65,7 @@ MAX_BYTES_VARIABLE = "MESHOPS_MANIFEST_CACHE_MB"
 # An entry larger than this share of the bound is not kept (it would evict everything else).
 MAX_ENTRY_SHARE = 4
 LIVE_MAGIC = b"meshops-live-findings\0"
+TEXT_MAGIC = b"meshops-render-yaml\0"
 # Libraries whose code shapes what render and validation produce: part of the key.
 LIBRARIES = ("jinja2", "markupsafe", "yaml", "jsonschema", "fastjsonschema", "kubernetes_validate", "jsonpatch")
 
@@ -122,7 +126,6 @@ class Hit:
 
     rendered: RenderResult
     findings: list[Finding] | None
-    text: str | None  # `meshops render`'s YAML, when a render stored it
 
 
 class ManifestCache:
@@ -198,11 +201,11 @@ class ManifestCache:
         return value
 
     # --- writing ----------------------------------------------------------------------------
-    def store(self, key: str, rendered: RenderResult, *, findings: list[Finding] | None, text: str | None = None) -> bool:
-        """Keep `rendered` (and its offline `findings`, and `text`) under `key`; False when not kept."""
+    def store(self, key: str, rendered: RenderResult, *, findings: list[Finding] | None) -> bool:
+        """Keep `rendered` (and its offline `findings`, None when not validated) under `key`; False when not kept."""
         self._keys[id(rendered)] = (rendered, key)
         try:
-            body = marshal.dumps((key, _payload(rendered, findings, text)))
+            body = marshal.dumps((key, _payload(rendered, findings)))
         except (ValueError, TypeError):
             return False  # something marshal cannot keep exactly: not cached
         return self._write(self._path(key), MAGIC, body)
@@ -222,11 +225,29 @@ class ManifestCache:
         self._evict()
         return True
 
+    def knows(self, rendered: RenderResult) -> bool:
+        """Whether `rendered` came from this cache or was stored in it (so its key covers its inputs)."""
+        known = self._keys.get(id(rendered))
+        return known is not None and known[0] is rendered
+
+    # --- `meshops render`'s text -------------------------------------------------------------
+    def load_text(self, key: str) -> tuple[str, int] | None:
+        """The YAML `meshops render` printed for `key`, and its number of objects, or None."""
+        stored = self._read(self._path(key).with_suffix(".yaml"), TEXT_MAGIC)
+        try:
+            stored_key, text, count = stored
+            return (text, count) if stored_key == key and isinstance(text, str) else None
+        except (TypeError, ValueError):
+            return None
+
+    def store_text(self, key: str, text: str, count: int) -> bool:
+        return self._write(self._path(key).with_suffix(".yaml"), TEXT_MAGIC, marshal.dumps((key, text, count)))
+
     # --- the checks against the live cluster ------------------------------------------------
     def _live(self, rendered: RenderResult, live: list[dict]) -> tuple[Path, bytes] | None:
-        known = self._keys.get(id(rendered))
-        if known is None or known[0] is not rendered:
+        if not self.knows(rendered):
             return None  # not a render this cache keyed
+        known = self._keys[id(rendered)]
         try:
             digest = hashlib.blake2b(marshal.dumps(live), digest_size=32).digest()
         except (ValueError, TypeError):
@@ -256,7 +277,7 @@ class ManifestCache:
         """Remove least recently used files until the directory fits the bound."""
         try:
             entries = [(entry.stat().st_mtime_ns, entry.stat().st_size, entry.path) for entry in os.scandir(self.directory)
-                       if entry.is_file() and entry.name.endswith((".bin", ".live"))]
+                       if entry.is_file() and entry.name.endswith((".bin", ".live", ".yaml"))]
         except OSError:
             return
         total = sum(size for _, size, _ in entries)
@@ -288,8 +309,8 @@ def _output_data(output: RenderedOutput) -> tuple:
     return output.template, output.line_template, values_at
 
 
-def _payload(rendered: RenderResult, findings: list[Finding] | None, text: str | None) -> dict[str, Any]:
-    """Plain data: objects with their line maps, their outputs' provenance, config, findings, text."""
+def _payload(rendered: RenderResult, findings: list[Finding] | None) -> dict[str, Any]:
+    """Plain data: objects with their line maps, their outputs' provenance, config, findings."""
     outputs: dict[int, int] = {}
     output_data: list[tuple] = []
     manifests = []
@@ -310,7 +331,6 @@ def _payload(rendered: RenderResult, findings: list[Finding] | None, text: str |
         "config": (config.name, config.file, config.data,
                    (config.document.lines, config.document.start_line) if config.document else None),
         "findings": None if findings is None else [_finding_data(finding) for finding in findings],
-        "text": text,
     }
 
 
@@ -328,7 +348,7 @@ def _hit(payload: dict[str, Any], source: Source, environment: str) -> Hit:
     findings = payload["findings"]
     rendered = RenderResult(environment=environment, config=config, values=None, manifests=manifests,
                             revision=source.revision, tree=source.tree)
-    return Hit(rendered, None if findings is None else [_finding_of(row) for row in findings], payload["text"])
+    return Hit(rendered, None if findings is None else [_finding_of(row) for row in findings])
 
 
 def _finding_data(finding: Finding) -> tuple:

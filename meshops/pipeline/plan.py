@@ -14,98 +14,16 @@ from ..cluster.live import LiveState, missing_namespaces, read_live
 from ..cluster.target import Connection
 from ..diff.normalize import IgnoreRule, ignore_rules
 from ..diff.plan import Plan, make_plan
-from ..model.errors import ClusterError, ConfigError
+from ..model.errors import ClusterError
 from ..model.identity import Overlay
-from ..render import RenderResult, render
-from ..source.repo import Source, open_source
-from ..validate.findings import Finding, Severity, has_errors
-from .manifest_cache import ManifestCache, reads_only_inputs, recording
+from ..render import RenderResult
+from ..validate.findings import Finding, has_errors
+from .manifest_cache import ManifestCache
+from .rendering import InvalidConfig, render_validated, validate_rendered  # the first half of every plan
 from .targets import target_of
 
 # Schema findings (MSH1xx) judge each object alone: a cluster's objects cannot change them.
 SCHEMA_CODE_PREFIX = "MSH1"
-
-
-class InvalidConfig(ConfigError):
-    """Validation found errors: nothing may be written."""
-
-    def __init__(self, findings: list[Finding]) -> None:
-        errors = [f for f in findings if f.severity is Severity.ERROR and not f.suppressed_by]
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
-        super().__init__(
-            f"{first.code} {first.object}{first.json_path}: {first.message}{more}",
-            location=first.location,
-            hint="run `meshops validate` for every finding; nothing was written",
-        )
-        self.findings = findings
-
-
-def _render(source: Source, environment: str, sets: tuple[str, ...]) -> RenderResult:
-    from ..rollout.policy import check_policies
-
-    rendered = render(source, environment, sets)
-    check_policies(rendered.config)
-    return rendered
-
-
-def render_environment(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> RenderResult:
-    """Render an environment and check its rollout policy (a broken policy is found before any write)."""
-    return _render(open_source(repo, ref), environment, sets)
-
-
-def render_validated(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = (),
-                     cache: ManifestCache | None = None) -> tuple[RenderResult, list[Finding]]:
-    """Render, check the rollout policy and validate offline (InvalidConfig on errors), as `render_environment`
-    and `validate_rendered` do; with a `cache`, a hit skips all three and a miss is stored once it passed."""
-    source = open_source(repo, ref)
-    key = cache.key(source, repo=repo, environment=environment, sets=sets) if cache is not None else None
-    if key is None:
-        rendered = _render(source, environment, sets)
-        return rendered, validate_rendered(rendered)
-    hit = cache.load(key, source, environment=environment)
-    if hit is not None and hit.findings is not None:
-        return hit.rendered, hit.findings
-    recorded, tree = recording(source)
-    if hit is not None:
-        rendered = hit.rendered
-        rendered.tree = tree  # validation reads the repo's crds/ through it
-    else:
-        rendered = _render(recorded, environment, sets)
-    findings = validate_rendered(rendered)
-    if reads_only_inputs(tree, environment):
-        cache.store(key, rendered, findings=findings, text=hit.text if hit is not None else None)
-    rendered.tree = source.tree
-    return rendered, findings
-
-
-def render_text(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = (),
-                cache: ManifestCache | None = None, yaml_text: bool = True) -> tuple[RenderResult, str | None]:
-    """Render (no validation) through the manifest cache; with `yaml_text`, also `to_yaml()` (kept with the entry)."""
-    source = open_source(repo, ref)
-    key = cache.key(source, repo=repo, environment=environment, sets=sets) if cache is not None else None
-    hit = cache.load(key, source, environment=environment) if key is not None else None
-    if hit is not None and (hit.text is not None or not yaml_text):
-        return hit.rendered, hit.text
-    recorded, tree = recording(source)
-    rendered = hit.rendered if hit is not None else render(recorded, environment, sets)
-    text = rendered.to_yaml() if yaml_text else None
-    if key is not None and reads_only_inputs(tree, environment):
-        cache.store(key, rendered, findings=hit.findings if hit is not None else None, text=text)
-    rendered.tree = source.tree
-    return rendered, text
-
-
-def validate_rendered(rendered: RenderResult) -> list[Finding]:
-    """Every finding for the rendered objects, offline; InvalidConfig on errors (before any cluster is touched)."""
-    from ..validate import validate
-    from ..validate.schemas.repo import schemas_for
-
-    schemas = schemas_for(rendered.tree, rendered.environment)
-    findings = validate(rendered.manifests, schemas=schemas, config=rendered.config)
-    if has_errors(findings):
-        raise InvalidConfig(findings)
-    return findings
 
 
 def revalidate_with_live(rendered: RenderResult, offline: list[Finding], live: list[dict] | None) -> list[Finding]:

@@ -42,7 +42,8 @@ from .lock import (
 from .report import EnvReport, Outcome, ReconcileReport
 from .rollouts import finish_rollouts
 from ..pipeline.apply import apply_environment
-from ..pipeline.plan import MissingNamespace, render_environment, validate_rendered
+from ..pipeline.plan import MissingNamespace
+from ..pipeline.rendering import render_environment, validate_rendered
 from ..pipeline.targets import target_of
 from ..render import RenderResult
 
