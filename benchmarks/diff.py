@@ -3,7 +3,8 @@
     python benchmarks/diff.py [--objects 1000 5000] [--latency-ms 0 5 10] [--runs 3]
 
 For each size: generate a config repo (4 objects per service), apply it to an in-process sandbox API
-server, change one value in every tenth service, then time as subprocesses, at each emulated
+server, change one value in every tenth service (its DestinationRule's connection pool), then time
+as subprocesses, at each emulated
 network round trip (a per-request delay the sandbox adds):
 
 - `meshops diff` cold: the manifest cache emptied before each run (a new commit: render, validate,
@@ -77,10 +78,12 @@ def measure(objects: int, work: Path, *, latencies: list[float], runs: int, git:
         if applied.returncode != 0:
             raise SystemExit(f"apply failed: {applied.stderr[-2000:]}")
         values = repo / "environments" / "bench" / "values.yaml"
-        values.write_text("services:\n" + "".join(
-            f"  svc-{i:05d}:\n    port: 8081\n    version: v1\n" for i in range(0, services, 10)))
+        values.write_text("services:\n" + "".join(  # a DestinationRule setting (a port change would make
+            # kubectl's strategic merge add a second port named http, which the API server refuses)
+            f"  svc-{i:05d}:\n    trafficPolicy:\n      connectionPool:\n        tcp:\n          maxConnections: 200\n"
+            for i in range(0, services, 10)))
         if git:
-            commit_all(repo, "every tenth service on another port")
+            commit_all(repo, "every tenth service with a larger connection pool")
         rendered = work / f"rendered-{objects}.yaml"
         rendered.write_text(subprocess.run(MESHOPS + ["render", "--env", "bench", "--repo", str(repo), "--no-cache"],
                                            capture_output=True, text=True, check=True, env=env).stdout)

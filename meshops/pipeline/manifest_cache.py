@@ -54,6 +54,7 @@ from ..source.repo import Source
 from ..validate.environment import VALIDATION_VARIABLES
 from ..validate.findings import Finding, Severity
 from ..yamlio.documents import Document
+from ..yamlio.gcpause import paused_gc
 
 # Bumped whenever the stored layout changes; older entries are then simply misses.
 FORMAT = 1
@@ -170,7 +171,8 @@ class ManifestCache:
             stored_key, payload = stored
             if stored_key != key:
                 return None
-            hit = _hit(payload, source, environment)
+            with paused_gc():  # thousands of acyclic objects at once
+                hit = _hit(payload, source, environment)
         except (ValueError, TypeError, KeyError, IndexError):
             return None
         self._keys[id(hit.rendered)] = (hit.rendered, key)
@@ -191,7 +193,8 @@ class ManifestCache:
         if hashlib.blake2b(body, digest_size=32).digest() != raw[len(magic) + 1:header]:
             return None
         try:
-            value = marshal.loads(body)
+            with paused_gc():
+                value = marshal.loads(body)
         except (ValueError, EOFError, TypeError):
             return None
         try:
@@ -205,7 +208,8 @@ class ManifestCache:
         """Keep `rendered` (and its offline `findings`, None when not validated) under `key`; False when not kept."""
         self._keys[id(rendered)] = (rendered, key)
         try:
-            body = marshal.dumps((key, _payload(rendered, findings)))
+            with paused_gc():
+                body = marshal.dumps((key, _payload(rendered, findings)))
         except (ValueError, TypeError):
             return False  # something marshal cannot keep exactly: not cached
         return self._write(self._path(key), MAGIC, body)

@@ -18,6 +18,7 @@ from ..model.errors import ClusterError
 from ..model.identity import Overlay
 from ..render import RenderResult
 from ..validate.findings import Finding, has_errors
+from ..yamlio.gcpause import paused_gc
 from .manifest_cache import ManifestCache
 from .rendering import InvalidConfig, render_validated, validate_rendered  # the first half of every plan
 from .targets import target_of
@@ -74,17 +75,19 @@ def plan_rendered(rendered: RenderResult, connection: Connection, *, offline: li
     environment = rendered.environment
     if offline is None:
         offline = validate_rendered(rendered)
-    live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment)
-    lookup = live.lookup_objects()
-    findings = cache.live_findings(rendered, lookup) if cache is not None else None
-    if findings is None:
-        findings = revalidate_with_live(rendered, offline, lookup)
-        if cache is not None:
-            cache.keep_live_findings(rendered, lookup, findings)
-    overlay = make_overlay(rendered.config, revision=rendered.revision)
-    ignore = ignore_rules(rendered.config.section("ignore"))
-    plan = make_plan(rendered.manifests, live.objects, environment=environment, revision=rendered.revision,
-                     ignore=ignore, overlay=overlay)
+    # Live objects, their normalized copies and the plan are acyclic: the cyclic GC only walks them.
+    with paused_gc():
+        live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment)
+        lookup = live.lookup_objects()
+        findings = cache.live_findings(rendered, lookup) if cache is not None else None
+        if findings is None:
+            findings = revalidate_with_live(rendered, offline, lookup)
+            if cache is not None:
+                cache.keep_live_findings(rendered, lookup, findings)
+        overlay = make_overlay(rendered.config, revision=rendered.revision)
+        ignore = ignore_rules(rendered.config.section("ignore"))
+        plan = make_plan(rendered.manifests, live.objects, environment=environment, revision=rendered.revision,
+                         ignore=ignore, overlay=overlay)
     return Planned(rendered, findings, connection, live, plan, overlay, ignore)
 
 
