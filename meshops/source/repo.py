@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..model.errors import SourceError
+from .worktree import work_tree_revision
 
 DIRTY_SUFFIX = "-dirty"
 
@@ -109,6 +110,10 @@ def open_source(repo_dir: str | os.PathLike, ref: str | None = None) -> Source:
     root = Path(repo_dir).resolve()
     if not root.is_dir():
         raise SourceError(f"config repository {root} does not exist", hint="pass --repo DIR")
+    if ref is None:
+        answered, revision = work_tree_revision(root, DIRTY_SUFFIX)
+        if answered:
+            return Source(tree=WorkTree(root), revision=revision, label=str(root))
     repo = _open_repo(root)
     if ref is None:
         revision = None
