@@ -27,7 +27,8 @@ def work_tree_revision(root: Path, dirty_suffix: str) -> tuple[bool, str | None]
     env = {key: value for key, value in os.environ.items() if key not in _REDIRECTING}
     try:
         done = subprocess.run(
-            ["git", "--no-optional-locks", "-C", str(root), "status", "--porcelain=v2", "--branch", "--untracked-files=normal"],
+            ["git", "--no-optional-locks", "-c", "core.fsmonitor=false", "-C", str(root),
+             "status", "--porcelain=v2", "--branch", "--untracked-files=normal"],
             capture_output=True, text=True, env=env, timeout=STATUS_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL,
         )
     except (OSError, subprocess.SubprocessError):
