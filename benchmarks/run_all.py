@@ -37,6 +37,7 @@ BENCHMARKS: tuple[tuple[str, str, list[str], list[str]], ...] = (
     ("rollout analysis", "analysis.py", [], []),
     ("rollout concurrency", "rollout.py", [], []),
     ("reconcile + webhook", "reconcile.py", [], ["--environments", "10", "--deliveries", "100"]),
+    ("dashboard", "dashboard.py", ["--environments", "50"], ["--environments", "10", "--repeat", "3"]),
 )
 
 

@@ -25,22 +25,36 @@ def _shared_dir() -> Path:
 
 SHARED = _shared_dir()
 ISTIO_CRDS = SHARED / "istio" / "crd-all.gen.yaml"
+GATEWAY_API_CRDS = SHARED / "gateway-api"  # the standard-channel CRDs, one file per kind
 SEED_DIR = SHARED / "seed"
 
 
-def copy_example_repo(target: Path) -> Path:
-    """Copy the example config repo (environments/ + templates/) to `target`."""
+def copy_example_repo(target: Path, *, committed: bool = False) -> Path:
+    """Copy the example config repo (environments/ + templates/) to `target`; `committed`: as a git repository
+    with one commit (what meshops takes the default owner id from: the root commit)."""
     target.mkdir(parents=True, exist_ok=True)
     for part in ("environments", "templates"):
         shutil.copytree(REPO_ROOT / part, target / part)
+    if committed:
+        commit_all(target, "example config")
     return target
 
 
-def run_meshops(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the real CLI in a subprocess (as a user would), capturing text output."""
+def run_meshops(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 120,
+                memory_limit: int | None = None) -> subprocess.CompletedProcess:
+    """Run the real CLI in a subprocess (as a user would), capturing text output.
+
+    `memory_limit` caps the subprocess's address space (bytes), so a memory blow-up fails fast.
+    """
     full_env = dict(os.environ)
     full_env.pop("MESHOPS_DEBUG", None)
     full_env.update(env or {})
+
+    def limit_memory() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
     return subprocess.run(
         [sys.executable, "-m", "meshops", *args],
         cwd=cwd,
@@ -48,6 +62,7 @@ def run_meshops(*args: str, cwd: Path | None = None, env: dict | None = None, ti
         capture_output=True,
         text=True,
         timeout=timeout,
+        preexec_fn=limit_memory if memory_limit else None,
     )
 
 
@@ -213,3 +228,27 @@ def check_invocation(tokens: list[str]) -> str:
                 assert value in param.type.choices, f"`{' '.join(path)} {name} {value}`: not one of {param.type.choices}"
         index += 1
     return " ".join(path)
+
+
+def signed_push(*, origin: Path, after: str, delivery_id: str, secret: str, ref: str = "refs/heads/main") -> tuple[bytes, dict[str, str]]:
+    """A GitHub push delivery for `origin` at `after`, signed with `secret` (body, headers)."""
+    import hashlib
+    import hmac
+    import json
+
+    body = json.dumps({"ref": ref, "after": after, "repository": {"clone_url": f"file://{origin}"}}).encode()
+    return body, {"Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": delivery_id,
+                  "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+
+
+def commit_all(root: Path, message: str):
+    """Commit everything under `root` (a git repository is made there first when there is none); the repo."""
+    import git
+
+    repo = git.Repo(root) if (root / ".git").exists() else git.Repo.init(root, initial_branch="main")
+    with repo.config_writer() as writer:
+        writer.set_value("user", "name", "meshops tests")
+        writer.set_value("user", "email", "tests@meshops.dev")
+    repo.git.add(A=True)
+    repo.index.commit(message)
+    return repo

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Iterable
 
-from helpers import REPO_ROOT, run_meshops
+from helpers import REPO_ROOT, commit_all, run_meshops
 from meshops.model.identity import ROLLOUT_ANNOTATION
 from meshops.rollout.routes import route_weights
 from meshops.rollout.state import RolloutState, state_of
@@ -33,7 +33,10 @@ def fast_policy(**overrides: object) -> dict:
 
 def make_repo(root: Path, *, namespace: str, services: dict[str, str], policy: dict,
               prometheus_url: str = "http://127.0.0.1:1") -> Path:
-    """A config repo with one environment `test`: `services` maps service -> version (v1, v2, v3 exist)."""
+    """A config repo with one environment `test`: `services` maps service -> version (v1, v2, v3 exist).
+
+    Committed once (its root commit is the owner id of what it applies); tests then edit the working tree.
+    """
     (root / "templates").mkdir(parents=True)
     for template in TEMPLATES:
         shutil.copy(REPO_ROOT / "templates" / template, root / "templates" / template)
@@ -43,6 +46,7 @@ def make_repo(root: Path, *, namespace: str, services: dict[str, str], policy: d
     (root / "environments" / ENV / "meshops.yaml").write_text(json.dumps(config, indent=2) + "\n")
     (root / "environments" / ENV / "values.yaml").write_text("{}\n")
     write_values(root, services)
+    commit_all(root, "rollout test config")
     return root
 
 

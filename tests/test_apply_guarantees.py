@@ -13,11 +13,14 @@ from meshops.cluster.connect import connect
 from meshops.cluster.discovery import Discovery
 from meshops.cluster.live import read_live
 from meshops.diff.plan import make_plan
-from meshops.model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL
+from meshops.model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, Owner
 from meshops.model.manifest import Manifest
+from meshops.model.scope import Scope
 from meshops.sandbox import Fault
 
 LABELS = {MANAGED_BY_LABEL: "meshops", ENVIRONMENT_LABEL: "test"}
+OWNER = Owner(repo="tests", environment="test")
+SCOPE = Scope.of(["mesh"])
 FAST_RETRY = RetryPolicy(attempts=8, base_delay=0.01, max_delay=0.05, max_retry_after=0.05)
 
 
@@ -59,9 +62,9 @@ def _apply(api, objects: list[dict], *, runs: int = 1):
     result = None
     for _ in range(runs):
         discovery = Discovery(api)
-        live = read_live(api, discovery, desired=desired, environment="test")
-        plan = make_plan(desired, live.objects, environment="test", revision="r1")
-        result = Applier(api, discovery, environment="test", revision="r1").run(plan)
+        live = read_live(api, discovery, desired=desired, environment="test", scope=SCOPE)
+        plan = make_plan(desired, live.objects, owner=OWNER, scope=SCOPE, revision="r1")
+        result = Applier(api, discovery, owner=OWNER, revision="r1").run(plan)
         if result.ok:
             break
     return result
@@ -105,13 +108,14 @@ def test_a_concurrent_change_to_fields_meshops_does_not_own_is_kept(cluster, mes
     desired = [_manifest(NAMESPACE), _manifest(_vs("reviews", ["v1"]) | {"spec": {"hosts": ["reviews"], "http": [
         {"name": "default", "timeout": "3s", "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]}})]
     discovery = Discovery(cluster)
-    plan = make_plan(desired, read_live(cluster, discovery, desired=desired, environment="test").objects, environment="test")
+    plan = make_plan(desired, read_live(cluster, discovery, desired=desired, environment="test", scope=SCOPE).objects,
+                     owner=OWNER, scope=SCOPE)
     # another client writes between meshops's read and its write
     mesh_sandbox.custom_objects().patch_namespaced_custom_object(
         "networking.istio.io", "v1", "mesh", "virtualservices", "reviews",
         {"metadata": {"labels": {"team": "books"}, "annotations": {"oncall": "ana"}}}, _content_type="application/merge-patch+json",
     )
-    result = Applier(cluster, discovery, environment="test", revision="r2").run(plan)
+    result = Applier(cluster, discovery, owner=OWNER, revision="r2").run(plan)
     assert result.ok, result.to_dict()
     live = mesh_sandbox.custom_objects().get_namespaced_custom_object("networking.istio.io", "v1", "mesh", "virtualservices", "reviews")
     assert live["metadata"]["labels"]["team"] == "books" and live["metadata"]["annotations"]["oncall"] == "ana"
@@ -211,13 +215,14 @@ def test_an_object_someone_else_creates_after_the_plan_is_never_touched(cluster,
     assert _apply(cluster, [NAMESPACE]).ok
     desired = [_manifest(NAMESPACE), _manifest(_vs("reviews", ["v1"]))]
     discovery = Discovery(cluster)
-    plan = make_plan(desired, read_live(cluster, discovery, desired=desired, environment="test").objects, environment="test")
+    plan = make_plan(desired, read_live(cluster, discovery, desired=desired, environment="test", scope=SCOPE).objects,
+                     owner=OWNER, scope=SCOPE, revision="r1")
     theirs = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "reviews", "namespace": "mesh"},
               "spec": {"hosts": ["reviews"], "http": [{"route": [{"destination": {"host": "reviews", "subset": "v9"}}]}]}}
     mesh_sandbox.custom_objects().create_namespaced_custom_object("networking.istio.io", "v1", "mesh", "virtualservices", theirs)
     before = mesh_sandbox.custom_objects().get_namespaced_custom_object("networking.istio.io", "v1", "mesh", "virtualservices", "reviews")
     mesh_sandbox.server.log.clear()
-    result = Applier(cluster, discovery, environment="test", revision="r1").run(plan)
+    result = Applier(cluster, discovery, owner=OWNER, revision="r1").run(plan)
     [outcome] = [r for r in result.results if r.key.kind == "VirtualService"]
     assert outcome.outcome is Outcome.CONFLICT
     assert [(e.verb, e.status) for e in mesh_sandbox.writes()] == [("create", 409)]

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.usefixtures("mesh_sandbox")
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    return copy_example_repo(tmp_path / "config")
+    return copy_example_repo(tmp_path / "config", committed=True)
 
 
 @pytest.fixture

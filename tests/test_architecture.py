@@ -33,6 +33,8 @@ ALLOWED: dict[str, set[str]] = {
     "reconcile": EDGES | {"source", "render", "validate", "diff", "apply", "rollout", "pipeline"},
     "webhook": EDGES | {"reconcile"},
     "controller": EDGES | {"reconcile", "webhook"},
+    # Read-only: it reads through the use cases, the records and the rollout state, and never writes.
+    "dashboard": EDGES | {"source", "render", "diff", "rollout", "pipeline", "reconcile"},
     "sandbox": GROUND,
     "sim": EDGES | {"source", "rollout", "sandbox"},
     "demo": EDGES | {"source", "pipeline", "rollout", "validate", "sandbox", "sim"},
@@ -120,7 +122,7 @@ def test_imports_only_point_down_the_floors():
 
 
 def test_the_product_never_imports_the_cli_the_simulation_or_the_drivers():
-    forbidden = {"cli", "sim", "demo", "reconcile", "webhook", "controller"}
+    forbidden = {"cli", "sim", "demo", "reconcile", "webhook", "controller", "dashboard"}
     stages = {"render", "validate", "diff", "apply", "rollout"}
     wrong = [f"{module} -> {target}" for module, targets in _graph().items() if _room(module) in stages
              for target in targets if _room(target) in forbidden]

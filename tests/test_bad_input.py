@@ -112,7 +112,9 @@ CASES = [
          VALUES),
     Case("render: unknown environment", 2, lambda w: ["render", "--env", "qa", "--repo", str(w.repo)], "unknown environment 'qa'"),
     Case("render: repo that does not exist", 2, lambda w: ["render", "--env", "dev", "--repo", str(w.tmp / "nope")], "config repository"),
-    Case("render: --ref in a directory without git", 2, lambda w: render(w, "--ref", "main"), "--ref main needs a git repository"),
+    Case("render: --ref in a directory without git", 2,
+         lambda w: ["render", "--env", "dev", "--repo", str(copy_example_repo(w.tmp / "plain")), "--ref", "main"],
+         "--ref main needs a git repository"),
     Case("render: unreadable --set", 2, lambda w: render(w, "--set", "=v2"), "cannot read"),
     # --- validate ---------------------------------------------------------------------------------------
     Case("validate: file that does not exist", 2, lambda w: ["validate", "-f", str(w.tmp / "missing.yaml")], "missing.yaml"),
@@ -174,6 +176,17 @@ CASES = [
     Case("apply: dry run against an unreachable cluster", 3,
          lambda w: ["apply", "--env", "dev", "--dry-run=server", "--repo", str(w.repo), "--kubeconfig", str(w.kubeconfig("http://127.0.0.1:9")), "--context", "sandbox"],
          "cannot reach the cluster"),
+    Case("apply: a config directory outside git and no --owner-id", 2,
+         lambda w: ["apply", "--env", "dev", "--yes", "--repo", str(copy_example_repo(w.tmp / "plain")), *w.cluster],
+         "not a git repository with a commit, so meshops cannot tell which repository owns"),
+    Case("apply: an owner id with a slash", 2,
+         lambda w: ["apply", "--env", "dev", "--yes", "--repo", str(w.repo), *w.cluster, "--owner-id", "acme/mesh"],
+         "--owner-id 'acme/mesh' is not a valid owner id"),
+    Case("apply: a prune share over 100 %", 2,
+         lambda w: ["apply", "--env", "dev", "--yes", "--repo", str(w.repo), *w.cluster, "--max-prune-percent", "150"],
+         "--max-prune-percent"),
+    Case("reconcile: an owner id with a slash", 2,
+         lambda w: ["reconcile", "--repo", str(w.repo), "--env", "dev", *w.cluster, "--owner-id", "a/b"], "is not a valid owner id"),
     # --- rollout ----------------------------------------------------------------------------------------
     Case("rollout status: service without a rollout", 2,
          lambda w: ["rollout", "status", "--env", "dev", "--repo", str(w.repo), *w.cluster, "reviews"], "no rollout of 'reviews'"),
@@ -214,7 +227,7 @@ CASES = [
 
 @pytest.fixture
 def world(tmp_path, mesh_sandbox) -> World:
-    return World(repo=copy_example_repo(tmp_path / "config"), tmp=tmp_path, mesh=mesh_sandbox)
+    return World(repo=copy_example_repo(tmp_path / "config", committed=True), tmp=tmp_path, mesh=mesh_sandbox)
 
 
 def test_there_are_at_least_forty_cases():

@@ -8,9 +8,10 @@ import pytest
 from meshops.validate.schemas import SHIPPED_KINDS, SchemaSet
 from meshops.yamlio.documents import load_documents
 
-# JSON Schema keywords a structural schema may use inside oneOf/anyOf/allOf/not (value validations only).
+# JSON Schema keywords a structural schema may use inside oneOf/anyOf/allOf/not (value validations only;
+# `properties` and `items` may narrow fields there, under the same rules: the Gateway API's addresses do).
 _VALUE_ONLY = {"required", "not", "anyOf", "oneOf", "allOf", "enum", "minimum", "maximum", "pattern", "minLength",
-               "maxLength", "minItems", "maxItems", "minProperties", "maxProperties", "format"}
+               "maxLength", "minItems", "maxItems", "minProperties", "maxProperties", "format", "properties", "items"}
 _TYPES = {"object", "array", "string", "integer", "number", "boolean"}
 
 
@@ -51,11 +52,12 @@ def exported():
 
 def test_export_prints_one_valid_crd_per_shipped_kind(exported):
     assert [crd["spec"]["names"]["kind"] for crd in exported] == [kind.kind for kind in SHIPPED_KINDS]
-    for crd in exported:
+    for crd, kind in zip(exported, SHIPPED_KINDS):
         spec = crd["spec"]
         assert crd["apiVersion"] == "apiextensions.k8s.io/v1" and crd["kind"] == "CustomResourceDefinition"
         assert crd["metadata"]["name"] == f"{spec['names']['plural']}.{spec['group']}"
-        assert spec["scope"] == "Namespaced" and spec["names"]["listKind"] == spec["names"]["kind"] + "List"
+        assert spec["scope"] == ("Namespaced" if kind.namespaced else "Cluster")
+        assert spec["names"]["listKind"] == spec["names"]["kind"] + "List"
         assert [v["storage"] for v in spec["versions"]].count(True) == 1
         for version in spec["versions"]:
             schema = version["schema"]["openAPIV3Schema"]
@@ -66,6 +68,8 @@ def test_export_prints_one_valid_crd_per_shipped_kind(exported):
 def test_structural_check_catches_what_an_api_server_refuses():
     assert structural_problems({"type": "object", "properties": {"a": {}}}) == ["openAPIV3Schema.a: missing or unknown type None"]
     assert structural_problems({"type": "object", "oneOf": [{"type": "string"}]})
+    assert structural_problems({"type": "object", "oneOf": [{"properties": {"a": {"type": "string"}}}]})
+    assert structural_problems({"type": "object", "oneOf": [{"properties": {"a": {"enum": ["x"]}}}]}) == []
 
 
 def test_export_round_trips_to_the_schemas_validate_uses(exported):

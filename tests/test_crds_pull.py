@@ -74,26 +74,26 @@ def kubeconfig(path: Path, server: str, context: str = "test") -> Path:
     return path
 
 
-def test_pull_saves_only_the_istio_crds_and_validate_can_read_them(tmp_path, cluster):
+def test_pull_saves_only_the_istio_and_gateway_api_crds_and_validate_can_read_them(tmp_path, cluster):
     server, requests = cluster
     config = kubeconfig(tmp_path / "kubeconfig", server)
     result = run_meshops("crds", "pull", "--context", "test", "--kubeconfig", str(config), "--repo", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "wrote 10 CRDs" in result.stdout
-    assert len(requests) == 6  # 11 CRDs, 2 per page: the continue token was followed to the end
+    shipped = len(shipped_crds())
+    assert f"wrote {shipped} CRDs" in result.stdout
+    assert len(requests) == (shipped + 1 + 1) // 2  # the shipped CRDs and one other, 2 per page: every continue token followed
     text = (tmp_path / "crds" / "istio.yaml").read_text()
     assert "widgets.example.com" not in text and "resourceVersion" not in text and "uid:" not in text
     schemas = load_repo_crds(WorkTree(tmp_path), None)
     assert schemas.served_versions("networking.istio.io", "VirtualService") == ("v1", "v1beta1", "v1alpha3")
+    assert schemas.served_versions("gateway.networking.k8s.io", "HTTPRoute") == ("v1", "v1beta1")
 
 
-def test_pull_with_env_takes_the_cluster_from_meshops_yaml_and_writes_the_env_file(tmp_path, cluster):
+def test_pull_with_env_takes_the_context_from_meshops_yaml_and_writes_the_env_file(tmp_path, cluster):
     server, _ = cluster
     repo = copy_example_repo(tmp_path / "config")
-    kubeconfig(repo / "kubeconfig.json", server, context="kind-dev")
-    meshops_yaml = repo / "environments" / "dev" / "meshops.yaml"
-    meshops_yaml.write_text(meshops_yaml.read_text().replace("  context: kind-dev\n", "  context: kind-dev\n  kubeconfig: kubeconfig.json\n"))
-    result = run_meshops("crds", "pull", "--env", "dev", "--repo", str(repo))
+    operators = kubeconfig(tmp_path / "kubeconfig.json", server, context="kind-dev")  # dev's meshops.yaml names kind-dev
+    result = run_meshops("crds", "pull", "--env", "dev", "--repo", str(repo), env={"KUBECONFIG": str(operators)})
     assert result.returncode == 0, result.stderr
     assert load_repo_crds(WorkTree(repo), "dev").source == "crds/dev.yaml"
 

@@ -65,3 +65,30 @@ def test_demo_interrupted_with_ctrl_c_cleans_up_too(tmp_path):
     assert process.returncode == 130, output
     assert "Traceback" not in output
     assert _left_behind(temp_dir) == []
+
+
+def test_demo_keep_ends_by_printing_the_dashboard_url_and_serves_it_until_ctrl_c(tmp_path):
+    from helpers import http
+
+    temp_dir = _temp_dir(tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "meshops", "demo", "--fast", "--keep"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                               env={**os.environ, "TMPDIR": str(temp_dir)})
+    deadline = time.monotonic() + 180
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("dashboard: http://") or time.monotonic() > deadline:
+                break
+        url = lines[-1].split()[1].rstrip("/")
+        overview = http("GET", url + "/")
+        rollout = http("GET", url + "/rollouts/dev/default/bookinfo/reviews")
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        output = "".join(lines) + process.communicate(timeout=60)[0]
+    assert lines[-1].startswith("dashboard: http://127.0.0.1:"), output
+    assert overview[0] == 200 and b'href="/rollouts/dev/default/bookinfo/reviews"' in overview[1]
+    assert rollout[0] == 200 and b"rolled back to v2 after 2 failed analyses" in rollout[1]
+    assert process.returncode == 0, output
+    assert _left_behind(temp_dir) == []

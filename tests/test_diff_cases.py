@@ -1,6 +1,9 @@
-"""Diff normalization cases as data: tests/data/diff/<case>/{desired,live,expected}.yaml (+ ignore.yaml).
+"""Diff normalization cases as data: tests/data/diff/<case>/{desired,live,expected}.yaml (+ ignore.yaml, scope.yaml).
 
-A new diff bug becomes a new directory, not new code.
+A new diff bug becomes a new directory, not new code. Every plan is made for the owner
+`cases/prod` (repository `cases`, environment `prod`); its scope is the namespaces of the desired
+objects plus `bookinfo`, inside the default allow-list, unless scope.yaml says otherwise
+(`namespaces`: what meshops.yaml declares, `allowed`: the operator's --allowed-namespaces).
 """
 from __future__ import annotations
 
@@ -13,11 +16,14 @@ from meshops.diff.normalize import ignore_rules
 from meshops.diff.output import text_lines, to_json, to_markdown
 from meshops.diff.plan import make_plan
 from meshops.diff.routes import route_changes
+from meshops.model.identity import Owner
 from meshops.model.manifest import FileSource, Manifest, key_of
+from meshops.model.scope import AllowList, Scope
 from meshops.yamlio.documents import load_documents
 
 CASES_DIR = Path(__file__).parent / "data" / "diff"
 CASES = sorted(path.name for path in CASES_DIR.iterdir() if path.is_dir())
+OWNER = Owner(repo="cases", environment="prod")
 
 
 def _documents(path: Path):
@@ -30,7 +36,11 @@ def _plan(case: str):
     live = {key_of(d.data): d.data for d in _documents(directory / "live.yaml")}
     ignore_file = directory / "ignore.yaml"
     ignore = ignore_rules(_documents(ignore_file)[0].data) if ignore_file.exists() else []
-    return make_plan(desired, live, environment="prod", ignore=ignore)
+    scope_file = directory / "scope.yaml"
+    declared = _documents(scope_file)[0].data if scope_file.exists() else {}
+    namespaces = declared.get("namespaces") or ["bookinfo", *(m.namespace for m in desired)]
+    allowed = AllowList(tuple(declared["allowed"])) if "allowed" in declared else AllowList()
+    return make_plan(desired, live, owner=OWNER, scope=Scope.of(namespaces, allowed), ignore=ignore)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -53,3 +63,25 @@ def test_diff_case(case):
             assert change.reason == want["reason"]
         for secret in want.get("never_shown", []):
             assert secret not in outputs
+
+
+def test_every_default_of_the_shipped_gateway_api_schemas_is_a_server_default_diff_ignores():
+    from meshops.diff.normalize import SERVER_DEFAULTS
+    from meshops.model.kinds import GATEWAY_API_GROUP
+    from meshops.validate.schemas import SHIPPED_KINDS, SchemaSet
+
+    def defaults(node, path=()):
+        if "default" in node:
+            yield path, node["default"]
+        for name, sub in (node.get("properties") or {}).items():
+            yield from defaults(sub, path + (name,))
+        if isinstance(node.get("items"), dict):
+            yield from defaults(node["items"], path + ("*",))
+
+    ignored = {(d.kind, d.path, repr(d.value)) for d in SERVER_DEFAULTS if d.group == GATEWAY_API_GROUP}
+    declared = set()
+    for kind in SHIPPED_KINDS:
+        if kind.group == GATEWAY_API_GROUP:
+            schema = SchemaSet.shipped().schema_for(f"{kind.group}/{kind.versions[0]}", kind.kind)
+            declared |= {(kind.kind, path, repr(value)) for path, value in defaults(schema)}
+    assert declared and sorted(declared - ignored) == [] and sorted(ignored - declared) == []

@@ -13,6 +13,7 @@ from typing import Callable
 import pytest
 
 from helpers import copy_example_repo
+from meshops.model.errors import ConfigError
 from meshops.pipeline.manifest_cache import FORMAT, MAGIC, ManifestCache
 from meshops.pipeline.rendering import InvalidConfig, render_text, render_validated
 from meshops.source.inputs import RecordingTree
@@ -87,6 +88,35 @@ def test_a_change_of_any_input_misses_and_the_render_is_fresh(example_repo, tmp_
     assert (_objects(cached), cached.config.data) != (_objects(before), before.config.data)
 
 
+# Files render and validation read, each replaced by a link to an identical copy outside the repo:
+# a key made by following links would not move, and the cache would answer for a repo render refuses.
+LINKED = ("environments/dev/values.yaml", "environments/base/values.yaml", "templates/namespaces.yaml.j2")
+
+
+@pytest.mark.parametrize("at_revision", [False, True], ids=["working tree", "revision"])
+@pytest.mark.parametrize("linked", LINKED)
+def test_a_link_that_appears_after_a_cached_render_is_refused_as_without_the_cache(example_repo, tmp_path, linked,
+                                                                                   at_revision):
+    repo = Path(example_repo.working_tree_dir)
+    cache = ManifestCache(tmp_path / "cache")
+    ref = "HEAD" if at_revision else None
+    _render(repo, cache, ref=ref)
+    outside = tmp_path / "outside" / Path(linked).name
+    outside.parent.mkdir()
+    outside.write_bytes((repo / linked).read_bytes())
+    (repo / linked).unlink()
+    (repo / linked).symlink_to(outside)
+    if at_revision:
+        example_repo.git.add(A=True)
+        example_repo.git.commit("-qm", "a link")
+    with pytest.raises(ConfigError) as cached:
+        _render(repo, cache, ref=ref)
+    with pytest.raises(ConfigError) as fresh:
+        _render(repo, None, ref=ref)
+    assert cached.value.one_line() == fresh.value.one_line()
+    assert f"{linked}: is a symbolic link" in cached.value.one_line()
+
+
 def test_repo_crds_are_an_input_validation_sees_at_once(example_repo, tmp_path):
     repo = Path(example_repo.working_tree_dir)
     cache = ManifestCache(tmp_path / "cache")
@@ -158,13 +188,21 @@ def test_a_damaged_entry_is_a_miss(example_repo, tmp_path):
     assert _render(repo, cache)[0].values is not None
 
 
+def _entry_size(repo: Path, directory: Path) -> int:
+    _render(repo, ManifestCache(directory))
+    [entry] = directory.glob("*.bin")
+    return entry.stat().st_size
+
+
 def test_the_cache_stays_within_its_size_bound_dropping_the_least_recently_used(tmp_path):
-    cache = ManifestCache(tmp_path / "cache", max_bytes=200_000)  # about four entries of the example repo
+    one_entry = _entry_size(copy_example_repo(tmp_path / "probe"), tmp_path / "probe-cache")
+    bound = int(one_entry * 4.5)  # four entries of the example repo, not five
+    cache = ManifestCache(tmp_path / "cache", max_bytes=bound)
     repos = [copy_example_repo(tmp_path / f"repo-{index}") for index in range(6)]
     for repo in repos:
         _render(repo, cache)
     sizes = [path.stat().st_size for path in (tmp_path / "cache").glob("*.bin")]
-    assert 2 <= len(sizes) < 6 and sum(sizes) <= 200_000
+    assert 2 <= len(sizes) < 6 and sum(sizes) <= bound
     kept = [cache.load(_key(cache, repo), open_source(repo), environment="dev") is not None for repo in repos]
     assert kept[-1] and not kept[0]
 
@@ -204,7 +242,7 @@ def test_reads_outside_the_keyed_paths_are_found():
 
 @pytest.fixture
 def diff_cli(meshops, mesh_sandbox, tmp_path):
-    repo = copy_example_repo(tmp_path / "config")
+    repo = copy_example_repo(tmp_path / "config", committed=True)  # its root commit owns what it applies
     cluster = ("--repo", str(repo), "--kubeconfig", str(mesh_sandbox.kubeconfig), "--context", "sandbox")
     cache = {"MESHOPS_CACHE_DIR": str(tmp_path / "cache")}
     assert meshops("apply", "--env", "dev", "--yes", "--no-cache", *cluster, env=cache).returncode == 0

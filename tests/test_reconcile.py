@@ -270,3 +270,36 @@ def test_meshops_apply_refuses_inside_a_freeze_window_too(team_repo, sandbox, me
     overridden = meshops("apply", "--env", "dev", "--repo", str(root), "--kubeconfig", str(cluster), "--context", "sandbox",
                          "--yes", "--override-freeze", "fix for INC-7")
     assert overridden.returncode == 0, overridden.stderr
+
+
+def _prune_refused_events(sandbox) -> list[dict]:
+    return [e for e in sandbox.objects("", "events", "team-dev") if e.get("reason") == "PruneRefused"]
+
+
+def test_a_revision_the_prune_brake_refused_is_not_tried_again_until_a_person_allows_it(team_repo, sandbox, settings):
+    from meshops.apply.brakes import PruneBrake
+
+    first = team_repo.head.commit.hexsha
+    run(settings("dev"))
+    team_repo.index.remove(["templates/settings.yaml.j2"], working_tree=True)
+    team_repo.index.commit("remove every template")
+    team_repo.remote("origin").push("HEAD:refs/heads/main")
+
+    refused, _ = run(settings("dev"))
+    (env,) = refused.environments
+    assert (env.outcome.value, env.stage, refused.exit_code) == ("failed", "prune", 2)
+    annotations = lease(sandbox, "team-dev", "dev")["metadata"]["annotations"]
+    assert annotations["meshops.dev/revision"] == first  # nothing of the new revision was applied
+    assert json.loads(annotations["meshops.dev/reconcile"])["stage"] == "prune"
+    assert len(_prune_refused_events(sandbox)) == 1 and configmap_message(sandbox, "team-dev") == "hello"
+
+    sandbox.log.clear()
+    again, _ = run(settings("dev"))
+    assert "not retried" in again.environments[0].reason and again.exit_code == 2
+    assert sandbox.log.count(verb="list", resource="configmaps") == 0  # not even planned
+    assert len(_prune_refused_events(sandbox)) == 1
+
+    allowed, lines = run(settings("dev", brake=PruneBrake(allow_mass_prune=True)))
+    assert allowed.environments[0].outcome.value == "applied", lines
+    assert not [o for o in sandbox.objects("", "configmaps", "team-dev") if o["metadata"]["name"] == "settings"]
+    assert [o for o in sandbox.objects("", "namespaces") if o["metadata"]["name"] == "team-dev"]  # Namespaces stay

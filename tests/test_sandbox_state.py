@@ -112,18 +112,22 @@ def test_cli_start_installs_crds_given_with_crds(tmp_path):
     assert f"installed 15 CRDs from {ISTIO_CRDS}" in stdout
 
 
-def test_cli_start_installs_the_shipped_istio_crds_and_istio_system_by_default(tmp_path):
+def test_cli_start_installs_the_shipped_istio_and_gateway_api_crds_and_istio_system_by_default(tmp_path):
     from kubernetes import client, config
+
+    from meshops.validate.schemas import SHIPPED_KINDS
 
     started = Started(tmp_path)
     try:
         started.wait_ready()
         api = config.new_client_from_config(config_file=str(started.kubeconfig))
         names = {ns.metadata.name for ns in client.CoreV1Api(api).list_namespace().items}
+        groups = {group.name for group in client.ApisApi(api).get_api_versions().groups}
     finally:
         _, stdout, _ = started.stop()
-    assert "installed 10 CRDs from meshops's shipped Istio schemas" in stdout
+    assert f"installed {len(SHIPPED_KINDS)} CRDs from meshops's shipped Istio and Gateway API schemas" in stdout
     assert "istio-system" in names
+    assert {"networking.istio.io", "gateway.networking.k8s.io"} <= groups
 
 
 def test_cli_start_without_istio_installs_nothing(tmp_path):

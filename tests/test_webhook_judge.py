@@ -10,6 +10,7 @@ import pytest
 
 from meshops.webhook.push import normalize_url, same_repository, read_push
 from meshops.webhook.metrics import Metrics
+from meshops.webhook.body import ReceivedBody
 from meshops.webhook.server import DeliveryLog, Hooks, judge
 
 SECRET = b"s3cret-for-tests"
@@ -42,7 +43,7 @@ def endpoint():
     deliveries = DeliveryLog()
 
     def send(body: bytes, message: Message):
-        return judge(hooks, deliveries, headers=message, body=body)
+        return judge(hooks, deliveries, headers=message, body=ReceivedBody.of(body, secret=SECRET))
 
     send.accepted = accepted
     send.hooks = hooks
@@ -100,7 +101,8 @@ def test_github_form_encoded_payloads_are_read():
     message.replace_header("Content-Type", "application/x-www-form-urlencoded")
     accepted = []
     hooks = Hooks(secret=SECRET, repo=REPO, branch="main", metrics=Metrics(), on_push=lambda p, d: accepted.append(p.after))
-    assert judge(hooks, DeliveryLog(), headers=message, body=body).status == 202 and accepted == ["a" * 40]
+    assert judge(hooks, DeliveryLog(), headers=message, body=ReceivedBody.of(body, secret=SECRET)).status == 202
+    assert accepted == ["a" * 40]
 
 
 @pytest.mark.parametrize("body, event, reason", [
@@ -134,16 +136,17 @@ def test_a_replica_that_does_not_lead_refuses_pushes_without_remembering_them():
                   refusing=lambda: None if leading else "not the leader (pod-a is)")
     deliveries = DeliveryLog()
     body = push_body()
-    refused = judge(hooks, deliveries, headers=github(body, delivery="x"), body=body)
+    received = ReceivedBody.of(body, secret=SECRET)
+    refused = judge(hooks, deliveries, headers=github(body, delivery="x"), body=received)
     leading.append(True)
-    retried = judge(hooks, deliveries, headers=github(body, delivery="x"), body=body)
+    retried = judge(hooks, deliveries, headers=github(body, delivery="x"), body=received)
     assert (refused.status, retried.status) == (503, 202) and accepted == ["x"]
 
 
 def test_webhooks_are_off_without_a_secret():
     hooks = Hooks(secret=None, repo=REPO, branch="main", metrics=Metrics(), on_push=lambda p, d: None)
     body = push_body()
-    assert judge(hooks, DeliveryLog(), headers=github(body), body=body).status == 404
+    assert judge(hooks, DeliveryLog(), headers=github(body), body=ReceivedBody.of(body, secret=None)).status == 404
 
 
 @pytest.mark.parametrize("url", [

@@ -127,3 +127,33 @@ def test_every_meshops_command_in_the_readme_exists_with_those_options():
                     pytest.fail(f"README: {command}: {error}")
     assert {"meshops render", "meshops validate", "meshops diff", "meshops apply", "meshops rollout status",
             "meshops reconcile", "meshops demo"} <= checked
+
+
+def test_plan_gives_pull_request_code_no_write_token_and_forks_no_secrets():
+    plan = workflow("plan.yml")
+    triggers = plan.get("on") or plan.get(True)
+    assert set(triggers) == {"pull_request"}  # never pull_request_target: a fork's code with our secrets
+    assert plan["permissions"] == {"contents": "read"}
+    for name, job in plan["jobs"].items():
+        steps = job.get("steps") or []
+        for step in steps:
+            if str(step.get("uses", "")).startswith("actions/checkout"):
+                assert step["with"]["persist-credentials"] is False, name
+            if "secrets." in str(step) or "secrets[" in str(step):
+                assert step.get("if") == "env.FROM_FORK != 'true'", (name, step.get("name"))
+        runs_pull_request_code = any(str(step.get("uses", "")).startswith("actions/checkout") for step in steps)
+        if runs_pull_request_code:
+            assert "permissions" not in job, name  # the read-only workflow token
+    comment = plan["jobs"]["comment"]
+    assert comment["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
+    assert plan["jobs"]["plan"]["env"]["FROM_FORK"] == "${{ github.event.pull_request.head.repo.full_name != github.repository }}"
+
+
+def test_validate_in_plan_runs_offline_and_diff_gets_the_kubeconfig_by_flag():
+    steps = workflow("plan.yml")["jobs"]["plan"]["steps"]
+    calls = [tokens for step in steps if "run" in step for tokens in meshops_invocations(step["run"])]
+    (validate,) = [tokens for tokens in calls if tokens[1] == "validate"]
+    assert not {"--live", "--kubeconfig", "--context"} & set(validate)
+    (diff,) = [tokens for tokens in calls if tokens[1] == "diff"]
+    assert diff[diff.index("--kubeconfig") + 1] == "$RUNNER_TEMP/kubeconfig"

@@ -11,7 +11,9 @@ Writes and their guards:
   `resourceVersion` in the body as a precondition. A stale version (someone wrote in between) is
   re-read and re-planned, so their change is kept; a field another manager owns and git wants
   different is a conflict, reported, not overwritten (unless `force_conflicts`).
-- prune: DELETE with uid + resourceVersion preconditions, only for objects still ours.
+- prune: DELETE with uid + resourceVersion preconditions, only for objects still ours (owner
+  annotation and labels) and not opted out; what the plan kept is reported as kept. The
+  mass-prune brake (`brakes`) runs before the applier is called.
 
 Transient errors are retried inside `KubeApi`; anything left undone is an `ObjectResult` with
 outcome conflict/failed. `dry_run` sends the same requests with `dryRun=All`.
@@ -26,7 +28,7 @@ from ..cluster.discovery import Discovery, Resource
 from ..diff.normalize import IgnoreRule, normalize_pair
 from ..diff.plan import Action, Change, Plan
 from ..model.errors import ClusterError
-from ..model.identity import Overlay, no_overlay
+from ..model.identity import Overlay, Owner, no_overlay
 from .context import ApplyContext, Done, Raced
 from .create import create
 from .order import Phase, Write, schedule
@@ -50,16 +52,17 @@ class Applier:
         api: KubeApi,
         discovery: Discovery,
         *,
-        environment: str,
+        owner: Owner,
         revision: str | None,
         dry_run: bool = False,
         force_conflicts: bool = False,
         ignore: tuple[IgnoreRule, ...] = (),
         overlay: Overlay = no_overlay,
+        adopt: bool = False,
         workers: int = WORKERS,
     ) -> None:
-        self.context = ApplyContext(api, discovery, environment, revision, dry_run=dry_run,
-                                    force_conflicts=force_conflicts, ignore=ignore, overlay=overlay)
+        self.context = ApplyContext(api, discovery, owner, revision, dry_run=dry_run, force_conflicts=force_conflicts,
+                                    ignore=ignore, overlay=overlay, adopt=adopt)
         self.workers = workers
         self._new_namespaces: set[str] = set()
 
@@ -121,6 +124,8 @@ class Applier:
         for change in plan.changes:
             if change.action is Action.CONFLICT:
                 result.results.append(ObjectResult(change.key, Outcome.CONFLICT, "plan", change.reason))
+            elif change.action is Action.KEEP:
+                result.results.append(ObjectResult(change.key, Outcome.KEPT, "plan", change.reason))
             elif change.action is Action.UNCHANGED or (change.action is Action.PRUNE and not prune):
                 result.results.append(ObjectResult(change.key, Outcome.UNCHANGED, "plan", "" if prune else "prune skipped (--no-prune)"))
         groups = schedule(plan, prune=prune)

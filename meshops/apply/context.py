@@ -14,7 +14,7 @@ from ..cluster.discovery import Discovery, Resource
 from ..diff.normalize import IgnoreRule
 from ..diff.plan import Change, plan_object
 from ..model.errors import ClusterError
-from ..model.identity import FIELD_MANAGER, REVISION_ANNOTATION, Overlay, no_overlay
+from ..model.identity import FIELD_MANAGER, REVISION_ANNOTATION, Overlay, Owner, no_overlay, with_owner
 from .result import Outcome
 
 # What a verb returns when it is done with an object: the outcome and a message for the report.
@@ -34,12 +34,17 @@ class ApplyContext:
 
     api: KubeApi
     discovery: Discovery
-    environment: str
+    owner: Owner  # the repository and environment every write is recorded for, and every prune checked against
     revision: str | None
     dry_run: bool = False
     force_conflicts: bool = False
     ignore: tuple[IgnoreRule, ...] = ()
     overlay: Overlay = no_overlay
+    adopt: bool = False  # prune objects that carry the environment's labels but no owner annotation
+
+    @property
+    def environment(self) -> str:
+        return self.owner.environment
 
     def query(self, **extra: object) -> dict:
         """Query parameters of a write: meshops's field manager, and dryRun when dry-running."""
@@ -57,8 +62,8 @@ class ApplyContext:
         return resource
 
     def stamped(self, body: dict) -> dict:
-        """A copy of `body` carrying the revision it is applied from."""
-        stamped = copy.deepcopy(body)
+        """A copy of `body` carrying its owner and the revision it is applied from."""
+        stamped = copy.deepcopy(with_owner(body, self.owner))
         if self.revision:
             stamped.setdefault("metadata", {}).setdefault("annotations", {})[REVISION_ANNOTATION] = self.revision
         return stamped
@@ -76,8 +81,7 @@ class ApplyContext:
         """The same object planned again against what is live now (the plan's own classification)."""
         if change.manifest is None:
             return change
-        return plan_object(change.manifest, live, environment=self.environment, ignore=list(self.ignore),
-                           overlay=self.overlay)
+        return plan_object(change.manifest, live, owner=self.owner, ignore=list(self.ignore), overlay=self.overlay)
 
 
 def failed(error: ApiError) -> Done:

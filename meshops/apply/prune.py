@@ -1,14 +1,17 @@
 """Apply verb: prune — DELETE with uid and resourceVersion preconditions, only while the object is ours.
 
-A 409 means the object changed since it was read: it is read again and, if it is still ours,
-deleted with the new preconditions (a bounded number of times).
+The plan chose the object (owner, scope and brakes: `diff.plan.prune_verdict`); the verb checks
+again with the object as it is now, because labels, the owner annotation or the opt-out
+annotation may have changed since. A 409 means the object changed since it was read: it is read
+again and, if it is still ours and not opted out, deleted with the new preconditions (a bounded
+number of times).
 """
 from __future__ import annotations
 
 from ..cluster.api import ApiError
 from ..cluster.discovery import Resource
 from ..diff.plan import Action, Change
-from ..model.identity import is_owned
+from ..model.identity import PRUNE_ANNOTATION, PRUNE_DISABLED, is_owned, prune_disabled
 from .context import ApplyContext, Done, failed
 from .order import Write
 from .result import Outcome
@@ -21,8 +24,10 @@ def prune(context: ApplyContext, write: Write, resource: Resource) -> Done:
     """Delete the object of `write` if it is still meshops's for this environment."""
     change = write.change
     for _ in range(MAX_RETRIES + 1):
-        if not is_owned(change.live, context.environment):
-            return Outcome.CONFLICT, "no longer managed by meshops for this environment; left alone"
+        if not is_owned(change.live, context.owner, adopt=context.adopt):
+            return Outcome.CONFLICT, f"no longer {context.owner}'s; left alone"
+        if prune_disabled(change.live):
+            return Outcome.KEPT, f"opted out of pruning meanwhile ({PRUNE_ANNOTATION}: {PRUNE_DISABLED})"
         metadata = change.live.get("metadata") or {}
         options = {
             "apiVersion": "v1",

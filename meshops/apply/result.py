@@ -12,6 +12,7 @@ class Outcome(str, Enum):
     UPDATED = "updated"
     PRUNED = "pruned"
     UNCHANGED = "unchanged"
+    KEPT = "kept"  # no longer rendered, but a guard keeps it (owner, scope, Namespace, opt-out): the message says which
     SKIPPED = "skipped"  # dry run: its namespace is created by this same apply, the server cannot check it yet
     CONFLICT = "conflict"  # left alone: not ours, or another field manager owns what we would change
     FAILED = "failed"  # kept failing (after retries) or was refused (e.g. 422 Invalid)

@@ -36,6 +36,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("affected", "reconcile", "affected"),
     ("serve", "serve", "serve"),
     ("controller", "serve", "controller"),
+    ("dashboard", "serve", "dashboard"),
 )
 
 # Internal failures (bugs) exit with EX_SOFTWARE from sysexits.h so they are never mistaken for

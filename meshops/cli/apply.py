@@ -7,15 +7,16 @@ import sys
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import cache_option, cluster_options, manifest_cache, output_option, source_options
+from .common import cache_option, manifest_cache, operator_from, operator_options, output_option, prune_options, source_options
 
 
 @click.command()
 @source_options
-@cluster_options
+@operator_options
 @click.option("--dry-run", "dry_run", type=click.Choice(["none", "server"]), default="none", show_default=True,
               help="server: send every write with dryRun=All (validated and admitted by the server, nothing persisted).")
 @click.option("--no-prune", is_flag=True, help="Do not delete objects git no longer renders.")
+@prune_options()
 @click.option("--force-conflicts", is_flag=True, help="Take over fields another field manager owns (server-side apply force).")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required when stdin is not a terminal).")
 @click.option("--wait", is_flag=True, help="Then drive the environment's active rollouts (those this apply started included) until each ends.")
@@ -24,13 +25,16 @@ from .common import cache_option, cluster_options, manifest_cache, output_option
 @click.option("--override-freeze", default=None, metavar="REASON", help="Apply even inside a freeze window of meshops.yaml (say why).")
 @output_option("text", "json", default="text")
 @cache_option
-def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, force_conflicts, yes, wait, timeout,
-          prometheus_url, override_freeze, output, no_cache) -> None:
+def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, owner_id, dry_run, no_prune, prune_namespaces,
+          max_prune_percent, adopt, allow_mass_prune, force_conflicts, yes, wait, timeout, prometheus_url, override_freeze,
+          output, no_cache) -> None:
     """Apply an environment: validate, plan, then write in dependency order.
 
-    Only objects labelled as meshops's for this environment are ever updated or pruned; an object
-    of the same name that meshops does not own is reported as a conflict and left alone. Running
-    apply twice makes no second write.
+    Only objects this repository owns for this environment (labels and the meshops.dev/owner
+    annotation) are updated or pruned, and only inside the allowed namespaces; an object of the
+    same name someone else owns is reported as a conflict and left alone. Namespaces, objects
+    annotated meshops.dev/prune=disabled and mass prunes need a flag. Running apply twice makes
+    no second write.
 
     \b
     Examples:
@@ -42,6 +46,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
     from datetime import datetime, timezone
 
     from ..diff.output import text_lines
+    from ..apply.brakes import PruneBrake
     from ..pipeline.apply import ApplyOptions, apply_environment
     from ..pipeline.freeze import check_freeze
     from ..pipeline.rendering import render_validated
@@ -55,8 +60,11 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
     rendered, offline = render_validated(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(rendered.config, datetime.now(timezone.utc), override=override_freeze)
-    connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect()
-    options = ApplyOptions(dry_run=server_dry_run, prune=not no_prune, force_conflicts=force_conflicts)
+    operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id)
+    connection = target_of(rendered.config, operator).connect()
+    options = ApplyOptions(dry_run=server_dry_run, prune=not no_prune, force_conflicts=force_conflicts, adopt=adopt,
+                           prune_namespaces=prune_namespaces,
+                           brake=PruneBrake(max_percent=max_prune_percent, allow_mass_prune=allow_mass_prune))
     pending = 0
 
     def review(planned) -> None:
@@ -66,7 +74,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, dry_run, no_prune, 
         pending = len(plan.creates) + len(plan.updates) + (len(plan.prunes) if options.prune else 0)
         if output == "text":
             for line, _ in text_lines(plan):
-                if line.startswith(("+ ", "~ ", "- ", "! ")) or line == plan.summary():
+                if line.startswith(("+ ", "~ ", "- ", "! ", "# ")) or line == plan.summary():
                     click.echo(line, err=True)
         if pending and not server_dry_run and not yes:
             if not sys.stdin.isatty():

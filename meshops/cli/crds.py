@@ -1,8 +1,8 @@
 """`meshops crds export|pull`: the schemas validate uses, as CustomResourceDefinitions.
 
-`export` prints the Istio schemas meshops ships (what the sandbox installs, what offline validation
-uses); `pull` saves a cluster's own Istio CRDs into the config repo (`crds/`), so offline validation
-in CI matches the Istio version that cluster runs.
+`export` prints the Istio and Gateway API schemas meshops ships (what the sandbox installs, what
+offline validation uses); `pull` saves a cluster's own Istio and Gateway API CRDs into the config repo
+(`crds/`), so offline validation in CI matches the versions that cluster runs.
 """
 from __future__ import annotations
 
@@ -16,19 +16,20 @@ from .common import output_option, repo_option
 
 @click.group()
 def crds() -> None:
-    """Istio CRD schemas: print the shipped ones, or save a cluster's into the config repo."""
+    """Istio and Gateway API CRD schemas: print the shipped ones, or save a cluster's into the config repo."""
 
 
 @crds.command()
 @click.option("--group", "group", default=None, metavar="GROUP", help="Only this API group (e.g. networking.istio.io).")
 @output_option("yaml", "json", default="yaml")
 def export(group: str | None, output: str) -> None:
-    """Print the shipped Istio schemas as apiextensions.k8s.io/v1 CRDs.
+    """Print the shipped Istio and Gateway API schemas as apiextensions.k8s.io/v1 CRDs.
 
     \b
     Examples:
       meshops crds export | kubectl apply -f -
       meshops crds export --group security.istio.io -o json
+      meshops crds export --group gateway.networking.k8s.io
     """
     from ..model.errors import UsageError
     from ..validate.schemas import SHIPPED_KINDS, shipped_crds
@@ -53,21 +54,29 @@ def export(group: str | None, output: str) -> None:
               help="File to write (default: crds/ENV.yaml with --env, else crds/istio.yaml, in the repo).")
 @repo_option
 def pull(context: str | None, kubeconfig: str | None, environment: str | None, out: str | None, repo: str) -> None:
-    """Save a cluster's Istio CRDs into the config repo for offline validation.
+    """Save a cluster's Istio and Gateway API CRDs into the config repo for offline validation.
 
     \b
     Examples:
       meshops crds pull --context prod-eu
       meshops crds pull --env staging        # cluster from environments/staging/meshops.yaml
     """
+    from ..cluster.target import Target
     from ..model.errors import UsageError
+    from ..pipeline.targets import Operator, target_of
+    from ..source.envconfig import load_env_config
+    from ..source.repo import open_source
     from ..validate.schemas.repo import crds_yaml, istio_crds, list_cluster_crds, repo_crds_path
 
-    if environment:
-        context, kubeconfig = _cluster_of(repo, environment, context, kubeconfig)
+    operator = Operator(kubeconfig=kubeconfig, context=context)
+    if environment:  # the context meshops.yaml names, in the operator's kubeconfig
+        cluster = target_of(load_env_config(open_source(repo, None).tree, environment), operator)
+    else:
+        cluster = Target(environment="", kubeconfig=kubeconfig, context=context)
+    context = cluster.context
     if not context:
         raise UsageError("no cluster given", hint="pass --context, or --env with a cluster.context in its meshops.yaml")
-    found = istio_crds(list_cluster_crds(_api_client(kubeconfig, context)))
+    found = istio_crds(list_cluster_crds(cluster.connect().api.client))
     if not found:
         raise UsageError(f"context {context!r} serves no Istio CRDs", hint="is Istio installed in that cluster?")
     target = out or os.path.join(repo, repo_crds_path(environment))
@@ -76,28 +85,3 @@ def pull(context: str | None, kubeconfig: str | None, environment: str | None, o
         handle.write(crds_yaml(found, source=f"context {context}"))
     kinds = sorted({crd["spec"]["names"]["kind"] for crd in found})
     click.echo(f"wrote {len(found)} CRDs ({', '.join(kinds)}) to {target}")
-
-
-def _cluster_of(repo: str, environment: str, context: str | None, kubeconfig: str | None) -> tuple[str | None, str | None]:
-    """--context/--kubeconfig win; otherwise the environment's `cluster:` section."""
-    from ..source.envconfig import load_env_config
-    from ..source.repo import open_source
-
-    cluster = load_env_config(open_source(repo, None).tree, environment).section("cluster") or {}
-    kubeconfig = kubeconfig or cluster.get("kubeconfig")
-    if kubeconfig and not os.path.isabs(kubeconfig) and not os.path.exists(kubeconfig):
-        kubeconfig = os.path.join(repo, kubeconfig)
-    return context or cluster.get("context"), kubeconfig
-
-
-def _api_client(kubeconfig: str | None, context: str):
-    from kubernetes import config
-    from kubernetes.config.config_exception import ConfigException
-
-    from ..model.errors import UsageError
-
-    try:
-        return config.new_client_from_config(config_file=kubeconfig, context=context)
-    except (ConfigException, OSError) as error:
-        raise UsageError(f"cannot use kubeconfig context {context!r}: {error}",
-                         hint="check --kubeconfig/$KUBECONFIG and the context name (kubectl config get-contexts)") from None

@@ -7,33 +7,9 @@ from typing import Callable
 
 import click
 
-from .common import cluster_options, output_option
+from .common import DURATION, REVISION, operator_options, output_option, prune_options, render_budget_options
 
 F = Callable[..., object]
-
-
-class Duration(click.ParamType):
-    """`30s`, `2m`, `1h30m` or plain seconds, as a float number of seconds."""
-
-    name = "duration"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (int, float)):
-            return float(value)
-        text = str(value).strip()
-        try:
-            return float(text)
-        except ValueError:
-            pass
-        from ..model.durations import parse_duration
-
-        try:
-            return parse_duration(text)
-        except ValueError as error:
-            self.fail(str(error), param, ctx)
-
-
-DURATION = Duration()
 
 
 def git_source_options(function: F) -> F:
@@ -58,6 +34,23 @@ def lock_options(function: F) -> F:
                         help="How long to wait for another reconcile of the same environment before giving up.")(function)
 
 
+def no_prune_option(function: F) -> F:
+    return click.option("--no-prune", is_flag=True, help="Never delete objects git no longer renders.")(function)
+
+
+def prune_settings(*, allowed_namespaces, owner_id, no_prune, prune_namespaces, max_prune_percent, adopt=False,
+                   allow_mass_prune=False) -> dict:
+    """The Settings fields of the operator and prune options (serve and the controller pass no adopt/mass flags)."""
+    from ..apply.brakes import PruneBrake
+    from ..model.scope import AllowList
+    from ..pipeline.targets import Operator
+
+    Operator(owner_id=owner_id)  # a malformed --owner-id is a usage error before anything starts
+    return {"allowed": AllowList.parse(allowed_namespaces), "owner_id": owner_id, "prune": not no_prune,
+            "prune_namespaces": prune_namespaces, "adopt": adopt,
+            "brake": PruneBrake(max_percent=max_prune_percent, allow_mass_prune=allow_mass_prune)}
+
+
 def prometheus_option(function: F) -> F:
     return click.option("--prometheus-url", default=None, metavar="URL",
                         help="Prometheus for rollout analysis (default: each environment's meshops.yaml prometheus.url).")(function)
@@ -75,25 +68,31 @@ def selected(environments: tuple[str, ...], all_environments: bool, *, required:
 
 @click.command()
 @git_source_options
-@click.option("--ref", default="HEAD", show_default=True, metavar="REV",
+@click.option("--ref", default="HEAD", show_default=True, type=REVISION, metavar="REV",
               help="Branch, tag or commit to reconcile (HEAD: the repository's default branch).")
 @environment_selection
 @click.option("--wait", is_flag=True, help="Drive the rollouts each apply starts until they end before the next environment.")
 @prometheus_option
-@cluster_options
+@operator_options
+@no_prune_option
+@prune_options()
+@render_budget_options
 @click.option("--override-freeze", default=None, metavar="REASON",
               help="Apply even inside a freeze window; the reason is recorded on the environment's Lease.")
 @lock_options
 @output_option("text", "json", default="text")
-def reconcile(repo, cache_dir, ref, environments, all_environments, wait, prometheus_url, kubeconfig, context, override_freeze,
-              lock_timeout, lease_duration, output) -> None:
+def reconcile(repo, cache_dir, ref, environments, all_environments, wait, prometheus_url, kubeconfig, context, allowed_namespaces,
+              owner_id, no_prune, prune_namespaces, max_prune_percent, adopt, allow_mass_prune, override_freeze, lock_timeout,
+              lease_duration, output) -> None:
     """Make environments match a git revision, in promotion order, stopping at the first failure.
 
     Environments the change since their last applied revision cannot affect (nothing changed
     under environments/<env>/, environments/base/, templates/ or crds/) are skipped with a line
     saying why. Each environment is locked with a Lease (`meshops-<env>` in its namespace) that
     also records the last applied revision, so a second reconcile waits or gives up, and nothing
-    is applied twice. Exit code: that of the first environment that failed (0 if none).
+    is applied twice. A plan the mass-prune brake refuses stops its environment (reason on the
+    Lease, a Warning Event) and is not retried until a new revision or --allow-mass-prune.
+    Exit code: that of the first environment that failed (0 if none).
 
     \b
     Examples:
@@ -110,7 +109,10 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, promet
         raise UsageError("--override-freeze needs a reason", hint='e.g. --override-freeze "hotfix for INC-42"')
     settings = Settings(repo=repo, ref=ref, environments=names, wait=wait, cache_dir=cache_dir, kubeconfig=kubeconfig,
                         context=context, override_freeze=override_freeze, lock_timeout=lock_timeout,
-                        lease_seconds=lease_duration, prometheus_url=prometheus_url)
+                        lease_seconds=lease_duration, prometheus_url=prometheus_url,
+                        **prune_settings(allowed_namespaces=allowed_namespaces, owner_id=owner_id, no_prune=no_prune,
+                                         prune_namespaces=prune_namespaces, max_prune_percent=max_prune_percent, adopt=adopt,
+                                         allow_mass_prune=allow_mass_prune))
     report = run_reconcile(settings, emit=lambda line: click.echo(line, err=True))
     if output == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))
@@ -121,8 +123,8 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, promet
 
 @click.command()
 @click.option("--repo", default=".", show_default=True, type=click.Path(file_okay=False), help="Config repository (a git checkout).")
-@click.option("--base", required=True, metavar="REV", help="What the change is compared with (its merge base), e.g. origin/main.")
-@click.option("--ref", default="HEAD", show_default=True, metavar="REV", help="The change (a branch, tag or commit).")
+@click.option("--base", required=True, type=REVISION, metavar="REV", help="What the change is compared with (its merge base), e.g. origin/main.")
+@click.option("--ref", default="HEAD", show_default=True, type=REVISION, metavar="REV", help="The change (a branch, tag or commit).")
 @output_option("text", "json", default="text")
 def affected(repo, base, ref, output) -> None:
     """List the environments a change can affect, in promotion order (for pull-request plans).

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import click
 
-from ..model.errors import ExitCode, UsageError
+from ..model.errors import ExitCode, MeshopsError, UsageError
 from .common import cluster_options, env_option, output_option, ref_option, repo_option
 
 F = Callable[..., Any]
@@ -59,12 +59,12 @@ class RolloutEnvironment:
 
     @classmethod
     def open(cls, *, repo: str, ref: str | None, environment: str, kubeconfig: str | None, context: str | None) -> RolloutEnvironment:
-        from ..pipeline.targets import target_of
+        from ..pipeline.targets import Operator, target_of
         from ..source.envconfig import load_env_config
         from ..source.repo import open_source
 
         config = load_env_config(open_source(repo, ref).tree, environment)
-        return cls(config=config, connection=target_of(config, kubeconfig=kubeconfig, context=context).connect())
+        return cls(config=config, connection=target_of(config, Operator(kubeconfig=kubeconfig, context=context)).connect())
 
     def find(self, service: str):
         """The rollout of `service` in this environment (UsageError when there is none)."""
@@ -115,7 +115,7 @@ def drive(connection, config, *, wait: bool, timeout: float | None, prometheus_u
 
 @click.group()
 def rollout() -> None:
-    """Progressive canaries: status, run, pause, resume, promote, abort, retry.
+    """Progressive canaries: status, run, pause, resume, promote, abort, retry, report.
 
     A rollout starts when `meshops apply` finds that git names a new version for a service; its
     state lives on the VirtualService (annotation meshops.dev/rollout), so any machine can drive
@@ -207,3 +207,56 @@ resume = _command("resume", "Let a paused rollout advance again.")
 promote = _command("promote", "Send 100 % to the canary now, skipping the remaining analysis.", confirm=True)
 abort = _command("abort", "Roll back now: the stable version gets 100 % and stays pinned (no automatic retry).")
 retry = _command("retry", "Roll a Failed or Aborted canary out again from 0 % (while git still names it).")
+
+
+@rollout.command()
+@click.option("--env", "environment", default=None, metavar="ENV", help="Environment (or give it as the first argument).")
+@ref_option
+@repo_option
+@cluster_options
+@_prometheus_option
+@click.option("--html", "html_file", required=True, metavar="FILE", help="Write the report here (one standalone HTML file).")
+@click.argument("names", nargs=-1, required=True, metavar="[ENV] SERVICE")
+def report(environment, ref, repo, kubeconfig, context, prometheus_url, html_file, names) -> None:
+    """Write one rollout as a standalone HTML file, for a postmortem.
+
+    The dashboard's rollout page frozen into one file: steps, weights, every decision with its
+    reason, the last analysis, and a chart over the rollout's lifetime of canary weight, success
+    rate and latency against their thresholds (from Prometheus; without it, weights and decisions
+    only). No script, no external file: it opens anywhere.
+
+    \b
+    Examples:
+      meshops rollout report prod reviews --html reviews-incident.html
+      meshops rollout report --env prod reviews --html reviews.html --prometheus-url http://localhost:9090
+    """
+    import time
+
+    from ..dashboard.report import report_html
+    from ..dashboard.rollouts import rollout_view
+    from ..yamlio.atomic_write import write_atomically
+
+    if len(names) == 2 and environment is None:
+        environment, service = names
+    elif len(names) == 1 and environment is not None:
+        (service,) = names
+    else:
+        raise UsageError("name the environment and the service", hint="meshops rollout report ENV SERVICE --html FILE")
+    env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
+    live = env.find(service)
+    metrics, problem = None, ""
+    try:
+        from ..pipeline.rollouts import metrics_source
+
+        metrics = metrics_source(env.config, prometheus_url=prometheus_url)
+    except MeshopsError as error:
+        problem = error.one_line().removeprefix("error: ")
+    now = time.time()
+    view = rollout_view(live, environment=environment, cluster=env.connection.target.cluster, config=env.config,
+                        metrics=metrics, metrics_problem=problem, now=now)
+    try:
+        write_atomically(html_file, report_html(view, now=now))
+    except OSError as error:
+        raise UsageError(f"cannot write {html_file}: {error.strerror}", hint="pass a writable path to --html") from None
+    click.echo(f"{service}: {live.state.phase}, {len(view.decisions)} decisions; report written to {html_file}"
+               + (f" (metrics: {view.metrics_note})" if view.metrics_note else ""))

@@ -60,9 +60,11 @@ def _install(server, definitions) -> None:
               show_default=True, help="Where to write a kubeconfig for kubectl and the kubernetes client.")
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Keep objects in this file across restarts (written atomically).")
-@click.option("--no-istio", is_flag=True, help="Start without Istio: no Istio CRDs, no istio-system namespace.")
+@click.option("--no-istio", is_flag=True,
+              help="Start without Istio: no Istio or Gateway API CRDs, no istio-system namespace.")
 @click.option("--crds", "crd_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Install the CustomResourceDefinitions in this file instead of meshops's shipped Istio CRDs; may be repeated.")
+              help="Install the CustomResourceDefinitions in this file instead of meshops's shipped Istio and "
+                   "Gateway API CRDs; may be repeated.")
 def start(port: int, kubeconfig_out: Path, state: Path | None, no_istio: bool, crd_files: tuple[Path, ...]) -> None:
     """Run the sandbox API server in the foreground until Ctrl-C.
 
@@ -82,7 +84,7 @@ def start(port: int, kubeconfig_out: Path, state: Path | None, no_istio: bool, c
         from ..validate.schemas import shipped_crds
 
         definitions = [(crd, Location("meshops crds export")) for crd in shipped_crds()]
-        source = "meshops's shipped Istio schemas (meshops crds export)"
+        source = "meshops's shipped Istio and Gateway API schemas (meshops crds export)"
     server = SandboxServer(port=port, state_file=state)
     try:
         server.start()

@@ -4,6 +4,8 @@ Renders an environment (or reads `-f` manifest files), picks the schemas (`--crd
 ones meshops ships), runs every check and prints the findings as text, JSON or GitHub annotations.
 Exit codes are the same in every format: 0 without error-level findings (warnings and info are
 fine), 1 with at least one unsuppressed error, 2 or more when meshops could not do its job.
+Validate touches a cluster only when asked (`--live`, `--kubeconfig`, `--context`) and says on
+stderr whether it did: pull requests validate an untrusted repository, offline.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import sys
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import output_option, ref_option, repo_option, set_option
+from .common import output_option, ref_option, render_budget_options, repo_option, set_option
 
 
 @click.command()
@@ -23,12 +25,16 @@ from .common import output_option, ref_option, repo_option, set_option
 @repo_option
 @ref_option
 @set_option
+@render_budget_options
 @click.option("-f", "--filename", "files", multiple=True, type=click.Path(), metavar="PATH",
               help="Validate manifest files or directories as they are, instead of rendering; may be repeated.")
 @click.option("--crds", multiple=True, type=click.Path(), metavar="PATH",
               help="CRD files or directories to take schemas from (default: the schemas meshops ships).")
-@click.option("--kubeconfig", default=None, metavar="FILE", help="Kubeconfig of the cluster to check against.")
-@click.option("--context", "kube_context", default=None, metavar="NAME", help="Kubeconfig context to use.")
+@click.option("--live", is_flag=True,
+              help="Also check against the environment's cluster (its CRDs and live objects): meshops.yaml "
+                   "cluster.context in $KUBECONFIG. Without it (or --kubeconfig/--context) no cluster is contacted.")
+@click.option("--kubeconfig", default=None, metavar="FILE", help="Kubeconfig of the cluster to check against (implies --live).")
+@click.option("--context", "kube_context", default=None, metavar="NAME", help="Kubeconfig context to use (implies --live).")
 @click.option("--list-codes", is_flag=True, help="Print the catalogue of finding codes and exit.")
 @output_option("text", "json", "github", default="text")
 def validate(
@@ -38,6 +44,7 @@ def validate(
     sets: tuple[str, ...],
     files: tuple[str, ...],
     crds: tuple[str, ...],
+    live: bool,
     kubeconfig: str | None,
     kube_context: str | None,
     list_codes: bool,
@@ -48,6 +55,7 @@ def validate(
     \b
     Examples:
       meshops validate --env prod
+      meshops validate --env prod --live               also against prod's cluster
       meshops validate --env staging -o github        annotations for a pull request
       meshops validate -f legacy/ --crds crds/        existing YAML, against these CRDs
       meshops validate --list-codes                   every finding code and its severity
@@ -64,7 +72,7 @@ def validate(
     from ..validate.schemas.repo import schemas_for
 
     manifests, findings, config, base, tree = _inputs(environment=environment, repo=repo, ref=ref, sets=sets, files=files)
-    api = _cluster(kubeconfig=kubeconfig, kube_context=kube_context, config=config)
+    api = _cluster(kubeconfig=kubeconfig, kube_context=kube_context, live=live, config=config, files=bool(files))
     live, cluster_schemas = _live_inputs(api) if api is not None else (None, None)
     schemas = schemas_for(tree, environment, crd_files=crds, cluster=cluster_schemas)
     findings = sort_findings(findings + run_validate(manifests, schemas=schemas, config=config, live=live))
@@ -103,34 +111,30 @@ def _inputs(*, environment: str | None, repo: str, ref: str | None, sets: tuple[
     return result.manifests, [], result.config, os.path.relpath(repo), source.tree
 
 
-def _cluster(*, kubeconfig: str | None, kube_context: str | None, config):
-    """A KubeApi when flags or meshops.yaml name a cluster, else None.
+def _cluster(*, kubeconfig: str | None, kube_context: str | None, live: bool, config, files: bool):
+    """A KubeApi when asked for one (--live, --kubeconfig, --context), else None; says which on stderr.
 
-    Flags must work (an unreachable cluster is exit 3); a cluster named only in meshops.yaml is
-    used when reachable and otherwise skipped with a note, so offline validation still runs.
+    Never on its own: the repository being validated may be a pull request's, and whatever
+    cluster or credentials it names must not be contacted because it names them. Asked for,
+    the cluster must work (an unreachable one is exit 3, not a silent offline run).
     """
-    from ..cluster.api import RetryPolicy
     from ..cluster.target import Target
-    from ..model.errors import ClusterError
-    from ..pipeline.targets import names_a_cluster, target_of
+    from ..pipeline.targets import Operator, target_of
 
-    if kubeconfig or kube_context:
-        target = target_of(config, kubeconfig=kubeconfig, context=kube_context) if config else Target(
-            environment="", kubeconfig=kubeconfig, context=kube_context)
-        return target.connect().api
-    if not names_a_cluster(config):
+    if not (live or kubeconfig or kube_context):
+        if not files:
+            click.echo("note: validating offline, no cluster contacted (--live also checks against the environment's cluster)",
+                       err=True)
         return None
-    try:
-        api = target_of(config).connect(retry=RetryPolicy(attempts=1)).api
-        api.request("GET", "/version", timeout=(2.0, 5.0))
-        return api
-    except ClusterError as error:
-        click.echo(f"note: validating offline: {error.message}", err=True)
-        return None
+    operator = Operator(kubeconfig=kubeconfig, context=kube_context)
+    target = target_of(config, operator) if config else Target(environment="", kubeconfig=kubeconfig, context=kube_context)
+    api = target.connect().api
+    click.echo(f"note: validating against the cluster ({api.label})", err=True)
+    return api
 
 
 def _live_inputs(api):
-    """(live objects for lookups, the cluster's Istio CRDs as schemas)."""
+    """(live objects for lookups, the cluster's Istio and Gateway API CRDs as schemas)."""
     from ..cluster.discovery import Discovery
     from ..cluster.live import read_for_lookup
     from ..validate.schemas import SchemaSet

@@ -3,8 +3,8 @@
 Requests go through the official client's transport (`cluster.transport`: its `Configuration` for
 auth and TLS, its urllib3 pool); this module adds what meshops needs on top: bounded exponential backoff for transient failures
 (429 honouring Retry-After, 5xx, timeouts, dropped connections), `ApiError` carrying the server's
-`Status` (reason, code, causes) for everything else, and a `ClusterError` (exit 3) when the server
-cannot be reached at all. urllib3's own retries are off so that every retry is ours and counted.
+`Status` (reason, code, causes) for everything else — `Forbidden` for 401/403, which is also a
+`ClusterError` — and a `ClusterError` (exit 3) when the server cannot be reached at all. urllib3's own retries are off so that every retry is ours and counted.
 """
 from __future__ import annotations
 
@@ -88,6 +88,21 @@ class ApiError(MeshopsError):
     @property
     def forbidden(self) -> bool:
         return self.status in (401, 403)
+
+
+class Forbidden(ApiError, ClusterError):
+    """401 or 403: the credentials were refused, or RBAC does not grant this verb on this resource.
+
+    An `ApiError` (callers that can do without a read — a cluster-wide LIST where namespaced RBAC
+    allows per-namespace ones — check `status`), and a `ClusterError` for everyone else.
+    """
+
+    def __init__(self, *, status: int, reason: str, message: str, details: dict | None = None, method: str = "",
+                 path: str = "", label: str = "") -> None:
+        super().__init__(status=status, reason=reason, message=message, details=details, method=method, path=path)
+        what = "unauthorized" if status == 401 else "forbidden"
+        self.message = f"{method} {path} is {what} ({label}): {message}"
+        self.hint = "refresh the kubeconfig credentials" if status == 401 else "grant the user RBAC for this verb and resource"
 
 
 @dataclass
@@ -211,11 +226,8 @@ class KubeApi:
                 continue
             reason, message, details = _status_of(response.status, response.reason or "", response.data)
             if response.status in (401, 403):
-                what = "unauthorized" if response.status == 401 else "forbidden"
-                raise ClusterError(
-                    f"{method} {path} is {what} ({self.label}): {message}",
-                    hint="refresh the kubeconfig credentials" if response.status == 401 else "grant the user RBAC for this verb and resource",
-                )
+                raise Forbidden(status=response.status, reason=reason, message=message, details=details, method=method,
+                                path=path, label=self.label)
             raise ApiError(status=response.status, reason=reason, message=message, details=details, method=method, path=path)
 
 

@@ -1,12 +1,13 @@
 """How a cluster is reached: a kubeconfig file and context, or the pod's service account.
 
 `connect` gets what the caller decided (see `cluster.target`): a kubeconfig path or None for the
-`KUBECONFIG` variable / `~/.kube/config`, a context or None for the current one, or `in_cluster`.
-Without a kubeconfig file, a pod's service-account config is used. The kubeconfig is read by
-`cluster.kubeconfig` and turned into the official client's transport by `cluster.transport`,
-without importing the whole client; a kubeconfig that uses a legacy `auth-provider` plugin, and
-in-cluster config, go through the client's own loaders. Every way this can fail is a
-`ClusterError` naming the file or context.
+`KUBECONFIG` variable / `~/.kube/config`, and a context or None for the current one. The
+kubeconfig is always the operator's (a flag or the environment), never a file of the config
+repository: its exec credential plugins run programs. Without a kubeconfig file, a pod's
+service-account config is used. The kubeconfig is read by `cluster.kubeconfig` and turned into
+the official client's transport by `cluster.transport`, without importing the whole client; a
+kubeconfig that uses a legacy `auth-provider` plugin, and in-cluster config, go through the
+client's own loaders. Every way this can fail is a `ClusterError` naming the file or context.
 """
 from __future__ import annotations
 
@@ -55,15 +56,9 @@ def connect(
     *,
     kubeconfig: str | None = None,
     context: str | None = None,
-    in_cluster: bool = False,
     retry: RetryPolicy = RetryPolicy(),
 ) -> KubeApi:
     """A `KubeApi` for the cluster a kubeconfig (or the pod's service account) points at."""
-    if in_cluster and not kubeconfig:
-        if not _in_cluster_available():
-            raise ClusterError("meshops.yaml asks for in-cluster config, but this is not a pod with a service account",
-                               hint="run inside the cluster or set cluster.kubeconfig")
-        return _in_cluster(retry)
     files = kubeconfig_files(kubeconfig)
     existing = [f for f in files if Path(f).is_file()]
     if not existing:
@@ -71,7 +66,7 @@ def connect(
             return _in_cluster(retry)
         raise ClusterError(
             f"no kubeconfig at {', '.join(files)}",
-            hint="pass --kubeconfig FILE, set KUBECONFIG, or set cluster.kubeconfig in meshops.yaml",
+            hint="pass --kubeconfig FILE or set KUBECONFIG",
         )
     access = resolve(existing, context)
     if access.needs_full_client:

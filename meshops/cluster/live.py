@@ -1,17 +1,21 @@
 """Reading what a plan compares against: one LIST per kind, shared by diff, prune and validation.
 
 For every kind meshops manages (the kinds table) and every other kind git renders, the cluster is
-read once:
+read once, and never outside the environment's scope where it need not be:
 - mesh kinds and Services: one cluster-wide LIST each. The same answer holds the live versions of
   rendered objects (an object of the same name meshops does not own is seen, not overwritten), the
-  prune candidates (objects labelled for this environment that git no longer renders), and what
-  validation looks up (hosts, subsets, gateways in any namespace). Where RBAC allows only some
-  namespaces, the LIST falls back to one per rendered namespace;
+  prune candidates (the plan keeps only those inside the scope), and what validation looks up
+  (hosts, subsets, gateways in any namespace). Where RBAC allows only some namespaces (the
+  controller's namespaced Roles), the LIST falls back to one per namespace of the scope;
 - Secrets, ConfigMaps and ServiceAccounts, whose contents are private to a namespace: one LIST per
-  namespace git renders them into, plus one label-selected LIST for their prune candidates;
+  namespace git renders them into, plus one label-selected LIST (prune candidates) per other
+  namespace of the scope — never cluster-wide. Where RBAC forbids a kind in a namespace nothing
+  is rendered into (no Secret access: meshops cannot have written one there), it is skipped;
 - kinds the table does not know: one LIST per namespace git renders them into (never pruned);
 - Pods, for validation only: one LIST per namespace whose Services a rendered DestinationRule names.
-Namespaces are one LIST. A steady-state diff therefore costs a request per kind, not per object.
+Namespaces are one LIST, or, where RBAC forbids it, one GET per namespace of the scope.
+A steady-state diff therefore costs a request per kind (and per scope namespace for the private
+kinds), not per object.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from ..model import kinds
 from ..model.errors import ClusterError
 from ..model.identity import owner_selector
 from ..model.manifest import Manifest, ObjectKey, key_of
+from ..model.scope import Scope
 from .api import ApiError, KubeApi
 from .discovery import Discovery, Resource
 
@@ -77,6 +82,13 @@ def list_objects(api: KubeApi, resource: Resource, *, namespace: str | None = No
             return items
 
 
+# What to install when a cluster does not serve a group at all (default: Istio's CRDs).
+MISSING_GROUP_HINTS = {
+    kinds.GATEWAY_API_GROUP: "install the Gateway API CRDs (standard channel, the release your Istio supports) "
+                             "or remove the object",
+}
+
+
 def _require(discovery: Discovery, manifest: Manifest) -> Resource:
     resource = discovery.resolve(manifest.api_version, manifest.kind)
     if resource is None:
@@ -84,7 +96,7 @@ def _require(discovery: Discovery, manifest: Manifest) -> Resource:
         hint = (
             f"the cluster serves {manifest.key.group} in {', '.join(served)}; change apiVersion"
             if served
-            else "install the CRD (is Istio installed?) or remove the object"
+            else MISSING_GROUP_HINTS.get(manifest.key.group, "install the CRD (is Istio installed?) or remove the object")
         )
         raise ClusterError(f"{manifest.key}: {manifest.api_version} {manifest.kind} is not served by the cluster", hint=hint)
     return resource
@@ -96,16 +108,15 @@ def read_live(
     *,
     desired: Iterable[Manifest],
     environment: str,
+    scope: Scope,
     managed_kinds: Iterable[kinds.Kind] = kinds.KINDS,
 ) -> LiveState:
-    """Read what a plan for `desired` in `environment` must compare against (see module docstring)."""
+    """Read what a plan for `desired` in `environment`, inside `scope`, must compare against (see module docstring)."""
     desired = list(desired)
     state = LiveState()
     before = api.stats.requests
     state.resources[("", "Namespace")] = NAMESPACE
-    for obj in list_objects(api, NAMESPACE):
-        state.namespaces.add(obj["metadata"]["name"])
-        state.objects[key_of(obj)] = obj
+    _read_namespace_objects(api, scope, into=state)
     rendered_in: dict[Resource, set[str | None]] = {}
     for manifest in desired:
         resource = _require(discovery, manifest)
@@ -124,15 +135,21 @@ def read_live(
         namespaces = _namespaces_of(rendered_in, group_kind)
         if group_kind in NAMESPACE_PRIVATE:
             _read_namespaces(api, resource, namespaces, into=state)
-            _read(api, resource, into=state, label_selector=owner_selector(environment))
+            others = [namespace for namespace in scope.readable if namespace not in namespaces]
+            _read_candidates(api, resource, others, into=state, label_selector=owner_selector(environment))
         else:
-            _read_everywhere(api, resource, namespaces, into=state)
+            _read_everywhere(api, resource, scope.readable, into=state)
     for resource, namespaces in rendered_in.items():
         if (resource.group, resource.kind) not in listed:  # kinds the table does not know
             listed.add((resource.group, resource.kind))
             _read_namespaces(api, resource, namespaces, into=state)
     for namespace in sorted(_destination_namespaces(desired) & state.namespaces):
-        state.pods.extend(list_objects(api, POD, namespace=namespace))
+        try:
+            state.pods.extend(list_objects(api, POD, namespace=namespace))
+        except ApiError as error:
+            if error.status != 403:
+                raise
+            state.complete = False  # a namespace outside meshops's RBAC: validation cannot judge its subsets
     state.requests = api.stats.requests - before
     return state
 
@@ -156,8 +173,40 @@ def _read_namespaces(api: KubeApi, resource: Resource, namespaces: Iterable[str 
         _read(api, resource, into=into, namespace=namespace)
 
 
-def _read_everywhere(api: KubeApi, resource: Resource, namespaces: list[str | None], *, into: LiveState) -> None:
-    """One cluster-wide LIST; where RBAC allows namespaces only, one LIST per rendered namespace."""
+def _read_namespace_objects(api: KubeApi, scope: Scope, *, into: LiveState) -> None:
+    """Every Namespace (one LIST); where RBAC allows no cluster-wide LIST, a GET per namespace of the scope."""
+    try:
+        found = list_objects(api, NAMESPACE)
+    except ApiError as error:
+        if error.status != 403:
+            raise
+        found = []
+        for name in scope.readable:
+            try:
+                found.append(api.request("GET", NAMESPACE.item_path(None, name)))
+            except ApiError as missing:
+                if not missing.not_found:
+                    raise
+    for obj in found:
+        obj.setdefault("apiVersion", NAMESPACE.api_version)
+        obj.setdefault("kind", NAMESPACE.kind)
+        into.namespaces.add(obj["metadata"]["name"])
+        into.objects[key_of(obj)] = obj
+
+
+def _read_candidates(api: KubeApi, resource: Resource, namespaces: Iterable[str], *, into: LiveState,
+                     label_selector: str) -> None:
+    """Label-selected LISTs of prune candidates; a namespace where RBAC forbids the kind holds none of ours."""
+    for namespace in namespaces:
+        try:
+            _read(api, resource, into=into, namespace=namespace, label_selector=label_selector)
+        except ApiError as error:
+            if error.status != 403 and not error.not_found:
+                raise
+
+
+def _read_everywhere(api: KubeApi, resource: Resource, namespaces: list[str], *, into: LiveState) -> None:
+    """One cluster-wide LIST; where RBAC allows namespaces only, one LIST per namespace of the scope."""
     try:
         _read(api, resource, into=into)
     except ApiError as error:
@@ -166,7 +215,7 @@ def _read_everywhere(api: KubeApi, resource: Resource, namespaces: list[str | No
         if error.status != 403 or not resource.namespaced:
             raise
         into.complete = False
-        _read_namespaces(api, resource, [n for n in namespaces if n], into=into)
+        _read_namespaces(api, resource, namespaces, into=into)
 
 
 def _destination_namespaces(desired: Iterable[Manifest]) -> set[str]:
@@ -199,10 +248,14 @@ def missing_namespaces(desired: Iterable[Manifest], state: LiveState) -> dict[st
 
 
 # Kinds cross-resource validation looks up in a live cluster when no plan is made (`validate
-# --context`): hosts, subsets, gateways, policies, and the Pods a subset must select.
-LOOKUP_KINDS: tuple[tuple[str, str], ...] = tuple((row.group, row.kind) for row in kinds.KINDS if row.group.endswith("istio.io")) + (
+# --context`): hosts, subsets, gateways, policies, Gateway API parents and grants, the Pods a subset
+# must select, and Namespaces (their labels decide which routes a Gateway listener admits).
+LOOKUP_KINDS: tuple[tuple[str, str], ...] = tuple(
+    (row.group, row.kind) for row in kinds.KINDS if row.group.endswith("istio.io") or row.group == kinds.GATEWAY_API_GROUP
+) + (
     ("", "Service"),
     ("", "Pod"),
+    ("", "Namespace"),
 )
 
 

@@ -2,13 +2,15 @@
 
 Plan, apply, rollouts and reconcile take a target (or its connection), never a kubeconfig path:
 an environment with several clusters is several targets. A target is built by the use cases
-(`meshops.pipeline.targets`) from what the operator passed (flags, `$KUBECONFIG`) and what the
-environment's `meshops.yaml` says; this room only knows how to reach it.
+(`meshops.pipeline.targets`) from what the operator passed (flags, `$KUBECONFIG`, the allow-list,
+the owner id) and the one thing the environment's `meshops.yaml` may say (a context name); this
+room only knows how to reach it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..model.scope import AllowList
 from .api import KubeApi, RetryPolicy
 from .connect import connect
 from .discovery import Discovery
@@ -23,13 +25,14 @@ class Target:
 
     environment: str
     cluster: str = DEFAULT_CLUSTER
-    kubeconfig: str | None = None  # None: $KUBECONFIG or ~/.kube/config, else the pod's service account
+    kubeconfig: str | None = None  # the operator's; None: $KUBECONFIG or ~/.kube/config, else the pod's service account
     context: str | None = None  # None: the kubeconfig's current context
-    in_cluster: bool = False
+    allowed: AllowList = AllowList()  # the operator's namespaces: nothing outside them is written or pruned
+    owner_id: str | None = None  # the operator's repository id; None: derived from the repository
 
     def connect(self, *, retry: RetryPolicy = RetryPolicy()) -> Connection:
         """Reach the cluster (a ClusterError naming the kubeconfig or context when it cannot be)."""
-        api = connect(kubeconfig=self.kubeconfig, context=self.context, in_cluster=self.in_cluster, retry=retry)
+        api = connect(kubeconfig=self.kubeconfig, context=self.context, retry=retry)
         return Connection(target=self, api=api, discovery=Discovery(api))
 
     def __str__(self) -> str:

@@ -4,9 +4,12 @@ A live object carries much that git never says: server bookkeeping (uid, resourc
 managedFields …), status, labels and annotations other tools add, and defaults the API server
 fills in. Comparing raw objects would report differences forever, so both sides go through:
 
+0. A Secret's `stringData` is folded into `data` (base64, winning over `data`), as the API server
+   stores it: git may say `stringData`, the live object never does.
 1. `DROPPED_FIELDS` — paths removed from both sides, always (server-populated or bookkeeping).
 2. `SERVER_DEFAULTS` — per kind, live values removed when git does not set them and they equal
-   the server's default (Service `type: ClusterIP`, port `protocol: TCP` …).
+   the server's default (Service `type: ClusterIP`, port `protocol: TCP`, an HTTPRoute backendRef's
+   `weight: 1` …).
 3. Restriction of live maps to what git says plus what meshops owns: a key only live has is
    someone else's (a controller's annotation, a defaulted field) unless `managedFields` shows
    meshops applied it before — then git dropped it and the diff shows its removal.
@@ -14,11 +17,14 @@ fills in. Comparing raw objects would report differences forever, so both sides 
 """
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from ..model.identity import FIELD_MANAGER, REVISION_ANNOTATION, ROLLOUT_ANNOTATION
+from ..model.kinds import GATEWAY_API_GROUP
+from .secrets import is_secret
 
 ANY = "*"
 
@@ -78,6 +84,7 @@ class ServerDefault:
     kind: str
     path: tuple[str, ...]  # `*` matches every list item
     value: Any  # `ANY`: whatever the server chose (allocated values such as clusterIP)
+    group: str | None = None  # None: the kind's name is unambiguous (Istio's Gateway is not the Gateway API's)
 
 
 SERVER_DEFAULTS: tuple[ServerDefault, ...] = (
@@ -93,6 +100,53 @@ SERVER_DEFAULTS: tuple[ServerDefault, ...] = (
     ServerDefault("Namespace", ("spec", "finalizers"), ANY),
     ServerDefault("Namespace", ("metadata", "labels", "kubernetes.io/metadata.name"), ANY),
     ServerDefault("Secret", ("type",), "Opaque"),
+)
+
+# The `default`s of the Gateway API schemas (standard channel): the API server fills them into every
+# Gateway and route, so a live HTTPRoute says `weight: 1`, `kind: Service` and a `PathPrefix /` match
+# where git says nothing. (kind, dotted path, value); a test keeps this in step with the schemas.
+_PATH_PREFIX_ALL = {"type": "PathPrefix", "value": "/"}
+_ROUTE_FILTER_DEFAULTS = (
+    ("requestMirror.backendRef.group", ""), ("requestMirror.backendRef.kind", "Service"),
+    ("requestMirror.fraction.denominator", 100),
+)
+_HTTP_FILTER_DEFAULTS = _ROUTE_FILTER_DEFAULTS + (("requestRedirect.statusCode", 302), ("cors.maxAge", 5))
+_ROUTE_DEFAULTS = (
+    ("spec.parentRefs.*.group", GATEWAY_API_GROUP), ("spec.parentRefs.*.kind", "Gateway"),
+    ("spec.rules.*.backendRefs.*.group", ""), ("spec.rules.*.backendRefs.*.kind", "Service"),
+    ("spec.rules.*.backendRefs.*.weight", 1), ("spec.rules.*.matches.*.headers.*.type", "Exact"),
+)
+GATEWAY_API_DEFAULTS: tuple[tuple[str, str, Any], ...] = (
+    ("Gateway", "spec.addresses.*.type", "IPAddress"),
+    ("Gateway", "spec.allowedListeners.namespaces", {"from": "None"}),
+    ("Gateway", "spec.allowedListeners.namespaces.from", "None"),
+    ("Gateway", "spec.listeners.*.allowedRoutes", {"namespaces": {"from": "Same"}}),
+    ("Gateway", "spec.listeners.*.allowedRoutes.namespaces", {"from": "Same"}),
+    ("Gateway", "spec.listeners.*.allowedRoutes.namespaces.from", "Same"),
+    ("Gateway", "spec.listeners.*.allowedRoutes.kinds.*.group", GATEWAY_API_GROUP),
+    ("Gateway", "spec.listeners.*.tls.mode", "Terminate"),
+    ("Gateway", "spec.listeners.*.tls.certificateRefs.*.group", ""),
+    ("Gateway", "spec.listeners.*.tls.certificateRefs.*.kind", "Secret"),
+    ("Gateway", "spec.tls.backend.clientCertificateRef.group", ""),
+    ("Gateway", "spec.tls.backend.clientCertificateRef.kind", "Secret"),
+    ("Gateway", "spec.tls.frontend.default.validation.mode", "AllowValidOnly"),
+    ("Gateway", "spec.tls.frontend.perPort.*.tls.validation.mode", "AllowValidOnly"),
+    *(("HTTPRoute", path, value) for path, value in _ROUTE_DEFAULTS),
+    ("HTTPRoute", "spec.rules", [{"matches": [{"path": _PATH_PREFIX_ALL}]}]),
+    ("HTTPRoute", "spec.rules.*.matches", [{"path": _PATH_PREFIX_ALL}]),
+    ("HTTPRoute", "spec.rules.*.matches.*.path", _PATH_PREFIX_ALL),
+    ("HTTPRoute", "spec.rules.*.matches.*.path.type", "PathPrefix"),
+    ("HTTPRoute", "spec.rules.*.matches.*.path.value", "/"),
+    ("HTTPRoute", "spec.rules.*.matches.*.queryParams.*.type", "Exact"),
+    *(("HTTPRoute", f"{where}.filters.*.{path}", value) for where in ("spec.rules.*", "spec.rules.*.backendRefs.*")
+      for path, value in _HTTP_FILTER_DEFAULTS),
+    *(("GRPCRoute", path, value) for path, value in _ROUTE_DEFAULTS),
+    ("GRPCRoute", "spec.rules.*.matches.*.method.type", "Exact"),
+    *(("GRPCRoute", f"{where}.filters.*.{path}", value) for where in ("spec.rules.*", "spec.rules.*.backendRefs.*")
+      for path, value in _ROUTE_FILTER_DEFAULTS),
+)
+SERVER_DEFAULTS += tuple(
+    ServerDefault(kind, tuple(path.split(".")), value, group=GATEWAY_API_GROUP) for kind, path, value in GATEWAY_API_DEFAULTS
 )
 
 
@@ -261,6 +315,21 @@ def _private(obj: dict) -> dict:
     return _copy(shallow)
 
 
+def _fold_string_data(obj: dict) -> None:
+    """`stringData` merged over `data` as base64, the only form the API server keeps (write-only field)."""
+    string_data = obj.get("stringData")
+    if not is_secret(obj) or not isinstance(string_data, dict):
+        return
+    folded = {key: value for key, value in string_data.items() if isinstance(value, str)}
+    data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+    obj["data"] = {**data, **{key: base64.b64encode(value.encode("utf-8")).decode("ascii") for key, value in folded.items()}}
+    left = {key: value for key, value in string_data.items() if key not in folded}  # not strings: the API refuses them
+    if left:
+        obj["stringData"] = left
+    else:
+        del obj["stringData"]
+
+
 def normalize_pair(
     *,
     desired: dict | None,
@@ -273,6 +342,7 @@ def normalize_pair(
     for side in (desired_copy, live_copy):
         if side is None:
             continue
+        _fold_string_data(side)
         _remove_tree(side, _DROPPED_TREE)
         for rule in ignore:
             if rule.applies_to(side):
@@ -285,8 +355,9 @@ def normalize_pair(
                     del metadata[field]
     if live_copy is not None:
         kind = live_copy.get("kind")
+        group = str(live_copy.get("apiVersion") or "").rpartition("/")[0]
         for default in SERVER_DEFAULTS:
-            if default.kind == kind:
+            if default.kind == kind and default.group in (None, group):
                 _strip_defaults(live_copy, desired_copy, default.path, default.value)
         _drop_emptied(live_copy, desired_copy)
         if desired_copy is not None:

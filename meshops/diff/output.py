@@ -17,8 +17,12 @@ from .secrets import mask_pair, mask_patch
 # GitHub rejects comments over 65,536 characters; leave room for the header and table.
 MARKDOWN_BUDGET = 60_000
 MARKDOWN_TABLE_ROWS = 200
-SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.PRUNE: "-", Action.CONFLICT: "!", Action.UNCHANGED: "="}
-EMOJI = {Action.CREATE: "➕", Action.UPDATE: "✏️", Action.PRUNE: "🗑️", Action.CONFLICT: "⛔", Action.UNCHANGED: ""}
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.PRUNE: "-", Action.CONFLICT: "!", Action.UNCHANGED: "=",
+           Action.KEEP: "#"}
+EMOJI = {Action.CREATE: "➕", Action.UPDATE: "✏️", Action.PRUNE: "🗑️", Action.CONFLICT: "⛔", Action.UNCHANGED: "",
+         Action.KEEP: "🛡️"}
+# Changes that show no YAML diff: nothing of theirs would be written.
+NO_DIFF = (Action.CONFLICT, Action.KEEP)
 
 
 def unified_diff(change: Change) -> list[str]:
@@ -48,7 +52,7 @@ def text_lines(plan: Plan, *, show_unchanged: bool = False) -> Iterator[tuple[st
         if change.action is Action.UNCHANGED and not show_unchanged:
             continue
         header = f"{SYMBOLS[change.action]} {change.key} ({change.action.value}{': ' + change.reason if change.reason else ''})"
-        yield header, "yellow" if change.action is Action.CONFLICT else "bold"
+        yield header, "yellow" if change.action in NO_DIFF else "bold"
         if change.action in (Action.CREATE, Action.UPDATE, Action.PRUNE):
             for line in unified_diff(change):
                 yield _colour(line)
@@ -104,13 +108,13 @@ def to_markdown(plan: Plan, *, title: str | None = None) -> str:
     used = sum(len(p) + 1 for p in parts)
     shown = 0
     for change in visible:
-        if change.action is Action.CONFLICT:
+        if change.action in NO_DIFF:
             continue
         block = "\n".join(
             [f"<details><summary>{change.key} ({change.action.value})</summary>", "", "```diff", *unified_diff(change), "```", "</details>", ""]
         )
         if used + len(block) > MARKDOWN_BUDGET:
-            remaining = sum(1 for c in visible if c.action is not Action.CONFLICT) - shown
+            remaining = sum(1 for c in visible if c.action not in NO_DIFF) - shown
             parts.append(f"_… {remaining} more diffs not shown to keep this comment small; run `meshops diff --env {plan.environment}` for all._")
             break
         parts.append(block)

@@ -1,10 +1,18 @@
 """The plan: what apply would do to make the cluster match git, object by object.
 
-`make_plan(desired, live, environment=…)` compares each rendered object with its live
+`make_plan(desired, live, owner=…, scope=…)` compares each rendered object with its live
 counterpart after normalization and classifies it: create, update (with the RFC 6902 patch from
 normalized live to normalized desired), unchanged, conflict (an object of that name exists but
-meshops does not own it for this environment: never touched), or prune (owned by meshops for this
-environment, no longer rendered). It is pure: the same inputs give the same plan.
+this owner — repository and environment — does not own it: never touched), prune, or keep.
+What git no longer renders is pruned only when all of these hold (anything else is kept, and the
+plan says why):
+- owner: the labels *and* the owner annotation name this repository and environment
+  (`model.identity`); objects with the labels but no annotation only with `adopt`;
+- scope: inside the environment's namespaces and the operator's allow-list (`model.scope`);
+- brakes: not a Namespace (unless `prune_namespaces`), not opted out with `meshops.dev/prune:
+  disabled`. The mass-prune brake judges the whole plan, in `apply.brakes`.
+The desired side carries the owner annotation, so an object applied before owner annotations is
+an update that records its owner. It is pure: the same inputs give the same plan.
 """
 from __future__ import annotations
 
@@ -15,8 +23,22 @@ from typing import Iterable
 import jsonpatch
 
 from ..model import kinds
-from ..model.identity import Overlay, is_owned, no_overlay, ownership_problem
+from ..model.identity import (
+    OWNER_ANNOTATION,
+    PRUNE_ANNOTATION,
+    PRUNE_DISABLED,
+    Claim,
+    Overlay,
+    Owner,
+    claim_of,
+    is_owned,
+    no_overlay,
+    ownership_problem,
+    prune_disabled,
+    with_owner,
+)
 from ..model.manifest import Manifest, ObjectKey
+from ..model.scope import Scope
 from .normalize import IgnoreRule, normalize_pair
 
 
@@ -26,6 +48,7 @@ class Action(str, Enum):
     PRUNE = "prune"
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"
+    KEEP = "keep"  # no longer rendered, but not pruned: the reason says which guard kept it
 
 
 @dataclass
@@ -41,6 +64,7 @@ class Change:
     live_normalized: dict | None = None
     patch: list[dict] = field(default_factory=list)  # RFC 6902, live -> desired (normalized)
     reason: str = ""
+    owned: bool = False  # the live object is this owner's (fully, or adopted): counts for the mass-prune brake
 
     @property
     def order(self) -> int:
@@ -79,17 +103,29 @@ class Plan:
         return self.of(Action.CONFLICT)
 
     @property
+    def kept(self) -> list[Change]:
+        return self.of(Action.KEEP)
+
+    @property
+    def owned(self) -> int:
+        """How many objects in the cluster this plan's owner owns now (what a prune share is a share of)."""
+        return sum(1 for change in self.changes if change.owned)
+
+    @property
     def has_changes(self) -> bool:
-        return any(change.action is not Action.UNCHANGED for change in self.changes)
+        """Whether apply would write anything (kept objects are left as they are)."""
+        return any(change.action not in (Action.UNCHANGED, Action.KEEP) for change in self.changes)
 
     def summary(self) -> str:
-        """`3 to create, 2 to update, 1 to prune, 40 unchanged` (+ conflicts when any)."""
+        """`3 to create, 2 to update, 1 to prune, 40 unchanged` (+ conflicts and kept objects when any)."""
         text = (
             f"{len(self.creates)} to create, {len(self.updates)} to update, "
             f"{len(self.prunes)} to prune, {len(self.unchanged)} unchanged"
         )
         if self.conflicts:
             text += f", {len(self.conflicts)} in conflict"
+        if self.kept:
+            text += f", {len(self.kept)} kept"
         return text
 
 
@@ -97,7 +133,7 @@ def plan_object(
     manifest: Manifest,
     live: dict | None,
     *,
-    environment: str,
+    owner: Owner,
     ignore: list[IgnoreRule] = (),
     overlay: Overlay = no_overlay,
 ) -> Change:
@@ -107,40 +143,69 @@ def plan_object(
     every object, apply again for an object it lost a write race on.
     """
     key = manifest.key
-    target = overlay(manifest.obj, live)
+    target = with_owner(overlay(manifest.obj, live), owner)
     if live is None:
         normalized, _ = normalize_pair(desired=target, live=None, ignore=ignore)
         return Change(Action.CREATE, key, manifest=manifest, desired=target, desired_normalized=normalized)
-    problem = ownership_problem(live, environment)
+    problem = ownership_problem(live, owner)
     if problem:
         return Change(Action.CONFLICT, key, manifest=manifest, live=live, desired=target, reason=problem)
     desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore)
     # Equal objects are the common case; comparing them in C costs far less than building a patch.
     patch = [] if live_normalized == desired_normalized else jsonpatch.make_patch(live_normalized, desired_normalized).patch
+    adopted = claim_of(live, owner) is Claim.UNCLAIMED
     return Change(Action.UPDATE if patch else Action.UNCHANGED, key, manifest=manifest, live=live, desired=target,
-                  desired_normalized=desired_normalized, live_normalized=live_normalized, patch=patch)
+                  desired_normalized=desired_normalized, live_normalized=live_normalized, patch=patch, owned=True,
+                  reason=f"adopted: records {OWNER_ANNOTATION}: {owner}" if adopted else "")
+
+
+def prune_verdict(live: dict, key: ObjectKey, *, owner: Owner, scope: Scope, adopt: bool = False,
+                  prune_namespaces: bool = False) -> tuple[Action, str] | None:
+    """What happens to a live object git no longer renders: PRUNE, KEEP with the reason, or None (not ours to show).
+
+    Apply asks again before each delete, with the object as it is then.
+    """
+    claim = claim_of(live, owner)
+    if claim is Claim.OTHERS:
+        return None
+    reason = scope.prune_problem(key)
+    if reason is None and not is_owned(live, owner, adopt=adopt):
+        reason = (f"labelled for {owner.environment} without {OWNER_ANNOTATION} (applied by an earlier meshops, or by "
+                  f"hand); --adopt makes it {owner}'s and prunes it")
+    if reason is None and prune_disabled(live):
+        reason = f"opted out of pruning ({PRUNE_ANNOTATION}: {PRUNE_DISABLED})"
+    if reason is None and key.kind == "Namespace" and key.group == "" and not prune_namespaces:
+        reason = "Namespaces are pruned only with --prune-namespaces (everything in them would go too)"
+    return (Action.KEEP, reason) if reason else (Action.PRUNE, "")
 
 
 def make_plan(
     desired: Iterable[Manifest],
     live_objects: dict[ObjectKey, dict],
     *,
-    environment: str,
+    owner: Owner,
+    scope: Scope,
     revision: str | None = None,
     ignore: list[IgnoreRule] = (),
     overlay: Overlay = no_overlay,
+    adopt: bool = False,
+    prune_namespaces: bool = False,
 ) -> Plan:
     """Compare desired manifests with live objects (see module docstring)."""
     changes: list[Change] = []
     seen: set[ObjectKey] = set()
     for manifest in desired:
         seen.add(manifest.key)
-        changes.append(plan_object(manifest, live_objects.get(manifest.key), environment=environment, ignore=ignore,
-                                   overlay=overlay))
+        changes.append(plan_object(manifest, live_objects.get(manifest.key), owner=owner, ignore=ignore, overlay=overlay))
     for key, live in live_objects.items():
-        if key in seen or not is_owned(live, environment):
+        if key in seen:
             continue
+        verdict = prune_verdict(live, key, owner=owner, scope=scope, adopt=adopt, prune_namespaces=prune_namespaces)
+        if verdict is None:
+            continue
+        action, reason = verdict
         _, live_normalized = normalize_pair(desired=None, live=live, ignore=ignore)
-        changes.append(Change(Action.PRUNE, key, live=live, live_normalized=live_normalized))
+        changes.append(Change(action, key, live=live, live_normalized=live_normalized, reason=reason,
+                              owned=claim_of(live, owner) is Claim.OURS or action is Action.PRUNE))
     changes.sort(key=lambda change: (change.order, change.key.namespace, change.key.name, change.key.kind))
-    return Plan(environment=environment, revision=revision, changes=changes)
+    return Plan(environment=owner.environment, revision=revision, changes=changes)

@@ -12,13 +12,13 @@ MASK = "***"
 SECRET_FIELDS = ("data", "stringData")
 
 
-def _is_secret(obj: dict | None) -> bool:
+def is_secret(obj: dict | None) -> bool:
     return isinstance(obj, dict) and obj.get("kind") == "Secret" and obj.get("apiVersion") == "v1"
 
 
 def mask_pair(desired: dict | None, live: dict | None) -> tuple[dict | None, dict | None]:
     """Copies of a desired/live pair with Secret values masked (changed ones marked)."""
-    if not (_is_secret(desired) or _is_secret(live)):
+    if not (is_secret(desired) or is_secret(live)):
         return desired, live
     desired_copy, live_copy = copy.deepcopy(desired), copy.deepcopy(live)
     for field in SECRET_FIELDS:
@@ -37,7 +37,7 @@ def mask_pair(desired: dict | None, live: dict | None) -> tuple[dict | None, dic
 
 def mask_patch(obj: dict | None, patch: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A JSON Patch with values under a Secret's data/stringData replaced by `***`."""
-    if not _is_secret(obj):
+    if not is_secret(obj):
         return patch
     masked = []
     for op in patch:

@@ -1,6 +1,7 @@
-"""The Prometheus provider of the metrics seam: instant queries where every failure is a value.
+"""The Prometheus provider of the metrics seam: instant and range queries where every failure is a value.
 
-The analysis asks "what is this number now (or at `time=`)?" through `/api/v1/query`. Whatever goes
+The analysis asks "what is this number now (or at `time=`)?" through `/api/v1/query`; the dashboard
+and rollout reports ask "how did it move?" through `/api/v1/query_range`. Whatever goes
 wrong — Prometheus down, slow, an HTML error page from a proxy, bad PromQL, a range result, no
 series, several series, NaN — comes back as a `QueryResult` with its own `QueryStatus` and a reason
 a person can act on, so a check can fail with that reason instead of a traceback. The client counts
@@ -19,9 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-from .source import QueryResult, QueryStatus, Sample, one_number
+from .source import QueryResult, QueryStatus, RangeResult, Sample, Series, one_number
 
 QUERY_PATH = "/api/v1/query"
+RANGE_PATH = "/api/v1/query_range"
+# Prometheus refuses range queries of more than 11,000 points per series; charts need a few hundred.
+MAX_RANGE_POINTS = 11_000
 # An instant query over a few minutes of mesh metrics answers in milliseconds; after 5 s Prometheus
 # is in trouble and waiting longer only delays the decision (Flagger uses 5 s as well).
 DEFAULT_TIMEOUT = 5.0
@@ -38,7 +42,7 @@ def _parse_number(text: Any) -> float | None:
 
 @dataclass
 class PrometheusClient:
-    """Instant queries against one Prometheus (`url` is its base, e.g. http://prometheus:9090)."""
+    """Instant and range queries against one Prometheus (`url` is its base, e.g. http://prometheus:9090)."""
 
     url: str
     timeout: float = DEFAULT_TIMEOUT
@@ -60,15 +64,34 @@ class PrometheusClient:
         form = {"query": promql, "timeout": f"{self.timeout:g}"}
         if at is not None:
             form["time"] = f"{at.timestamp() if isinstance(at, datetime) else at:.3f}"
+        fail = _Failure(self.url, promql)
+        answer = self._send(QUERY_PATH, form, fail)
+        return answer if isinstance(answer, QueryResult) else _samples_of(fail, answer)
+
+    def query_range(self, promql: str, *, start: float, end: float, step: float) -> RangeResult:
+        """Evaluate `promql` every `step` seconds from `start` to `end` (unix seconds): series, or a typed failure."""
+        fail = _Failure(self.url, promql)
+        if not (step > 0 and end >= start) or (end - start) / step > MAX_RANGE_POINTS:
+            return RangeResult(query=promql, status=QueryStatus.BAD_QUERY,
+                               reason=f"a range of {end - start:g}s every {step:g}s is not a usable range "
+                                      f"(end before start, or more than {MAX_RANGE_POINTS} points)")
+        form = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}",
+                "timeout": f"{self.timeout:g}"}
+        answer = self._send(RANGE_PATH, form, fail)
+        if isinstance(answer, QueryResult):
+            return RangeResult(query=promql, status=answer.status, reason=answer.reason)
+        return _series_of(fail, answer)
+
+    def _send(self, path: str, form: dict[str, str], fail: _Failure) -> Any:
+        """POST one API request: the response's `data`, or a failed QueryResult saying what went wrong."""
         with self._lock:
             self._count += 1
         request = urllib.request.Request(
-            self.url + QUERY_PATH,
+            self.url + path,
             data=urllib.parse.urlencode(form).encode(),
             headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json", **self.headers},
             method="POST",
         )
-        fail = _Failure(self.url, promql)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return _interpret(fail, response.status, response.headers.get("Content-Type", ""), response.read())
@@ -123,8 +146,8 @@ def _excerpt(body: bytes) -> str:
 _ERROR_TYPES = {"bad_data": QueryStatus.BAD_QUERY, "timeout": QueryStatus.TIMEOUT, "canceled": QueryStatus.TIMEOUT}
 
 
-def _interpret(fail: _Failure, status_code: int, content_type: str, body: bytes) -> QueryResult:
-    """Turn an HTTP answer into a QueryResult (Prometheus sends JSON error bodies with 400/422/503)."""
+def _interpret(fail: _Failure, status_code: int, content_type: str, body: bytes) -> Any:
+    """An HTTP answer's `data`, or a failed QueryResult (Prometheus sends JSON error bodies with 400/422/503)."""
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -152,7 +175,7 @@ def _interpret(fail: _Failure, status_code: int, content_type: str, body: bytes)
         status = _ERROR_TYPES.get(error_type, QueryStatus.QUERY_ERROR)
         what = "rejected the query" if status is QueryStatus.BAD_QUERY else f"failed the query ({error_type})"
         return fail(status, f"Prometheus {what}: {message}; query: {fail.query}")
-    return _samples_of(fail, document.get("data"))
+    return document.get("data")
 
 
 def _samples_of(fail: _Failure, data: Any) -> QueryResult:
@@ -177,3 +200,30 @@ def _samples_of(fail: _Failure, data: Any) -> QueryResult:
             return fail(QueryStatus.BAD_RESPONSE, f"{fail.url} answered a sample without a numeric value: {series!r:.80}")
         samples.append(Sample(labels=dict(series.get("metric") or {}), value=number))
     return QueryResult(query=fail.query, status=QueryStatus.OK, samples=tuple(samples))
+
+
+def _series_of(fail: _Failure, data: Any) -> RangeResult:
+    """The series of a range answer (a matrix); any other shape is a typed failure."""
+    def failed(status: QueryStatus, reason: str) -> RangeResult:
+        return RangeResult(query=fail.query, status=status, reason=reason)
+
+    if not isinstance(data, dict) or "resultType" not in data:
+        return failed(QueryStatus.BAD_RESPONSE, f"{fail.url} answered status success without data.resultType")
+    if data["resultType"] != "matrix" or not isinstance(data.get("result"), list):
+        return failed(QueryStatus.UNEXPECTED_TYPE, f"a range query returned a {data['resultType']}, not a matrix")
+    series = []
+    for raw in data["result"]:
+        values = raw.get("values") if isinstance(raw, dict) else None
+        if not isinstance(values, list):
+            return failed(QueryStatus.BAD_RESPONSE, f"{fail.url} answered a series without values: {raw!r:.80}")
+        points = []
+        for pair in values:
+            number = _parse_number(pair[1]) if isinstance(pair, list) and len(pair) == 2 else None
+            moment = _parse_number(pair[0]) if isinstance(pair, list) and len(pair) == 2 else None
+            if number is None or moment is None:
+                return failed(QueryStatus.BAD_RESPONSE, f"{fail.url} answered a point that is not [time, value]: {pair!r:.80}")
+            points.append((moment, number))
+        series.append(Series(labels=dict(raw.get("metric") or {}), points=tuple(points)))
+    if not series:
+        return failed(QueryStatus.NO_DATA, "no data: the query returned no series in that range")
+    return RangeResult(query=fail.query, status=QueryStatus.OK, series=tuple(series))

@@ -135,3 +135,37 @@ def one_number(result: QueryResult) -> QueryResult:
         what = "NaN (e.g. 0/0: no requests in the window)" if math.isnan(value) else f"{value:+}"
         return replace(result, status=QueryStatus.NOT_A_NUMBER, reason=f"no usable value: the query returned {what}")
     return replace(result, value=value)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a range result: its labels and its (unix seconds, value) points, oldest first.
+
+    NaN values are kept (Prometheus answers NaN for 0/0, e.g. a success rate without requests):
+    a chart shows them as gaps, never as zero.
+    """
+
+    labels: Mapping[str, str]
+    points: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class RangeResult:
+    """The outcome of one range query, typed like `QueryResult`: a status, the series (OK only), and why."""
+
+    query: str
+    status: QueryStatus
+    series: tuple[Series, ...] = ()
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is QueryStatus.OK
+
+
+class RangeSource(Protocol):
+    """A metrics provider that can also answer "how did this number move over time" (dashboards, reports)."""
+
+    def query_range(self, expression: str, *, start: float, end: float, step: float) -> RangeResult:
+        """Evaluate `expression` at every `step` seconds from `start` to `end`: OK with series, or a typed failure."""
+        ...

@@ -25,9 +25,15 @@ class Kind:
         return f"{self.group}/{self.versions[0]}" if self.group else self.versions[0]
 
 
+# The Kubernetes Gateway API's group (Gateway, HTTPRoute, GRPCRoute, ReferenceGrant, GatewayClass).
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+
 # Why this order: namespaces hold everything; secrets/config/services exist before anything refers
 # to them; ServiceEntries and DestinationRules (hosts, subsets) and Gateways before the
 # VirtualServices that route to them; policies and telemetry last, once traffic can flow.
+# Gateway API: the class before its Gateways, ReferenceGrants (which let a Gateway or route use
+# another namespace's Secrets and Services) before the Gateways and routes that need them, Gateways
+# before the HTTPRoutes/GRPCRoutes attached to them; removals run the other way.
 KINDS: tuple[Kind, ...] = (
     Kind("", "Namespace", "namespaces", False, ("v1",), 0),
     Kind("apiextensions.k8s.io", "CustomResourceDefinition", "customresourcedefinitions", False, ("v1",), 1),
@@ -45,6 +51,11 @@ KINDS: tuple[Kind, ...] = (
     Kind("security.istio.io", "RequestAuthentication", "requestauthentications", True, ("v1", "v1beta1"), 41),
     Kind("security.istio.io", "AuthorizationPolicy", "authorizationpolicies", True, ("v1", "v1beta1"), 42),
     Kind("telemetry.istio.io", "Telemetry", "telemetries", True, ("v1", "v1alpha1"), 50),
+    Kind(GATEWAY_API_GROUP, "GatewayClass", "gatewayclasses", False, ("v1", "v1beta1"), 25),
+    Kind(GATEWAY_API_GROUP, "ReferenceGrant", "referencegrants", True, ("v1", "v1beta1"), 26),
+    Kind(GATEWAY_API_GROUP, "Gateway", "gateways", True, ("v1", "v1beta1"), 27),
+    Kind(GATEWAY_API_GROUP, "HTTPRoute", "httproutes", True, ("v1", "v1beta1"), 31),
+    Kind(GATEWAY_API_GROUP, "GRPCRoute", "grpcroutes", True, ("v1",), 32),
 )
 
 # Kinds not in the table (other CRDs a repo may render) are written after everything we know.

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..apply.applier import Applier, Progress
+from ..apply.brakes import PruneBrake, check_prune_brake
 from ..apply.result import ApplyResult, Outcome
 from ..cluster.target import Connection
 from ..render import RenderResult
@@ -21,11 +22,14 @@ from .plan import Planned, plan_rendered, require_namespaces
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    """How to write: for real or as a server dry run, with or without prunes, taking over conflicts or not."""
+    """How to write: for real or as a server dry run, taking over conflicts or not, and what may be pruned."""
 
     dry_run: bool = False
     prune: bool = True
     force_conflicts: bool = False
+    adopt: bool = False  # prune objects with the environment's labels but no owner annotation (once, after reading the diff)
+    prune_namespaces: bool = False  # Namespaces are kept unless this is set
+    brake: PruneBrake = PruneBrake()  # the mass-prune brake; reconcile never releases it on its own
 
 
 @dataclass
@@ -46,21 +50,25 @@ def apply_environment(
     offline: list[Finding] | None = None,
     cache: ManifestCache | None = None,
 ) -> Applied:
-    """Plan `rendered` against `connection` (`offline`: its offline findings, when already known), let
-    `review` see (or refuse) it, then write it."""
-    planned = plan_rendered(rendered, connection, offline=offline, cache=cache)
+    """Plan `rendered` against `connection` (`offline`: its offline findings, when already known), check the
+    brakes, let `review` see (or refuse) it, then write it."""
+    planned = plan_rendered(rendered, connection, adopt=options.adopt, prune_namespaces=options.prune_namespaces,
+                            offline=offline, cache=cache)
     require_namespaces(planned)
+    if options.prune:
+        check_prune_brake(planned.plan, rendered=len(rendered.manifests), brake=options.brake)
     if review is not None:
         review(planned)
     applier = Applier(
         connection.api,
         connection.discovery,
-        environment=rendered.environment,
+        owner=planned.owner,
         revision=rendered.revision,
         dry_run=options.dry_run,
         force_conflicts=options.force_conflicts,
         ignore=tuple(planned.ignore),
         overlay=planned.overlay,
+        adopt=options.adopt,
     )
     result = applier.run(planned.plan, prune=options.prune, progress=progress)
     if not options.dry_run:

@@ -38,15 +38,15 @@ import marshal
 import os
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..model.errors import ConfigError, Location
 from ..model.manifest import Manifest, ObjectKey
-from ..render import RenderedSource, RenderResult
-from ..render.tracking import RenderedOutput
+from ..render import RenderResult
+from ..render.sourcemap import Provenance, WiredSource
 from ..schema.compiled import cache_dir
 from ..source.envconfig import BASE_ENVIRONMENT, CRDS_DIR, ENVIRONMENTS_DIR, TEMPLATES_DIR, EnvConfig
 from ..source.inputs import RecordingTree, input_ids
@@ -57,7 +57,7 @@ from ..yamlio.documents import Document
 from ..yamlio.gcpause import paused_gc
 
 # Bumped whenever the stored layout changes; older entries are then simply misses.
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"meshops-manifests\0"
 # Total size of the cache directory; the least recently used entries are removed past it.
 # `MESHOPS_MANIFEST_CACHE_MB` overrides it (0 turns the cache off).
@@ -108,17 +108,6 @@ def _max_bytes() -> int:
         return int(float(os.environ[MAX_BYTES_VARIABLE]) * 1024 * 1024)
     except (KeyError, ValueError):
         return DEFAULT_MAX_BYTES
-
-
-@dataclass
-class CachedOutput(RenderedOutput):
-    """A template output's provenance as the cache keeps it: the template line behind every output
-    line (inherited `template_location`) and the values places behind the lines that printed values."""
-
-    values_at: dict[int, tuple[tuple[str, int | None], ...]] = field(default_factory=dict)
-
-    def values_locations(self, output_line: int) -> list[Location]:
-        return [Location(file, line) for file, line in self.values_at.get(output_line, ())]
 
 
 @dataclass
@@ -301,37 +290,25 @@ def _location_tuples(locations: list[Location]) -> tuple[tuple[str, int | None],
     return tuple((str(location.file), location.line) for location in locations)
 
 
-def _output_data(output: RenderedOutput) -> tuple:
-    """One template output's provenance as plain data (see `CachedOutput`)."""
-    if isinstance(output, CachedOutput):
-        return output.template, output.line_template, output.values_at
-    values_at = {}
-    for index in output.line_values:
-        located = _location_tuples(output.values_locations(index + 1))
-        if located:
-            values_at[index + 1] = located
-    return output.template, output.line_template, values_at
-
-
 def _payload(rendered: RenderResult, findings: list[Finding] | None) -> dict[str, Any]:
-    """Plain data: objects with their line maps, their outputs' provenance, config, findings."""
-    outputs: dict[int, int] = {}
-    output_data: list[tuple] = []
+    """Plain data: the worker's blob per template (`render.sourcemap`), the objects, config, findings."""
+    blobs: dict[int, int] = {}
+    templates: list[bytes] = []
     manifests = []
     for manifest in rendered.manifests:
         source = manifest.source
-        if not isinstance(source, RenderedSource):
+        if not isinstance(source, WiredSource):
             raise TypeError("only rendered manifests are cached")
-        index = outputs.get(id(source.output))
+        provenance = source.provenance
+        index = blobs.get(id(provenance))
         if index is None:
-            index = outputs[id(source.output)] = len(output_data)
-            output_data.append(_output_data(source.output))
-        document = source.document
-        manifests.append((manifest.obj, document.lines, document.start_line, index))
+            index = blobs[id(provenance)] = len(templates)
+            templates.append(provenance.blob)
+        manifests.append((manifest.obj, index, source.index, source.start_line))
     config = rendered.config
     return {
         "manifests": manifests,
-        "outputs": output_data,
+        "templates": templates,
         "config": (config.name, config.file, config.data,
                    (config.document.lines, config.document.start_line) if config.document else None),
         "findings": None if findings is None else [_finding_data(finding) for finding in findings],
@@ -339,11 +316,9 @@ def _payload(rendered: RenderResult, findings: list[Finding] | None) -> dict[str
 
 
 def _hit(payload: dict[str, Any], source: Source, environment: str) -> Hit:
-    outputs = [CachedOutput(template=template, text="", line_template=line_template, values_at=values_at)
-               for template, line_template, values_at in payload["outputs"]]
-    manifests = [Manifest(obj=obj, source=RenderedSource(output=outputs[index],
-                                                         document=Document(data=obj, lines=lines, start_line=start)))
-                 for obj, lines, start, index in payload["manifests"]]
+    provenances = [Provenance(blob) for blob in payload["templates"]]
+    manifests = [Manifest(obj=obj, source=WiredSource(provenances[template], index=index, data=obj, start_line=start))
+                 for obj, template, index, start in payload["manifests"]]
     name, file, data, document = payload["config"]
     config = EnvConfig(name=name, file=file, data=data,
                        document=Document(data=data, lines=document[0], start_line=document[1]) if document else None)
@@ -351,7 +326,7 @@ def _hit(payload: dict[str, Any], source: Source, environment: str) -> Hit:
         raise ValueError("entry of another environment")
     findings = payload["findings"]
     rendered = RenderResult(environment=environment, config=config, values=None, manifests=manifests,
-                            revision=source.revision, tree=source.tree)
+                            revision=source.revision, tree=source.tree, repo_id=source.repo_id)
     return Hit(rendered, None if findings is None else [_finding_of(row) for row in findings])
 
 
@@ -372,7 +347,7 @@ def _finding_of(row: tuple) -> Finding:
 def recording(source: Source) -> tuple[Source, RecordingTree]:
     """`source` reading through a `RecordingTree` (what a miss renders from)."""
     tree = RecordingTree(source.tree)
-    return Source(tree=tree, revision=source.revision, label=source.label), tree
+    return Source(tree=tree, revision=source.revision, label=source.label, repo_id=source.repo_id), tree
 
 
 def reads_only_inputs(tree: RecordingTree, environment: str) -> bool:

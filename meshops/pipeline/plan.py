@@ -14,14 +14,16 @@ from ..cluster.live import LiveState, missing_namespaces, read_live
 from ..cluster.target import Connection
 from ..diff.normalize import IgnoreRule, ignore_rules
 from ..diff.plan import Plan, make_plan
-from ..model.errors import ClusterError
-from ..model.identity import Overlay
+from ..model import kinds
+from ..model.errors import ClusterError, ConfigError
+from ..model.identity import Overlay, Owner
+from ..model.scope import ALLOW_LIST_ENV, ALLOW_LIST_FLAG, Scope
 from ..render import RenderResult
 from ..validate.findings import Finding, has_errors
 from ..yamlio.gcpause import paused_gc
 from .manifest_cache import ManifestCache
 from .rendering import InvalidConfig, render_validated, validate_rendered  # the first half of every plan
-from .targets import target_of
+from .targets import Operator, owner_of, scope_of, target_of
 
 # Schema findings (MSH1xx) judge each object alone: a cluster's objects cannot change them.
 SCHEMA_CODE_PREFIX = "MSH1"
@@ -52,6 +54,8 @@ class Planned:
     plan: Plan
     overlay: Overlay  # the rollout overlay the plan used; apply re-plans with the same one
     ignore: list[IgnoreRule]  # meshops.yaml `ignore:`, read once for the plan and for apply's re-plans
+    owner: Owner  # the repository and environment the plan was made for
+    scope: Scope  # where it may write and prune
 
     @property
     def api(self) -> KubeApi:
@@ -62,9 +66,34 @@ class Planned:
         return self.connection.discovery
 
 
-def plan_rendered(rendered: RenderResult, connection: Connection, *, offline: list[Finding] | None = None,
-                  cache: ManifestCache | None = None) -> Planned:
-    """Read the cluster once, validate against it, and plan; no write happens here.
+class OutOfScope(ConfigError):
+    """A rendered object lies outside the namespaces the operator allows: nothing is read or written."""
+
+
+def check_scope(rendered: RenderResult, scope: Scope, discovery: Discovery) -> None:
+    """Refuse, before the cluster is even read, any rendered object outside `scope` (see `model.scope`)."""
+    for manifest in rendered.manifests:
+        row = kinds.lookup(manifest.key.group, manifest.kind)
+        if row is not None:
+            namespaced = row.namespaced
+        else:
+            resource = discovery.resolve(manifest.api_version, manifest.kind)
+            if resource is None:
+                continue  # not served: the read that follows says so
+            namespaced = resource.namespaced
+        problem = scope.write_problem(manifest.key, namespaced=namespaced)
+        if problem:
+            raise OutOfScope(
+                f"{manifest.key}: {problem}",
+                location=manifest.location(),
+                hint=f"render it into an allowed namespace, or ask whoever runs meshops to allow it ({ALLOW_LIST_FLAG} / "
+                     f"{ALLOW_LIST_ENV}); nothing was written",
+            )
+
+
+def plan_rendered(rendered: RenderResult, connection: Connection, *, adopt: bool = False, prune_namespaces: bool = False,
+                  offline: list[Finding] | None = None, cache: ManifestCache | None = None) -> Planned:
+    """Check the scope, read the cluster once, validate against it, and plan; no write happens here.
 
     `offline`: the findings of `validate_rendered` when the caller already has them (a manifest
     cache hit). The checks with the live objects run unless the `cache` kept their findings for
@@ -75,9 +104,13 @@ def plan_rendered(rendered: RenderResult, connection: Connection, *, offline: li
     environment = rendered.environment
     if offline is None:
         offline = validate_rendered(rendered)
+    owner = owner_of(connection.target, rendered)
+    scope = scope_of(connection.target, rendered)
+    check_scope(rendered, scope, connection.discovery)
     # Live objects, their normalized copies and the plan are acyclic: the cyclic GC only walks them.
     with paused_gc():
-        live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment)
+        live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment,
+                         scope=scope)
         lookup = live.lookup_objects()
         findings = cache.live_findings(rendered, lookup) if cache is not None else None
         if findings is None:
@@ -86,9 +119,9 @@ def plan_rendered(rendered: RenderResult, connection: Connection, *, offline: li
                 cache.keep_live_findings(rendered, lookup, findings)
         overlay = make_overlay(rendered.config, revision=rendered.revision)
         ignore = ignore_rules(rendered.config.section("ignore"))
-        plan = make_plan(rendered.manifests, live.objects, environment=environment, revision=rendered.revision,
-                         ignore=ignore, overlay=overlay)
-    return Planned(rendered, findings, connection, live, plan, overlay, ignore)
+        plan = make_plan(rendered.manifests, live.objects, owner=owner, scope=scope, revision=rendered.revision,
+                         ignore=ignore, overlay=overlay, adopt=adopt, prune_namespaces=prune_namespaces)
+    return Planned(rendered, findings, connection, live, plan, overlay, ignore, owner, scope)
 
 
 def plan_environment(
@@ -97,15 +130,16 @@ def plan_environment(
     ref: str | None,
     environment: str,
     sets: tuple[str, ...] = (),
-    kubeconfig: str | None = None,
-    context: str | None = None,
+    operator: Operator = Operator(),
+    adopt: bool = False,
+    prune_namespaces: bool = False,
     retry: RetryPolicy = RetryPolicy(),
     cache: ManifestCache | None = None,
 ) -> Planned:
     """Render and validate (through the manifest `cache`, when given), connect to the environment's cluster, and plan (`meshops diff`)."""
     rendered, offline = render_validated(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
-    connection = target_of(rendered.config, kubeconfig=kubeconfig, context=context).connect(retry=retry)
-    return plan_rendered(rendered, connection, offline=offline, cache=cache)
+    connection = target_of(rendered.config, operator).connect(retry=retry)
+    return plan_rendered(rendered, connection, adopt=adopt, prune_namespaces=prune_namespaces, offline=offline, cache=cache)
 
 
 class MissingNamespace(ClusterError):

@@ -1,26 +1,76 @@
-"""Which clusters an environment's use cases act on: flags first, then `meshops.yaml`'s `cluster:`.
+"""Which cluster an environment's use cases act on, as whom, and where: the operator decides.
 
-Order: `--kubeconfig`/`--context`; `cluster:` in `meshops.yaml` (`kubeconfig`, `context`,
-`inCluster`); then kubectl's conventions (`$KUBECONFIG`, `~/.kube/config`) and, in a pod, its
-service account. Today an environment has one cluster, so one target.
+The one place where what the operator passed (flags, environment variables) and what the config
+repository says become a `Target`, an `Owner` and a `Scope`. The repository is untrusted input
+(a pull request can change it), so it may only *narrow* what the operator allows:
+- the cluster: `--kubeconfig` or `$KUBECONFIG` (then `~/.kube/config`, then a pod's service
+  account); the repository may name a context (`cluster.context`, which `--context` overrides),
+  never a kubeconfig file, whose exec plugins would run programs (`source.envconfig.OPERATOR_ONLY`);
+- the owner: `--owner-id` / `MESHOPS_OWNER_ID`, else the repository's root commit;
+- the scope: the environment's namespaces inside `--allowed-namespaces` / `MESHOPS_ALLOWED_NAMESPACES`.
+Today an environment has one cluster, so one target.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from ..cluster.target import Target
+from ..model.errors import UsageError
+from ..model.identity import OWNER_ID, Owner
+from ..model.scope import AllowList, Scope
 from ..source.envconfig import EnvConfig
 
+if TYPE_CHECKING:
+    from ..render import RenderResult
 
-def target_of(config: EnvConfig, *, kubeconfig: str | None = None, context: str | None = None) -> Target:
-    """The cluster of `config`'s environment as flags and meshops.yaml name it."""
+OWNER_ID_FLAG = "--owner-id"
+OWNER_ID_ENV = "MESHOPS_OWNER_ID"
+
+
+@dataclass(frozen=True)
+class Operator:
+    """What whoever runs meshops decides (flags, environment variables): none of it comes from the repository."""
+
+    kubeconfig: str | None = None  # None: $KUBECONFIG, ~/.kube/config, then a pod's service account
+    context: str | None = None  # None: meshops.yaml `cluster.context`, then the kubeconfig's current one
+    allowed: AllowList = AllowList()
+    owner_id: str | None = None  # None: the repository's root commit
+
+    def __post_init__(self) -> None:
+        if self.owner_id is not None and not OWNER_ID.match(self.owner_id):
+            raise UsageError(f"{OWNER_ID_FLAG} {self.owner_id!r} is not a valid owner id",
+                             hint="use letters, digits, '.', '_' and '-' (up to 63, no '/'), e.g. acme-mesh-config")
+
+
+def target_of(config: EnvConfig, operator: Operator = Operator()) -> Target:
+    """The cluster of `config`'s environment: the operator's kubeconfig, the context the operator or meshops.yaml names."""
     section = config.section("cluster") or {}
-    return Target(
-        environment=config.name,
-        kubeconfig=kubeconfig or section.get("kubeconfig"),
-        context=context or section.get("context"),
-        in_cluster=bool(section.get("inCluster")) and not kubeconfig,
-    )
+    return Target(environment=config.name, kubeconfig=operator.kubeconfig, context=operator.context or section.get("context"),
+                  allowed=operator.allowed, owner_id=operator.owner_id)
 
 
-def names_a_cluster(config: EnvConfig | None) -> bool:
-    """Whether meshops.yaml says which cluster the environment lives in."""
-    return bool(config is not None and config.section("cluster"))
+def owner_of(target: Target, rendered: RenderResult) -> Owner:
+    """Who owns what this environment applies: the operator's id, else the repository's root commit."""
+    repo = target.owner_id or rendered.repo_id
+    if not repo:
+        root = getattr(rendered.tree, "root", None)  # a working tree names its directory
+        raise UsageError(
+            "the config repository is not a git repository with a commit, so meshops cannot tell which repository "
+            "owns the objects it would write",
+            obj=str(root) if root else None,
+            hint=f"commit the config to git, or pass {OWNER_ID_FLAG} ID (or set {OWNER_ID_ENV}); "
+                 "see README 'Ownership, scope and brakes'",
+        )
+    return Owner(repo=repo, environment=rendered.environment)
+
+
+def scope_of(target: Target, rendered: RenderResult) -> Scope:
+    """The environment's namespaces (rendered into, rendered as Namespaces, declared), inside the allow-list."""
+    namespaces = set(rendered.config.declared_namespaces)
+    for manifest in rendered.manifests:
+        if manifest.namespace:
+            namespaces.add(manifest.namespace)
+        elif manifest.kind == "Namespace" and manifest.key.group == "":
+            namespaces.add(manifest.name)
+    return Scope.of(namespaces, target.allowed)

@@ -80,9 +80,10 @@ def affected_environments(repo_dir: str, *, base: str, ref: str) -> list[tuple[s
     from ..source.envconfig import list_environments, load_env_config
     from ..model.errors import SourceError
     from ..source.promotion import promotion_order
-    from ..source.repo import open_source
+    from ..source.repo import check_revision, open_source
 
-    source = open_source(repo_dir, ref)
+    source = open_source(repo_dir, check_revision(ref))
+    check_revision(base, option="--base")
     repository = git.Repo(repo_dir)
     try:
         bases = repository.merge_base(base, ref)

@@ -120,6 +120,9 @@ def resolve(mirror, ref: str, location: str) -> str:
     """The full sha `ref` names in the mirror (a branch, tag, sha or HEAD)."""
     import git
 
+    from ..source.repo import check_revision
+
+    check_revision(ref)
     for candidate in (ref, f"refs/heads/{ref}", f"refs/tags/{ref}"):
         try:
             return mirror.commit(candidate).hexsha

@@ -6,6 +6,11 @@ cannot affect it -> refuse inside a freeze window -> take the lock (bounded wait
 plan -> apply -> drive or look at the rollouts it started -> write the record and release.
 An environment that fails, is frozen, busy, or still rolling out holds back every environment
 that comes after it. The CLI, `meshops serve` and the controller all call `reconcile`.
+
+Reconcile never prunes massively on its own: a plan the mass-prune brake refuses (an empty render,
+too large a share of the environment) stops the environment with the reason on its Lease record
+and a Warning Event on the Lease, and the same revision is not tried again; a person pushes a fix
+or runs `meshops reconcile --allow-mass-prune` once.
 """
 from __future__ import annotations
 
@@ -17,11 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
+from ..apply.brakes import MassPrune, PruneBrake
 from ..cluster.api import APPLY_PATCH, ApiError
 from ..cluster.target import Connection
 from ..source.envconfig import EnvConfig, check_environment_name, list_environments, load_env_config
 from ..model.errors import ApplyIncomplete, ClusterError, ExitCode, MeshopsError
-from ..model.identity import FIELD_MANAGER
+from ..model.identity import FIELD_MANAGER, with_owner
+from ..model.scope import AllowList
 from ..source.promotion import promotion_order
 from ..source.repo import open_source
 from .changes import changed_paths, impact
@@ -41,15 +48,18 @@ from .lock import (
 )
 from .report import EnvReport, Outcome, ReconcileReport
 from .rollouts import finish_rollouts
-from ..pipeline.apply import apply_environment
-from ..pipeline.plan import MissingNamespace
+from ..pipeline.apply import ApplyOptions, apply_environment
+from ..pipeline.plan import MissingNamespace, OutOfScope, check_scope
 from ..pipeline.rendering import render_environment, validate_rendered
-from ..pipeline.targets import target_of
+from ..pipeline.targets import Operator, owner_of, scope_of, target_of
 from ..render import RenderResult
 
 Emit = Callable[[str], None]
 # A bounded wait for another reconcile of the same environment before giving up (seconds).
 DEFAULT_LOCK_TIMEOUT = 60.0
+# The stage a refused prune is recorded under on the Lease, and the reason of its Event.
+PRUNE_STAGE = "prune"
+PRUNE_REFUSED = "PruneRefused"
 
 
 def default_identity() -> str:
@@ -73,6 +83,20 @@ class Settings:
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     lease_seconds: float = DEFAULT_LEASE_SECONDS
     prometheus_url: str | None = None  # rollout analysis; default: each environment's meshops.yaml
+    allowed: AllowList = AllowList()  # the operator's namespaces (--allowed-namespaces)
+    owner_id: str | None = None  # the repository's id in owner annotations (default: its root commit)
+    prune: bool = True  # False: --no-prune
+    prune_namespaces: bool = False
+    adopt: bool = False
+    brake: PruneBrake = PruneBrake()  # serve and the controller never release it
+
+    @property
+    def operator(self) -> Operator:
+        return Operator(kubeconfig=self.kubeconfig, context=self.context, allowed=self.allowed, owner_id=self.owner_id)
+
+    @property
+    def apply_options(self) -> ApplyOptions:
+        return ApplyOptions(prune=self.prune, prune_namespaces=self.prune_namespaces, adopt=self.adopt, brake=self.brake)
 
 
 @dataclass
@@ -157,7 +181,12 @@ def _environment(run: _Run, config: EnvConfig, repository) -> EnvReport:
     name = config.name
     settings = run.settings
     try:
-        env = _Environment(config, target_of(config, kubeconfig=settings.kubeconfig, context=settings.context).connect())
+        target = target_of(config, settings.operator)
+        if not target.allowed.allows(config.namespace):
+            raise OutOfScope(f"namespace {config.namespace} (the environment's, where its Lease lives) is outside the "
+                             f"namespaces this meshops may write ({target.allowed.describe()})", location=config.location("namespace"),
+                             hint="ask whoever runs meshops to allow it (--allowed-namespaces); nothing was written")
+        env = _Environment(config, target.connect())
         lease = Lease(env.connection.api, namespace=config.namespace, name=lease_name(name), identity=settings.identity,
                       duration=settings.lease_seconds, clock=run.clock)
         record = EnvRecord.from_lease(lease.read())
@@ -204,6 +233,11 @@ def _decide(run: _Run, name: str, record: EnvRecord, repository) -> EnvReport | 
     attempt = record.attempt
     if record.applied is None and attempt and attempt.stage == "apply":
         return _Go(f"the last apply ({attempt.revision[:12]}) did not complete")
+    released = run.settings.brake.allow_mass_prune or not run.settings.prune
+    if attempt and attempt.revision == target and attempt.phase == Phase.FAILED and attempt.stage == PRUNE_STAGE and not released:
+        return EnvReport(name, Outcome.FAILED, f"{target[:12]} was refused: {attempt.reason} (not retried: push a fix, or run "
+                         f"`meshops reconcile --env {name} --allow-mass-prune` once)", stage=PRUNE_STAGE,
+                         exit_code=ExitCode.INVALID, applied_before=record.applied)
     changed = changed_paths(repository, record.applied, target) if record.applied and record.applied != target else None
     verdict = impact(name, applied=record.applied, target=target, changed=changed)
     if verdict.affected:
@@ -240,13 +274,15 @@ def _create_namespace(run: _Run, env: _Environment) -> None:
     config, api = env.config, env.connection.api
     rendered = env.rendered(run, run.mirror.revision)
     validate_rendered(rendered)  # nothing is written before validation, not even the namespace
+    check_scope(rendered, scope_of(env.connection.target, rendered), env.connection.discovery)
     namespace = next((m.obj for m in rendered.manifests if m.key.kind == "Namespace" and m.key.name == config.namespace), None)
     if namespace is None:
         raise ClusterError(f"namespace {config.namespace!r} (meshops.yaml `namespace`) does not exist in {api.label}",
                            hint="create it, or render a Namespace object for it; nothing was written")
     run.emit(f"{config.name}: creating namespace {config.namespace} (it holds the environment's lock)")
     try:
-        api.request("PATCH", f"/api/v1/namespaces/{config.namespace}", body=namespace, content_type=APPLY_PATCH,
+        api.request("PATCH", f"/api/v1/namespaces/{config.namespace}", body=with_owner(namespace, owner_of(env.connection.target, rendered)),
+                    content_type=APPLY_PATCH,
                     query={"fieldManager": FIELD_MANAGER, "force": "false"})
     except ApiError as error:
         raise ClusterError(f"cannot create namespace {config.namespace}: {error.status} {error.message}",
@@ -261,7 +297,7 @@ def _locked(run: _Run, env: _Environment, held: Held, repository, *, before: Env
     try:
         again = resume or _decide(run, name, record, repository)
         if isinstance(again, _Go):
-            report, annotations = _apply(run, env, record, go=again)
+            report, annotations = _apply(run, env, record, go=again, lease=held.record.body)
             return report
         if record != EnvRecord(before.applied, before.attempt, record.holder):
             by = record.attempt.by if record.attempt else "another reconcile"
@@ -273,7 +309,21 @@ def _locked(run: _Run, env: _Environment, held: Held, repository, *, before: Env
             run.emit(f"{name}: warning: the lock was lost before the record could be written; the next reconcile re-checks")
 
 
-def _apply(run: _Run, env: _Environment, record: EnvRecord, *, go: _Go) -> tuple[EnvReport, dict[str, str] | None]:
+def _refused(run: _Run, env: _Environment, error: MassPrune, *, revision: str, record: EnvRecord,
+             lease: dict) -> tuple[EnvReport, dict[str, str]]:
+    """A plan the brake refused: nothing written; the reason on the Lease record (the applied revision
+    stays what it was) and a Warning Event on the Lease, for whoever watches the cluster."""
+    from ..rollout.event_recorder import EventRecorder
+
+    name = env.config.name
+    run.emit(f"{name}: prune refused, nothing written: {error.message}")
+    EventRecorder(env.connection.api).record(lease, reason=PRUNE_REFUSED, warning=True,
+                                             message=f"{revision[:12]} not applied: {error.message} ({error.hint})")
+    refused = run.attempt(revision, Phase.FAILED, stage=PRUNE_STAGE, reason=error.message)
+    return _failure(name, error, stage=PRUNE_STAGE, applied=record.applied), record_annotations(applied=None, attempt=refused)
+
+
+def _apply(run: _Run, env: _Environment, record: EnvRecord, *, go: _Go, lease: dict) -> tuple[EnvReport, dict[str, str] | None]:
     """Plan, apply (unless only resuming rollouts), finish rollouts; the report and the Lease annotations to record."""
     name = env.config.name
     revision = run.mirror.revision if go.apply else (record.applied or run.mirror.revision)
@@ -285,7 +335,9 @@ def _apply(run: _Run, env: _Environment, record: EnvRecord, *, go: _Go) -> tuple
     if go.apply:
         planned = []  # set once the plan passed validation: errors before that are the plan's, not apply's
         try:
-            applied = apply_environment(rendered, env.connection, review=planned.append)
+            applied = apply_environment(rendered, env.connection, options=run.settings.apply_options, review=planned.append)
+        except MassPrune as error:
+            return _refused(run, env, error, revision=revision, record=record, lease=lease)
         except MeshopsError as error:
             if not planned and not isinstance(error, MissingNamespace):
                 return _failure(name, error, stage="plan", applied=record.applied), None

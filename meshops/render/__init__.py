@@ -6,11 +6,14 @@ partials for `{% include %}`), reads the output as YAML, stamps the ownership la
 environment's default namespace, refuses duplicates, and sorts the result into apply order. The
 same inputs always give the same objects in the same order, hence the same bytes from `to_yaml`.
 Validate receives the manifests; each remembers its template and values lines.
+
+Reading the repo happens here; running the templates (code from the repo) happens in a worker
+process under the render budget (`budget`, `worker`), which hands back plain data per template.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from ..model import kinds
 from ..source.envconfig import TEMPLATES_DIR, EnvConfig, load_env_config
@@ -20,33 +23,13 @@ from ..model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VAL
 from ..model.manifest import Manifest, ObjectKey
 from ..source.repo import Source, Tree
 from ..source.values import Values, load_values
-from ..yamlio.documents import Document, Path, YamlError, dump_all, load_documents
+from ..yamlio.documents import YamlError, dump_all, load_objects
+from .budget import BudgetExceeded, RenderBudget, default_budget
+from .sourcemap import PackedTemplate, Provenance, WiredSource, pack
 from .tracking import OutputTracker, RenderedOutput, track
+from .worker import run_bounded
 
 TEMPLATE_SUFFIXES = (".yaml.j2", ".yml.j2")
-
-
-@dataclass
-class RenderedSource:
-    """SourceMap of a rendered object: values lines first (most specific), then the template line."""
-
-    output: RenderedOutput
-    document: Document
-
-    def locate(self, path: Path) -> list[Location]:
-        return self.locations_at(self.document.line_of(path))
-
-    def locations_at(self, output_line: int) -> list[Location]:
-        """The places behind one line of the template's output (what `locate` answers for its paths)."""
-        locations = list(self.output.values_locations(output_line))
-        template_location = self.output.template_location(output_line)
-        if template_location not in locations:
-            locations.append(template_location)
-        return locations
-
-    @property
-    def template(self) -> Location:
-        return self.output.template_location(self.document.start_line)
 
 
 @dataclass
@@ -59,6 +42,7 @@ class RenderResult:
     manifests: list[Manifest]
     revision: str | None
     tree: Tree | None = None  # what it was rendered from (validate reads the repo's crds/ from it)
+    repo_id: str | None = None  # the repository's stable id (`Source.repo_id`): the default owner id
 
     def to_yaml(self) -> str:
         with paused_gc():
@@ -93,9 +77,10 @@ def _load_sources(tree: Tree) -> tuple[dict[str, str], list[str]]:
     return sources, entry_points
 
 
-def _documents(output: RenderedOutput) -> list[Document]:
+def _documents(output: RenderedOutput) -> list[tuple[Any, int]]:
+    """Each document of the output: its data and its first line (line maps are made when asked: `sourcemap`)."""
     try:
-        return load_documents(output.text, filename=output.template)
+        return load_objects(output.text, filename=output.template)
     except YamlError as error:
         output_line = error.location.line if error.location else None
         where = output.template_location(output_line) if output_line else Location(output.template)
@@ -135,51 +120,102 @@ def _sort_key(manifest: Manifest) -> tuple:
     return (kinds.apply_order(key.group, key.kind), key.namespace, key.name, key.kind, key.group)
 
 
-def render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...] = (), revision: str | None = None) -> RenderResult:
-    """Render `environment` from `tree` (see module docstring)."""
+def render_tree(
+    tree: Tree,
+    environment: str,
+    sets: list[str] | tuple[str, ...] = (),
+    revision: str | None = None,
+    *,
+    budget: RenderBudget | None = None,
+) -> RenderResult:
+    """Render `environment` from `tree` (see module docstring) under `budget` (default: the process's)."""
     with paused_gc():
-        return _render_tree(tree, environment, sets, revision)
+        return _render_tree(tree, environment, sets, revision, budget or default_budget())
 
 
-def _render_tree(tree: Tree, environment: str, sets: list[str] | tuple[str, ...], revision: str | None) -> RenderResult:
-    from .jinja_env import make_environment, render_template  # Jinja2: only when templates actually run
+def _render_tree(
+    tree: Tree, environment: str, sets: list[str] | tuple[str, ...], revision: str | None, budget: RenderBudget
+) -> RenderResult:
+    from . import jinja_env  # Jinja2: only when templates run, and imported here, before the worker forks
 
     config = load_env_config(tree, environment)
     values = load_values(tree, environment, sets)
     sources, entry_points = _load_sources(tree)
-    tracker = OutputTracker(sources)
-    jinja_environment = make_environment(sources, tracker)
     variables = {
         "values": track(values),
         "environment": {"name": environment, "namespace": config.namespace, "production": config.production},
     }
+    templates = TemplateRun(sources=sources, entry_points=entry_points, variables=variables, config=config,
+                            environment=environment, budget=budget, jinja=jinja_env)
     manifests: list[Manifest] = []
-    seen: dict[ObjectKey, Location] = {}
-    for name in entry_points:
-        output = render_template(jinja_environment, tracker, sources, name, variables)
-        for document in _documents(output):
-            source = RenderedSource(output=output, document=document)
-            if not isinstance(document.data, dict):
-                raise ConfigError(
-                    "rendered document is not a mapping (an object)",
-                    location=source.template,
-                    hint="each `---` document must be a Kubernetes object",
-                )
-            _stamp(document.data, environment=environment, default_namespace=config.namespace, where=source.template)
-            manifest = Manifest(obj=document.data, source=source)
-            if manifest.key in seen:
-                raise ConfigError(
-                    f"{manifest.key} is rendered twice (also at {seen[manifest.key]})",
-                    location=source.template,
-                    hint="give one of them another name, or render it from one template only",
-                )
-            seen[manifest.key] = source.template
-            manifests.append(manifest)
+    seen: dict[ObjectKey, WiredSource] = {}
+    done = 0
+    try:
+        for _, objects, blob in run_bounded(templates.results, budget=budget):
+            provenance = Provenance(blob)
+            for index, (data, start_line) in enumerate(objects):
+                source = WiredSource(provenance, index=index, data=data, start_line=start_line)
+                manifest = Manifest(obj=data, source=source)
+                if manifest.key in seen:
+                    raise ConfigError(
+                        f"{manifest.key} is rendered twice (also at {seen[manifest.key].template})",
+                        location=source.template,
+                        hint="give one of them another name, or render it from one template only",
+                    )
+                seen[manifest.key] = source
+                manifests.append(manifest)
+            done += 1
+    except BudgetExceeded as error:
+        if error.location is None and done < len(entry_points):
+            error.location = Location(entry_points[done])  # what the worker was rendering when it had to stop
+        raise
     manifests.sort(key=_sort_key)
     return RenderResult(environment=environment, config=config, values=values, manifests=manifests, revision=revision,
                         tree=tree)
 
 
-def render(source: Source, environment: str, sets: list[str] | tuple[str, ...] = ()) -> RenderResult:
-    """Render `environment` from a `Source` (working tree or git revision)."""
-    return render_tree(source.tree, environment, sets, revision=source.revision)
+@dataclass
+class TemplateRun:
+    """What the render worker does: every entry-point template to stamped documents, as plain data."""
+
+    sources: dict[str, str]
+    entry_points: list[str]
+    variables: dict[str, Any]
+    config: EnvConfig
+    environment: str
+    budget: RenderBudget
+    jinja: Any  # `render.jinja_env`, imported by the parent (a fork child imports nothing)
+
+    def results(self) -> Iterator[PackedTemplate]:
+        """Per template: its stamped objects and their provenance, packed (`sourcemap.pack`)."""
+        tracker = OutputTracker(self.sources)
+        jinja_environment = self.jinja.make_environment(self.sources, tracker, budget=self.budget)
+        for name in self.entry_points:
+            try:
+                output = self.jinja.render_template(jinja_environment, tracker, self.sources, name, self.variables)
+                yield pack(output, [self._stamped(output, data, start_line) for data, start_line in _documents(output)])
+            except BudgetExceeded as error:
+                error.location = error.location or Location(name)
+                raise
+            except MemoryError:
+                raise self.budget.outgrew("its rendered output", location=Location(name)) from None
+
+    def _stamped(self, output: RenderedOutput, data: Any, start_line: int) -> tuple[dict, int]:
+        where = output.template_location(start_line)
+        if not isinstance(data, dict):
+            raise ConfigError(
+                "rendered document is not a mapping (an object)",
+                location=where,
+                hint="each `---` document must be a Kubernetes object",
+            )
+        _stamp(data, environment=self.environment, default_namespace=self.config.namespace, where=where)
+        return data, start_line
+
+
+def render(
+    source: Source, environment: str, sets: list[str] | tuple[str, ...] = (), *, budget: RenderBudget | None = None
+) -> RenderResult:
+    """Render `environment` from a `Source` (working tree or git revision) under `budget`."""
+    result = render_tree(source.tree, environment, sets, revision=source.revision, budget=budget)
+    result.repo_id = source.repo_id
+    return result

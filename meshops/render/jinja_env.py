@@ -2,11 +2,15 @@
 
 Templates run in `ImmutableSandboxedEnvironment` (no attribute access to Python internals, no
 mutation of values) with `StrictUndefined` (a missing key is an error, never an empty string).
+`*` and `**` are checked before they run: a result larger than the render memory budget (a string
+repeated two billion times) or a number too long to print is refused at once, with its line,
+instead of being allocated (the worker's memory cap is the backstop for everything else).
 Every Jinja failure becomes a `ConfigError` naming the template file and line.
 """
 from __future__ import annotations
 
 import re
+import sys
 import traceback
 from typing import Any
 
@@ -14,11 +18,56 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from ..model.errors import ConfigError, Location
+from .budget import MEMORY_HINT, BudgetExceeded, RenderBudget, human_bytes
 from .filters import FILTERS, GLOBALS, TemplateFailure
 from .tracking import OutputTracker, RenderedOutput
 
+# Python refuses to print integers longer than this many digits (3.11's default; 0 = no limit).
+_MAX_INT_DIGITS = getattr(sys, "get_int_max_str_digits", lambda: 4300)() or 4300
+_MAX_INT_BITS = int(_MAX_INT_DIGITS * 3.33)
+_ITEM_BYTES = {str: 1, bytes: 1, list: 8, tuple: 8}  # at least this much per element (a list slot is a pointer)
 
-def make_environment(sources: dict[str, str], tracker: OutputTracker) -> ImmutableSandboxedEnvironment:
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, with `*` and `**` refused when their result would not fit the budget."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, *, budget: RenderBudget, **options: Any) -> None:
+        super().__init__(**options)
+        self.budget = budget
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            self._check_repeat(left, right)
+        elif _is_int(left) and _is_int(right) and right > 0 and abs(left) > 1 and right * abs(left).bit_length() > _MAX_INT_BITS:
+            raise _too_long("**")
+        return super().call_binop(context, operator, left, right)
+
+    def _check_repeat(self, left: Any, right: Any) -> None:
+        if _is_int(left) and not _is_int(right):
+            left, right = right, left
+        if _is_int(left) and _is_int(right):
+            if left.bit_length() + right.bit_length() > _MAX_INT_BITS:
+                raise _too_long("*")
+            return
+        per_item = next((size for kind, size in _ITEM_BYTES.items() if isinstance(left, kind)), None)
+        if per_item is not None and _is_int(right) and len(left) * right * per_item > self.budget.memory:
+            size = human_bytes(len(left) * right * per_item)
+            raise BudgetExceeded(f"`*` would make a value of {size}, over the render memory budget of "
+                                 f"{self.budget.describe_memory()}", hint=MEMORY_HINT)
+
+
+def _too_long(operator: str) -> BudgetExceeded:
+    return BudgetExceeded(f"`{operator}` would make a number of more than {_MAX_INT_DIGITS} digits",
+                          hint="no manifest needs such a number; Python could not even print it")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def make_environment(sources: dict[str, str], tracker: OutputTracker, *, budget: RenderBudget) -> BoundedSandbox:
     """A sandboxed environment loading templates by repo-relative path from `sources`."""
 
     def load(name: str):
@@ -27,7 +76,8 @@ def make_environment(sources: dict[str, str], tracker: OutputTracker) -> Immutab
             return None
         return source, name, lambda: True
 
-    environment = ImmutableSandboxedEnvironment(
+    environment = BoundedSandbox(
+        budget=budget,
         loader=jinja2.FunctionLoader(load),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -75,7 +125,7 @@ def _describe(error: BaseException) -> tuple[str, str]:
 
 
 def render_template(
-    environment: ImmutableSandboxedEnvironment,
+    environment: BoundedSandbox,
     tracker: OutputTracker,
     sources: dict[str, str],
     name: str,
@@ -93,7 +143,7 @@ def render_template(
     try:
         context = template.new_context(variables)
         return tracker.run(name, template.root_render_func(context))
-    except TemplateFailure as failure:
+    except (TemplateFailure, BudgetExceeded) as failure:
         where = None
         try:
             environment.handle_exception()
@@ -112,6 +162,9 @@ def render_template(
             environment.handle_exception()
         except Exception as rewritten:  # noqa: BLE001
             where = _template_line(rewritten, sources)
+            location = Location(*where) if where else Location(name)
+            if isinstance(rewritten, MemoryError):
+                raise environment.budget.outgrew("template", location=location) from None
             message, hint = _describe(rewritten)
-            raise ConfigError(message, location=Location(*where) if where else Location(name), hint=hint) from None
+            raise ConfigError(message, location=location, hint=hint) from None
         raise

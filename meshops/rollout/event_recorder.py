@@ -41,8 +41,9 @@ class EventRecorder:
         self.failed: list[str] = []
         self._lock = threading.Lock()
 
-    def record(self, obj: dict, *, reason: str, message: str) -> bool:
-        """One Event about `obj`; False (and remembered in `failed`) when the cluster refused it."""
+    def record(self, obj: dict, *, reason: str, message: str, warning: bool = False) -> bool:
+        """One Event about `obj` (a Warning for the reasons in WARNING_REASONS, or when `warning`);
+        False (and remembered in `failed`) when the cluster refused it."""
         metadata = obj.get("metadata") or {}
         namespace, name = metadata.get("namespace") or "default", metadata.get("name") or ""
         now = format_time(self.clock())
@@ -60,7 +61,7 @@ class EventRecorder:
             },
             "reason": reason,
             "message": message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…",
-            "type": event_type(reason),
+            "type": "Warning" if warning else event_type(reason),
             "firstTimestamp": now,
             "lastTimestamp": now,
             "count": 1,

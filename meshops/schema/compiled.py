@@ -12,6 +12,7 @@ import hashlib
 import json
 import marshal
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -72,7 +73,9 @@ def compile_validator(json_schema: dict) -> Callable[[Any], Any] | None:
     if code is None:
         try:
             source = fastjsonschema.compile_to_code(json_schema)
-        except fastjsonschema.JsonSchemaDefinitionException:
+        except (fastjsonschema.JsonSchemaDefinitionException, re.error):
+            # re.error: fastjsonschema rewrites `$` to `\Z` even inside a character class, which breaks
+            # patterns such as the Gateway API's header names (`[...#$%...]`): jsonschema alone decides.
             return None
         code = compile(source, f"<schema {digest[:12]}>", "exec")
         _store(path, code)

@@ -72,6 +72,12 @@ def _explain(error: jsonschema.ValidationError) -> list[SchemaProblem]:
             present = [name for name in names if name in error.instance]
             return [SchemaProblem(path, f"only one of {', '.join(names)} may be set (found {', '.join(present)})",
                                   f"keep one of {', '.join(present)}", "oneOf")]
+    if error.validator == "not" and isinstance(error.schema.get("description"), str):
+        # "must not be valid under {...}" says nothing to a person; the schema's own words do.
+        return [SchemaProblem(path, error.schema["description"])]
+    if error.validator == "anyOf" and error.context and all(e.validator == "format" for e in error.context):
+        names = " or ".join(sorted({str(e.validator_value) for e in error.context}))
+        return [SchemaProblem(path, f"{error.instance!r} is not a valid {names}", "", "format")]
     if error.validator in ("oneOf", "anyOf") and error.context:
         from jsonschema.exceptions import best_match
 

@@ -8,10 +8,15 @@ conventions; `to_json_schema` rewrites those conventions so jsonschema can check
   with `fieldValidation=Strict`, rejects unknown fields) unless `x-kubernetes-preserve-unknown-fields`;
 - `nullable: true` admits null; `x-kubernetes-int-or-string` admits both;
 - `x-kubernetes-*` keys and `description` are dropped (jsonschema ignores unknown keywords anyway,
-  dropping them keeps compiled schemas small).
+  dropping them keeps compiled schemas small);
+- inside `oneOf`/`anyOf`/`allOf`/`not` a schema only narrows values (a Gateway address of type
+  IPAddress must be an IP): `properties` there close nothing, and a `format` there is checked with
+  `meshops.schema.formats` (a field's own `format` is that module's business: the sandbox checks it
+  with the apiserver's wording, so it is dropped here and nothing is reported twice).
 
-`apply_defaults` fills `default:` values the way the API server does for structural schemas, and
-`prune_unknown` drops fields a schema does not declare (fieldValidation=Ignore).
+`apply_defaults` fills `default:` values the way the API server does for structural schemas
+(`as_admitted`: on a copy, for checking what the server would check), and `prune_unknown` drops
+fields a schema does not declare (fieldValidation=Ignore).
 """
 from __future__ import annotations
 
@@ -20,26 +25,32 @@ from typing import Any
 
 import fastjsonschema
 
+from . import formats
 from .compiled import FastValidators
 from .problems import SchemaProblem, check_with
 
 _DROP = {"description", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "x-kubernetes-validations", "example", "externalDocs"}
 
 
-def to_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """A JSON Schema (draft 4 semantics) equivalent to a structural schema, closed objects included."""
+def to_json_schema(schema: dict[str, Any], *, narrowing: bool = False) -> dict[str, Any]:
+    """A JSON Schema (draft 4 semantics) equivalent to a structural schema, closed objects included.
+
+    `narrowing`: the schema sits inside a logic junctor, where it constrains values and declares nothing.
+    """
     if not isinstance(schema, dict):
         return schema
     result: dict[str, Any] = {}
     for key, value in schema.items():
-        if key in _DROP or key.startswith("x-kubernetes-"):
+        if key in _DROP or key.startswith("x-kubernetes-") or (key == "format" and not narrowing):
             continue
         if key == "properties":
-            result[key] = {name: to_json_schema(sub) for name, sub in value.items()}
-        elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
-            result[key] = to_json_schema(value)
+            result[key] = {name: to_json_schema(sub, narrowing=narrowing) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            result[key] = to_json_schema(value, narrowing=narrowing)
+        elif key == "not" and isinstance(value, dict):
+            result[key] = to_json_schema(value, narrowing=True)
         elif key in ("oneOf", "anyOf", "allOf"):
-            result[key] = [to_json_schema(sub) for sub in value]
+            result[key] = [to_json_schema(sub, narrowing=True) for sub in value]
         else:
             result[key] = value
     if schema.get("x-kubernetes-int-or-string"):
@@ -50,6 +61,8 @@ def to_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
         result["type"] = types + ["null"]
     result.pop("nullable", None)
     is_object = result.get("type") == "object" or "properties" in result
+    if narrowing:
+        return result
     if is_object and "additionalProperties" not in result and not schema.get("x-kubernetes-preserve-unknown-fields"):
         if "properties" in result:
             result["additionalProperties"] = False
@@ -61,13 +74,28 @@ def to_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
 _COMPILED: dict[int, tuple[dict[str, Any], Any]] = {}
 
 
+_FORMAT_CHECKER: list[Any] = []  # built on first use: jsonschema is imported only when an object is invalid
+
+
+def _format_checker() -> Any:
+    """The apiserver's format tests, for the formats that narrow values inside logic junctors."""
+    if not _FORMAT_CHECKER:
+        import jsonschema
+
+        checker = jsonschema.FormatChecker(formats=())
+        for name, test in formats.FORMATS.items():
+            checker.checks(name)(lambda value, test=test: not isinstance(value, str) or test(value))
+        _FORMAT_CHECKER.append(checker)
+    return _FORMAT_CHECKER[0]
+
+
 def validator(schema: dict[str, Any]):
     """A compiled, cached jsonschema validator for a structural schema."""
     entry = _COMPILED.get(id(schema))
     if entry is None or entry[0] is not schema:
         import jsonschema  # only invalid objects need it (the compiled validator confirms valid ones)
 
-        entry = (schema, jsonschema.Draft4Validator(to_json_schema(schema)))
+        entry = (schema, jsonschema.Draft4Validator(to_json_schema(schema), format_checker=_format_checker()))
         _COMPILED[id(schema)] = entry
     return entry[1]
 
@@ -144,6 +172,30 @@ def apply_defaults(obj: Any, schema: dict[str, Any]) -> Any:
         for item in obj:
             apply_defaults(item, schema["items"])
     return obj
+
+
+# Schemas (by identity) and whether any node below them declares a `default`.
+_DEFAULTING: dict[int, tuple[dict[str, Any], bool]] = {}
+
+
+def declares_defaults(schema: dict[str, Any]) -> bool:
+    """Whether filling defaults can change an object of this schema (Gateway API: yes; Istio: no)."""
+    entry = _DEFAULTING.get(id(schema))
+    if entry is None or entry[0] is not schema:
+        children = [sub for sub in (schema.get("properties") or {}).values() if isinstance(sub, dict)]
+        children += [schema[key] for key in ("items", "additionalProperties") if isinstance(schema.get(key), dict)]
+        entry = (schema, "default" in schema or any(declares_defaults(child) for child in children))
+        _DEFAULTING[id(schema)] = entry
+    return entry[1]
+
+
+def as_admitted(obj: Any, schema: dict[str, Any]) -> Any:
+    """`obj` as the API server checks it: with schema defaults filled in (a copy; `obj` itself when
+    the schema declares none), since rules such as "an address of the default type IPAddress must
+    be an IP" hold only for the defaulted object."""
+    if not isinstance(schema, dict) or not declares_defaults(schema):
+        return obj
+    return apply_defaults(copy.deepcopy(obj), schema)
 
 
 def prune_unknown(obj: Any, schema: dict[str, Any]) -> list[str]:

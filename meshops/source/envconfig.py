@@ -93,14 +93,15 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "description": {"type": "string"},
         "production": {"type": "boolean"},
         "namespace": {"type": "string"},
+        # Other namespaces the environment owns objects in: prune looks there even when nothing is
+        # rendered into them any more (inside the operator's --allowed-namespaces).
+        "namespaces": {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True},
+        # The repository may name a context of the operator's kubeconfig, never a file or a program:
+        # see OPERATOR_ONLY.
         "cluster": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {
-                "kubeconfig": {"type": "string"},
-                "context": {"type": "string"},
-                "inCluster": {"type": "boolean"},
-            },
+            "properties": {"context": {"type": "string"}},
         },
         "prometheus": {
             "type": "object",
@@ -156,6 +157,18 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 
 
+# Keys a config repository may not set, because they choose credentials or run programs on the
+# machine that reads the repository (a kubeconfig's `users[].user.exec` plugin runs any command,
+# and a pull request can change meshops.yaml). They come from the operator: flags or environment.
+OPERATOR_ONLY: dict[tuple[str, str], str] = {
+    ("cluster", "kubeconfig"): "a config repository may name a context, never a kubeconfig file "
+                               "(its exec credential plugins would run on every machine that diffs the repository)",
+    ("cluster", "inCluster"): "a config repository may not choose the credentials meshops uses "
+                              "(inside a pod, meshops uses the pod's service account when no kubeconfig is given)",
+}
+OPERATOR_ONLY_HINT = "remove it; pass --kubeconfig FILE or set $KUBECONFIG where meshops runs, and --context or cluster.context"
+
+
 @dataclass
 class EnvConfig:
     """An environment's `meshops.yaml`, checked, with the line of every key for error messages."""
@@ -174,6 +187,11 @@ class EnvConfig:
     @property
     def namespace(self) -> str:
         return str(self.data.get("namespace") or "default")
+
+    @property
+    def declared_namespaces(self) -> list[str]:
+        """`namespace` and `namespaces` of meshops.yaml: where the environment owns objects."""
+        return [self.namespace, *(self.data.get("namespaces") or [])]
 
     @property
     def production(self) -> bool:
@@ -221,6 +239,10 @@ def load_env_config(tree: Tree, name: str) -> EnvConfig:
     data = document.data if document.data is not None else {}
     if not isinstance(data, dict):
         raise ConfigError("must be a mapping of settings", location=Location(file, document.start_line))
+    for (section, key), why in OPERATOR_ONLY.items():
+        if isinstance(data.get(section), dict) and key in data[section]:
+            raise ConfigError(f"{section}.{key}: {why}", location=Location(file, document.line_of((section, key))),
+                              hint=OPERATOR_ONLY_HINT)
     for problem in schemacheck.check(data, CONFIG_SCHEMA):
         raise ConfigError(
             f"{'.'.join(map(str, problem.path)) or 'meshops.yaml'}: {problem.message}",

@@ -19,11 +19,12 @@ from typing import Any, Iterable
 
 from ..model import kinds
 from ..model.manifest import Manifest, ObjectKey, key_of
-from . import hosts
+from . import gatewayapi, hosts
 
 NETWORKING = "networking.istio.io"
 SECURITY = "security.istio.io"
 TELEMETRY = "telemetry.istio.io"
+GATEWAY_API = kinds.GATEWAY_API_GROUP
 CORE = ""
 
 # Label selectors bigger than this are not expanded into their subsets (2^n lookups); real ones
@@ -205,6 +206,12 @@ class MeshIndex:
         self.request_authentication_namespaces: set[str] = set()
         self.selectorless_telemetry: dict[str, list[Entry]] = defaultdict(list)
         self.pods = PodIndex()
+        # Gateway API: Gateways with their listeners, classes, grants, and namespace labels (for
+        # listeners that admit routes by namespace selector).
+        self.api_gateways: dict[tuple[str, str], tuple[Entry, list[gatewayapi.Listener]]] = {}
+        self.gateway_classes: set[str] = set()
+        self.reference_grants: dict[tuple[str, str, str, str, str, str], set[str]] = defaultdict(set)
+        self.namespace_labels: dict[str, frozenset[tuple[str, str]]] = {}
 
         rendered_keys: set[ObjectKey] = set()
         for manifest in manifests:
@@ -224,6 +231,12 @@ class MeshIndex:
     def knows(self, family: str, namespace: str | None) -> bool:
         """Whether we see all objects of `family` in `namespace` (a cluster was read, or we render some)."""
         return self.live_given or (namespace is not None and namespace in self.seen_namespaces[family])
+
+    def grants(self, *, source: Entry, target: "gatewayapi.Reference") -> bool:
+        """Whether a ReferenceGrant in the target's namespace lets `source` (a route, a Gateway) reference it."""
+        names = self.reference_grants.get((target.namespace, source.key.group, source.key.kind, source.namespace,
+                                           target.group, target.kind), ())
+        return "" in names or target.name in names
 
     def destination_rules_for(self, host: str, client_namespace: str) -> list[Entry]:
         """DestinationRules that apply to `host` for a client in `client_namespace`, Istio's way:
@@ -314,6 +327,21 @@ class MeshIndex:
     def _add_pod(self, entry: Entry) -> None:
         self.pods.add(entry.namespace, label_set(mapping(entry.obj.get("metadata")).get("labels")))
 
+    def _add_namespace(self, entry: Entry) -> None:
+        self.namespace_labels[entry.name] = label_set(mapping(entry.obj.get("metadata")).get("labels"))
+
+    def _add_api_gateway(self, entry: Entry) -> None:
+        self.api_gateways[(entry.namespace, entry.name)] = (entry, gatewayapi.listeners_of(entry.spec, entry.namespace))
+        self.seen_namespaces["api-gateways"].add(entry.namespace)
+
+    def _add_gateway_class(self, entry: Entry) -> None:
+        self.gateway_classes.add(entry.name)
+
+    def _add_reference_grant(self, entry: Entry) -> None:
+        for key, name in gatewayapi.grant_keys(entry.spec, entry.namespace):
+            self.reference_grants[key].add(name)
+        self.seen_namespaces["referencegrants"].add(entry.namespace)
+
 
 _ADDERS = {
     (CORE, "Service"): MeshIndex._add_service,
@@ -326,6 +354,10 @@ _ADDERS = {
     (SECURITY, "RequestAuthentication"): MeshIndex._add_request_authentication,
     (TELEMETRY, "Telemetry"): MeshIndex._add_telemetry,
     (CORE, "Pod"): MeshIndex._add_pod,
+    (CORE, "Namespace"): MeshIndex._add_namespace,
+    (GATEWAY_API, "Gateway"): MeshIndex._add_api_gateway,
+    (GATEWAY_API, "GatewayClass"): MeshIndex._add_gateway_class,
+    (GATEWAY_API, "ReferenceGrant"): MeshIndex._add_reference_grant,
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..model.errors import Location
 from ..model.manifest import FileSource, Manifest
-from ..yamlio.documents import Document, Path, YamlError, load_documents
+from ..yamlio.documents import Document, NodeBudget, Path, YamlError, load_documents
 from ..yamlio.files import read_text, yaml_files
 from .findings import Finding
 from .schema_checks import CODE_DUPLICATE_KEY, CODE_NOT_AN_OBJECT, CODE_PARSE_ERROR, make_finding
@@ -71,9 +71,12 @@ def _documents(path: str) -> tuple[list[Document], list[Finding]]:
         pass  # find each broken document (and keep its neighbours) document by document
     documents: list[Document] = []
     findings: list[Finding] = []
+    budget = NodeBudget()  # one per file, shared by its documents (a file of many small bombs is still one file)
     for chunk, line_offset in _chunks(text):
+        if budget.left < 0:
+            break  # the finding is made; the rest of the file would only repeat it
         try:
-            documents.extend(load_documents(chunk, filename=path, line_offset=line_offset))
+            documents.extend(load_documents(chunk, filename=path, line_offset=line_offset, budget=budget))
         except YamlError as error:
             fallback = _json_document(chunk, path) if path.endswith(".json") else None
             if fallback is not None:

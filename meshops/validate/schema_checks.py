@@ -129,7 +129,8 @@ class _Checker:
             schema = served.schemas[version]
             if schema is None:
                 return []
-            return self._structural(manifest, schema, self.schemas) + self._rules(manifest, schema)
+            admitted = openapi.as_admitted(manifest.obj, schema)  # defaults filled in, as the API server checks
+            return self._structural(manifest, admitted, schema, self.schemas) + self._rules(manifest, admitted, schema)
         if served is not None:
             versions = ", ".join(self.schemas.served_versions(group, kind))
             return [self._finding(manifest, CODE_UNKNOWN_KIND, ("apiVersion",),
@@ -159,8 +160,8 @@ class _Checker:
         return [self._finding(manifest, CODE_NOT_AN_OBJECT, (), f"not a Kubernetes object: {', '.join(missing)} missing; "
                               "every object needs apiVersion, kind and metadata.name")]
 
-    def _structural(self, manifest: Manifest, schema: dict[str, Any], schemas: SchemaSet) -> list[Finding]:
-        problems = openapi.violations(manifest.obj, schema)
+    def _structural(self, manifest: Manifest, obj: Any, schema: dict[str, Any], schemas: SchemaSet) -> list[Finding]:
+        problems = openapi.violations(obj, schema)
         if not problems:
             return []
         unknown_by_parent: dict[Path, set[str]] = {}
@@ -183,9 +184,9 @@ class _Checker:
         text = problem.message + (f"; {problem.hint}" if problem.hint else "")
         return self._finding(manifest, code, problem.path, text)
 
-    def _rules(self, manifest: Manifest, schema: dict[str, Any]) -> list[Finding]:
+    def _rules(self, manifest: Manifest, obj: Any, schema: dict[str, Any]) -> list[Finding]:
         findings = []
-        for path, check, value in rule_violations(manifest.obj, schema):
+        for path, check, value in rule_violations(obj, schema):
             shown = f" (is {value!r})" if isinstance(value, (str, int, float)) else ""
             findings.append(self._finding(manifest, CODE_RULE, path, f"{_dotted(path) or 'object'}{shown}: {check.message}"))
         return findings

@@ -1,25 +1,32 @@
-"""The HTTP endpoint: `POST /webhook` for pushes, `/healthz`, `/readyz` and `/metrics`.
+"""The HTTP endpoint: `POST /webhook` for pushes, `/healthz`, `/readyz`, `/metrics`, and the dashboard's pages.
 
 A delivery is answered at once; the reconcile runs later, in the worker. In order: the body's
-size is bounded (413); the signature is checked before anything in the body is read (401 when
-there is none, 403 when it does not match); the body must be JSON (400); a ping is answered,
-other event types, other branches, branch deletions and other repositories are acknowledged and
-ignored (200, with the reason); a replica that does not lead refuses a push (503, so the sender
-retries later); a delivery id seen before is acknowledged and ignored (200); an accepted push is
-202. Every refusal is one log line without any secret or signature in it.
+size is bounded by `Content-Length` before any of it is read (411 without one, 413 over the
+limit); a delivery without a signature header is refused before its body is read (401); the body
+is read under a deadline, hashed as it comes (`body.py`), and its signature checked before
+anything in it is parsed (403 when it does not match); the body must be JSON (400); a ping is
+answered, other event types, other branches, branch deletions and other repositories are
+acknowledged and ignored (200, with the reason); a replica that does not lead refuses a push (503,
+so the sender retries later); a delivery id, or a body, seen before is acknowledged and ignored
+(200: a replay under a fresh delivery id is still a replay); an accepted push is 202. Every
+refusal is one log line without any secret or signature in it. Sockets, deadlines and the
+connection cap are `connection.py`'s; `/healthz` fails while the worker is stuck (`unhealthy`).
 """
 from __future__ import annotations
 
-import hashlib
+import io
 import json
 import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Callable, Iterable, Mapping
 
+from .body import ClientGone, ReceivedBody, receive_body
+from .connection import BoundedHTTPServer, DeadlineReader, linger_close
+from .limits import WRITE_TIMEOUT, WebhookLimits
 from .push import (
     DELIVERY_HEADERS,
     EVENT_HEADERS,
@@ -33,33 +40,33 @@ from .push import (
     same_repository,
 )
 from .metrics import CONTENT_TYPE, Metrics
-from .signatures import verify
+from .signatures import signed, verify
 
 log = logging.getLogger("meshops.webhook")
 
 WEBHOOK_PATHS = frozenset({"/webhook", "/"})
-# GitHub caps payloads at 25 MB; a push payload is a few KB to a few hundred KB.
-MAX_BODY = 5 * 1024 * 1024
-# Delivery ids remembered for de-duplication (GitHub redeliveries reuse the id).
+# Delivery ids and body digests remembered for de-duplication (GitHub redeliveries reuse the id).
 REMEMBERED_DELIVERIES = 10_000
 
 
 class DeliveryLog:
-    """Delivery ids seen recently (bounded, oldest forgotten first); thread-safe."""
+    """Delivery ids and body digests seen recently (bounded, oldest forgotten first); thread-safe."""
 
     def __init__(self, size: int = REMEMBERED_DELIVERIES) -> None:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def first_time(self, delivery: str) -> bool:
+    def first_time(self, *keys: str) -> bool:
+        """True when none of `keys` was seen before; every key is remembered either way."""
         with self._lock:
-            if delivery in self._seen:
-                return False
-            self._seen[delivery] = None
-            if len(self._seen) > self._size:
+            new = not any(key in self._seen for key in keys)
+            for key in keys:
+                self._seen[key] = None
+                self._seen.move_to_end(key)
+            while len(self._seen) > self._size:
                 self._seen.popitem(last=False)
-            return True
+            return new
 
 
 @dataclass
@@ -73,6 +80,10 @@ class Hooks:
     metrics: Metrics
     refusing: Callable[[], str | None] = lambda: None  # a reason to answer 503 (e.g. not the leader)
     ready: Callable[[], bool] = lambda: True
+    unhealthy: Callable[[], str | None] = lambda: None  # a reason for /healthz to fail (the worker is stuck)
+    # Read-only pages for other GET paths (the dashboard): (path, headers) -> an answer with `status`,
+    # `body`, `content_type` and `headers`, or None for a path it does not serve.
+    pages: Callable[[str, Mapping[str, str]], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,10 +95,21 @@ class Answer:
     log_it: bool = False
 
 
-def judge(hooks: Hooks, deliveries: DeliveryLog, *, headers, body: bytes) -> Answer:
-    """Decide what to answer a POST to the webhook path (see module docstring)."""
+def before_body(hooks: Hooks, headers) -> Answer | None:
+    """The answer the headers alone decide (webhooks off, no signature), or None: read the body."""
     if hooks.secret is None:
         return Answer(HTTPStatus.NOT_FOUND, "disabled", "webhooks are off: start with --webhook-secret-file")
+    unsigned = signed(headers)
+    if unsigned is not None:
+        return Answer(HTTPStatus.UNAUTHORIZED, "unauthorized", unsigned.problem, log_it=True)
+    return None
+
+
+def judge(hooks: Hooks, deliveries: DeliveryLog, *, headers, body: ReceivedBody) -> Answer:
+    """Decide what to answer a POST to the webhook path (see module docstring)."""
+    early = before_body(hooks, headers)
+    if early is not None:
+        return early
     verdict = verify(headers, body, hooks.secret)
     if not verdict.ok:
         status = HTTPStatus.UNAUTHORIZED if verdict.provider is None else HTTPStatus.FORBIDDEN
@@ -95,7 +117,7 @@ def judge(hooks: Hooks, deliveries: DeliveryLog, *, headers, body: bytes) -> Ans
                       verdict.provider or "unknown", log_it=True)
     provider = verdict.provider or "unknown"
     try:
-        payload = decode_body(body, headers.get("Content-Type", "application/json"))
+        payload = decode_body(body.content(), headers.get("Content-Type", "application/json"))
     except BadPayload as error:
         return Answer(HTTPStatus.BAD_REQUEST, "bad_payload", str(error), provider, log_it=True)
     event = header(headers, EVENT_HEADERS) or ""
@@ -106,9 +128,11 @@ def judge(hooks: Hooks, deliveries: DeliveryLog, *, headers, body: bytes) -> Ans
     refusing = hooks.refusing()
     if refusing:
         return Answer(HTTPStatus.SERVICE_UNAVAILABLE, "refused", refusing, provider, log_it=True)
-    delivery = header(headers, DELIVERY_HEADERS) or "sha256:" + hashlib.sha256(body).hexdigest()
-    if not deliveries.first_time(delivery):
-        return Answer(HTTPStatus.OK, "duplicate", f"delivery {delivery} was already received", provider, log_it=True)
+    digest = "sha256:" + body.sha256
+    delivery = header(headers, DELIVERY_HEADERS) or digest
+    if not deliveries.first_time(delivery, digest):
+        return Answer(HTTPStatus.OK, "duplicate", f"delivery {delivery} (or its payload) was already received", provider,
+                      log_it=True)
     push = read_push(event, payload)
     if push.branch != hooks.branch:
         return Answer(HTTPStatus.OK, "ignored", f"push to {push.ref or '(no ref)'}, not refs/heads/{hooks.branch}", provider)
@@ -120,18 +144,33 @@ def judge(hooks: Hooks, deliveries: DeliveryLog, *, headers, body: bytes) -> Ans
     return Answer(HTTPStatus.ACCEPTED, "accepted", f"reconcile of {push.after[:12]} queued (delivery {delivery})", provider)
 
 
-def _handler(hooks: Hooks, deliveries: DeliveryLog) -> type[BaseHTTPRequestHandler]:
+def _handler(hooks: Hooks, deliveries: DeliveryLog, limits: WebhookLimits) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "meshops"
         protocol_version = "HTTP/1.1"
 
+        def setup(self) -> None:
+            super().setup()
+            self.reader = DeadlineReader(self.connection)
+            self.rfile = io.BufferedReader(self.reader)
+
+        def handle_one_request(self) -> None:
+            self.reader.expire_in(limits.header_timeout)  # request line and headers, idle keep-alive included
+            super().handle_one_request()
+
         def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's signature
             log.debug("%s %s", self.client_address[0], format % args)
 
-        def _send(self, status: HTTPStatus, body: bytes, content_type: str = "application/json") -> None:
+        def _send(self, status: HTTPStatus, body: bytes, content_type: str = "application/json",
+                  headers: Iterable[tuple[str, str]] = ()) -> None:
+            self.connection.settimeout(WRITE_TIMEOUT)
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in headers:
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
@@ -142,39 +181,70 @@ def _handler(hooks: Hooks, deliveries: DeliveryLog) -> type[BaseHTTPRequestHandl
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             path = self.path.split("?", 1)[0]
             if path == "/healthz":
-                self._json(HTTPStatus.OK, status="ok")
+                problem = hooks.unhealthy()
+                if problem:
+                    self._json(HTTPStatus.SERVICE_UNAVAILABLE, status="unhealthy", reason=problem)
+                else:
+                    self._json(HTTPStatus.OK, status="ok")
             elif path == "/readyz":
                 ready = hooks.ready()
                 self._json(HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, status="ready" if ready else "not ready")
             elif path == "/metrics":
                 self._send(HTTPStatus.OK, hooks.metrics.exposition(), CONTENT_TYPE)
+            elif hooks.pages is not None and (page := hooks.pages(self.path, self.headers)) is not None:
+                self._send(page.status, page.body, page.content_type, page.headers)
             elif path in WEBHOOK_PATHS:
                 self._json(HTTPStatus.METHOD_NOT_ALLOWED, status="error", reason="POST push events here")
             else:
                 self._json(HTTPStatus.NOT_FOUND, status="error", reason=f"no such path: {path}")
 
         def do_POST(self) -> None:  # noqa: N802
-            path = self.path.split("?", 1)[0]
-            if path not in WEBHOOK_PATHS:
-                self._json(HTTPStatus.NOT_FOUND, status="error", reason=f"no such path: {path}")
+            refusal = self._refusal()
+            if refusal is not None:
+                self._refuse_unread(refusal)
                 return
+            self.reader.expire_in(limits.body_timeout)
             try:
-                length = int(self.headers.get("Content-Length") or "")
-            except ValueError:
+                body = receive_body(self.rfile, int(self.headers["Content-Length"]), secret=hooks.secret)
+            except ClientGone as gone:
+                log.debug("webhook: %s: %s", self.client_address[0], gone)
                 self.close_connection = True
-                self._answer(Answer(HTTPStatus.LENGTH_REQUIRED, "bad_request", "Content-Length is required", log_it=True))
                 return
-            if length > MAX_BODY or length < 0:
-                self.close_connection = True
-                self._answer(Answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large", f"body over {MAX_BODY} bytes", log_it=True))
-                return
-            body = self.rfile.read(length)
             try:
                 answer = judge(hooks, deliveries, headers=self.headers, body=body)
             except Exception:  # noqa: BLE001 - a bug must still answer (500) and leave a traceback in the log
                 log.exception("webhook: internal error")
                 answer = Answer(HTTPStatus.INTERNAL_SERVER_ERROR, "error", "internal error (see the meshops log)")
+            finally:
+                body.close()
             self._answer(answer)
+
+        def handle_expect_100(self) -> bool:
+            """`Expect: 100-continue` gets its go-ahead only when the body would be read at all."""
+            return super().handle_expect_100() if self._refusal() is None else True
+
+        def _refusal(self) -> Answer | None:
+            """What the request line and headers alone decide: wrong path, size unknown or too big, unsigned."""
+            path = self.path.split("?", 1)[0]
+            if path not in WEBHOOK_PATHS:
+                return Answer(HTTPStatus.NOT_FOUND, "not_found", f"no such path: {path}")
+            try:
+                length = int(self.headers.get("Content-Length") or "")
+            except ValueError:
+                length = -1
+            if length < 0 or self.headers.get("Transfer-Encoding"):
+                return Answer(HTTPStatus.LENGTH_REQUIRED, "bad_request", "Content-Length is required", log_it=True)
+            if length > limits.max_body:
+                return Answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large",
+                              f"body of {length} bytes is over the limit of {limits.max_body}", log_it=True)
+            return before_body(hooks, self.headers)
+
+        def _refuse_unread(self, answer: Answer) -> None:
+            """Answer without reading the body, then close (the unread body would be taken for the next request)."""
+            self.close_connection = True
+            self._answer(answer)
+            self.wfile.flush()
+            linger_close(self.connection)
 
         def _answer(self, answer: Answer) -> None:
             hooks.metrics.deliveries.labels(answer.provider, answer.result).inc()
@@ -192,12 +262,13 @@ def _handler(hooks: Hooks, deliveries: DeliveryLog) -> type[BaseHTTPRequestHandl
 
 
 class WebhookServer:
-    """A threaded HTTP server around `judge`; `start()` returns once it listens."""
+    """A threaded HTTP server around `judge`, within `limits`; `start()` returns once it listens."""
 
-    def __init__(self, host: str, port: int, hooks: Hooks) -> None:
+    def __init__(self, host: str, port: int, hooks: Hooks, *, limits: WebhookLimits = WebhookLimits()) -> None:
         self.hooks = hooks
-        self.httpd = ThreadingHTTPServer((host, port), _handler(hooks, DeliveryLog()))
-        self.httpd.daemon_threads = True
+        self.httpd = BoundedHTTPServer(
+            (host, port), _handler(hooks, DeliveryLog(), limits), limits=limits,
+            on_turned_away=lambda: hooks.metrics.deliveries.labels("unknown", "too_many_connections").inc())
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="webhook-http", daemon=True)
 
     @property

@@ -4,30 +4,33 @@ GitHub signs the raw body with HMAC-SHA256 (`X-Hub-Signature-256: sha256=<hex>`)
 same without the prefix (`X-Gitea-Signature`), GitLab sends the secret itself (`X-Gitlab-Token`).
 Every comparison is constant-time (`hmac.compare_digest`), and the secret is required: there is
 no unsigned mode (Argo CD's optional webhook secret is a common foot-gun). The legacy SHA-1
-`X-Hub-Signature` is not accepted.
+`X-Hub-Signature` is not accepted. The HMAC is computed while the body is read (`body.py`), so
+checking it never needs the whole body in memory; `signed` tells, from the headers alone, whether
+a delivery is worth reading at all.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-
-def hmac_sha256_hex(secret: bytes, body: bytes) -> str:
-    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+from .body import ReceivedBody
 
 
-def _github(value: str, body: bytes, secret: bytes) -> bool:
+def _expected(body: ReceivedBody) -> bytes:
+    return (body.hmac_sha256 or "").encode()
+
+
+def _github(value: str, body: ReceivedBody, secret: bytes) -> bool:
     scheme, _, digest = value.strip().partition("=")
-    return scheme == "sha256" and hmac.compare_digest(digest.lower().encode(), hmac_sha256_hex(secret, body).encode())
+    return scheme == "sha256" and hmac.compare_digest(digest.lower().encode(), _expected(body))
 
 
-def _gitea(value: str, body: bytes, secret: bytes) -> bool:
-    return hmac.compare_digest(value.strip().lower().encode(), hmac_sha256_hex(secret, body).encode())
+def _gitea(value: str, body: ReceivedBody, secret: bytes) -> bool:
+    return hmac.compare_digest(value.strip().lower().encode(), _expected(body))
 
 
-def _gitlab(value: str, body: bytes, secret: bytes) -> bool:
+def _gitlab(value: str, body: ReceivedBody, secret: bytes) -> bool:
     return hmac.compare_digest(value.encode(), secret)
 
 
@@ -37,7 +40,7 @@ class Scheme:
 
     provider: str
     header: str
-    check: Callable[[str, bytes, bytes], bool]
+    check: Callable[[str, ReceivedBody, bytes], bool]
 
 
 # Checked in this order; Gitea also sends GitHub's header, so it is verified as GitHub-style.
@@ -58,7 +61,15 @@ class Verdict:
     problem: str = ""
 
 
-def verify(headers: Mapping[str, str], body: bytes, secret: bytes) -> Verdict:
+def signed(headers: Mapping[str, str]) -> Verdict | None:
+    """None when the headers carry a signature to check; else the refusal (decided before reading the body)."""
+    if any(headers.get(scheme.header) is not None for scheme in SCHEMES):
+        return None
+    legacy = " (SHA-1 X-Hub-Signature is not accepted)" if headers.get("X-Hub-Signature") is not None else ""
+    return Verdict(None, False, f"no signature: expected one of {ACCEPTED_HEADERS}{legacy}")
+
+
+def verify(headers: Mapping[str, str], body: ReceivedBody, secret: bytes) -> Verdict:
     """Check the first signature header present; a delivery without any is refused."""
     for scheme in SCHEMES:
         value = headers.get(scheme.header)
@@ -67,5 +78,4 @@ def verify(headers: Mapping[str, str], body: bytes, secret: bytes) -> Verdict:
         if scheme.check(value, body, secret):
             return Verdict(scheme.provider, True)
         return Verdict(scheme.provider, False, f"{scheme.header} does not match the body and the webhook secret")
-    legacy = " (SHA-1 X-Hub-Signature is not accepted)" if headers.get("X-Hub-Signature") is not None else ""
-    return Verdict(None, False, f"no signature: expected one of {ACCEPTED_HEADERS}{legacy}")
+    return signed(headers) or Verdict(None, False, "no signature")

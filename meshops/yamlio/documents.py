@@ -21,7 +21,9 @@ from .emitter import to_text
 
 Path = tuple[str | int, ...]
 
-# A YAML bomb (nested aliases) expands exponentially; no real manifest comes near this many nodes.
+# A YAML bomb (nested aliases) expands exponentially; no real manifest file comes near this many
+# nodes. The budget is per file (`NodeBudget`), not per document: thirty small bombs in one file
+# must not add up to thirty budgets (about 150 bytes of data and line map per node).
 MAX_NODES = 2_000_000
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -79,19 +81,31 @@ class _Loader(yaml.CSafeLoader):
         return super().resolve(kind, value, implicit)
 
 
+class NodeBudget:
+    """How many nodes one input (a file, a template's output) may still expand to, across its documents."""
+
+    def __init__(self, limit: int = MAX_NODES) -> None:
+        self.limit = limit
+        self.left = limit
+
+
+class _Retry(Exception):
+    """The fast build met something whose error message needs the line map: build again with it."""
+
+
 class _Builder:
     """Turns composed nodes into dicts/lists/scalars, recording lines and refusing duplicates."""
 
-    def __init__(self, filename: str) -> None:
+    def __init__(self, filename: str, budget: NodeBudget) -> None:
         self.filename = filename
         self.scalars = SafeConstructor()
-        self.count = 0
+        self.budget = budget
 
     def build(self, node: Node, path: Path, lines: dict[Path, int]) -> Any:
-        self.count += 1
-        if self.count > MAX_NODES:
+        self.budget.left -= 1
+        if self.budget.left < 0:
             raise YamlError(
-                "document expands to too many nodes",
+                f"expands to too many nodes (over {self.budget.limit:,} in the whole file)",
                 location=Location(self.filename, node.start_mark.line + 1),
                 hint="remove nested aliases (a YAML bomb?)",
             )
@@ -112,6 +126,56 @@ class _Builder:
         if isinstance(node, MappingNode):
             return self._mapping(node, path, lines)
         raise YamlError(f"unsupported YAML node {node.tag}", location=Location(self.filename, node.start_mark.line + 1))
+
+    def plain(self, node: Node) -> Any:
+        """`build` without a line map (and without paths): the same data, the same budget, faster.
+
+        Raises `_Retry` where `build` would raise an error that names another line (a duplicate
+        key), so the caller can build again with lines for the exact message."""
+        self.budget.left -= 1
+        if self.budget.left < 0:
+            self.build(node, (), {})  # raises the budget error, at this node's line
+        kind = type(node)
+        if kind is ScalarNode:
+            tag = node.tag
+            if tag == _STR_TAG or tag in _TEXT_TAGS:
+                return node.value
+            construct = _SCALAR_CONSTRUCTORS.get(tag)
+            return construct(self.scalars, node) if construct is not None else self.scalars.construct_object(node, deep=True)
+        if kind is SequenceNode:
+            return [self.plain(child) for child in node.value]
+        if kind is not MappingNode:
+            raise _Retry
+        result: dict = {}
+        merged: dict = {}
+        for key_node, value_node in node.value:
+            tag = key_node.tag
+            if tag == _STR_TAG and type(key_node) is ScalarNode:  # nearly every key: inlined
+                self.budget.left -= 1
+                key = key_node.value
+            elif tag == _MERGE_TAG:
+                for source in (value_node.value if isinstance(value_node, SequenceNode) else [value_node]):
+                    built = self.plain(source)
+                    if isinstance(built, dict):
+                        merged.update(built)
+                continue
+            else:
+                key = self.plain(key_node)
+                if isinstance(key, (dict, list)):
+                    raise _Retry
+            if key in result:
+                raise _Retry
+            if type(value_node) is ScalarNode and value_node.tag == _STR_TAG:  # most values: inlined
+                self.budget.left -= 1
+                result[key] = value_node.value
+            else:
+                result[key] = self.plain(value_node)
+        if self.budget.left < 0:
+            raise _Retry
+        if merged:
+            for key, value in merged.items():
+                result.setdefault(key, value)
+        return result
 
     def _mapping(self, node: MappingNode, path: Path, lines: dict[Path, int]) -> dict:
         result: dict = {}
@@ -150,10 +214,11 @@ def _mark_location(filename: str, error: yaml.MarkedYAMLError, line_offset: int)
     return Location(filename, mark.line + 1 + line_offset if mark else None)
 
 
-def load_documents(text: str | bytes, *, filename: str, line_offset: int = 0) -> list[Document]:
+def load_documents(text: str | bytes, *, filename: str, line_offset: int = 0, budget: NodeBudget | None = None) -> list[Document]:
     """Parse every document in `text`; empty documents are skipped.
 
-    `line_offset` shifts reported lines when `text` is a slice of a larger file.
+    `line_offset` shifts reported lines when `text` is a slice of a larger file; pass the file's
+    `budget` with every slice so the slices share one.
     """
     if isinstance(text, bytes):
         try:
@@ -164,7 +229,7 @@ def load_documents(text: str | bytes, *, filename: str, line_offset: int = 0) ->
             ) from None
     if "\x00" in text:
         raise YamlError("contains NUL bytes, not YAML text", location=Location(filename), hint="is this a binary file?")
-    builder = _Builder(filename)
+    builder = _Builder(filename, budget or NodeBudget())
     documents: list[Document] = []
     try:
         with paused_gc():
@@ -194,6 +259,27 @@ def _load(text: str, filename: str, line_offset: int, builder: "_Builder", docum
             lines = {path: line + line_offset for path, line in lines.items()}
         documents.append(Document(data=data, lines=lines, start_line=lines[()]))
     return documents
+
+
+def load_objects(text: str, *, filename: str, budget: NodeBudget | None = None) -> list[tuple[Any, int]]:
+    """The data and first line of every document in `text`, without line maps (what rendering keeps;
+    `load_documents` of the same text gives the same documents with their maps). Errors are exactly
+    those `load_documents` raises."""
+    if "\x00" in text:
+        return [(document.data, document.start_line) for document in load_documents(text, filename=filename, budget=budget)]
+    budget = budget or NodeBudget()
+    left = budget.left
+    builder = _Builder(filename, budget)
+    objects: list[tuple[Any, int]] = []
+    try:
+        with paused_gc():
+            for node in yaml.compose_all(text, Loader=_Loader):
+                if node is not None:
+                    objects.append((builder.plain(node), node.start_mark.line + 1))
+        return objects
+    except (_Retry, YamlError, yaml.YAMLError):
+        budget.left = left  # build again from the start, with lines: its error is the one to raise
+        return [(document.data, document.start_line) for document in load_documents(text, filename=filename, budget=budget)]
 
 
 def load_one(text: str | bytes, *, filename: str) -> Document:

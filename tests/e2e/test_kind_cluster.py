@@ -34,6 +34,8 @@ def test_reconcile_applies_dev_to_a_real_cluster_and_records_the_revision(meshop
     head = pushed_example_repo.head.commit.hexsha
     vs = kubectl(context, "-n", "bookinfo", "get", "virtualservices.networking.istio.io", "reviews")
     assert vs["metadata"]["annotations"]["meshops.dev/revision"] == head
+    root = pushed_example_repo.git.rev_list("--first-parent", "--max-parents=0", "HEAD")[:12]
+    assert vs["metadata"]["annotations"]["meshops.dev/owner"] == f"{root}/dev"  # the repository's root commit
     lease = kubectl(context, "-n", "bookinfo", "get", "leases.coordination.k8s.io", "meshops-dev")
     assert lease["metadata"]["annotations"]["meshops.dev/revision"] == head
     again = meshops("reconcile", "--repo", str(origin), "--env", "dev", "--context", context, "--cache-dir", str(tmp_path / "cache"))

@@ -15,12 +15,12 @@ from ...model.manifest import Manifest
 from ...source.envconfig import EnvConfig
 from ..findings import Finding
 from ..index import MeshIndex
-from . import conflicts, operability, references, route_rules, security
+from . import conflicts, gateway_api, operability, references, route_rules, security
 from .context import Context
 
 # The check families, in the order their findings are reported; each declares `CHECKS`
 # (functions) and `RULES` (their catalogue rows).
-CHECK_MODULES = (references, route_rules, conflicts, security, operability)
+CHECK_MODULES = (references, route_rules, conflicts, security, operability, gateway_api)
 
 
 def run_checks(

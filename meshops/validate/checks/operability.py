@@ -74,7 +74,8 @@ def check_deprecated_versions(context: Context) -> Iterator[Finding]:
         api_version = str(entry.obj.get("apiVersion") or "")
         reason = context.schemas.deprecation(api_version, entry.key.kind) if context.schemas is not None else None
         if reason is None and row is not None and entry.version in row.versions[1:]:
-            reason = f"{api_version} is deprecated for {entry.key.kind}: use {row.preferred_api_version} (served since Istio 1.22)"
+            since = " (served since Istio 1.22)" if row.group.endswith("istio.io") else ""
+            reason = f"{api_version} is deprecated for {entry.key.kind}: use {row.preferred_api_version}{since}"
         if reason:
             yield context.finding("MSH402", entry, ("apiVersion",), reason)
 

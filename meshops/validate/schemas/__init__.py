@@ -1,7 +1,7 @@
 """Where validate gets its schemas: `SchemaSet`, one interface over three sources.
 
-- `SchemaSet.shipped()`: the Istio kinds meshops ships (one DSL module per kind, written from the
-  Istio API reference), for offline validation;
+- `SchemaSet.shipped()`: the Istio and Gateway API kinds meshops ships (one DSL module per kind,
+  written from the Istio and Gateway API references), for offline validation;
 - `SchemaSet.from_crd_documents(docs)` / `from_crd_files(paths)`: CRDs given with `--crds` or kept
   in the config repo's `crds/` (what `meshops crds pull` saves);
 - `SchemaSet.from_crds(crds)`: a cluster's own CRDs, read by the cluster client.
@@ -23,7 +23,12 @@ from .crd import ServedKind, crd_documents, served_kind, to_crd
 from .destinationrule import DESTINATION_RULE
 from .dsl import KindSchema
 from .gateway import GATEWAY
+from .gatewayapi_gateway import K8S_GATEWAY
+from .gatewayclass import GATEWAY_CLASS
+from .grpcroute import GRPC_ROUTE
+from .httproute import HTTP_ROUTE
 from .peerauthentication import PEER_AUTHENTICATION
+from .referencegrant import REFERENCE_GRANT
 from .requestauthentication import REQUEST_AUTHENTICATION
 from .serviceentry import SERVICE_ENTRY
 from .sidecar import SIDECAR
@@ -43,6 +48,12 @@ SHIPPED_KINDS: tuple[KindSchema, ...] = (
     REQUEST_AUTHENTICATION,
     AUTHORIZATION_POLICY,
     TELEMETRY,
+    # The Gateway API (gateway.networking.k8s.io, standard channel), installed next to Istio's.
+    GATEWAY_CLASS,
+    REFERENCE_GRANT,
+    K8S_GATEWAY,
+    HTTP_ROUTE,
+    GRPC_ROUTE,
 )
 
 # Kubernetes version names: v1 > v1beta2 > v1beta1 > v1alpha1 (GA, then beta, then alpha).

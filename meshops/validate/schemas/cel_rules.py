@@ -1,4 +1,4 @@
-"""Named rule checks: the `x-kubernetes-validations` (CEL) rules of the Istio schemas, in Python.
+"""Named rule checks: the `x-kubernetes-validations` (CEL) rules of the shipped schemas, in Python.
 
 A structural schema cannot say "a duration of at least 1ms" or "portLevelMtls needs a selector";
 the CRDs say it with CEL rules, which the API server evaluates and jsonschema cannot. Each row of
@@ -10,28 +10,20 @@ gets the value at the rule's node (`self` in CEL) and returns True when the valu
 Rows marked `stricter=True` go beyond the upstream CRDs: they mirror what istiod's validating
 webhook rejects (weights and percentages outside 0-100, ports outside 1-65535 in destinations), so
 a mistake is caught in the pull request rather than at `kubectl apply` time.
+
+The Gateway API kinds' rows live in `gatewayapi_rules.py` and join `CHECKS` here, so one registry
+answers `for_rule` and `validation_rule` for every shipped kind.
 """
 from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from ...model.durations import go_duration_seconds
-
-
-@dataclass(frozen=True)
-class RuleCheck:
-    """One rule: its name in the DSL, the message users see, the CEL we export, and the test."""
-
-    name: str
-    message: str
-    cel: str
-    holds: Callable[[Any], bool]  # True when `self` satisfies the rule
-    applies_to: type | tuple[type, ...] = object  # rules sharing a message are told apart by the type of `self`
-    stricter: bool = False  # True: istiod's webhook rejects this, the upstream CRD does not say it
+from .gatewayapi_rules import GATEWAY_API_CHECKS
+from .rulecheck import RuleCheck
 
 
 def _duration_at_least_1ms(value: Any) -> bool:
@@ -212,7 +204,7 @@ CHECKS: tuple[RuleCheck, ...] = (
               _no_tag_value_for_remove, dict),
     RuleCheck("ip_or_cidr", "must be an IP address or CIDR block", "isCIDR(self) || isIP(self)",
               _valid_ip_or_cidr, str, stricter=True),
-)
+) + GATEWAY_API_CHECKS
 
 BY_NAME: dict[str, RuleCheck] = {check.name: check for check in CHECKS}
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ...model.errors import ConfigError
+from ...model.kinds import GATEWAY_API_GROUP
 from .dsl import KindSchema
 
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
@@ -32,8 +33,25 @@ PRINTER_COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
 AGE_COLUMN = {"name": "Age", "jsonPath": ".metadata.creationTimestamp", "type": "date"}
 
 
-def _printer_columns(kind: str) -> list[dict[str, str]]:
-    columns = [{"name": name, "jsonPath": path, "type": type_} for name, path, type_ in PRINTER_COLUMNS.get(kind, ())]
+# The Gateway API kinds' columns, as its CRDs declare them (AGE included, where they put it).
+_ACCEPTED = '.status.conditions[?(@.type=="Accepted")].status'
+_PROGRAMMED = '.status.conditions[?(@.type=="Programmed")].status'
+GATEWAY_API_PRINTER_COLUMNS: dict[str, tuple[dict[str, Any], ...]] = {
+    "GatewayClass": ({"name": "Controller", "jsonPath": ".spec.controllerName", "type": "string"},
+                     {"name": "Accepted", "jsonPath": _ACCEPTED, "type": "string"}, AGE_COLUMN,
+                     {"name": "Description", "jsonPath": ".spec.description", "type": "string", "priority": 1}),
+    "Gateway": ({"name": "Class", "jsonPath": ".spec.gatewayClassName", "type": "string"},
+                {"name": "Address", "jsonPath": ".status.addresses[*].value", "type": "string"},
+                {"name": "Programmed", "jsonPath": _PROGRAMMED, "type": "string"}, AGE_COLUMN),
+    "HTTPRoute": ({"name": "Hostnames", "jsonPath": ".spec.hostnames", "type": "string"}, AGE_COLUMN),
+    "GRPCRoute": ({"name": "Hostnames", "jsonPath": ".spec.hostnames", "type": "string"}, AGE_COLUMN),
+}
+
+
+def _printer_columns(kind: KindSchema) -> list[dict[str, Any]]:
+    if kind.group == GATEWAY_API_GROUP:
+        return [dict(column) for column in GATEWAY_API_PRINTER_COLUMNS.get(kind.kind, (AGE_COLUMN,))]
+    columns = [{"name": name, "jsonPath": path, "type": type_} for name, path, type_ in PRINTER_COLUMNS.get(kind.kind, ())]
     return columns + [dict(AGE_COLUMN)]
 
 
@@ -46,28 +64,31 @@ def to_crd(kind: KindSchema) -> dict[str, Any]:
         "listKind": f"{kind.kind}List",
         "plural": kind.plural,
         "singular": kind.singular,
-        "categories": ["istio-io", group_category],
+        "categories": list(kind.categories) or ["istio-io", group_category],
     }
     if kind.short_names:
         names["shortNames"] = list(kind.short_names)
+    metadata: dict[str, Any] = {"name": f"{kind.plural}.{kind.group}", "labels": {SHIPPED_LABEL: "shipped"}}
+    if kind.annotations:
+        metadata["annotations"] = dict(kind.annotations)
     return {
         "apiVersion": CRD_API_VERSION,
         "kind": CRD_KIND,
-        "metadata": {"name": f"{kind.plural}.{kind.group}", "labels": {SHIPPED_LABEL: "shipped"}},
+        "metadata": metadata,
         "spec": {
             "group": kind.group,
             "names": names,
-            "scope": "Namespaced",
+            "scope": "Namespaced" if kind.namespaced else "Cluster",
             "versions": [
                 {
                     "name": version,
                     "served": True,
-                    "storage": index == 0,
+                    "storage": version == kind.stored_version,
                     "schema": {"openAPIV3Schema": schema},
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": _printer_columns(kind.kind),
+                    "subresources": {"status": {}} if kind.has_status else {},
+                    "additionalPrinterColumns": _printer_columns(kind),
                 }
-                for index, version in enumerate(kind.versions)
+                for version in kind.versions
             ],
         },
     }

@@ -1,10 +1,12 @@
-"""A small vocabulary for writing the Istio schemas by hand, readable next to the API reference.
+"""A small vocabulary for writing the shipped schemas by hand, readable next to the API reference.
 
-Each kind module (`virtualservice.py`, …) describes its `spec` with these helpers; `common.py`
-holds the messages several kinds share (StringMatch, PortSelector, WorkloadSelector, TLS settings).
+Each kind module (`virtualservice.py`, `httproute.py`, …) describes its `spec` with these helpers;
+`common.py` holds the messages several Istio kinds share (StringMatch, PortSelector, WorkloadSelector,
+TLS settings), `gatewayapi_common.py` those of the Gateway API kinds (references, matches, filters).
 Every helper returns a plain structural-schema dict (`openAPIV3Schema` conventions: every node
 typed, maps as `additionalProperties`, "at most one of" as `oneOf` over `required`, rules as
-`x-kubernetes-validations`), so what we load is exactly what `meshops crds export` prints.
+`x-kubernetes-validations`, server-side `default`s and list/map merge types as the API server reads
+them), so what we load is exactly what `meshops crds export` prints.
 """
 from __future__ import annotations
 
@@ -27,21 +29,23 @@ def _node(node: Schema, checks: Iterable[str] = (), **keywords: Any) -> Schema:
 
 def string(*, enum: Iterable[str] = (), pattern: str | None = None, min_length: int | None = None,
            max_length: int | None = None, format: str | None = None, checks: Iterable[str] = (),
-           doc: str | None = None) -> Schema:
-    """A string, optionally limited to `enum` values, a `pattern` or a length (`format: byte`: base64)."""
+           doc: str | None = None, default: str | None = None) -> Schema:
+    """A string, optionally limited to `enum` values, a `pattern` or a length (`format: byte`: base64);
+    `default` is what the API server fills in when the field is left out."""
     return _node({"type": "string"}, checks, format=format, description=doc, enum=list(enum) or None,
-                 pattern=pattern, minLength=min_length, maxLength=max_length)
+                 pattern=pattern, minLength=min_length, maxLength=max_length, default=default)
 
 
-def enum(*values: str, doc: str | None = None) -> Schema:
+def enum(*values: str, doc: str | None = None, default: str | None = None) -> Schema:
     """A string that must be one of `values` (a protobuf enum)."""
-    return string(enum=values, doc=doc)
+    return string(enum=values, doc=doc, default=default)
 
 
 def integer(*, format: str | None = None, minimum: int | None = None, maximum: int | None = None,
-            nullable: bool = False, checks: Iterable[str] = ()) -> Schema:
+            nullable: bool = False, checks: Iterable[str] = (), enum: Iterable[int] = (),
+            default: int | None = None) -> Schema:
     return _node({"type": "integer"}, checks, format=format, minimum=minimum, maximum=maximum,
-                 nullable=nullable or None)
+                 nullable=nullable or None, enum=list(enum) or None, default=default)
 
 
 def number(*, minimum: float | None = None, maximum: float | None = None, nullable: bool = False,
@@ -79,9 +83,19 @@ def duration(*, webhook: bool = False) -> Schema:
     return string(checks=("webhook_duration" if webhook else "duration",))
 
 
+# How server-side apply merges a list (`x-kubernetes-list-type`): replaced whole, a set of scalars,
+# or a map keyed by `map_keys` (Gateway listeners by name: two managers may own different listeners).
+LIST_TYPES = ("atomic", "set", "map")
+
+
 def array(items: Schema, *, max_items: int | None = None, min_items: int | None = None,
-          checks: Iterable[str] = ()) -> Schema:
-    return _node({"type": "array", "items": items}, checks, maxItems=max_items, minItems=min_items)
+          checks: Iterable[str] = (), list_type: str | None = None, map_keys: Iterable[str] = (),
+          default: list | None = None) -> Schema:
+    if list_type is not None and list_type not in LIST_TYPES:
+        raise ValueError(f"list type {list_type!r} is not one of {LIST_TYPES}")
+    keywords = {"x-kubernetes-list-type": list_type, "x-kubernetes-list-map-keys": list(map_keys) or None}
+    return _node({"type": "array", "items": items}, checks, maxItems=max_items, minItems=min_items, default=default,
+                 **keywords)
 
 
 def strings(**kwargs: Any) -> Schema:
@@ -103,8 +117,10 @@ def exclusive(*names: str) -> Schema:
 
 
 def obj(fields: dict[str, Schema], *, required: Iterable[str] = (), oneof: Iterable[Iterable[str]] = (),
-        checks: Iterable[str] = (), doc: str | None = None) -> Schema:
-    """A message: its fields (unknown ones are errors), required ones, oneof groups and rules."""
+        checks: Iterable[str] = (), doc: str | None = None, default: dict | None = None,
+        atomic: bool = False) -> Schema:
+    """A message: its fields (unknown ones are errors), required ones, oneof groups and rules;
+    `atomic` objects are replaced whole by server-side apply (label selectors)."""
     node: Schema = {"type": "object", "properties": dict(fields)}
     required = list(required)
     unknown = [name for name in required if name not in fields]
@@ -114,7 +130,8 @@ def obj(fields: dict[str, Schema], *, required: Iterable[str] = (), oneof: Itera
     if len(groups) == 1:
         node.update(groups[0])
     return _node(node, checks, description=doc, required=required or None,
-                 allOf=groups if len(groups) > 1 else None)
+                 allOf=groups if len(groups) > 1 else None, default=default,
+                 **{"x-kubernetes-map-type": "atomic" if atomic else None})
 
 
 PRESERVE: Schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
@@ -122,7 +139,8 @@ PRESERVE: Schema = {"type": "object", "x-kubernetes-preserve-unknown-fields": Tr
 
 @dataclass(frozen=True)
 class KindSchema:
-    """One Istio kind: names, served versions (storage first) and the one spec all versions share."""
+    """One kind: names, served versions (storage first unless `storage_version` says otherwise) and
+    the one spec all versions share."""
 
     group: str
     kind: str
@@ -132,11 +150,19 @@ class KindSchema:
     spec: Schema
     doc: str
     spec_required: bool = False  # WorkloadEntry: an object without spec is meaningless
-    categories: tuple[str, ...] = field(default=())
+    categories: tuple[str, ...] = field(default=())  # empty: the Istio categories (see crd.to_crd)
+    namespaced: bool = True  # False: cluster-scoped (GatewayClass)
+    storage_version: str | None = None  # None: the first of `versions` (ReferenceGrant stores v1beta1)
+    has_status: bool = True  # ReferenceGrant has neither a status nor its subresource
+    annotations: tuple[tuple[str, str], ...] = ()  # CRD metadata annotations (the Gateway API release channel)
 
     @property
     def singular(self) -> str:
         return self.kind.lower()
+
+    @property
+    def stored_version(self) -> str:
+        return self.storage_version or self.versions[0]
 
     def open_api_v3_schema(self) -> Schema:
         """The `openAPIV3Schema` of every version: spec plus a free-form status the controller owns."""
@@ -144,7 +170,7 @@ class KindSchema:
         spec.setdefault("description", self.doc)
         schema: Schema = {
             "type": "object",
-            "properties": {"spec": spec, "status": dict(PRESERVE)},
+            "properties": {"spec": spec, "status": dict(PRESERVE)} if self.has_status else {"spec": spec},
         }
         if self.spec_required:
             schema["required"] = ["spec"]

@@ -1,4 +1,4 @@
-"""A config repo's own copy of its clusters' Istio CRDs (`crds/`), written by `meshops crds pull`.
+"""A config repo's own copy of its clusters' Istio (and Gateway API) CRDs (`crds/`), written by `meshops crds pull`.
 
 Offline validation is only as good as its schemas: a repo that keeps the CRDs of the Istio version
 its clusters run validates against exactly that version, in CI, without cluster access. Layout:
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ...model import kinds as kind_table
 from ...model.errors import ClusterError
 from ...source.envconfig import CRDS_DIR
 from ...source.repo import Tree
@@ -17,8 +18,10 @@ from . import SchemaSet
 from .crd import crd_documents
 
 SHARED_CRDS_FILE = f"{CRDS_DIR}/istio.yaml"
-# Groups whose CRDs `crds pull` keeps: everything Istio serves (networking, security, telemetry, extensions …).
+# Groups whose CRDs `crds pull` keeps: everything Istio serves (networking, security, telemetry, extensions …)
+# and the Kubernetes Gateway API, which Istio implements (its version is the cluster's, like Istio's).
 ISTIO_GROUP_SUFFIX = ".istio.io"
+MESH_GROUPS = frozenset({kind_table.GATEWAY_API_GROUP})
 # Fields the API server fills in: they change on every read and mean nothing in git.
 _SERVER_METADATA = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink")
 _CLIENT_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
@@ -52,11 +55,11 @@ def schemas_for(tree: Tree | None, environment: str | None, *, crd_files: Iterab
 
 
 def istio_crds(crds: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The Istio CRDs among `crds`, without server-populated fields and status, sorted by name."""
+    """The Istio and Gateway API CRDs among `crds`, without server-populated fields and status, sorted by name."""
     kept = []
     for crd in crd_documents(crds):
         group = str((crd.get("spec") or {}).get("group") or "")
-        if not group.endswith(ISTIO_GROUP_SUFFIX):
+        if not group.endswith(ISTIO_GROUP_SUFFIX) and group not in MESH_GROUPS:
             continue
         metadata = dict(crd.get("metadata") or {})
         for name in _SERVER_METADATA:
