@@ -8,6 +8,7 @@ keys, block style), so the same data always gives the same bytes.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -64,21 +65,18 @@ _SCALAR_CONSTRUCTORS = {
 }
 
 
+# The tag of a node depends on its kind, its text and whether it was plain only (a loader without
+# path resolvers, as ours); keys and values repeat a lot. lru_cache is C code: libyaml's composer
+# calls it for every node without running a line of Python when the answer is known.
+_RESOLVE = functools.lru_cache(maxsize=1 << 16)(yaml.resolver.Resolver().resolve)
+
+
 class _Loader(yaml.CSafeLoader):
-    """libyaml's loader with the implicit-tag resolver memoized: keys and values repeat a lot."""
+    """libyaml's loader with the tag resolver memoized (`_RESOLVE`)."""
 
-    _resolved: dict = {}
-
-    def resolve(self, kind, value, implicit):
-        if kind is ScalarNode and implicit[0]:
-            key = (value, implicit[1])
-            tag = self._resolved.get(key)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(self._resolved) < 100_000:
-                    self._resolved[key] = tag
-            return tag
-        return super().resolve(kind, value, implicit)
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.resolve = _RESOLVE  # an instance attribute: what the composer looks up first
 
 
 class NodeBudget:
