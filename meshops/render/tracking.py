@@ -70,22 +70,26 @@ _SCALARS = {str: TrackedStr, int: TrackedInt, float: TrackedFloat}
 def track(values: Values) -> TrackedDict:
     """A copy of the merged values where every node knows where it was set."""
 
-    def wrap(node: Any, path: Path) -> Any:
-        origin = values.origin(path)
+    origins = values.origins
+
+    # A path without an origin of its own has its parent's (as `Values.origin` probes): passed down.
+    def wrap(node: Any, path: Path, inherited: Location | None) -> Any:
+        origin = origins.get(path, inherited) if path else None
         if isinstance(node, dict):
-            wrapped: Any = TrackedDict((key, wrap(value, path + (key,))) for key, value in node.items())
+            wrapped: Any = TrackedDict({key: wrap(value, path + (key,), origin) for key, value in node.items()})
             wrapped.values_path = path
         elif isinstance(node, list):
-            wrapped = TrackedList(wrap(value, path + (index,)) for index, value in enumerate(node))
+            wrapped = TrackedList([wrap(value, path + (index,), origin) for index, value in enumerate(node)])
             wrapped.values_path = path
-        elif type(node) in _SCALARS:
-            wrapped = _SCALARS[type(node)](node)
-        else:  # bool and None cannot be subclassed; they print without provenance
-            return node
+        else:
+            scalar = _SCALARS.get(type(node))
+            if scalar is None:  # bool and None cannot be subclassed; they print without provenance
+                return node
+            wrapped = scalar(node)
         wrapped.origin = origin
         return wrapped
 
-    return wrap(values.data, ())
+    return wrap(values.data, (), None)
 
 
 def origins_of(value: Any) -> list[Location]:
