@@ -27,6 +27,7 @@ sys.path.append(str(ROOT / "benchmarks"))
 
 from meshops.dashboard.app import Dashboard  # noqa: E402
 from meshops.dashboard.sources import Origin, Sources  # noqa: E402
+from meshops.pipeline.operator import Operator  # noqa: E402
 from meshops.sandbox import SandboxServer  # noqa: E402
 from reconcile import make_repo  # noqa: E402  (benchmarks/reconcile.py: N environments, a ConfigMap each)
 
@@ -57,7 +58,8 @@ def main() -> None:
         if done.returncode != 0:
             raise SystemExit(f"reconcile failed: {done.stderr[-2000:]}")
         clock = Clock()
-        origin = Origin(repo=str(repo), cache_dir=str(work_dir / "cache"), kubeconfig=str(kubeconfig), context="sandbox")
+        origin = Origin(repo=str(repo), cache_dir=str(work_dir / "cache"),
+                        operator=Operator(kubeconfig=str(kubeconfig), context="sandbox"))
         dashboard = Dashboard(Sources(origin, clock=clock), clock=clock)
         timings = []
         for _ in range(args.repeat + 1):

@@ -244,3 +244,27 @@ def team_repo(tmp_path: Path, origin):
     repo.index.commit("team config")
     repo.create_remote("origin", str(origin)).push("main:main")
     return repo
+
+
+# -- rollouts end to end: sandbox, synthetic mesh following the weights, real Prometheus -----------------
+
+
+@pytest.fixture
+def scenario(mesh_sandbox, tmp_path, traffic, prometheus, request):
+    """A `rollouts.Scenario` maker: services of the test's own namespace, rolled out against the real Prometheus."""
+    from rollouts import Scenario, assert_every_write_sums_to_100, fast_policy
+
+    made: list[Scenario] = []
+
+    def make(services: dict[str, dict], *, policy: dict | None = None, prometheus_url: str | None = None, **options):
+        namespace = "ro-" + request.node.name.removeprefix("test_").replace("_", "-")[:40].rstrip("-")
+        built = Scenario(mesh=mesh_sandbox, tmp_path=tmp_path, traffic=traffic, namespace=namespace, services=services,
+                         policy=policy or fast_policy(), prometheus_url=prometheus_url or prometheus.url, **options)
+        made.append(built)
+        return built
+
+    yield make
+    for built in made:
+        built.close()
+    if made:
+        assert_every_write_sums_to_100(mesh_sandbox.server.log)

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Iterable
 
 from helpers import REPO_ROOT, commit_all, run_meshops
+from meshops.cluster.connect import connect
+from meshops.rollout.driver import RolloutEngine
+from meshops.rollout.event_recorder import EventRecorder
+from meshops.rollout.store import RolloutStore
+from meshops.sim.follow import WeightFollower
+from meshops.source.envconfig import load_env_config
+from meshops.source.repo import WorkTree
 from meshops.model.identity import ROLLOUT_ANNOTATION
-from meshops.rollout.routes import route_weights
+from meshops.model.steering import route_weights, rule_routes
 from meshops.rollout.state import RolloutState, state_of
 
 ENV = "test"
@@ -32,17 +40,21 @@ def fast_policy(**overrides: object) -> dict:
 
 
 def make_repo(root: Path, *, namespace: str, services: dict[str, str], policy: dict,
-              prometheus_url: str = "http://127.0.0.1:1") -> Path:
+              prometheus_url: str = "http://127.0.0.1:1", templates: dict[str, str] | None = None,
+              settings: dict | None = None) -> Path:
     """A config repo with one environment `test`: `services` maps service -> version (v1, v2, v3 exist).
 
+    `templates` replaces (or adds) template files by name; `settings` adds meshops.yaml keys.
     Committed once (its root commit is the owner id of what it applies); tests then edit the working tree.
     """
     (root / "templates").mkdir(parents=True)
     for template in TEMPLATES:
         shutil.copy(REPO_ROOT / "templates" / template, root / "templates" / template)
+    for name, text in (templates or {}).items():
+        (root / "templates" / name).write_text(text)
     (root / "environments" / "base").mkdir(parents=True)
     (root / "environments" / ENV).mkdir(parents=True)
-    config = {"namespace": namespace, "prometheus": {"url": prometheus_url}, "rollout": policy}
+    config = {"namespace": namespace, "prometheus": {"url": prometheus_url}, "rollout": policy, **(settings or {})}
     (root / "environments" / ENV / "meshops.yaml").write_text(json.dumps(config, indent=2) + "\n")
     (root / "environments" / ENV / "values.yaml").write_text("{}\n")
     write_values(root, services)
@@ -68,6 +80,14 @@ class Cluster:
         self.namespace = namespace
         mesh.core_v1().create_namespace({"metadata": {"name": namespace}})
 
+    def deploy(self, service: str, *versions: str, ready: bool = True) -> None:
+        """Ready Deployments for `versions` of `service` (what the canary readiness check reads)."""
+        from meshops.sim.workloads import ensure_deployment
+
+        api = connect(kubeconfig=str(self.mesh.kubeconfig), context="sandbox")
+        for version in versions:
+            ensure_deployment(api, namespace=self.namespace, service=service, version=version, ready=ready)
+
     def cli(self, *args: str, timeout: float = 120):
         return run_meshops(*args, "--env", ENV, "--repo", str(self.repo), "--kubeconfig", str(self.mesh.kubeconfig),
                            "--context", "sandbox", timeout=timeout)
@@ -85,10 +105,11 @@ class Cluster:
         assert state is not None, f"{name} has no rollout state"
         return state
 
-    def weights(self, name: str) -> dict[str, int]:
-        """What the VirtualService's default rule routes now."""
-        rules = {rule.get("name"): rule for rule in self.vs(name)["spec"]["http"]}
-        return route_weights(rules["default"]["route"])
+    def weights(self, name: str, rule: str | None = None) -> dict[str, int]:
+        """What the VirtualService's `rule` (default: the first its rollout steers, else `default`) routes now."""
+        obj = self.vs(name)
+        state = state_of(obj)
+        return route_weights(rule_routes(obj, rule or (state.rule if state else "default")))
 
     def events(self, name: str) -> list[str]:
         """Reasons of the Events about VirtualService `name`, oldest first."""
@@ -104,7 +125,8 @@ def written_splits(entries: Iterable) -> list[dict[str, int]]:
     """Every route split that a VirtualService write in the request log asked for, in order.
 
     Reads the request bodies: server-side apply and create send the object, JSON Patch the ops
-    (a route `replace`, and the annotation whose `current` must agree with it).
+    (route `replace`s, and the annotation whose `current` must agree with them; a patch of the
+    annotation alone records state and moves no weight).
     """
     splits: list[dict[str, int]] = []
     for entry in entries:
@@ -115,13 +137,15 @@ def written_splits(entries: Iterable) -> list[dict[str, int]]:
             splits.extend(_rule_splits(body))
             continue
         routes = [op["value"] for op in body if op.get("op") in ("replace", "add") and op["path"].endswith("/route")]
+        if not routes:
+            continue  # a state-only write (what was notified): no weights to check
         annotation = [op["value"] for op in body if op["path"].startswith("/metadata/annotations")]
         for value in routes:
             splits.append(route_weights(value))
         for value in annotation:
             text = value if isinstance(value, str) else value.get(ROLLOUT_ANNOTATION)
             current = json.loads(text)["current"]
-            assert [current] == [route_weights(value) for value in routes], (current, routes)
+            assert all(current == route_weights(value) for value in routes), (current, routes)
     return splits
 
 
@@ -132,3 +156,62 @@ def assert_every_write_sums_to_100(log) -> list[dict[str, int]]:
     assert not bad, f"writes whose weights do not sum to 100: {bad}"
     return splits
 
+
+
+RPS = 200.0  # per service: 20 % of it gives 40 canary requests/s, far above minRequests per 3 s window
+TIMEOUT = 60.0  # seconds any rollout here may take before the test gives up (they take about 10)
+
+
+class Scenario:
+    """One test's namespace: config repo, sandbox, weight-following traffic, and an engine."""
+
+    def __init__(self, *, mesh, tmp_path: Path, traffic, prometheus_url: str, namespace: str,
+                 services: dict[str, dict], policy: dict, templates: dict[str, str] | None = None,
+                 settings: dict | None = None, ready_workloads: bool = True) -> None:
+        self.namespace = namespace
+        self.services = services
+        self.prometheus_url = prometheus_url
+        repo = make_repo(tmp_path / namespace, namespace=namespace, services={name: "v1" for name in services},
+                         policy=policy, prometheus_url=prometheus_url, templates=templates, settings=settings)
+        self.cluster = Cluster(mesh, repo, namespace)
+        self.cluster.apply()
+        self.api = connect(kubeconfig=str(mesh.kubeconfig), context="sandbox")
+        self.store = RolloutStore.connect(self.api)
+        for name, canary in services.items():
+            traffic.set_workload(f"{name}-v2", namespace=namespace, service=name, version="v2", **canary.get("settings", {}))
+        rates = {name: canary.get("rps", RPS) for name, canary in services.items()}
+        self.follower = WeightFollower(self.store, traffic, namespace=namespace, services=rates,
+                                       ready_workloads=ready_workloads).start()
+
+    def roll_out(self, *names: str) -> None:
+        """Git names v2 for `names` (all services by default) and apply starts the rollouts."""
+        chosen = names or tuple(self.services)
+        write_values(self.cluster.repo, {name: "v2" if name in chosen else "v1" for name in self.services})
+        self.cluster.apply()
+
+    def engine(self, **options) -> RolloutEngine:
+        from meshops.metrics.prometheus import PrometheusClient
+
+        config = load_env_config(WorkTree(self.cluster.repo), ENV)
+        return RolloutEngine(store=self.store, config=config, metrics=PrometheusClient(self.prometheus_url),
+                             events=EventRecorder(self.api), **options)
+
+    def run(self, **options):
+        engine = self.engine(**options)
+        return {tick.ref.name: tick for tick in engine.run(engine.active(ENV), timeout=TIMEOUT)}
+
+    def wait_for(self, name: str, condition, *, timeout: float = TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.cluster.state(name)
+            if condition(state):
+                return state
+            time.sleep(0.2)
+        raise AssertionError(f"{name}: condition not reached within {timeout}s; state {self.cluster.state(name)}")
+
+    def canary_weights(self, name: str) -> list[int]:
+        """Every weight the canary was given, from the rollout's history."""
+        return [entry["current"].get("v2", 0) for entry in self.cluster.state(name).history]
+
+    def close(self) -> None:
+        self.follower.stop()

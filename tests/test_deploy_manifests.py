@@ -143,6 +143,7 @@ def test_the_roles_grant_what_the_example_repository_renders_where_it_renders_it
             assert grants.get((row.group, row.plural), set()) >= writes, (environment, str(manifest.key))
     assert by_namespace["bookinfo"][("", "pods")] == {"list"}  # validation: DestinationRule subsets select pods
     assert by_namespace["bookinfo"][("", "events")] == {"create"}  # rollout decisions and refused prunes
+    assert by_namespace["bookinfo"][("apps", "deployments")] == {"get"}  # canary readiness before each step
 
 
 def test_the_deployment_runs_an_existing_controller_command_with_its_secret_mounted():

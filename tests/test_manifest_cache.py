@@ -217,6 +217,21 @@ def test_render_keeps_its_yaml_and_prints_it_again_unchanged(example_repo, tmp_p
     assert cold == warm == (fresh.to_yaml(), len(fresh.manifests))
 
 
+def test_a_render_kept_by_meshops_render_is_checked_as_a_fresh_one_before_a_plan(tmp_path):
+    repo = copy_example_repo(tmp_path / "repo")
+    path = repo / "environments" / "dev" / "meshops.yaml"
+    path.write_text(path.read_text().replace("  url: http://prometheus.istio-system:9090\n",
+                                             "  url: http://prometheus.istio-system:9090\n  password: hunter2\n", 1))
+    cache = ManifestCache(tmp_path / "cache")
+    render_text(repo=str(repo), ref=None, environment="dev", cache=cache)  # `meshops render` keeps it unchecked
+    with pytest.raises(ConfigError) as fresh:
+        _render(repo, None)
+    with pytest.raises(ConfigError) as kept:
+        _render(repo, cache)
+    assert "prometheus.password" in fresh.value.one_line() and "hunter2" not in fresh.value.one_line()
+    assert kept.value.one_line() == fresh.value.one_line()
+
+
 def test_reads_outside_the_keyed_paths_are_found():
     class Files:
         def read(self, path):

@@ -25,6 +25,19 @@ T0 = 1_704_067_200.0
 END = 600  # seconds of history
 RATINGS_BREAKS = 300  # ratings-v2 starts answering 10 % 5xx here
 DETAILS_STARTS = 400  # details-v2 gets its first traffic here
+# Series no sidecar writes: a canary whose request counter holds NaN samples, and one counted
+# without its duration histogram (dropped by relabelling), both at 10 requests/s.
+ODD_SERIES = ("nan-v2", "nohisto-v2")
+
+
+def _odd_series() -> list[str]:
+    labels = '{{reporter="destination",destination_workload="{}",destination_workload_namespace="bookinfo",response_code="200"}}'
+    lines = []
+    for workload in ODD_SERIES:
+        for second in range(1, END + 1):
+            value = "NaN" if workload == "nan-v2" else f"{10.0 * second!r}"
+            lines.append(f"istio_requests_total{labels.format(workload)} {value} {T0 + second:.3f}")
+    return lines
 
 
 def record_history() -> str:
@@ -35,6 +48,9 @@ def record_history() -> str:
     mesh.set_workload("reviews-v2", error_share=0.052, latency=fixed_latency(300))
     mesh.set_service("ratings", rps=50, weights={"v1": 50, "v2": 50})
     mesh.set_service("details", rps=100, weights={"v1": 100, "v2": 0})
+    mesh.set_service("ambient", rps=100, weights={"v1": 90, "v2": 10})
+    for version in ("v1", "v2"):  # ambient mode: no sidecars, a waypoint proxy reports the requests
+        mesh.set_workload(f"ambient-{version}", reporters=("waypoint",))
     history = History(mesh)
     for second in range(1, END + 1):
         clock.set(T0 + second)
@@ -43,7 +59,9 @@ def record_history() -> str:
         if second == DETAILS_STARTS:
             mesh.set_weights("details", {"v1": 90, "v2": 10})
         history.capture(T0 + second)
-    return history.openmetrics()
+    text = history.openmetrics()
+    durations = text.index("# HELP istio_request_duration_milliseconds")
+    return text[:durations] + "\n".join(_odd_series()) + "\n" + text[durations:]
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +155,29 @@ def test_odd_names_are_escaped_so_they_mean_no_data_not_bad_promql(server, polic
     result = analyze(metrics=server.client(), policy=policy, target=target, at=T0 + 200)
     assert result.decision is Outcome.HOLD
     assert result.check("request-count").reason == 'no data: canary re"views-v2 received no requests in 1m'
+
+
+def test_a_request_count_of_nan_is_reported_as_nan_samples_not_as_an_idle_canary(server, policy):
+    result = judge(server, policy, "nan", 200)
+    count = result.check("request-count")
+    assert result.decision is Outcome.HOLD and count.value is None
+    assert count.reason == ('no data: Prometheus answered NaN for the requests to canary nan-v2 in 1m '
+                            '(NaN samples in istio_requests_total{reporter="destination"}, not a count of 0)')
+    assert "received no requests" not in result.summary()
+
+
+def test_a_latency_missing_while_requests_are_counted_names_the_missing_histogram(server, policy):
+    result = judge(server, policy, "nohisto", 200)
+    latency = result.check("latency")
+    assert result.check("request-count").outcome is Outcome.PASS
+    assert latency.outcome is Outcome.FAIL
+    assert latency.reason.startswith("p99 latency of canary nohisto-v2 has no series although 600 requests were counted")
+    assert "istio_request_duration_milliseconds_bucket" in latency.reason
+
+
+def test_an_ambient_canary_is_judged_on_the_waypoints_metrics_when_the_policy_says_so(server, policy):
+    assert judge(server, policy, "ambient", 200).check("request-count").reason == (
+        "no data: canary ambient-v2 received no requests in 1m")
+    waypoint = judge(server, replace(policy, reporter="waypoint"), "ambient", 200)
+    assert waypoint.decision is Outcome.PASS, waypoint.summary()
+    assert 'reporter="waypoint"' in waypoint.check("success-rate").query

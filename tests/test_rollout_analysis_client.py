@@ -16,7 +16,7 @@ from meshops.source.envconfig import EnvConfig
 from meshops.model.errors import ConfigError
 from meshops.sim.prometheus import LocalPrometheus, free_port
 from meshops.metrics.prometheus import PrometheusClient
-from meshops.pipeline.rollouts import prometheus_from_config
+from meshops.pipeline.rollouts import metrics_source
 from meshops.metrics.source import QueryStatus
 
 pytestmark = pytest.mark.prometheus
@@ -48,10 +48,10 @@ def test_an_empty_vector_is_no_data(client):
     assert result.reason == "no data: the query returned no series"
 
 
-def test_nan_is_not_a_number_and_says_why_it_usually_happens(client):
+def test_nan_is_not_a_number_and_names_both_of_its_causes(client):
     result = client.query_value("vector(0) / vector(0)")
     assert result.status is QueryStatus.NOT_A_NUMBER and result.value is None
-    assert "NaN" in result.reason and "no requests" in result.reason
+    assert result.reason == "no usable value: the query returned NaN (a division by zero such as 0/0, or NaN samples)"
 
 
 def test_infinity_is_not_a_number_either(client):
@@ -204,7 +204,7 @@ def test_no_data_statuses_are_the_ones_a_policy_may_hold_on():
 def test_the_client_of_an_environment_uses_its_url_and_timeout():
     config = EnvConfig(name="prod", file="environments/prod/meshops.yaml",
                        data={"prometheus": {"url": "http://prometheus:9090/", "timeout": "2s"}})
-    client = prometheus_from_config(config)
+    client = metrics_source(config)
     assert (client.url, client.timeout) == ("http://prometheus:9090", 2.0)
 
 
@@ -215,5 +215,5 @@ def test_the_client_of_an_environment_uses_its_url_and_timeout():
 def test_an_environment_without_a_usable_prometheus_url_is_a_config_error(section, message):
     config = EnvConfig(name="dev", file="environments/dev/meshops.yaml", data={"prometheus": section})
     with pytest.raises(ConfigError) as caught:
-        prometheus_from_config(config)
+        metrics_source(config)
     assert message in caught.value.one_line() and "environments/dev/meshops.yaml" in caught.value.one_line()

@@ -92,7 +92,7 @@ def test_five_percent_errors_fail_the_success_rate_with_the_measured_value(mesh,
     assert re.fullmatch(r"success rate 95(\.\d+)?% < min 99%", success.reason), success.reason
     assert 'destination_workload="an-erroring-v2"' in success.query and "[10s]" in success.query
     assert result.check("latency").outcome is Outcome.PASS
-    assert result.failed == (success,) and result.errored == ()
+    assert result.failed == (success,) and result.inconclusive == ()
 
 
 def test_a_latency_regression_fails_the_latency_check(mesh, prometheus, policy):
@@ -172,23 +172,23 @@ def test_custom_checks_are_templated_and_missing_data_or_many_series_never_pass(
     rps = result.check("canary-rps")
     assert rps.outcome is Outcome.PASS and rps.value == pytest.approx(20.0, rel=0.15)  # rate() of a live scrape on a busy machine
     assert 'destination_workload="an-healthy-v2"}[10s]' in rps.query
-    several = result.check("rps-by-version")
-    assert several.outcome is Outcome.FAIL and several.status is QueryStatus.MULTIPLE_SERIES
+    several = result.check("rps-by-version")  # a query mistake, not the canary's: inconclusive until fixed
+    assert several.outcome is Outcome.INCONCLUSIVE and several.status is QueryStatus.MULTIPLE_SERIES
     assert several.reason.startswith("expected one number but the query returned 2 series")
     queue = result.check("queue-depth")
     assert queue.outcome is Outcome.HOLD and queue.query == 'max(app_queue_depth{app="an-healthy",version="v2"})'
-    assert result.decision is Outcome.FAIL
+    assert result.decision is Outcome.INCONCLUSIVE
     assert result.query_count == 1 + 3  # built-ins in one query, each custom check its own
 
 
-def test_a_stopped_prometheus_fails_every_check_with_its_reason(policy, stopped_prometheus_url):
+def test_a_stopped_prometheus_makes_every_check_inconclusive_with_its_reason(policy, stopped_prometheus_url):
     url = stopped_prometheus_url
     target = AnalysisTarget.of(policy, service="an-healthy", namespace=NAMESPACE, canary="v2", stable="v1")
     result = analyze(metrics=PrometheusClient(url=url), policy=policy, target=target)
     reason = f"Prometheus unreachable at {url}: connection refused"
-    assert result.decision is Outcome.FAIL
+    assert result.decision is Outcome.INCONCLUSIVE and result.failed == ()
     assert {(check.outcome, check.reason, check.status) for check in result.checks} == {
-        (Outcome.FAIL, reason, QueryStatus.UNREACHABLE)
+        (Outcome.INCONCLUSIVE, reason, QueryStatus.UNREACHABLE)
     }
-    assert result.errored == result.checks
-    assert result.summary() == f"fail: an-healthy-v2: request-count, success-rate, latency: {reason}"
+    assert result.inconclusive == result.checks
+    assert result.summary() == f"inconclusive: an-healthy-v2: request-count, success-rate, latency: {reason}"

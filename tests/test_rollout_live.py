@@ -12,99 +12,17 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
 from helpers import REPO_ROOT
-from meshops.cluster.connect import connect
-from meshops.source.envconfig import load_env_config
 from meshops.model.errors import ExitCode
 from meshops.sim.prometheus import LocalPrometheus
-from meshops.rollout.driver import RolloutEngine
-from meshops.rollout.event_recorder import EventRecorder
-from meshops.sim.follow import WeightFollower
 from meshops.rollout.state import Phase
-from meshops.rollout.store import RolloutStore
-from meshops.source.repo import WorkTree
 from meshops.sim.traffic import fixed_latency
-from rollouts import ENV, Cluster, assert_every_write_sums_to_100, fast_policy, make_repo, write_values
+from rollouts import ENV, TIMEOUT, fast_policy, write_values
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
-
-RPS = 200.0  # per service: 20 % of it gives 40 canary requests/s, far above minRequests per 3 s window
-TIMEOUT = 60.0  # seconds any rollout here may take before the test gives up (they take about 10)
-
-
-class Scenario:
-    """One test's namespace: config repo, sandbox, weight-following traffic, and an engine."""
-
-    def __init__(self, *, mesh, tmp_path: Path, traffic, prometheus_url: str, namespace: str,
-                 services: dict[str, dict], policy: dict) -> None:
-        self.namespace = namespace
-        self.services = services
-        self.prometheus_url = prometheus_url
-        repo = make_repo(tmp_path / namespace, namespace=namespace, services={name: "v1" for name in services},
-                         policy=policy, prometheus_url=prometheus_url)
-        self.cluster = Cluster(mesh, repo, namespace)
-        self.cluster.apply()
-        self.api = connect(kubeconfig=str(mesh.kubeconfig), context="sandbox")
-        self.store = RolloutStore.connect(self.api)
-        for name, canary in services.items():
-            traffic.set_workload(f"{name}-v2", namespace=namespace, service=name, version="v2", **canary.get("settings", {}))
-        rates = {name: canary.get("rps", RPS) for name, canary in services.items()}
-        self.follower = WeightFollower(self.store, traffic, namespace=namespace, services=rates).start()
-
-    def roll_out(self, *names: str) -> None:
-        """Git names v2 for `names` (all services by default) and apply starts the rollouts."""
-        chosen = names or tuple(self.services)
-        write_values(self.cluster.repo, {name: "v2" if name in chosen else "v1" for name in self.services})
-        self.cluster.apply()
-
-    def engine(self, **options) -> RolloutEngine:
-        from meshops.metrics.prometheus import PrometheusClient
-
-        config = load_env_config(WorkTree(self.cluster.repo), ENV)
-        return RolloutEngine(store=self.store, config=config, metrics=PrometheusClient(self.prometheus_url),
-                             events=EventRecorder(self.api), **options)
-
-    def run(self, **options):
-        engine = self.engine(**options)
-        return {tick.ref.name: tick for tick in engine.run(engine.active(ENV), timeout=TIMEOUT)}
-
-    def wait_for(self, name: str, condition, *, timeout: float = TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state = self.cluster.state(name)
-            if condition(state):
-                return state
-            time.sleep(0.2)
-        raise AssertionError(f"{name}: condition not reached within {timeout}s; state {self.cluster.state(name)}")
-
-    def canary_weights(self, name: str) -> list[int]:
-        """Every weight the canary was given, from the rollout's history."""
-        return [entry["current"].get("v2", 0) for entry in self.cluster.state(name).history]
-
-    def close(self) -> None:
-        self.follower.stop()
-
-
-@pytest.fixture
-def scenario(mesh_sandbox, tmp_path, traffic, prometheus, request):
-    made: list[Scenario] = []
-
-    def make(services: dict[str, dict], *, policy: dict | None = None, prometheus_url: str | None = None) -> Scenario:
-        namespace = "ro-" + request.node.name.removeprefix("test_").replace("_", "-")[:40].rstrip("-")
-        built = Scenario(mesh=mesh_sandbox, tmp_path=tmp_path, traffic=traffic, namespace=namespace, services=services,
-                         policy=policy or fast_policy(), prometheus_url=prometheus_url or prometheus.url)
-        made.append(built)
-        return built
-
-    yield make
-    for built in made:
-        built.close()
-    assert_every_write_sums_to_100(mesh_sandbox.server.log)
-
 
 def test_a_healthy_canary_is_promoted_step_by_step_by_apply_wait(scenario):
     mesh = scenario({"cart": {}})
@@ -118,7 +36,7 @@ def test_a_healthy_canary_is_promoted_step_by_step_by_apply_wait(scenario):
     assert steps == [1, 2] and state.history[-1]["reason"] == "Promoted"
     assert state.last_analysis["decision"] == "pass"
     assert {check["name"]: check["outcome"] for check in state.last_analysis["checks"]} == {
-        "request-count": "pass", "success-rate": "pass", "latency": "pass"}
+        "canary-ready": "pass", "request-count": "pass", "success-rate": "pass", "latency": "pass"}
     events = mesh.cluster.events("cart")
     assert events[0] == "Started" and events.count("StepAdvanced") == 2 and events[-1] == "Promoted"
     assert mesh.cluster.cli("diff").returncode == 0  # the cluster now matches git
@@ -192,21 +110,47 @@ def test_pause_resume_promote_and_abort_reach_a_running_engine(scenario):
     assert "by " in mesh.cluster.state("cart").message
 
 
-def test_prometheus_stopped_mid_rollout_never_leads_to_promotion(scenario, traffic, prometheus_binary):
-    with LocalPrometheus(targets=[traffic.target], scrape_interval=1.0, binary=prometheus_binary) as own:
+def test_prometheus_stopped_mid_rollout_holds_the_canary_and_it_resumes_promoting_when_it_is_back(
+        scenario, traffic, prometheus_binary):
+    own = LocalPrometheus(targets=[traffic.target], scrape_interval=1.0, binary=prometheus_binary).start()
+    try:
         mesh = scenario({"cart": {}}, prometheus_url=own.url)
         own.wait_for_series(f'sum(istio_requests_total{{destination_workload_namespace="{mesh.namespace}"}})', timeout=30)
         mesh.roll_out()
+        port, stopped, outage = own.port, threading.Event(), threading.Event()
 
         def stop_prometheus_after_the_first_step(tick) -> None:
-            if tick.decision is not None and tick.state.step == 1 and own.running:
-                own.stop()
+            if tick.decision is not None and tick.state.step == 1 and not stopped.is_set():
+                stopped.set()
+                own.stop(cleanup=False)
+            elif tick.decision is not None and tick.decision.reason == "AnalysisInconclusive" and not outage.is_set():
+                outage.set()
+                held = tick.state
+                assert (held.phase, held.step, held.failed_checks) == (Phase.PROGRESSING, 1, 0)
+                assert held.current == {"v1": 80, "v2": 20}
+                own.start(port=port)  # back at the same URL; its first scrape comes about 5 s later
 
-        state = mesh.run(on_tick=stop_prometheus_after_the_first_step)["cart"].state
+        tick = mesh.run(on_tick=stop_prometheus_after_the_first_step)["cart"]
+        assert tick.error is None, tick.error
+        state = tick.state
+    finally:
+        own.stop()
+    assert outage.is_set() and state.phase == Phase.SUCCEEDED, state.message
+    assert state.failed_checks == 0 and state.inconclusive >= 1
+    inconclusive = [entry for entry in state.history if entry["reason"] == "AnalysisInconclusive"]
+    assert inconclusive and "Prometheus unreachable at" in inconclusive[0]["message"]
+    assert "AnalysisInconclusive" in mesh.cluster.events("cart")
+
+
+def test_past_the_progress_deadline_an_unreachable_prometheus_rolls_the_canary_back(scenario, stopped_prometheus_url):
+    mesh = scenario({"cart": {}}, prometheus_url=stopped_prometheus_url,
+                    policy=fast_policy(interval="1s", window="1s", progressDeadline="4s", onTimeout="rollback"))
+    mesh.roll_out()
+    state = mesh.run()["cart"].state
     assert state.phase == Phase.FAILED and mesh.cluster.weights("cart") == {"v1": 100}
-    assert max(mesh.canary_weights("cart")) == 20
-    statuses = {check["status"] for check in state.last_analysis["checks"]}
-    assert statuses == {"unreachable"} and "Prometheus unreachable" in state.message
+    assert state.failed_checks == 0 and state.inconclusive >= 2
+    assert "no progress at step 1/2 for longer than progressDeadline 4s" in state.message
+    assert "Prometheus unreachable" in state.message
 
 
 def test_meshops_killed_mid_rollout_resumes_where_it_stopped(scenario):

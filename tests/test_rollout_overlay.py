@@ -24,6 +24,8 @@ def cluster(mesh_sandbox, tmp_path: Path) -> Cluster:
     repo = make_repo(tmp_path / "config", namespace=NAMESPACE, services={"cart": "v1", "search": "v1"},
                      policy=fast_policy(interval="1s", window="1s", steps=[20, 50]))
     cluster = Cluster(mesh_sandbox, repo, NAMESPACE)
+    for service in ("cart", "search"):
+        cluster.deploy(service, "v1", "v2", "v3")  # running workloads: the first step checks the canary is ready
     cluster.apply()
     return cluster
 
@@ -149,7 +151,7 @@ def test_status_shows_phase_step_and_weights_as_text_and_json(cluster):
     text = cluster.cli("rollout", "status")
     assert text.returncode == 0
     assert "cart (shop): Progressing, step 1/2 of [20, 50], v1 80 / v2 20, failed checks 0/2" in text.stdout
-    assert "v1 -> v2, started " in text.stdout and ", next decision due " in text.stdout
+    assert "v1 -> v2 on rules default, started " in text.stdout and ", next decision due " in text.stdout
     data = json.loads(cluster.cli("rollout", "status", "cart", "-o", "json").stdout)
     [rollout] = data["rollouts"]
     assert (rollout["name"], rollout["phase"], rollout["step"], rollout["current"]) == ("cart", "Progressing", 1, {"v1": 80, "v2": 20})

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from meshops.model.identity import ROLLOUT_ANNOTATION
-from meshops.rollout.routes import route_weights, split_routes
+from meshops.model.steering import route_weights
+from meshops.rollout.routes import split_routes
 from meshops.rollout.state import HISTORY_LIMIT, Phase, Reason, RolloutState, state_of
 
 
@@ -31,8 +32,34 @@ def test_the_annotation_round_trips_through_json_with_millisecond_timestamps():
 def test_the_history_keeps_only_the_latest_decisions():
     state = a_state()
     for second in range(HISTORY_LIMIT + 5):
-        state = state.decided(reason=Reason.ANALYSIS_HELD, at=1_700_000_000 + second, note=str(second))
+        reason = Reason.ANALYSIS_HELD if second % 2 else Reason.ANALYSIS_INCONCLUSIVE
+        state = state.decided(reason=reason, at=1_700_000_000 + second, note=str(second))
     assert len(state.history) == HISTORY_LIMIT and state.history[-1]["message"] == str(HISTORY_LIMIT + 4)
+    assert [entry["seq"] for entry in state.history] == list(range(6, HISTORY_LIMIT + 6))
+
+
+def test_a_hold_that_repeats_updates_its_history_entry_instead_of_pushing_the_story_out():
+    state = a_state().decided(reason=Reason.STEP_ADVANCED, at=1_700_000_000, note="step 2/3")
+    for second in range(1, 50):
+        state = state.decided(reason=Reason.ANALYSIS_HELD, at=1_700_000_000 + second, note=f"held {second}")
+    assert [entry["reason"] for entry in state.history] == ["StepAdvanced", "AnalysisHeld"]
+    assert state.history[-1]["count"] == 49 and state.history[-1]["message"] == "held 49" and state.seq == 50
+
+
+def test_decisions_after_an_old_state_are_pending_notification_and_the_old_history_is_not():
+    old = {key: value for key, value in a_state().to_dict().items() if key not in ("seq", "notified")}
+    old["history"] = [{"at": "2023-11-14T22:13:20.250Z", "reason": "Started", "step": 0, "current": {}, "message": ""}]
+    state = RolloutState.from_dict(old)
+    assert state.pending_notifications == ()
+    decided = state.decided(reason=Reason.STEP_ADVANCED, at=1_700_000_100, note="step 3/3")
+    assert [entry["reason"] for entry in decided.pending_notifications] == ["StepAdvanced"]
+
+
+def test_url_credentials_never_reach_the_annotation():
+    state = a_state().decided(reason=Reason.ANALYSIS_INCONCLUSIVE, at=1_700_000_001,
+                              note="Prometheus unreachable at http://meshops:s3cret@prometheus:9090: connection refused")
+    text = state.to_annotation()
+    assert "s3cret" not in text and "http://***@prometheus:9090" in text
 
 
 @pytest.mark.parametrize("text", ["not json", "[1, 2]", json.dumps({"phase": "Progressing"}),

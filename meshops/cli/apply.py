@@ -7,7 +7,8 @@ import sys
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import cache_option, manifest_cache, operator_from, operator_options, output_option, prune_options, source_options
+from .common import (cache_option, manifest_cache, operator_from, operator_options, output_option, prune_options,
+                     rollout_access_options, source_options)
 
 
 @click.command()
@@ -21,12 +22,12 @@ from .common import cache_option, manifest_cache, operator_from, operator_option
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (required when stdin is not a terminal).")
 @click.option("--wait", is_flag=True, help="Then drive the environment's active rollouts (those this apply started included) until each ends.")
 @click.option("--timeout", default=None, metavar="D", help="With --wait: stop waiting after this long (Go duration: 10m).")
-@click.option("--prometheus-url", default=None, metavar="URL", help="With --wait: Prometheus to analyse with (default: meshops.yaml).")
+@rollout_access_options
 @click.option("--override-freeze", default=None, metavar="REASON", help="Apply even inside a freeze window of meshops.yaml (say why).")
 @output_option("text", "json", default="text")
 @cache_option
 def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, owner_id, dry_run, no_prune, prune_namespaces,
-          max_prune_percent, adopt, allow_mass_prune, force_conflicts, yes, wait, timeout, prometheus_url, override_freeze,
+          max_prune_percent, adopt, allow_mass_prune, force_conflicts, yes, wait, timeout, access, override_freeze,
           output, no_cache) -> None:
     """Apply an environment: validate, plan, then write in dependency order.
 
@@ -50,7 +51,8 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
     from ..pipeline.apply import ApplyOptions, apply_environment
     from ..pipeline.freeze import check_freeze
     from ..pipeline.rendering import render_validated
-    from ..pipeline.targets import target_of
+    from ..pipeline.rollouts import check_rollout_settings
+    from ..pipeline.targets import owner_of, target_of
     from .progress import ApplyProgress
     from .rollout import drive, parse_timeout
 
@@ -60,7 +62,10 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
     rendered, offline = render_validated(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(rendered.config, datetime.now(timezone.utc), override=override_freeze)
-    operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id)
+    operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id,
+                             access=access)
+    if wait:  # Prometheus or receivers that cannot work are an error before the first write, not after
+        check_rollout_settings(rendered.config, operator=operator)
     connection = target_of(rendered.config, operator).connect()
     options = ApplyOptions(dry_run=server_dry_run, prune=not no_prune, force_conflicts=force_conflicts, adopt=adopt,
                            prune_namespaces=prune_namespaces,
@@ -98,5 +103,6 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
     if not result.ok:
         sys.exit(ExitCode.INCOMPLETE)
     if wait:
-        sys.exit(drive(connection, rendered.config, wait=True, timeout=seconds, prometheus_url=prometheus_url))
+        sys.exit(drive(connection, rendered.config, wait=True, timeout=seconds, operator=operator,
+                       owner=owner_of(connection.target, rendered)))
     sys.exit(ExitCode.OK)

@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import re
-from typing import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
 import click
+
+if TYPE_CHECKING:
+    from ..model.secrets import SecretsDir
+    from ..pipeline.prometheus import PrometheusSettings
 
 F = Callable[..., object]
 
@@ -171,12 +176,22 @@ def cluster_options(function: F) -> F:
     )(function)
 
 
-def operator_options(function: F) -> F:
-    """--kubeconfig, --context, --allowed-namespaces and --owner-id: what the operator decides for commands that write."""
-    function = click.option(
+# -- what the operator decides ----------------------------------------------------------------------
+# Everything here is the operator's (flags, environment variables), never the config repo's; it
+# becomes one `pipeline.operator.Operator`.
+
+
+def owner_option(function: F) -> F:
+    """--owner-id: which repository's objects (and rollouts) these are."""
+    return click.option(
         "--owner-id", default=None, metavar="ID", envvar="MESHOPS_OWNER_ID", show_envvar=True,
         help="The repository's id in the meshops.dev/owner annotation (default: its root commit).",
     )(function)
+
+
+def operator_options(function: F) -> F:
+    """--kubeconfig, --context, --allowed-namespaces and --owner-id: what the operator decides for commands that write."""
+    function = owner_option(function)
     function = click.option(
         "--allowed-namespaces", default=None, metavar="NS,…", envvar="MESHOPS_ALLOWED_NAMESPACES", show_envvar=True,
         help="Namespaces (or * patterns) meshops may write and prune in; the repository cannot widen them "
@@ -185,12 +200,15 @@ def operator_options(function: F) -> F:
     return cluster_options(function)
 
 
-def operator_from(*, kubeconfig: str | None, context: str | None, allowed_namespaces: str | None, owner_id: str | None):
-    """The `pipeline.targets.Operator` of those four options."""
+def operator_from(*, kubeconfig: str | None, context: str | None, allowed_namespaces: str | None = None,
+                  owner_id: str | None = None, access: RolloutAccess | None = None):
+    """The `pipeline.operator.Operator` of the operator options (and, for commands with them, the rollout access options)."""
     from ..model.scope import AllowList
-    from ..pipeline.targets import Operator
+    from ..pipeline.operator import Operator
 
-    return Operator(kubeconfig=kubeconfig, context=context, allowed=AllowList.parse(allowed_namespaces), owner_id=owner_id)
+    extra = {"prometheus": access.prometheus, "secrets": access.secrets} if access is not None else {}
+    return Operator(kubeconfig=kubeconfig, context=context, allowed=AllowList.parse(allowed_namespaces), owner_id=owner_id,
+                    **extra)
 
 
 def prune_options(*, mass: bool = True) -> Callable[[F], F]:
@@ -212,3 +230,109 @@ def prune_options(*, mass: bool = True) -> Callable[[F], F]:
                             help="Also prune Namespaces git no longer renders (and so everything in them).")(function)
 
     return decorate
+
+
+# -- rollout access: Prometheus and the secrets directory ----------------------------------------------
+
+# (flag, environment variable, help). Each flag also reads its variable, so a CI job or the
+# controller's Deployment can set them without a command line; the repo can set none of them.
+_PROMETHEUS_OPTIONS = (
+    ("--prometheus-url", "MESHOPS_PROMETHEUS_URL", "URL",
+     "Prometheus to analyse with (wins over meshops.yaml prometheus.url; the only URL credentials are sent to)."),
+    ("--prometheus-timeout", "MESHOPS_PROMETHEUS_TIMEOUT", "D", "Per-query timeout (Go duration; default: meshops.yaml, then 5s)."),
+    ("--prometheus-bearer-token-file", "MESHOPS_PROMETHEUS_BEARER_TOKEN_FILE", "FILE",
+     "Send the token in FILE as `Authorization: Bearer` (re-read when it changes; or $MESHOPS_PROMETHEUS_BEARER_TOKEN)."),
+    ("--prometheus-username", "MESHOPS_PROMETHEUS_USERNAME", "NAME", "Basic-auth user name for Prometheus."),
+    ("--prometheus-password-file", "MESHOPS_PROMETHEUS_PASSWORD_FILE", "FILE",
+     "Basic-auth password from FILE (or $MESHOPS_PROMETHEUS_PASSWORD)."),
+    ("--prometheus-ca-file", "MESHOPS_PROMETHEUS_CA_FILE", "FILE", "PEM bundle of the CAs that sign Prometheus's certificate."),
+)
+_SECRETS_DIR_OPTION = ("--secrets-dir", "MESHOPS_SECRETS_DIR", "DIR",
+                       "Directory of secret files (e.g. a mounted Secret) whose keys meshops.yaml may name for "
+                       "notification receivers.")
+PROMETHEUS_HEADERS_ENV = "MESHOPS_PROMETHEUS_HEADERS"  # one `Name: value` per line
+PROMETHEUS_TOKEN_ENV = "MESHOPS_PROMETHEUS_BEARER_TOKEN"
+PROMETHEUS_PASSWORD_ENV = "MESHOPS_PROMETHEUS_PASSWORD"
+_ACCESS_PARAMS = ("prometheus_url", "prometheus_timeout", "prometheus_bearer_token_file", "prometheus_username",
+                  "prometheus_password_file", "prometheus_ca_file", "secrets_dir", "prometheus_header",
+                  "prometheus_insecure_skip_verify")
+
+
+@dataclass(frozen=True)
+class RolloutAccess:
+    """The parsed and checked rollout access options, handed to the command as one `access` argument."""
+
+    prometheus: PrometheusSettings
+    secrets: SecretsDir
+
+
+def rollout_access(values: dict) -> RolloutAccess:
+    """The `RolloutAccess` of parsed flags (and the environment variables they fall back to), checked."""
+    import os
+    from pathlib import Path
+
+    from ..metrics.access import Credentials, SecretRef, parse_header
+    from ..model.durations import parse_duration
+    from ..model.errors import UsageError
+    from ..model.secrets import SecretsDir
+    from ..pipeline.prometheus import PrometheusSettings
+
+    timeout = values.get("prometheus_timeout")
+    try:
+        seconds = parse_duration(timeout) if timeout else None
+    except ValueError as error:
+        raise UsageError(f"--prometheus-timeout: {error}", hint="write it like 5s or 1m") from None
+    header_lines = list(values.get("prometheus_header") or ())
+    header_lines += [line for line in os.environ.get(PROMETHEUS_HEADERS_ENV, "").splitlines() if line.strip()]
+    token_file, password_file = values.get("prometheus_bearer_token_file"), values.get("prometheus_password_file")
+    token = (SecretRef("Prometheus bearer token", file=token_file, option="--prometheus-bearer-token-file") if token_file
+             else SecretRef("Prometheus bearer token", env=PROMETHEUS_TOKEN_ENV) if os.environ.get(PROMETHEUS_TOKEN_ENV)
+             else None)
+    password = (SecretRef("Prometheus password", file=password_file, option="--prometheus-password-file") if password_file
+                else SecretRef("Prometheus password", env=PROMETHEUS_PASSWORD_ENV) if os.environ.get(PROMETHEUS_PASSWORD_ENV)
+                else None)
+    prometheus = PrometheusSettings(
+        url=values.get("prometheus_url") or None,
+        timeout=seconds,
+        headers=tuple(parse_header(line) for line in header_lines),
+        credentials=Credentials(bearer_token=token, username=values.get("prometheus_username") or None, password=password,
+                                ca_file=values.get("prometheus_ca_file") or None,
+                                insecure_skip_verify=bool(values.get("prometheus_insecure_skip_verify"))),
+    )
+    prometheus.check()
+    secrets_dir = values.get("secrets_dir")
+    return RolloutAccess(prometheus=prometheus, secrets=SecretsDir(Path(secrets_dir) if secrets_dir else None))
+
+
+def _access_options(*, secrets_dir: bool) -> Callable[[F], F]:
+    def decorate(function: F) -> F:
+        import functools
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            values = {name: kwargs.pop(name, None) for name in _ACCESS_PARAMS}
+            return function(*args, access=rollout_access(values), **kwargs)
+
+        wrapped: F = wrapper
+        wrapped = click.option("--prometheus-insecure-skip-verify", is_flag=True,
+                               envvar="MESHOPS_PROMETHEUS_INSECURE_SKIP_VERIFY",
+                               help="Do not verify Prometheus's TLS certificate (testing only).")(wrapped)
+        wrapped = click.option("--prometheus-header", multiple=True, metavar="'NAME: VALUE'",
+                               help=f"Extra header for Prometheus, e.g. 'X-Scope-OrgID: team-a'; repeatable "
+                                    f"(or ${PROMETHEUS_HEADERS_ENV}, one per line).")(wrapped)
+        options = _PROMETHEUS_OPTIONS + ((_SECRETS_DIR_OPTION,) if secrets_dir else ())
+        for flag, env, metavar, text in reversed(options):
+            wrapped = click.option(flag, default=None, envvar=env, metavar=metavar, help=f"{text} [env {env}]")(wrapped)
+        return wrapped
+
+    return decorate
+
+
+# The operator's rollout access as flags (see `_PROMETHEUS_OPTIONS`), handed on as one `access`
+# argument (`RolloutAccess`). They are parsed and checked before the command does anything else: a
+# missing or world-readable token file, a header with a line break, credentials without
+# --prometheus-url are exit 2 with nothing read from a cluster and nothing written.
+# `rollout_access_options`: commands that drive rollouts (and so notify: --secrets-dir too);
+# `prometheus_options`: commands that only read Prometheus (dashboard, rollout report).
+rollout_access_options = _access_options(secrets_dir=True)
+prometheus_options = _access_options(secrets_dir=False)

@@ -63,7 +63,8 @@ def pull(context: str | None, kubeconfig: str | None, environment: str | None, o
     """
     from ..cluster.target import Target
     from ..model.errors import UsageError
-    from ..pipeline.targets import Operator, target_of
+    from ..pipeline.operator import Operator
+    from ..pipeline.targets import target_of
     from ..source.envconfig import load_env_config
     from ..source.repo import open_source
     from ..validate.schemas.repo import crds_yaml, istio_crds, list_cluster_crds, repo_crds_path

@@ -19,8 +19,12 @@ def dashboard_options(function):
 
 
 def dashboard_pages(*, enabled: bool, token: bytes | None, host: str, repo: str, ref: str, cache_dir: str | None,
-                    environments: tuple[str, ...], operator, prometheus_url: str | None):
-    """The dashboard to hand the HTTP server (`Hooks.pages`), or None when it is off."""
+                    environments: tuple[str, ...], operator):
+    """The dashboard to hand the HTTP server (`Hooks.pages`), or None when it is off.
+
+    `operator` (`pipeline.operator.Operator`) is what the reconciling process uses: the cluster
+    credentials, the owner id, and the Prometheus settings (URL, credentials, TLS) the charts read
+    Prometheus with, as rollout analysis does."""
     from ..dashboard.app import Dashboard
     from ..dashboard.sources import Origin, Sources
 
@@ -30,8 +34,7 @@ def dashboard_pages(*, enabled: bool, token: bytes | None, host: str, repo: str,
         logging.getLogger("meshops.dashboard").warning(
             "the dashboard at / is readable by anyone who reaches %s: pass --dashboard-token-file FILE "
             "(or --no-dashboard)", host)
-    origin = Origin(repo=repo, ref=ref, cache_dir=cache_dir, environments=environments, operator=operator,
-                    prometheus_url=prometheus_url)
+    origin = Origin(repo=repo, ref=ref, cache_dir=cache_dir, environments=environments, operator=operator)
     return Dashboard(Sources(origin), token=token)
 
 

@@ -60,11 +60,10 @@ def demo(fast: bool, keep: bool, example: str | None) -> None:
 def _dashboard(world):
     """The read-only dashboard over the demo's repo and sandbox, on a free local port."""
     from ..demo.world import ENVIRONMENT
-    from ..pipeline.targets import Operator
+    from ..pipeline.operator import Operator
     from .dashboard import dashboard_pages, start_dashboard
 
     operator = Operator(kubeconfig=str(world.kubeconfig), context="sandbox")
     pages = dashboard_pages(enabled=True, token=None, host="127.0.0.1", repo=str(world.repo_dir), ref="HEAD",
-                            cache_dir=str(world.workdir / "cache"), environments=(ENVIRONMENT,), operator=operator,
-                            prometheus_url=None)
+                            cache_dir=str(world.workdir / "cache"), environments=(ENVIRONMENT,), operator=operator)
     return start_dashboard(host="127.0.0.1", port=0, pages=pages)

@@ -7,7 +7,7 @@ from typing import Callable
 
 import click
 
-from .common import DURATION, REVISION, operator_options, output_option, prune_options, render_budget_options
+from .common import DURATION, REVISION, operator_options, output_option, prune_options, render_budget_options, rollout_access_options
 
 F = Callable[..., object]
 
@@ -38,22 +38,19 @@ def no_prune_option(function: F) -> F:
     return click.option("--no-prune", is_flag=True, help="Never delete objects git no longer renders.")(function)
 
 
-def prune_settings(*, allowed_namespaces, owner_id, no_prune, prune_namespaces, max_prune_percent, adopt=False,
+def operator_fields(*, allowed_namespaces, owner_id, no_prune, prune_namespaces, max_prune_percent, access, adopt=False,
                    allow_mass_prune=False) -> dict:
-    """The Settings fields of the operator and prune options (serve and the controller pass no adopt/mass flags)."""
+    """The Settings fields of the operator, rollout access and prune options (serve and the controller pass no
+    adopt/mass flags)."""
     from ..apply.brakes import PruneBrake
     from ..model.scope import AllowList
-    from ..pipeline.targets import Operator
+    from ..pipeline.operator import Operator
 
     Operator(owner_id=owner_id)  # a malformed --owner-id is a usage error before anything starts
     return {"allowed": AllowList.parse(allowed_namespaces), "owner_id": owner_id, "prune": not no_prune,
             "prune_namespaces": prune_namespaces, "adopt": adopt,
-            "brake": PruneBrake(max_percent=max_prune_percent, allow_mass_prune=allow_mass_prune)}
-
-
-def prometheus_option(function: F) -> F:
-    return click.option("--prometheus-url", default=None, metavar="URL",
-                        help="Prometheus for rollout analysis (default: each environment's meshops.yaml prometheus.url).")(function)
+            "brake": PruneBrake(max_percent=max_prune_percent, allow_mass_prune=allow_mass_prune),
+            "prometheus": access.prometheus, "secrets": access.secrets}
 
 
 def selected(environments: tuple[str, ...], all_environments: bool, *, required: bool) -> tuple[str, ...]:
@@ -72,7 +69,7 @@ def selected(environments: tuple[str, ...], all_environments: bool, *, required:
               help="Branch, tag or commit to reconcile (HEAD: the repository's default branch).")
 @environment_selection
 @click.option("--wait", is_flag=True, help="Drive the rollouts each apply starts until they end before the next environment.")
-@prometheus_option
+@rollout_access_options
 @operator_options
 @no_prune_option
 @prune_options()
@@ -81,7 +78,7 @@ def selected(environments: tuple[str, ...], all_environments: bool, *, required:
               help="Apply even inside a freeze window; the reason is recorded on the environment's Lease.")
 @lock_options
 @output_option("text", "json", default="text")
-def reconcile(repo, cache_dir, ref, environments, all_environments, wait, prometheus_url, kubeconfig, context, allowed_namespaces,
+def reconcile(repo, cache_dir, ref, environments, all_environments, wait, access, kubeconfig, context, allowed_namespaces,
               owner_id, no_prune, prune_namespaces, max_prune_percent, adopt, allow_mass_prune, override_freeze, lock_timeout,
               lease_duration, output) -> None:
     """Make environments match a git revision, in promotion order, stopping at the first failure.
@@ -109,10 +106,10 @@ def reconcile(repo, cache_dir, ref, environments, all_environments, wait, promet
         raise UsageError("--override-freeze needs a reason", hint='e.g. --override-freeze "hotfix for INC-42"')
     settings = Settings(repo=repo, ref=ref, environments=names, wait=wait, cache_dir=cache_dir, kubeconfig=kubeconfig,
                         context=context, override_freeze=override_freeze, lock_timeout=lock_timeout,
-                        lease_seconds=lease_duration, prometheus_url=prometheus_url,
-                        **prune_settings(allowed_namespaces=allowed_namespaces, owner_id=owner_id, no_prune=no_prune,
+                        lease_seconds=lease_duration,
+                        **operator_fields(allowed_namespaces=allowed_namespaces, owner_id=owner_id, no_prune=no_prune,
                                          prune_namespaces=prune_namespaces, max_prune_percent=max_prune_percent, adopt=adopt,
-                                         allow_mass_prune=allow_mass_prune))
+                                         allow_mass_prune=allow_mass_prune, access=access))
     report = run_reconcile(settings, emit=lambda line: click.echo(line, err=True))
     if output == "json":
         click.echo(json.dumps(report.to_dict(), indent=2))

@@ -13,7 +13,17 @@ from typing import Any, Callable
 import click
 
 from ..model.errors import ExitCode, MeshopsError, UsageError
-from .common import cluster_options, env_option, output_option, ref_option, repo_option
+from .common import (
+    cluster_options,
+    env_option,
+    operator_from,
+    output_option,
+    owner_option,
+    prometheus_options,
+    ref_option,
+    repo_option,
+    rollout_access_options,
+)
 
 F = Callable[..., Any]
 
@@ -24,9 +34,9 @@ def _repo_options(function: F) -> F:
     return function
 
 
-def _prometheus_option(function: F) -> F:
-    return click.option("--prometheus-url", default=None, metavar="URL",
-                        help="Prometheus to analyse with (default: the environment's meshops.yaml prometheus.url).")(function)
+def _where_options(function: F) -> F:
+    """The cluster and whose rollouts: --kubeconfig, --context, --owner-id."""
+    return cluster_options(owner_option(function))
 
 
 def _timeout_option(function: F) -> F:
@@ -46,25 +56,34 @@ def parse_timeout(text: str | None) -> float | None:
 
 
 class RolloutEnvironment:
-    """The environment's config and its cluster, as every rollout command needs them."""
+    """The environment's config, its cluster and this repository's rollouts there, as every rollout command needs them.
 
-    def __init__(self, *, config, connection) -> None:
+    Only rollouts whose VirtualService this repository owns (the meshops.dev/owner annotation, or
+    none yet) are seen: another repository's environment of the same name is not this one.
+    """
+
+    def __init__(self, *, config, connection, owner) -> None:
         from ..pipeline.rollouts import rollout_store
 
         self.name = config.name
         self.config = config
         self.connection = connection
+        self.owner = owner
         self.api = connection.api
-        self.store = rollout_store(connection)
+        self.store = rollout_store(connection, owner=owner)
 
     @classmethod
-    def open(cls, *, repo: str, ref: str | None, environment: str, kubeconfig: str | None, context: str | None) -> RolloutEnvironment:
-        from ..pipeline.targets import Operator, target_of
+    def open(cls, *, repo: str, ref: str | None, environment: str, operator) -> RolloutEnvironment:
+        from ..model.identity import Owner
+        from ..pipeline.targets import repo_id_of, target_of
         from ..source.envconfig import load_env_config
         from ..source.repo import open_source
 
-        config = load_env_config(open_source(repo, ref).tree, environment)
-        return cls(config=config, connection=target_of(config, Operator(kubeconfig=kubeconfig, context=context)).connect())
+        source = open_source(repo, ref)
+        config = load_env_config(source.tree, environment)
+        target = target_of(config, operator)
+        owner = Owner(repo=repo_id_of(target, source), environment=config.name)
+        return cls(config=config, connection=target.connect(), owner=owner)
 
     def find(self, service: str):
         """The rollout of `service` in this environment (UsageError when there is none)."""
@@ -72,28 +91,30 @@ class RolloutEnvironment:
         if not matches:
             known = ", ".join(live.ref.name for live in self.store.list(self.name)) or "none"
             raise UsageError(f"no rollout of {service!r} in environment {self.name}",
-                             hint=f"services with a rollout: {known}")
+                             hint=f"services with a rollout of this repository: {known} (another repository's rollouts are not "
+                                  "shown: check --owner-id)")
         if len(matches) > 1:
             raise UsageError(f"{service!r} has rollouts in several namespaces: {', '.join(str(m.ref) for m in matches)}")
         return matches[0]
 
 
-def drive(connection, config, *, wait: bool, timeout: float | None, prometheus_url: str | None, store=None) -> int:
+def drive(connection, config, *, wait: bool, timeout: float | None, operator, owner, store=None) -> int:
     """Drive the environment's active rollouts with progress output; the exit code (0 only if all succeeded)."""
-    from ..pipeline.rollouts import active_rollouts, drive_rollouts, metrics_source, rollout_store
+    from ..pipeline.rollouts import active_rollouts, drive_rollouts, metrics_source, notifier_of, rollout_store
     from ..rollout.state import Phase
     from .rollout_view import RolloutProgress
 
-    store = store or rollout_store(connection)
-    refs = active_rollouts(store, config.name)
+    store = store or rollout_store(connection, owner=owner)
+    notifier = notifier_of(config, operator=operator)  # receivers' secrets: an error before any write
+    refs = active_rollouts(store, config.name, notifier=notifier)
     if not refs:
         click.echo(f"no active rollouts in {config.name}")
         return ExitCode.OK
-    metrics_source(config, prometheus_url=prometheus_url)  # a missing prometheus.url is an error before any write
+    metrics_source(config, operator=operator)  # a missing prometheus.url is an error before any write
     states = {ref.name: store.read(ref).state for ref in refs}
     with RolloutProgress(states) as progress:
-        ticks = drive_rollouts(connection, config, refs=refs, store=store, prometheus_url=prometheus_url, wait=wait,
-                               timeout=timeout, on_tick=progress)
+        ticks = drive_rollouts(connection, config, owner=owner, refs=refs, store=store, operator=operator, notifier=notifier,
+                               wait=wait, timeout=timeout, on_tick=progress)
     codes = []
     for tick in ticks:
         state = tick.state
@@ -115,56 +136,60 @@ def drive(connection, config, *, wait: bool, timeout: float | None, prometheus_u
 
 @click.group()
 def rollout() -> None:
-    """Progressive canaries: status, run, pause, resume, promote, abort, retry, report.
+    """Progressive canaries: status, run, pause, resume, promote, abort, retry, approve, report.
 
     A rollout starts when `meshops apply` finds that git names a new version for a service; its
     state lives on the VirtualService (annotation meshops.dev/rollout), so any machine can drive
-    or inspect it.
+    or inspect it. Each command sees only the rollouts this repository owns (meshops.dev/owner).
 
     \b
     Examples:
       meshops rollout status --env prod
       meshops rollout run --env prod --wait --timeout 30m
       meshops rollout pause --env prod reviews
+      meshops rollout approve --env prod reviews
       meshops rollout promote --env prod reviews --yes
     """
 
 
 @rollout.command()
 @_repo_options
-@cluster_options
+@_where_options
 @output_option("text", "json", default="text")
 @click.argument("service", required=False)
-def status(environment, repo, ref, kubeconfig, context, output, service) -> None:
+def status(environment, repo, ref, kubeconfig, context, owner_id, output, service) -> None:
     """Phase, step, weights and the last check values against their bounds, per rollout."""
     from ..rollout.decide import next_analysis_at
     from ..rollout.policy import policies
     from ..rollout.state import Phase
     from .rollout_view import status_json, status_lines
 
-    env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
+    env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment,
+                                  operator=operator_from(kubeconfig=kubeconfig, context=context, owner_id=owner_id))
     rollouts = [env.find(service)] if service else env.store.list(environment)
     rows = []
     for live in rollouts:
         state = live.state
-        due = next_analysis_at(state, policies(env.config).of(state.service)) if state.phase == Phase.PROGRESSING else None
-        rows.append((live.ref.name, live.ref.namespace, state, due))
+        policy = policies(env.config).of(state.service)
+        due = next_analysis_at(state, policy) if state.phase == Phase.PROGRESSING else None
+        rows.append((live.ref.name, live.ref.namespace, state, due, policy))
     if output == "json":
         click.echo(json.dumps({"environment": environment, "rollouts": status_json(rows)}, indent=2))
         return
     if not rows:
         click.echo(f"no rollouts in {environment}")
-    for name, namespace, state, due in rows:
-        click.echo("\n".join(status_lines(name, namespace, state, next_decision_at=due)))
+    for name, namespace, state, due, policy in rows:
+        click.echo("\n".join(status_lines(name, namespace, state, next_decision_at=due, policy=policy,
+                                          environment=environment)))
 
 
 @rollout.command()
 @_repo_options
-@cluster_options
-@_prometheus_option
+@_where_options
+@rollout_access_options
 @click.option("--wait", is_flag=True, help="Drive the rollouts until each one ends (default: take the decisions due now, once).")
 @_timeout_option
-def run(environment, repo, ref, kubeconfig, context, prometheus_url, wait, timeout) -> None:
+def run(environment, repo, ref, kubeconfig, context, owner_id, access, wait, timeout) -> None:
     """Drive every active rollout of the environment, each independently.
 
     Exit codes: 0 every rollout succeeded (or none is active), 1 a rollout failed or was aborted,
@@ -172,18 +197,20 @@ def run(environment, repo, ref, kubeconfig, context, prometheus_url, wait, timeo
     (without --wait, or after --timeout).
     """
     seconds = parse_timeout(timeout)
-    env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
-    sys.exit(drive(env.connection, env.config, wait=wait, timeout=seconds, prometheus_url=prometheus_url, store=env.store))
+    operator = operator_from(kubeconfig=kubeconfig, context=context, owner_id=owner_id, access=access)
+    env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, operator=operator)
+    sys.exit(drive(env.connection, env.config, wait=wait, timeout=seconds, operator=operator, owner=env.owner, store=env.store))
 
 
 def _command(name: str, summary: str, *, confirm: bool = False):
     """One `meshops rollout <name> SERVICE` command: a single guarded write through `control`."""
 
-    def command(environment, repo, ref, kubeconfig, context, service, yes=True) -> None:
+    def command(environment, repo, ref, kubeconfig, context, owner_id, service, yes=True) -> None:
         from ..rollout.control import default_actor, run_command
         from ..rollout.event_recorder import EventRecorder
 
-        env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
+        env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment,
+                                      operator=operator_from(kubeconfig=kubeconfig, context=context, owner_id=owner_id))
         live = env.find(service)
         if confirm and not yes:
             if not sys.stdin.isatty():
@@ -199,7 +226,7 @@ def _command(name: str, summary: str, *, confirm: bool = False):
     decorated = click.argument("service")(command)
     if confirm:
         decorated = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")(decorated)
-    return rollout.command(name)(_repo_options(cluster_options(decorated)))
+    return rollout.command(name)(_repo_options(_where_options(decorated)))
 
 
 pause = _command("pause", "Stop advancing a rollout at its current weights (until resume).")
@@ -207,17 +234,18 @@ resume = _command("resume", "Let a paused rollout advance again.")
 promote = _command("promote", "Send 100 % to the canary now, skipping the remaining analysis.", confirm=True)
 abort = _command("abort", "Roll back now: the stable version gets 100 % and stays pinned (no automatic retry).")
 retry = _command("retry", "Roll a Failed or Aborted canary out again from 0 % (while git still names it).")
+approve = _command("approve", "Let a rollout waiting at an approval gate go on (the next passing analysis moves it).")
 
 
 @rollout.command()
 @click.option("--env", "environment", default=None, metavar="ENV", help="Environment (or give it as the first argument).")
 @ref_option
 @repo_option
-@cluster_options
-@_prometheus_option
+@_where_options
+@prometheus_options
 @click.option("--html", "html_file", required=True, metavar="FILE", help="Write the report here (one standalone HTML file).")
 @click.argument("names", nargs=-1, required=True, metavar="[ENV] SERVICE")
-def report(environment, ref, repo, kubeconfig, context, prometheus_url, html_file, names) -> None:
+def report(environment, ref, repo, kubeconfig, context, owner_id, access, html_file, names) -> None:
     """Write one rollout as a standalone HTML file, for a postmortem.
 
     The dashboard's rollout page frozen into one file: steps, weights, every decision with its
@@ -242,13 +270,14 @@ def report(environment, ref, repo, kubeconfig, context, prometheus_url, html_fil
         (service,) = names
     else:
         raise UsageError("name the environment and the service", hint="meshops rollout report ENV SERVICE --html FILE")
-    env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, kubeconfig=kubeconfig, context=context)
+    operator = operator_from(kubeconfig=kubeconfig, context=context, owner_id=owner_id, access=access)
+    env = RolloutEnvironment.open(repo=repo, ref=ref, environment=environment, operator=operator)
     live = env.find(service)
     metrics, problem = None, ""
     try:
         from ..pipeline.rollouts import metrics_source
 
-        metrics = metrics_source(env.config, prometheus_url=prometheus_url)
+        metrics = metrics_source(env.config, operator=operator)
     except MeshopsError as error:
         problem = error.one_line().removeprefix("error: ")
     now = time.time()

@@ -10,12 +10,16 @@ from typing import Any, Iterable
 
 import click
 
+from ..rollout.policy import RolloutPolicy, promql_duration
 from ..rollout.routes import describe_weights
-from ..rollout.state import RolloutState, format_time
+from ..rollout.state import Phase, RolloutState, format_time
 from .console import is_terminal
 
 # Decisions whose table cell says why (the others speak for themselves: the weights show them).
-EXPLAINED = frozenset({"AnalysisHeld", "CheckFailed", "RolledBack", "Aborted", "Paused", "Error"})
+EXPLAINED = frozenset({"AnalysisHeld", "AnalysisInconclusive", "CanaryNotReady", "AwaitingApproval",
+                       "ProgressDeadlineExceeded", "CheckFailed", "RolledBack", "Aborted", "Paused", "Error"})
+# Decisions that leave the weights where they are: a live table does not print a line for each.
+QUIET = frozenset({"StepAdvanced", "AnalysisHeld", "AnalysisInconclusive", "CanaryNotReady", "AwaitingApproval"})
 NOTE_WIDTH = 70
 # The built-in checks the progress line and table show (name in the analysis -> label).
 HEADLINE_CHECKS = (("success-rate", "success"), ("latency", "p99"))
@@ -49,15 +53,38 @@ def progress_line(name: str, state: RolloutState | None, *, reason: str, message
     return line
 
 
-def status_lines(name: str, namespace: str, state: RolloutState, *, next_decision_at: float | None = None) -> list[str]:
+def _gate_names(state: RolloutState) -> str:
+    return ", ".join("promotion" if gate >= len(state.weights) else f"after step {gate}" for gate in state.gates)
+
+
+def _waiting_lines(state: RolloutState, *, policy: RolloutPolicy | None, environment: str) -> list[str]:
+    """What the rollout waits for: a person's approval, or the progress deadline ticking."""
+    lines = []
+    if state.gates:
+        approved = f" (approved: {', '.join(str(gate) for gate in state.approved)} by {state.approved_by})" if state.approved else ""
+        lines.append(f"  approval gates: {_gate_names(state)}{approved}")
+    if state.awaiting_approval is not None and state.active:
+        lines.append(f"  WAITING FOR APPROVAL since {format_time(state.progress_at) or '?'}: "
+                     f"meshops rollout approve --env {environment} {state.service}")
+    elif policy is not None and state.phase == Phase.PROGRESSING and state.progress_since is not None:
+        due = state.progress_since + policy.progress_deadline
+        lines.append(f"  progress deadline {promql_duration(policy.progress_deadline)} (onTimeout: {policy.on_timeout}): "
+                     f"{'exceeded' if state.deadline_exceeded_at else 'reached'} at {format_time(due)} without a step")
+    return lines
+
+
+def status_lines(name: str, namespace: str, state: RolloutState, *, next_decision_at: float | None = None,
+                 policy: RolloutPolicy | None = None, environment: str = "") -> list[str]:
     """The text of `meshops rollout status` for one rollout."""
     lines = [
         f"{name} ({namespace}): {state.phase}, step {step_text(state)} of {list(state.weights)}, "
-        f"{describe_weights(state.current)}, failed checks {state.failed_checks}/{state.threshold}",
-        f"  {state.stable} -> {state.canary}, started {format_time(state.started_at) or '?'}"
+        f"{describe_weights(state.current)}, failed checks {state.failed_checks}/{state.threshold}, "
+        f"inconclusive {state.inconclusive}",
+        f"  {state.stable} -> {state.canary} on rules {', '.join(state.rules)}, started {format_time(state.started_at) or '?'}"
         + (f" from {state.revision[:12]}" if state.revision else "")
         + (f", paused by {state.paused_by}" if state.paused_by else "")
         + (f", next decision due {format_time(next_decision_at)}" if next_decision_at is not None else ""),
+        *_waiting_lines(state, policy=policy, environment=environment),
     ]
     analysis = state.last_analysis
     if analysis:
@@ -70,9 +97,12 @@ def status_lines(name: str, namespace: str, state: RolloutState, *, next_decisio
     return lines
 
 
-def status_json(rollouts: Iterable[tuple[str, str, RolloutState, float | None]]) -> list[dict[str, Any]]:
-    return [{"namespace": namespace, "name": name, **state.to_dict(), "nextDecisionAt": format_time(due)}
-            for name, namespace, state, due in rollouts]
+def status_json(rollouts: Iterable[tuple[str, str, RolloutState, float | None, RolloutPolicy]]) -> list[dict[str, Any]]:
+    return [{"namespace": namespace, "name": name, **state.to_dict(), "nextDecisionAt": format_time(due),
+             "progressDeadlineAt": format_time(state.progress_since + policy.progress_deadline)
+             if state.phase == Phase.PROGRESSING and state.progress_since is not None and state.awaiting_approval is None
+             else None}
+            for name, namespace, state, due, policy in rollouts]
 
 
 class RolloutProgress:
@@ -121,7 +151,7 @@ class RolloutProgress:
         self.notes[name] = f"{reason}: {message}"[:NOTE_WIDTH] if reason in EXPLAINED else reason
         if self._display is not None:
             self._display.update(self._table())
-            if reason not in ("StepAdvanced", "AnalysisHeld"):
+            if reason not in QUIET:
                 self._display.console.print(progress_line(name, tick.state, reason=reason, message=message))
         else:
             click.echo(progress_line(name, tick.state, reason=reason, message=message), err=True)

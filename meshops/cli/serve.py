@@ -10,16 +10,21 @@ from pathlib import Path
 
 import click
 
-from .common import DURATION, REVISION, SIZE, cluster_options, operator_from, operator_options, prune_options, render_budget_options
-from .dashboard import dashboard_options, dashboard_pages, start_dashboard
-from .reconcile import (
-    environment_selection,
-    git_source_options,
-    lock_options,
-    no_prune_option,
-    prometheus_option,
-    prune_settings,
+from .common import (
+    DURATION,
+    REVISION,
+    SIZE,
+    cluster_options,
+    operator_from,
+    operator_options,
+    owner_option,
+    prometheus_options,
+    prune_options,
+    render_budget_options,
+    rollout_access_options,
 )
+from .dashboard import dashboard_options, dashboard_pages, start_dashboard
+from .reconcile import environment_selection, git_source_options, lock_options, no_prune_option, operator_fields
 
 
 def _setup_logging() -> None:
@@ -57,13 +62,13 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(signum, lambda *_: stop.set())
 
 
-def _settings(*, repo, branch, environments, wait, prometheus_url, cache_dir, kubeconfig, context, lock_timeout, lease_duration,
-              prune: dict, identity=None):
+def _settings(*, repo, branch, environments, wait, cache_dir, kubeconfig, context, lock_timeout, lease_duration,
+              operator: dict, identity=None):
     from ..reconcile.reconciler import Settings
 
     extra = {"identity": identity} if identity else {}
-    return Settings(repo=repo, ref=branch, environments=environments, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
-                    kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_seconds=lease_duration, **prune,
+    return Settings(repo=repo, ref=branch, environments=environments, wait=wait, cache_dir=cache_dir,
+                    kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_seconds=lease_duration, **operator,
                     **extra)
 
 
@@ -108,7 +113,7 @@ def common_options(function):
     takes over objects on its own; a person runs `meshops reconcile` with them once.
     """
     for decorate in (endpoint_options, render_budget_options, lock_options, no_prune_option, prune_options(mass=False),
-                     operator_options, prometheus_option,
+                     operator_options, rollout_access_options,
                      click.option("--wait/--no-wait", default=True, show_default=True,
                                   help="Drive the rollouts each apply starts to the end before the next environment."),
                      environment_selection,
@@ -124,7 +129,7 @@ def common_options(function):
               help="File holding the shared webhook secret (required: unsigned deliveries are always refused).")
 @common_options
 @dashboard_options
-def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, prometheus_url, kubeconfig,
+def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, access, kubeconfig,
           context, allowed_namespaces, owner_id, prune_namespaces, max_prune_percent, no_prune, lock_timeout, lease_duration,
           max_body, max_connections, header_timeout, body_timeout, stall_timeout, dashboard, dashboard_token_file) -> None:
     """Reconcile on every push: an HTTP endpoint for GitHub, Gitea and GitLab push webhooks.
@@ -153,13 +158,13 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
                              body_timeout=body_timeout)
     _setup_logging()
     metrics = Metrics()
-    prune = prune_settings(allowed_namespaces=allowed_namespaces, owner_id=owner_id, no_prune=no_prune,
-                           prune_namespaces=prune_namespaces, max_prune_percent=max_prune_percent)
-    settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
+    fields = operator_fields(allowed_namespaces=allowed_namespaces, owner_id=owner_id, no_prune=no_prune,
+                             prune_namespaces=prune_namespaces, max_prune_percent=max_prune_percent, access=access)
+    settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, cache_dir=cache_dir,
                          kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration,
-                         prune=prune)
+                         operator=fields)
     pages = _pages(enabled=dashboard, token_file=dashboard_token_file, host=host, repo=repo, ref=branch, cache_dir=cache_dir,
-                   environments=names, operator=settings.operator, prometheus_url=prometheus_url)
+                   environments=names, operator=settings.operator)
     runner = Runner(settings, metrics)
     worker = ReconcileWorker(runner).start()
     hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics, pages=pages,
@@ -188,7 +193,7 @@ def serve(listen, webhook_secret_file, repo, cache_dir, branch, environments, al
               help="How long a leader that stopped renewing keeps the lead.")
 @click.option("--identity", default=None, metavar="ID", help="This replica's name in Leases (default: $POD_NAME, else host-pid).")
 @dashboard_options
-def controller(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, prometheus_url, kubeconfig,
+def controller(listen, webhook_secret_file, repo, cache_dir, branch, environments, all_environments, wait, access, kubeconfig,
                context, allowed_namespaces, owner_id, prune_namespaces, max_prune_percent, no_prune, lock_timeout, lease_duration,
                max_body, max_connections, header_timeout, body_timeout, stall_timeout,
                interval, leader_namespace, leader_lease, leader_lease_duration, identity, dashboard, dashboard_token_file) -> None:
@@ -226,11 +231,11 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     _setup_logging()
     log = logging.getLogger("meshops.controller")
     metrics = Metrics()
-    prune = prune_settings(allowed_namespaces=allowed_namespaces, owner_id=owner_id, no_prune=no_prune,
-                           prune_namespaces=prune_namespaces, max_prune_percent=max_prune_percent)
-    settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, prometheus_url=prometheus_url, cache_dir=cache_dir,
+    fields = operator_fields(allowed_namespaces=allowed_namespaces, owner_id=owner_id, no_prune=no_prune,
+                             prune_namespaces=prune_namespaces, max_prune_percent=max_prune_percent, access=access)
+    settings = _settings(repo=repo, branch=branch, environments=names, wait=wait, cache_dir=cache_dir,
                          kubeconfig=kubeconfig, context=context, lock_timeout=lock_timeout, lease_duration=lease_duration,
-                         prune=prune, identity=identity)
+                         operator=fields, identity=identity)
     runner = Runner(settings, metrics)
     worker = ReconcileWorker(runner).start()
     stop = threading.Event()
@@ -243,7 +248,7 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
     loop: Controller | None = None
     elector = LeaderElector(lease, on_started=started, on_stopped=lambda reason: loop.step_down(reason))
     pages = _pages(enabled=dashboard, token_file=dashboard_token_file, host=host, repo=repo, ref=branch, cache_dir=cache_dir,
-                   environments=names, operator=settings.operator, prometheus_url=prometheus_url)
+                   environments=names, operator=settings.operator)
     hooks = Hooks(secret=secret, repo=repo, branch=branch, metrics=metrics, ready=elector.leading.is_set, pages=pages,
                   unhealthy=lambda: runner.heartbeat.stalled(stall_timeout),
                   refusing=lambda: None if elector.leading.is_set() else (
@@ -268,14 +273,12 @@ def controller(listen, webhook_secret_file, repo, cache_dir, branch, environment
               help="Branch, tag or commit whose environments are shown (plans compare it with the cluster).")
 @environment_selection
 @cluster_options
-@click.option("--owner-id", default=None, metavar="ID", envvar="MESHOPS_OWNER_ID", show_envvar=True,
-              help="The repository's id in the meshops.dev/owner annotation, as the reconciling process uses it "
-                   "(default: its root commit).")
-@prometheus_option
+@owner_option
+@prometheus_options
 @click.option("--listen", default="127.0.0.1:8090", show_default=True, metavar="ADDR", help="HOST:PORT to listen on.")
 @click.option("--token-file", default=None, metavar="FILE",
               help="Require this token (Authorization: Bearer, or the password a browser asks for).")
-def dashboard(repo, cache_dir, ref, environments, all_environments, kubeconfig, context, owner_id, prometheus_url, listen,
+def dashboard(repo, cache_dir, ref, environments, all_environments, kubeconfig, context, owner_id, access, listen,
               token_file) -> None:
     """Open the read-only dashboard on this machine: environments, drift, rollouts, plans.
 
@@ -294,9 +297,9 @@ def dashboard(repo, cache_dir, ref, environments, all_environments, kubeconfig, 
 
     names = selected(environments, all_environments, required=False)
     host, port = _listen(listen)
-    operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=None, owner_id=owner_id)
+    operator = operator_from(kubeconfig=kubeconfig, context=context, owner_id=owner_id, access=access)
     pages = _pages(enabled=True, token_file=token_file, host=host, repo=repo, ref=ref, cache_dir=cache_dir,
-                   environments=names, operator=operator, prometheus_url=prometheus_url)
+                   environments=names, operator=operator)
     _setup_logging()
     stop = threading.Event()
     _stop_on_signals(stop)

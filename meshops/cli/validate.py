@@ -119,7 +119,8 @@ def _cluster(*, kubeconfig: str | None, kube_context: str | None, live: bool, co
     the cluster must work (an unreachable one is exit 3, not a silent offline run).
     """
     from ..cluster.target import Target
-    from ..pipeline.targets import Operator, target_of
+    from ..pipeline.operator import Operator
+    from ..pipeline.targets import target_of
 
     if not (live or kubeconfig or kube_context):
         if not files:

@@ -164,7 +164,7 @@ class Dashboard:
         if connection.discovery.preferred(*VIRTUAL_SERVICE) is None:
             raise NotFound(f"the cluster of {environment} serves no VirtualServices, so it has no rollouts")
         try:
-            live = rollout_store(connection).read(RolloutRef(namespace, name))
+            live = rollout_store(connection, owner=None).read(RolloutRef(namespace, name))
         except UsageError as missing:  # the VirtualService does not exist
             raise NotFound(missing.message) from None
         labels = (live.obj.get("metadata") or {}).get("labels") or {}

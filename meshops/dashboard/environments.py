@@ -208,7 +208,7 @@ def drift_of(sources: Sources, *, config: EnvConfig, connection: Connection, rec
 def rollout_lines(connection: Connection, environment: str) -> tuple[RolloutLine, ...]:
     """The environment's rollouts on one cluster (none when the cluster serves no VirtualServices)."""
     try:
-        store = rollout_store(connection)
+        store = rollout_store(connection, owner=None)
     except MeshopsError:
         return ()
     lines = []

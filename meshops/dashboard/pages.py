@@ -1,7 +1,7 @@
 """Views to HTML: Jinja2 templates with every value escaped, and the dashboard's own static files.
 
 Autoescape is on for every template, so a name, annotation or reason that holds markup is shown
-as text. Every string is also passed through `redact` on its way out, so a URL with credentials
+as text. Every string is also passed through `model.masking.mask_text` on its way out, so a URL with credentials
 in it (a Prometheus or git URL quoted in a reason) never shows them. Pages have one live region
 (`block live`); a polling request gets only that block (`fragment=True`).
 """
@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from ..reconcile.gitcache import redact
+from ..model.masking import mask_text
 from ..reconcile.lease import parse_time
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -30,7 +30,7 @@ UNITS = ((86400, "d"), (3600, "h"), (60, "m"), (1, "s"))
 
 def _finalize(value: Any) -> Any:
     if isinstance(value, str) and not isinstance(value, Markup):
-        return redact(value)
+        return mask_text(value)
     return "" if value is None else value
 
 

@@ -21,10 +21,12 @@ from ..cluster.api import RetryPolicy
 from ..cluster.target import Connection, Target
 from ..metrics.source import MetricsSource
 from ..model.errors import MeshopsError
+from ..model.masking import mask_url
+from ..pipeline.operator import Operator
 from ..pipeline.rendering import render_environment
 from ..pipeline.rollouts import metrics_source
-from ..pipeline.targets import Operator, target_of
-from ..reconcile.gitcache import GitCache, redact
+from ..pipeline.targets import target_of
+from ..reconcile.gitcache import GitCache
 from ..reconcile.lease import Lease
 from ..reconcile.lock import EnvRecord, lease_name
 from ..render import RenderResult
@@ -53,8 +55,8 @@ class Origin:
     ref: str = "HEAD"
     cache_dir: str | None = None
     environments: tuple[str, ...] = ()  # empty: all
-    operator: Operator = Operator()  # the cluster credentials and owner id, as the reconciling process has them
-    prometheus_url: str | None = None
+    # The cluster credentials, owner id and Prometheus settings, as the reconciling process has them.
+    operator: Operator = Operator()
     refetch: float = DEFAULT_REFETCH
 
 
@@ -62,7 +64,7 @@ class Origin:
 class Head:
     """The config repo as last fetched: its revision and environments in promotion order."""
 
-    location: str  # redacted
+    location: str  # credentials masked
     ref: str
     revision: str
     mirror: str  # the bare mirror's path, for rendering
@@ -114,7 +116,7 @@ class Sources:
         tree = open_source(mirror.path, mirror.revision).tree
         configs = promotion_order([load_env_config(tree, name) for name in list_environments(tree)])
         chosen = tuple(c for c in configs if not self.origin.environments or c.name in self.origin.environments)
-        return Head(location=redact(mirror.location), ref=self.origin.ref, revision=mirror.revision, mirror=str(mirror.path),
+        return Head(location=mask_url(mirror.location), ref=self.origin.ref, revision=mirror.revision, mirror=str(mirror.path),
                     configs=chosen, fetched_at=self.clock())
 
     def config(self, environment: str) -> EnvConfig | None:
@@ -161,5 +163,5 @@ class Sources:
         return rendered
 
     def metrics(self, config: EnvConfig) -> MetricsSource:
-        """The environment's Prometheus (`--prometheus-url` wins), as rollout analysis uses it."""
-        return metrics_source(config, prometheus_url=self.origin.prometheus_url)
+        """The environment's Prometheus under the operator's settings (`--prometheus-url` wins), as rollout analysis uses it."""
+        return metrics_source(config, operator=self.origin.operator)

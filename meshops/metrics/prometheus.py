@@ -5,10 +5,13 @@ and rollout reports ask "how did it move?" through `/api/v1/query_range`. Whatev
 wrong — Prometheus down, slow, an HTML error page from a proxy, bad PromQL, a range result, no
 series, several series, NaN — comes back as a `QueryResult` with its own `QueryStatus` and a reason
 a person can act on, so a check can fail with that reason instead of a traceback. The client counts
-the queries it sends (the benchmark reports queries per step).
+the queries it sends (the benchmark reports queries per step). How it reaches the server (headers,
+bearer token or basic auth, TLS trust) is a `metrics.access.PrometheusAccess`; credentials in the
+URL (`http://user:pass@host`) are sent as basic auth and masked in every reason.
 """
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import socket
@@ -20,15 +23,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from ..model.errors import MeshopsError
+from ..model.masking import mask_url
+from .access import DEFAULT_TIMEOUT, PrometheusAccess
 from .source import QueryResult, QueryStatus, RangeResult, Sample, Series, one_number
+
+__all__ = ["DEFAULT_TIMEOUT", "PrometheusClient", "QUERY_PATH"]
 
 QUERY_PATH = "/api/v1/query"
 RANGE_PATH = "/api/v1/query_range"
 # Prometheus refuses range queries of more than 11,000 points per series; charts need a few hundred.
 MAX_RANGE_POINTS = 11_000
-# An instant query over a few minutes of mesh metrics answers in milliseconds; after 5 s Prometheus
-# is in trouble and waiting longer only delays the decision (Flagger uses 5 s as well).
-DEFAULT_TIMEOUT = 5.0
+# Statuses that say "you may not" rather than "something broke": their reasons point at credentials.
+_DENIED = {401: "check the Prometheus credentials", 403: "check the Prometheus credentials and tenant header"}
 # How much of an unexpected body a reason quotes: enough to recognise an HTML error page or a proxy.
 BODY_EXCERPT = 120
 
@@ -46,12 +53,40 @@ class PrometheusClient:
 
     url: str
     timeout: float = DEFAULT_TIMEOUT
-    headers: Mapping[str, str] = field(default_factory=dict)  # e.g. Authorization; never put in reasons
+    headers: Mapping[str, str] = field(default_factory=dict)  # extra headers; never put in reasons
+    access: PrometheusAccess | None = None  # credentials and TLS trust (None: plain requests)
     _count: int = field(default=0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _endpoint: str = field(default="", init=False, repr=False)  # the URL without userinfo
+    _userinfo_auth: str | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
+        parsed = urllib.parse.urlsplit(self.url)
+        self._endpoint = self.url
+        if parsed.username is not None or parsed.password is not None:
+            host = parsed.netloc.rpartition("@")[2]
+            self._endpoint = urllib.parse.urlunsplit(parsed._replace(netloc=host))
+            pair = f"{urllib.parse.unquote(parsed.username or '')}:{urllib.parse.unquote(parsed.password or '')}"
+            self._userinfo_auth = "Basic " + base64.b64encode(pair.encode()).decode()
+
+    @classmethod
+    def from_access(cls, access: PrometheusAccess) -> PrometheusClient:
+        """The client for `access` (its secrets are read on each query, re-read when a file changes)."""
+        return cls(url=access.url, timeout=access.timeout, access=access)
+
+    @property
+    def shown_url(self) -> str:
+        """The URL as reasons show it: credentials masked."""
+        return mask_url(self.url)
+
+    def _request_headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json", **self.headers}
+        if self.access is not None:
+            headers.update(self.access.request_headers())
+        if self._userinfo_auth and "Authorization" not in headers:
+            headers["Authorization"] = self._userinfo_auth
+        return headers
 
     @property
     def query_count(self) -> int:
@@ -64,13 +99,13 @@ class PrometheusClient:
         form = {"query": promql, "timeout": f"{self.timeout:g}"}
         if at is not None:
             form["time"] = f"{at.timestamp() if isinstance(at, datetime) else at:.3f}"
-        fail = _Failure(self.url, promql)
+        fail = _Failure(self.shown_url, promql)
         answer = self._send(QUERY_PATH, form, fail)
         return answer if isinstance(answer, QueryResult) else _samples_of(fail, answer)
 
     def query_range(self, promql: str, *, start: float, end: float, step: float) -> RangeResult:
         """Evaluate `promql` every `step` seconds from `start` to `end` (unix seconds): series, or a typed failure."""
-        fail = _Failure(self.url, promql)
+        fail = _Failure(self.shown_url, promql)
         if not (step > 0 and end >= start) or (end - start) / step > MAX_RANGE_POINTS:
             return RangeResult(query=promql, status=QueryStatus.BAD_QUERY,
                                reason=f"a range of {end - start:g}s every {step:g}s is not a usable range "
@@ -86,32 +121,32 @@ class PrometheusClient:
         """POST one API request: the response's `data`, or a failed QueryResult saying what went wrong."""
         with self._lock:
             self._count += 1
-        request = urllib.request.Request(
-            self.url + path,
-            data=urllib.parse.urlencode(form).encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json", **self.headers},
-            method="POST",
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            request = urllib.request.Request(self._endpoint + path, data=urllib.parse.urlencode(form).encode(),
+                                             headers=self._request_headers(), method="POST")
+            context = self.access.ssl_context() if self.access is not None else None
+        except MeshopsError as error:  # a token file that vanished or turned world-readable since the start
+            return fail(QueryStatus.UNREACHABLE, f"Prometheus at {self.shown_url} not queried: {error.message}")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=context) as response:
                 return _interpret(fail, response.status, response.headers.get("Content-Type", ""), response.read())
         except urllib.error.HTTPError as error:
             body = error.read() if error.fp else b""
             return _interpret(fail, error.code, error.headers.get("Content-Type", "") if error.headers else "", body)
         except (TimeoutError, socket.timeout):
-            return fail(QueryStatus.TIMEOUT, f"Prometheus at {self.url} did not answer within {self.timeout:g}s")
+            return fail(QueryStatus.TIMEOUT, f"Prometheus at {self.shown_url} did not answer within {self.timeout:g}s")
         except urllib.error.URLError as error:
             if isinstance(error.reason, (TimeoutError, socket.timeout)):
-                reason = f"Prometheus at {self.url} did not accept a connection within {self.timeout:g}s"
+                reason = f"Prometheus at {self.shown_url} did not accept a connection within {self.timeout:g}s"
                 return fail(QueryStatus.TIMEOUT, reason)
-            return fail(QueryStatus.UNREACHABLE, f"Prometheus unreachable at {self.url}: {_why_unreachable(error.reason)}")
+            return fail(QueryStatus.UNREACHABLE, f"Prometheus unreachable at {self.shown_url}: {_why_unreachable(error.reason)}")
         except http.client.HTTPException as error:  # something answered, but not with HTTP
-            reason = f"{self.url} did not answer with valid HTTP ({type(error).__name__}); is this the Prometheus URL?"
+            reason = f"{self.shown_url} did not answer with valid HTTP ({type(error).__name__}); is this the Prometheus URL?"
             return fail(QueryStatus.BAD_RESPONSE, reason)
         except OSError as error:  # connection reset or refused after the first packet
-            return fail(QueryStatus.UNREACHABLE, f"Prometheus unreachable at {self.url}: {_why_unreachable(error)}")
+            return fail(QueryStatus.UNREACHABLE, f"Prometheus unreachable at {self.shown_url}: {_why_unreachable(error)}")
         except ValueError as error:  # a URL urllib cannot use at all
-            return fail(QueryStatus.UNREACHABLE, f"Prometheus URL {self.url!r} is not usable: {error}")
+            return fail(QueryStatus.UNREACHABLE, f"Prometheus URL {self.shown_url!r} is not usable: {error}")
 
     def query_value(self, promql: str, *, at: float | datetime | None = None) -> QueryResult:
         """Like `query`, but OK only for exactly one finite number, which is then `.value`."""
@@ -154,9 +189,10 @@ def _interpret(fail: _Failure, status_code: int, content_type: str, body: bytes)
         document = None
     if not isinstance(document, dict) or document.get("status") not in ("success", "error"):
         if status_code >= 400:
+            advice = f" ({_DENIED[status_code]})" if status_code in _DENIED else ""
             return fail(
                 QueryStatus.HTTP_ERROR,
-                f"Prometheus at {fail.url} answered HTTP {status_code}: {_excerpt(body) or 'empty body'}",
+                f"Prometheus at {fail.url} answered HTTP {status_code}: {_excerpt(body) or 'empty body'}{advice}",
             )
         if document is None:
             kind = content_type.split(";")[0].strip() or "no content type"

@@ -132,7 +132,7 @@ def one_number(result: QueryResult) -> QueryResult:
         )
     value = samples[0].value
     if not math.isfinite(value):
-        what = "NaN (e.g. 0/0: no requests in the window)" if math.isnan(value) else f"{value:+}"
+        what = "NaN (a division by zero such as 0/0, or NaN samples)" if math.isnan(value) else f"{value:+}"
         return replace(result, status=QueryStatus.NOT_A_NUMBER, reason=f"no usable value: the query returned {what}")
     return replace(result, value=value)
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .masking import mask_text
+
 
 class ExitCode:
     """Exit codes shared by every command and output format (kubectl diff compatible at 0/1/2)."""
@@ -56,13 +58,13 @@ class MeshopsError(Exception):
         self.hint = hint
 
     def one_line(self) -> str:
-        """The single line the CLI prints: `error: <where>: <what> (<how to fix>)`."""
+        """The single line the CLI prints: `error: <where>: <what> (<how to fix>)`, URL credentials masked."""
         where = str(self.location) if self.location else self.obj
         text = " ".join(self.message.split())
         line = f"error: {where}: {text}" if where else f"error: {text}"
         if self.hint:
             line += f" ({' '.join(self.hint.split())})"
-        return line
+        return mask_text(line)
 
 
 class ConfigError(MeshopsError):

@@ -22,8 +22,9 @@ from ..render import RenderResult
 from ..validate.findings import Finding, has_errors
 from ..yamlio.gcpause import paused_gc
 from .manifest_cache import ManifestCache
+from .operator import Operator
 from .rendering import InvalidConfig, render_validated, validate_rendered  # the first half of every plan
-from .targets import Operator, owner_of, scope_of, target_of
+from .targets import owner_of, scope_of, target_of
 
 # Schema findings (MSH1xx) judge each object alone: a cluster's objects cannot change them.
 SCHEMA_CODE_PREFIX = "MSH1"

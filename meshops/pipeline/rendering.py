@@ -30,22 +30,28 @@ class InvalidConfig(ConfigError):
         self.findings = findings
 
 
-def _render(source: Source, environment: str, sets: tuple[str, ...]) -> RenderResult:
+def _check_config(rendered: RenderResult) -> RenderResult:
+    """The environment's rollout policy and `prometheus:` section checked (a broken one is found before any write)."""
     from ..rollout.policy import check_policies
+    from .prometheus import check_repo_section
 
-    rendered = render(source, environment, sets)
     check_policies(rendered.config)
+    check_repo_section(rendered.config)
     return rendered
 
 
+def _render(source: Source, environment: str, sets: tuple[str, ...]) -> RenderResult:
+    return _check_config(render(source, environment, sets))
+
+
 def render_environment(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> RenderResult:
-    """Render an environment and check its rollout policy (a broken policy is found before any write)."""
+    """Render an environment and check its rollout policy and `prometheus:` section (before any write)."""
     return _render(open_source(repo, ref), environment, sets)
 
 
 def render_validated(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = (),
                      cache: ManifestCache | None = None) -> tuple[RenderResult, list[Finding]]:
-    """Render, check the rollout policy and validate offline (InvalidConfig on errors), as `render_environment`
+    """Render, check the rollout policy and prometheus section and validate offline (InvalidConfig on errors), as `render_environment`
     and `validate_rendered` do; with a `cache`, a hit skips all three and a miss is stored once it passed."""
     source = open_source(repo, ref)
     key = cache.key(source, repo=repo, environment=environment, sets=sets) if cache is not None else None
@@ -56,8 +62,8 @@ def render_validated(*, repo: str, ref: str | None, environment: str, sets: tupl
     if hit is not None and hit.findings is not None:
         return hit.rendered, hit.findings
     recorded, tree = recording(source)
-    if hit is not None:
-        rendered = hit.rendered
+    if hit is not None:  # kept by `meshops render`, which checks neither the policy nor the prometheus section
+        rendered = _check_config(hit.rendered)
         rendered.tree = tree  # validation reads the repo's crds/ through it
     else:
         rendered = _render(recorded, environment, sets)

@@ -12,35 +12,18 @@ Today an environment has one cluster, so one target.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..cluster.target import Target
 from ..model.errors import UsageError
-from ..model.identity import OWNER_ID, Owner
-from ..model.scope import AllowList, Scope
+from ..model.identity import Owner
+from ..model.scope import Scope
 from ..source.envconfig import EnvConfig
+from .operator import OWNER_ID_ENV, OWNER_ID_FLAG, Operator
 
 if TYPE_CHECKING:
     from ..render import RenderResult
-
-OWNER_ID_FLAG = "--owner-id"
-OWNER_ID_ENV = "MESHOPS_OWNER_ID"
-
-
-@dataclass(frozen=True)
-class Operator:
-    """What whoever runs meshops decides (flags, environment variables): none of it comes from the repository."""
-
-    kubeconfig: str | None = None  # None: $KUBECONFIG, ~/.kube/config, then a pod's service account
-    context: str | None = None  # None: meshops.yaml `cluster.context`, then the kubeconfig's current one
-    allowed: AllowList = AllowList()
-    owner_id: str | None = None  # None: the repository's root commit
-
-    def __post_init__(self) -> None:
-        if self.owner_id is not None and not OWNER_ID.match(self.owner_id):
-            raise UsageError(f"{OWNER_ID_FLAG} {self.owner_id!r} is not a valid owner id",
-                             hint="use letters, digits, '.', '_' and '-' (up to 63, no '/'), e.g. acme-mesh-config")
+    from ..source.repo import Source
 
 
 def target_of(config: EnvConfig, operator: Operator = Operator()) -> Target:
@@ -52,9 +35,14 @@ def target_of(config: EnvConfig, operator: Operator = Operator()) -> Target:
 
 def owner_of(target: Target, rendered: RenderResult) -> Owner:
     """Who owns what this environment applies: the operator's id, else the repository's root commit."""
-    repo = target.owner_id or rendered.repo_id
+    return Owner(repo=repo_id_of(target, rendered), environment=rendered.environment)
+
+
+def repo_id_of(target: Target, source: RenderResult | Source) -> str:
+    """The repository part of owner annotations: the operator's id, else the root commit of `source`'s repository."""
+    repo = target.owner_id or source.repo_id
     if not repo:
-        root = getattr(rendered.tree, "root", None)  # a working tree names its directory
+        root = getattr(source.tree, "root", None)  # a working tree names its directory
         raise UsageError(
             "the config repository is not a git repository with a commit, so meshops cannot tell which repository "
             "owns the objects it would write",
@@ -62,7 +50,7 @@ def owner_of(target: Target, rendered: RenderResult) -> Owner:
             hint=f"commit the config to git, or pass {OWNER_ID_FLAG} ID (or set {OWNER_ID_ENV}); "
                  "see README 'Ownership, scope and brakes'",
         )
-    return Owner(repo=repo, environment=rendered.environment)
+    return repo
 
 
 def scope_of(target: Target, rendered: RenderResult) -> Scope:

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Iterator
 
 from ..model.errors import ExitCode, SourceError
+from ..model.masking import mask_text, mask_url
 
 # git must fail instead of waiting for a password on a terminal nobody watches (CI, a pod).
 GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}
-_USERINFO = re.compile(r"(?<=://)[^/@]+@")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
 
@@ -31,11 +31,6 @@ def default_cache_dir() -> Path:
     """`$XDG_CACHE_HOME/meshops/repos`, else `~/.cache/meshops/repos`."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "meshops" / "repos"
-
-
-def redact(url: str) -> str:
-    """The URL with any `user:token@` removed, for messages and logs."""
-    return _USERINFO.sub("***@", url)
 
 
 def normalize_location(repo: str) -> str:
@@ -58,9 +53,9 @@ class FetchFailed(SourceError):
 
 def _git_failure(action: str, location: str, error: Exception) -> SourceError:
     stderr = getattr(error, "stderr", "") or str(error)
-    detail = " ".join(redact(str(stderr)).replace("stderr:", "").split())[:300]
+    detail = " ".join(mask_text(str(stderr)).replace("stderr:", "").split())[:300]
     return FetchFailed(
-        f"cannot {action} {redact(location)}: {detail}",
+        f"cannot {action} {mask_url(location)}: {detail}",
         hint="check the URL, the network and git credentials (ssh key, credential helper)",
     )
 
@@ -69,7 +64,7 @@ def _git_failure(action: str, location: str, error: Exception) -> SourceError:
 class Mirror:
     """A fetched bare mirror and the commit a ref resolved to."""
 
-    location: str  # what was fetched (redact() before printing)
+    location: str  # what was fetched (mask_url() before printing)
     path: Path  # the bare repository on disk
     revision: str  # full commit sha
     ref: str
@@ -128,5 +123,5 @@ def resolve(mirror, ref: str, location: str) -> str:
             return mirror.commit(candidate).hexsha
         except (git.BadName, git.BadObject, ValueError, git.GitCommandError):
             continue
-    raise SourceError(f"unknown revision {ref!r} in {redact(location)}",
+    raise SourceError(f"unknown revision {ref!r} in {mask_url(location)}",
                       hint="use a branch, tag or commit that exists in the repository")

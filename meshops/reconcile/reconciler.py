@@ -27,13 +27,15 @@ from ..cluster.api import APPLY_PATCH, ApiError
 from ..cluster.target import Connection
 from ..source.envconfig import EnvConfig, check_environment_name, list_environments, load_env_config
 from ..model.errors import ApplyIncomplete, ClusterError, ExitCode, MeshopsError
-from ..model.identity import FIELD_MANAGER, with_owner
+from ..model.identity import FIELD_MANAGER, Owner, with_owner
 from ..model.scope import AllowList
+from ..model.secrets import SecretsDir
 from ..source.promotion import promotion_order
-from ..source.repo import open_source
+from ..source.repo import Source, open_source
 from .changes import changed_paths, impact
 from ..pipeline.freeze import Frozen, check_freeze
-from .gitcache import GitCache, Mirror, redact
+from ..model.masking import mask_url
+from .gitcache import GitCache, Mirror
 from .lease import Lease, micro_time
 from .lock import (
     DEFAULT_LEASE_SECONDS,
@@ -49,9 +51,12 @@ from .lock import (
 from .report import EnvReport, Outcome, ReconcileReport
 from .rollouts import finish_rollouts
 from ..pipeline.apply import ApplyOptions, apply_environment
+from ..pipeline.operator import Operator
 from ..pipeline.plan import MissingNamespace, OutOfScope, check_scope
+from ..pipeline.prometheus import PrometheusSettings
 from ..pipeline.rendering import render_environment, validate_rendered
-from ..pipeline.targets import Operator, owner_of, scope_of, target_of
+from ..pipeline.rollouts import check_rollout_settings
+from ..pipeline.targets import owner_of, repo_id_of, scope_of, target_of
 from ..render import RenderResult
 
 Emit = Callable[[str], None]
@@ -82,7 +87,8 @@ class Settings:
     identity: str = field(default_factory=default_identity)
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     lease_seconds: float = DEFAULT_LEASE_SECONDS
-    prometheus_url: str | None = None  # rollout analysis; default: each environment's meshops.yaml
+    prometheus: PrometheusSettings = field(default_factory=PrometheusSettings)  # the operator's, over meshops.yaml's
+    secrets: SecretsDir = field(default_factory=lambda: SecretsDir(None))  # notification receivers' secrets
     allowed: AllowList = AllowList()  # the operator's namespaces (--allowed-namespaces)
     owner_id: str | None = None  # the repository's id in owner annotations (default: its root commit)
     prune: bool = True  # False: --no-prune
@@ -92,7 +98,8 @@ class Settings:
 
     @property
     def operator(self) -> Operator:
-        return Operator(kubeconfig=self.kubeconfig, context=self.context, allowed=self.allowed, owner_id=self.owner_id)
+        return Operator(kubeconfig=self.kubeconfig, context=self.context, allowed=self.allowed, owner_id=self.owner_id,
+                        prometheus=self.prometheus, secrets=self.secrets)
 
     @property
     def apply_options(self) -> ApplyOptions:
@@ -108,6 +115,7 @@ class _Run:
     emit: Emit
     clock: Callable[[], float]
     sleep: Callable[[float], None]
+    source: Source  # the revision fetched: its repository's root commit is the default owner id
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=timezone.utc)
@@ -124,14 +132,15 @@ def reconcile(settings: Settings, *, emit: Emit = lambda line: None, clock: Call
     import git
 
     mirror = GitCache(settings.cache_dir).fetch(settings.repo, settings.ref)
-    emit(f"{redact(mirror.location)} {settings.ref} is at {mirror.revision[:12]}")
-    tree = open_source(mirror.path, mirror.revision).tree
+    emit(f"{mask_url(mirror.location)} {settings.ref} is at {mirror.revision[:12]}")
+    source = open_source(mirror.path, mirror.revision)
+    tree = source.tree
     for name in settings.environments:
         check_environment_name(tree, name)
     configs = promotion_order([load_env_config(tree, name) for name in list_environments(tree)])
     selected = [c for c in configs if not settings.environments or c.name in settings.environments]
-    run = _Run(settings, mirror, emit, clock, sleep)
-    report = ReconcileReport(repo=redact(mirror.location), ref=settings.ref, revision=mirror.revision)
+    run = _Run(settings, mirror, emit, clock, sleep, source)
+    report = ReconcileReport(repo=mask_url(mirror.location), ref=settings.ref, revision=mirror.revision)
     repository = git.Repo(mirror.path)
     held_back: str | None = None
     for config in selected:
@@ -159,6 +168,7 @@ class _Environment:
 
     config: EnvConfig
     connection: Connection
+    owner: Owner  # whose rollouts this reconcile drives and reports (labels alone are not proof)
     renders: dict[str, RenderResult] = field(default_factory=dict)
 
     def rendered(self, run: _Run, revision: str) -> RenderResult:
@@ -186,13 +196,13 @@ def _environment(run: _Run, config: EnvConfig, repository) -> EnvReport:
             raise OutOfScope(f"namespace {config.namespace} (the environment's, where its Lease lives) is outside the "
                              f"namespaces this meshops may write ({target.allowed.describe()})", location=config.location("namespace"),
                              hint="ask whoever runs meshops to allow it (--allowed-namespaces); nothing was written")
-        env = _Environment(config, target.connect())
+        env = _Environment(config, target.connect(), Owner(repo=repo_id_of(target, run.source), environment=name))
         lease = Lease(env.connection.api, namespace=config.namespace, name=lease_name(name), identity=settings.identity,
                       duration=settings.lease_seconds, clock=run.clock)
         record = EnvRecord.from_lease(lease.read())
         decision = _decide(run, name, record, repository)
         if isinstance(decision, EnvReport) and decision.outcome is Outcome.SKIPPED and settings.wait:
-            decision = _active_rollouts(env.connection, config) or decision
+            decision = _active_rollouts(env) or decision
     except MeshopsError as error:
         return _failure(name, error, stage="connect", applied=None)
     if isinstance(decision, EnvReport):
@@ -218,11 +228,11 @@ def _environment(run: _Run, config: EnvConfig, repository) -> EnvReport:
     return _locked(run, env, held, repository, before=record, resume=None if decision.apply else decision)
 
 
-def _active_rollouts(connection: Connection, config: EnvConfig) -> _Go | None:
-    """Rollouts running in the cluster that no reconcile is driving (started by `meshops apply`, or orphaned)."""
+def _active_rollouts(env: _Environment) -> _Go | None:
+    """This repository's rollouts running in the cluster that no reconcile is driving (started by `meshops apply`, or orphaned)."""
     from .rollouts import ACTIVE_PHASES, rollout_states
 
-    rows = rollout_states(connection.api, connection.discovery, environment=config.name, namespace=config.namespace)
+    rows = rollout_states(env.connection.api, env.connection.discovery, owner=env.owner, namespace=env.config.namespace)
     active = [row["virtualService"] for row in rows if row["phase"] in ACTIVE_PHASES]
     return _Go(f"active rollouts found in the cluster: {', '.join(active)}", apply=False) if active else None
 
@@ -332,6 +342,11 @@ def _apply(run: _Run, env: _Environment, record: EnvRecord, *, go: _Go, lease: d
     except MeshopsError as error:
         return _failure(name, error, stage="plan", applied=record.applied), None
     apply_dict = None
+    if run.settings.wait:  # Prometheus or receivers that cannot work: refused before apply writes, not after
+        try:
+            check_rollout_settings(rendered.config, operator=run.settings.operator)
+        except MeshopsError as error:
+            return _failure(name, error, stage="plan", applied=record.applied), None
     if go.apply:
         planned = []  # set once the plan passed validation: errors before that are the plan's, not apply's
         try:
@@ -356,7 +371,7 @@ def _apply(run: _Run, env: _Environment, record: EnvRecord, *, go: _Go, lease: d
             return report, record_annotations(applied="", attempt=failed)
     try:
         rollouts = finish_rollouts(env.connection, rendered.config, revision=revision, wait=run.settings.wait,
-                                   prometheus_url=run.settings.prometheus_url, emit=run.emit)
+                                   operator=run.settings.operator, owner=env.owner, emit=run.emit)
     except MeshopsError as error:
         report = _failure(name, error, stage="rollout", applied=record.applied)
         report.apply = apply_dict

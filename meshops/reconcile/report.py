@@ -62,7 +62,7 @@ class EnvReport:
 class ReconcileReport:
     """All environments of one reconcile, in promotion order."""
 
-    repo: str  # redacted location
+    repo: str  # the location, credentials masked
     ref: str
     revision: str
     environments: list[EnvReport] = field(default_factory=list)

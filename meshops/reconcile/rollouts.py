@@ -2,7 +2,9 @@
 
 Rollout state lives on each VirtualService (`meshops.dev/rollout`, written by the rollout
 engine), so reconcile needs no memory of its own: it lists the environment's VirtualServices and
-reads their phases. An environment whose rollouts are still active is Progressing and holds back
+reads their phases — only those this repository owns (labels and the `meshops.dev/owner`
+annotation, or labels alone on objects from before owner annotations): another repository's
+environment of the same name neither holds this one back nor fails it. An environment whose rollouts are still active is Progressing and holds back
 the next environment in promotion order; a rollout that failed for this revision fails it.
 Driving them is the use case every entry point shares, `meshops.pipeline.rollouts.drive_rollouts`.
 """
@@ -14,10 +16,11 @@ from typing import Any, Callable
 from ..cluster.api import KubeApi
 from ..cluster.discovery import Discovery
 from ..cluster.target import Connection
-from ..model.identity import owner_selector
+from ..model.identity import Claim, Owner, claim_of, owner_selector
 from ..cluster.live import list_objects
 from ..rollout.store import VIRTUAL_SERVICE
 from ..rollout.state import ACTIVE_PHASES, BY_GIT, ROLLED_BACK_PHASES, state_of
+from ..pipeline.operator import Operator
 from .lock import Phase
 
 
@@ -30,15 +33,15 @@ class RolloutsResult:
     rollouts: list[dict[str, Any]] = field(default_factory=list)
 
 
-def rollout_states(api: KubeApi, discovery: Discovery, *, environment: str, namespace: str) -> list[dict[str, Any]]:
-    """One row per VirtualService of the environment that carries rollout state."""
+def rollout_states(api: KubeApi, discovery: Discovery, *, owner: Owner, namespace: str) -> list[dict[str, Any]]:
+    """One row per VirtualService of `owner`'s environment that carries rollout state."""
     resource = discovery.preferred(*VIRTUAL_SERVICE)
     if resource is None:
         return []
     rows = []
-    for obj in list_objects(api, resource, namespace=namespace, label_selector=owner_selector(environment)):
+    for obj in list_objects(api, resource, namespace=namespace, label_selector=owner_selector(owner.environment)):
         state = state_of(obj)
-        if state is not None:
+        if state is not None and claim_of(obj, owner) is not Claim.OTHERS:
             rows.append({"virtualService": obj["metadata"]["name"], "service": state.service, "phase": state.phase,
                          "stable": state.stable, "canary": state.canary, "step": state.step, "revision": state.revision,
                          "endedBy": state.ended_by, "reason": state.message})
@@ -62,15 +65,16 @@ def summarize(rows: list[dict[str, Any]], *, revision: str) -> RolloutsResult:
     return RolloutsResult(Phase.SUCCEEDED, f"{len(done)} rollouts succeeded" if done else "no rollout started", rows)
 
 
-def _drive(connection: Connection, config: Any, *, prometheus_url: str | None, emit: Callable[[str], None]) -> None:
+def _drive(connection: Connection, config: Any, *, operator: Operator | None, owner: Owner, emit: Callable[[str], None]) -> None:
     """Run the environment's active rollouts until each ends, one line per decision."""
-    from ..pipeline.rollouts import active_rollouts, drive_rollouts, rollout_store
+    from ..pipeline.rollouts import active_rollouts, drive_rollouts, notifier_of, rollout_store
     from ..rollout.driver import Tick
 
     if connection.discovery.preferred(*VIRTUAL_SERVICE) is None:
         return  # no VirtualServices served (Istio not installed): no rollout can exist
-    store = rollout_store(connection)
-    refs = active_rollouts(store, config.name)
+    store = rollout_store(connection, owner=owner)
+    notifier = notifier_of(config, operator=operator)
+    refs = active_rollouts(store, config.name, notifier=notifier)
     if not refs:
         return
     environment = config.name
@@ -84,13 +88,13 @@ def _drive(connection: Connection, config: Any, *, prometheus_url: str | None, e
         elif tick.error:
             emit(f"{environment}: rollout {tick.ref.name}: error: {tick.error}")
 
-    drive_rollouts(connection, config, refs=refs, store=store, prometheus_url=prometheus_url, on_tick=progress)
+    drive_rollouts(connection, config, owner=owner, refs=refs, store=store, operator=operator, notifier=notifier, on_tick=progress)
 
 
-def finish_rollouts(connection: Connection, config: Any, *, revision: str, wait: bool, prometheus_url: str | None,
-                    emit: Callable[[str], None]) -> RolloutsResult:
-    """Drive (when `wait`) and then summarize the environment's rollouts."""
+def finish_rollouts(connection: Connection, config: Any, *, revision: str, wait: bool, operator: Operator | None,
+                    owner: Owner, emit: Callable[[str], None]) -> RolloutsResult:
+    """Drive (when `wait`) and then summarize `owner`'s rollouts of the environment."""
     if wait:
-        _drive(connection, config, prometheus_url=prometheus_url, emit=emit)
-    return summarize(rollout_states(connection.api, connection.discovery, environment=config.name,
-                                    namespace=config.namespace), revision=revision)
+        _drive(connection, config, operator=operator, owner=owner, emit=emit)
+    return summarize(rollout_states(connection.api, connection.discovery, owner=owner, namespace=config.namespace),
+                     revision=revision)

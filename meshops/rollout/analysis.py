@@ -2,10 +2,11 @@
 
 `analyze(metrics=, policy=, target=)` runs the built-in checks (request count guard, success rate,
 latency percentile, optional comparison with stable over the same window) and the policy's custom
-PromQL checks, and returns an `AnalysisResult`: `pass` only when every check passes, `hold` when
-something says "wait" (too little traffic, a custom check with `onNoData: hold`), `fail` otherwise.
-Missing data is never a pass, and every check carries its value, bounds, exact query and a reason
-a person can read. All built-in measures travel in one combined query; custom checks run
+PromQL checks, and returns an `AnalysisResult`: `pass` only when every check passes, `fail` when a
+number broke its bound (or data is missing where the policy says fail), `inconclusive` when the
+metrics source could not answer (unreachable, malformed: the canary is not to blame), `hold` when
+something says "wait" (too little traffic, a custom check with `onNoData: hold`). Missing data is
+never a pass, and every check carries its value, bounds, exact query and a reason a person can read. All built-in measures travel in one combined query; custom checks run
 concurrently with it, so a step costs 1 + len(custom checks) queries.
 """
 from __future__ import annotations
@@ -15,11 +16,11 @@ import math
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from . import queries
 from .policy import CustomCheck, RolloutPolicy
-from ..metrics.source import MetricsSource, QueryResult, QueryStatus, one_number
+from ..metrics.source import MetricsSource, QueryResult, QueryStatus, ResultKind, kind_of, one_number
 
 
 class Outcome(str, enum.Enum):
@@ -27,14 +28,21 @@ class Outcome(str, enum.Enum):
 
     PASS = "pass"  # advance
     HOLD = "hold"  # wait and ask again: not enough to judge yet
+    INCONCLUSIVE = "inconclusive"  # the metrics source could not answer: wait, count apart, never a failure
     FAIL = "fail"  # counts towards the policy's failure threshold
 
     def __str__(self) -> str:
         return self.value
 
 
-# Severity order: one failed check fails the analysis; otherwise one hold holds it.
-_SEVERITY = {Outcome.PASS: 0, Outcome.HOLD: 1, Outcome.FAIL: 2}
+# Severity order: one failed check fails the analysis (the canary broke a bound, whatever else could
+# not be asked); otherwise one unanswered query makes it inconclusive; otherwise one hold holds it.
+_SEVERITY = {Outcome.PASS: 0, Outcome.HOLD: 1, Outcome.INCONCLUSIVE: 2, Outcome.FAIL: 3}
+
+
+def unanswered(status: QueryStatus) -> bool:
+    """Whether the metrics source failed to answer (unreachable or malformed), as opposed to data or no data."""
+    return kind_of(status) in (ResultKind.UNREACHABLE, ResultKind.MALFORMED)
 
 
 @dataclass(frozen=True)
@@ -121,9 +129,9 @@ class AnalysisResult:
         return tuple(check for check in self.checks if check.outcome is Outcome.FAIL)
 
     @property
-    def errored(self) -> tuple[CheckResult, ...]:
-        """Failed checks whose query itself failed (Prometheus down, bad PromQL …), not their bounds."""
-        return tuple(check for check in self.failed if not (check.status is QueryStatus.OK or check.status.no_data))
+    def inconclusive(self) -> tuple[CheckResult, ...]:
+        """Checks the metrics source could not answer (Prometheus down, bad PromQL, several series …)."""
+        return tuple(check for check in self.checks if check.outcome is Outcome.INCONCLUSIVE)
 
     @property
     def held(self) -> tuple[CheckResult, ...]:
@@ -138,8 +146,10 @@ class AnalysisResult:
 
     def summary(self) -> str:
         """One line: the decision and the reasons of the checks that did not pass (shared reasons once)."""
+        if not self.checks:
+            return f"{self.decision.value}: {self.target.canary_workload}: nothing to check"
         by_reason: dict[str, list[str]] = {}
-        for check in self.failed or self.held:
+        for check in self.failed or self.inconclusive or self.held:
             by_reason.setdefault(check.reason, []).append(check.name)
         detail = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in by_reason.items()) or "all checks passed"
         return f"{self.decision.value}: {self.target.canary_workload}: {detail}"
@@ -207,6 +217,7 @@ def _built_in_queries(policy: RolloutPolicy, target: AnalysisTarget) -> dict[str
             workload=workload,
             window=window,
             quantile=policy.latency_percentile / 100,
+            reporter=policy.reporter,
         )
         for role, workload in roles.items()
         for name in queries.MEASURES
@@ -237,8 +248,7 @@ class _Traffic:
 
     def not_judged(self, doing: str) -> str:
         """The reason a dependent check gives: a query failure as it is, low traffic as 'not <doing>'."""
-        broken = not (self.status is QueryStatus.OK or self.status.no_data)
-        return self.reason if broken else f"not {doing}: {self.reason}"
+        return self.reason if unanswered(self.status) else f"not {doing}: {self.reason}"
 
 
 @dataclass
@@ -256,29 +266,43 @@ class _Context:
 
     def traffic(self, role: str) -> _Traffic:
         result = self.measures[f"{role}_requests"].result
-        if not result.ok and not result.status.no_data:
-            return _Traffic(Outcome.FAIL, result.reason, None, result.status)
-        count = result.value if result.ok and result.value is not None else 0.0
+        if unanswered(result.status):
+            return _Traffic(Outcome.INCONCLUSIVE, result.reason, None, result.status)
         needed = self.policy.min_requests
         low = Outcome.FAIL if self.policy.on_low_traffic == "fail" else Outcome.HOLD
         who = f"{role} {self.workload(role)}"
+        if result.status is QueryStatus.NOT_A_NUMBER:  # not an idle canary: Prometheus has NaN samples
+            reason = (f"no data: Prometheus answered NaN for the requests to {who} in {self.window} "
+                      f"(NaN samples in {queries.REQUESTS_METRIC}{{reporter=\"{self.policy.reporter}\"}}, not a count of 0)")
+            return _Traffic(low, reason, None, result.status)
+        count = result.value if result.ok and result.value is not None else 0.0
         if count <= 0:
-            return _Traffic(low, f"no data: {who} received no requests in {self.window}", 0.0, result.status)
+            reported = "" if self.policy.reporter == queries.DEFAULT_REPORTER else f' (reporter="{self.policy.reporter}")'
+            return _Traffic(low, f"no data: {who} received no requests in {self.window}{reported}", 0.0, result.status)
         if count < needed:
             reason = f"only {_number(count)} requests to {who} in {self.window} (< min {_number(needed)})"
             return _Traffic(low, reason, count, result.status)
         reason = f"{_number(count)} requests to {who} in {self.window} ≥ min {_number(needed)}"
         return _Traffic(Outcome.PASS, reason, count, result.status)
 
-    def value(self, key: str, what: str) -> tuple[float | None, str]:
-        """A measure's finite value, or None and why it has none."""
+    def value(self, key: str, what: str) -> tuple[float | None, Outcome, str]:
+        """A measure's finite value (PASS), or None with the outcome and reason of having none."""
         result = self.measures[key].result
         if result.ok:
-            return result.value, ""
-        if result.status.no_data:
-            role = key.split("_", 1)[0]
-            return None, f"no {what} for {role} {self.workload(role)} in {self.window} ({result.reason})"
-        return None, result.reason
+            return result.value, Outcome.PASS, ""
+        if unanswered(result.status):
+            return None, Outcome.INCONCLUSIVE, result.reason
+        role = key.split("_", 1)[0]
+        who = f"{role} {self.workload(role)}"
+        count = self.traffic(role).count
+        if count:
+            # Requests were counted, so this is not the 0/0 of an idle window: say what is missing.
+            source = (f"no usable {queries.DURATION_BUCKETS_METRIC} series for it (is the histogram scraped, "
+                      "or dropped by relabelling?)" if key.endswith("latency") else
+                      f"NaN samples in {queries.REQUESTS_METRIC}")
+            got = "is NaN" if result.status is QueryStatus.NOT_A_NUMBER else "has no series"
+            return None, Outcome.FAIL, f"{what} of {who} {got} although {_number(count)} requests were counted: {source}"
+        return None, Outcome.FAIL, f"no {what} for {who} in {self.window} ({result.reason})"
 
 
 def _request_count(context: _Context) -> CheckResult:
@@ -306,8 +330,7 @@ def _bounded_measure(
     if traffic.outcome is not Outcome.PASS:
         outcome, reason = traffic.outcome, traffic.not_judged("judged")
     else:
-        value, reason = context.value(key, label)
-        outcome = Outcome.FAIL
+        value, outcome, reason = context.value(key, label)
         if value is not None:
             outcome, reason = _judge(label, value, low=low, high=high, unit=unit)
     return CheckResult(
@@ -335,12 +358,12 @@ def _compared(context: _Context, comparison: _Comparison, limit: float) -> Check
     outcome, reason, status = Outcome.PASS, "", QueryStatus.OK
     for role in ("canary", "stable"):
         traffic = context.traffic(role)
-        value, why_not = context.value(pair[role].key, comparison.label)
+        value, missing, why_not = context.value(pair[role].key, comparison.label)
         if traffic.outcome is not Outcome.PASS:
             outcome, reason, status = traffic.outcome, traffic.not_judged("compared"), traffic.status
             break
         if value is None:
-            outcome, reason, status = Outcome.FAIL, why_not, pair[role].result.status
+            outcome, reason, status = missing, why_not, pair[role].result.status
             break
         values[role] = comparison.compared(value)
     worse = None
@@ -395,7 +418,9 @@ def _custom_check(check: CustomCheck, result: QueryResult) -> CheckResult:
     value, outcome, reason = result.value, Outcome.FAIL, result.reason
     if result.ok and value is not None:
         outcome, reason = _judge(check.name, value, low=check.min, high=check.max, unit="")
-    elif result.status.no_data and check.on_no_data == "hold":
+    elif unanswered(result.status):
+        outcome = Outcome.INCONCLUSIVE
+    elif check.on_no_data == "hold":
         outcome = Outcome.HOLD
     return CheckResult(
         name=check.name, outcome=outcome, value=value, min=check.min, max=check.max, unit="",
@@ -408,6 +433,19 @@ def _custom_check(check: CustomCheck, result: QueryResult) -> CheckResult:
 
 def _decision(checks: list[CheckResult]) -> Outcome:
     return max((check.outcome for check in checks), key=_SEVERITY.__getitem__, default=Outcome.FAIL)
+
+
+def with_checks(result: AnalysisResult, checks: Iterable[CheckResult], *, first: Iterable[CheckResult] = ()) -> AnalysisResult:
+    """`result` with more checks (readiness `first`, webhooks after), the decision taken over all of them."""
+    combined = (*first, *result.checks, *checks)
+    return replace(result, checks=combined, decision=_decision(list(combined)))
+
+
+def checks_only(target: AnalysisTarget, checks: Iterable[CheckResult], *, window: str) -> AnalysisResult:
+    """An assessment without metrics (before the first step, or a canary not ready): pass when nothing objects."""
+    listed = tuple(checks)
+    decision = _decision(list(listed)) if listed else Outcome.PASS
+    return AnalysisResult(target=target, decision=decision, checks=listed, window=window, at=None)
 
 
 def _timestamp(at: float | datetime | None) -> float | None:

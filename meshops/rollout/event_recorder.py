@@ -3,7 +3,8 @@
 `kubectl describe virtualservice reviews` and `kubectl get events --field-selector
 involvedObject.name=reviews` then tell the story (Started, StepAdvanced, CheckFailed, RolledBack …)
 — unlike Flagger, whose events all say `Synced`. Events are best effort: a cluster that refuses
-them never stops a rollout; the recorder counts what it could not send.
+them never stops a rollout; the recorder counts what it could not send. Messages go through
+`model.masking.mask_text`: URL credentials never reach the event log.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Callable, Iterable
 from ..cluster.api import ApiError, KubeApi
 from ..model.errors import ClusterError
 from ..model.identity import ROLLOUT_ANNOTATION
+from ..model.masking import mask_text
 from .state import Reason, format_time, state_of
 
 COMPONENT = "meshops-rollout"
@@ -47,6 +49,7 @@ class EventRecorder:
         metadata = obj.get("metadata") or {}
         namespace, name = metadata.get("namespace") or "default", metadata.get("name") or ""
         now = format_time(self.clock())
+        message = mask_text(message)  # the last guard: no URL credentials in the cluster's event log
         event = {
             "apiVersion": "v1",
             "kind": "Event",

@@ -1,9 +1,10 @@
 """Where git meets a running rollout: the hook diff and apply call for every object they plan.
 
 `make_overlay(config, revision=)` returns `overlay(desired, live) -> desired`. For a VirtualService
-it compares the version git wants on the steered rule (`default`) with what the cluster routes and
-what the `meshops.dev/rollout` annotation says, and returns the object apply should write — so diff
-shows exactly what apply will do, and both agree with the rollout engine:
+it compares the version git wants on the steered rules (those git moves to another version:
+`model.steering`, through the router) with what the cluster routes and what the
+`meshops.dev/rollout` annotation says, and returns the object apply should write — so diff shows
+exactly what apply will do, and both agree with the rollout engine:
 
 | git names …                                  | live rollout state            | overlay returns                               |
 |----------------------------------------------|-------------------------------|-----------------------------------------------|
@@ -17,8 +18,10 @@ shows exactly what apply will do, and both agree with the rollout engine:
 | an explicit split (canary with a weight)     | Progressing/Paused            | git's routes, phase Aborted (git owns weights)|
 | anything else                                | any                           | git's routes, the live annotation kept        |
 
-"Git names version T" means: the rule routes to T alone (`services.X.version` changed), or git
-adds a canary T without a weight (weight 0). A rollout always starts from the version the cluster
+"Git names version T" means: the rules route to T alone (`services.X.version` changed), or git
+adds a canary T without a weight (weight 0). A change that cannot be one rollout (rules moving to
+different versions at once, unnamed rules that moved) raises ConfigError: the plan, and so diff and
+apply, stop before any write — never a silent cut-over. A rollout always starts from the version the cluster
 routes to now, and the first write only routes 0 % to the new subset: the DestinationRule that
 defines it is written before the VirtualService (apply order, make before break). A pinned
 rollout is retried with `meshops rollout retry`, or ends when git names another version.
@@ -29,78 +32,81 @@ import copy
 import time
 from typing import Callable
 
+from ..model.errors import ConfigError
+from ..model.identity import ROLLOUT_ANNOTATION, Overlay
 from ..source.envconfig import EnvConfig
-from ..model.identity import Overlay
-from ..model.identity import ROLLOUT_ANNOTATION
 from .decide import started
 from .policy import RolloutPolicy, policies
-from .routes import first_subset, route_weights, rule_index, rule_routes, split_routes
-from .state import BY_GIT, DEFAULT_RULE, Phase, Reason, state_of
+from .router import VIRTUAL_SERVICE_ROUTER, Router
+from .state import BY_GIT, Phase, Reason, RolloutState, state_of
 
 
-def _git_target(routes: list[dict]) -> str | None:
-    """The version git asks the rule to move to: a lone subset, or a canary with weight 0.
-
-    None for an explicit split (a canary with a weight): git then holds the weights by hand.
-    """
-    weights = route_weights(routes)
-    if len(weights) == 1:
-        return next(iter(weights))
-    if len(weights) == 2 and list(weights.values())[1] == 0:
-        return list(weights)[1]
-    return None
-
-
-def _with_rule(desired: dict, *, rule: str, routes: list[dict] | None, annotation: str | None) -> dict:
-    """A copy of `desired` with the rule's routes replaced (None: as git has them) and the annotation set
-    (`desired` itself when neither changes: nothing is written into it either way)."""
-    if routes is None and annotation is None:
-        return desired
-    overlaid = copy.deepcopy(desired)
-    if routes is not None:
-        overlaid["spec"]["http"][rule_index(overlaid, rule)]["route"] = copy.deepcopy(routes)
-    if annotation is not None:
-        overlaid.setdefault("metadata", {}).setdefault("annotations", {})[ROLLOUT_ANNOTATION] = annotation
+def _annotated(obj: dict, annotation: str | None) -> dict:
+    """`obj` (a copy) with the rollout annotation set to `annotation` (None: left as it is)."""
+    if annotation is None:
+        return obj
+    overlaid = copy.deepcopy(obj)
+    overlaid.setdefault("metadata", {}).setdefault("annotations", {})[ROLLOUT_ANNOTATION] = annotation
     return overlaid
 
 
+def _running(desired: dict, live: dict, state: RolloutState, *, router: Router, now: float) -> dict | None:
+    """What to write while `live` carries `state`; None when git starts (or restarts) a rollout instead."""
+    live_annotation = ((live.get("metadata") or {}).get("annotations") or {}).get(ROLLOUT_ANNOTATION)
+    target, present = router.target(desired, state.rules)
+    if not present:  # git renamed or removed a steered rule: git's routes; the engine reports the missing rule
+        return _annotated(desired, live_annotation)
+    cancelled_by_git = state.phase == Phase.ABORTED and state.ended_by == BY_GIT
+    if target == state.canary and not cancelled_by_git:
+        steering = router.plan(desired, live)
+        others = [rule for rule in (steering.rules if steering else ()) if rule not in state.rules]
+        if state.active and others:
+            name = (desired.get("metadata") or {}).get("name") or "?"
+            raise ConfigError(f"VirtualService {name}: rule {others[0]} changes version while the rollout of "
+                              f"{', '.join(state.rules)} is running", obj=f"VirtualService {name}",
+                              hint="let the rollout finish (or abort it) before changing more rules; nothing was written")
+        return _annotated(router.with_weights(desired, state.rules, None, like=live), live_annotation)
+    if state.active and (target is None or target == state.stable):
+        why = "git sets explicit weights" if target is None else f"git names the stable version {state.stable} again"
+        aborted = state.decided(reason=Reason.ABORTED, at=now, note=f"cancelled: {why}", phase=Phase.ABORTED,
+                                current=router.weights(desired, state.rules), paused_by=None, ended_by=BY_GIT,
+                                awaiting_approval=None, message=f"cancelled: {why}")
+        return _annotated(desired, aborted.to_annotation())
+    return None
+
+
 def overlay_virtual_service(
-    desired: dict, live: dict, *, policy_of: Callable[[str], RolloutPolicy], revision: str | None, now: float
+    desired: dict, live: dict, *, policy_of: Callable[[str], RolloutPolicy], revision: str | None, now: float,
+    router: Router = VIRTUAL_SERVICE_ROUTER,
 ) -> dict:
     """The VirtualService apply should write, given git's and the cluster's (see the module table)."""
     state = state_of(live)
     live_annotation = ((live.get("metadata") or {}).get("annotations") or {}).get(ROLLOUT_ANNOTATION)
-    rule = state.rule if state else DEFAULT_RULE
-    desired_routes, live_routes = rule_routes(desired, rule), rule_routes(live, rule)
-    if desired_routes is None or not live_routes:
-        return _with_rule(desired, rule=rule, routes=None, annotation=live_annotation)
-    target = _git_target(desired_routes)
-    name = (live.get("metadata") or {}).get("name") or ""
-    host = ((live_routes[0].get("destination") or {}).get("host")) or name
+    if state is not None:
+        written = _running(desired, live, state, router=router, now=now)
+        if written is not None:
+            return written
+    steering = router.plan(desired, live)
+    if steering is None:
+        return _annotated(desired, live_annotation)
     active = state is not None and state.active
-    cancelled_by_git = state is not None and state.phase == Phase.ABORTED and state.ended_by == BY_GIT
-    if state is not None and target == state.canary and not cancelled_by_git:
-        return _with_rule(desired, rule=rule, routes=live_routes, annotation=live_annotation)
-    stable = state.stable if active else first_subset(live_routes)
-    if active and (target is None or target == state.stable):
-        why = "git sets explicit weights" if target is None else f"git names the stable version {state.stable} again"
-        aborted = state.decided(reason=Reason.ABORTED, at=now, note=f"cancelled: {why}", phase=Phase.ABORTED,
-                                current=route_weights(desired_routes), paused_by=None, ended_by=BY_GIT,
-                                message=f"cancelled: {why}")
-        return _with_rule(desired, rule=rule, routes=None, annotation=aborted.to_annotation())
-    if target is None or stable is None or target == stable:
-        return _with_rule(desired, rule=rule, routes=None, annotation=live_annotation)
+    name = (live.get("metadata") or {}).get("name") or ""
     service = state.service if state is not None else name
+    stable = state.stable if active else steering.stable
+    if steering.target == stable:
+        return _annotated(desired, live_annotation)
     if active:
-        reason, message = Reason.RESTARTED, f"git names {target} while {state.canary} was rolling out: restarted from {stable}"
+        reason = Reason.RESTARTED
+        message = f"git names {steering.target} while {state.canary} was rolling out: restarted from {stable}"
     else:
-        reason, message = Reason.STARTED, f"git names {target}: rolling out from {stable}"
+        reason, message = Reason.STARTED, f"git names {steering.target}: rolling out from {stable}"
     policy = policy_of(service)
-    start = started(service=service, stable=stable, canary=target, weights=policy.weights, threshold=policy.threshold,
-                    revision=revision, now=now, reason=reason, message=message,
-                    history=state.history if active else ())
-    routes = split_routes(live_routes, start.weights, host=host)
-    return _with_rule(desired, rule=rule, routes=routes, annotation=start.state.to_annotation())
+    start = started(service=service, stable=stable, canary=steering.target, weights=policy.weights,
+                    threshold=policy.threshold, revision=revision, now=now, reason=reason, message=message,
+                    history=state.history if active else (), rules=steering.rules, gates=policy.gates,
+                    seq=state.seq if active else 0, notified=state.notified_through if active else None)
+    routed = router.with_weights(desired, steering.rules, start.weights, like=live)
+    return _annotated(routed, start.state.to_annotation())
 
 
 def make_overlay(config: EnvConfig, *, revision: str | None = None, clock: Callable[[], float] = time.time) -> Overlay:

@@ -10,6 +10,8 @@ The vocabulary (every key optional; defaults below, each with its reason):
 
     rollout:
       steps: [5, 10, 25, 50]        # canary weights to walk; or stepWeight: 20 + maxWeight: 50 -> 20, 40, 50
+                                    # an item {approve: true} waits for `meshops rollout approve` there
+      confirmPromotion: false       # true: a person approves the promotion after the last step
       interval: 1m                  # between steps (Go duration)
       window: 1m                    # metrics each analysis judges (default: the interval)
       threshold: 1                  # failed analyses that roll back
@@ -21,6 +23,12 @@ The vocabulary (every key optional; defaults below, each with its reason):
       checks:                       # custom PromQL, one number each, judged against min/max
         - {name: cpu, query: 'max(rate(cpu{pod=~"$canary_workload-.*"}[$window]))', max: 0.8, onNoData: hold}
       workload: "{service}-{version}"   # Deployment name = Istio's destination_workload
+      canaryReadiness: true         # the canary Deployment needs ready pods before each step
+      reporter: destination         # whose metrics: destination | source | waypoint (ambient mode)
+      progressDeadline: 10m         # no step for this long (holds, inconclusive, not ready) ...
+      onTimeout: rollback           # ... rolls back (or: hold, and say so once)
+      webhooks:                     # HTTP checks that must answer 2xx within their timeout
+        - {name: smoke, type: pre-rollout, url: http://tester/smoke, timeout: 30s}
       services:
         reviews: {steps: [2, 5, 10]}    # per-service overrides: maps merge key by key, lists replace
 
@@ -34,9 +42,13 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import urllib.parse
+
 from ..source.envconfig import EnvConfig
 from ..model.durations import parse_duration
 from ..model.errors import ConfigError, Location
+from ..model.masking import has_userinfo, mask_url
+from .queries import DEFAULT_REPORTER
 
 # --- Defaults, each with the reason it is what it is ----------------------------------------------
 
@@ -66,6 +78,20 @@ DEFAULT_ON_NO_DATA = "fail"
 # Istio's Bookinfo names Deployments `<service>-<version>` (reviews-v2), which is also what Istio
 # reports as `destination_workload`.
 DEFAULT_WORKLOAD = "{service}-{version}"
+# Without ready pods a canary's share of traffic fails while the destination-side metrics are
+# simply empty, so readiness is checked by default (workloads that are not Deployments turn it off).
+DEFAULT_CANARY_READINESS = True
+# A rollout that has not moved for this long (Prometheus away, no traffic, no ready pods) is stuck:
+# Flagger's and Argo Rollouts' default progress deadline is 10 minutes too.
+DEFAULT_PROGRESS_DEADLINE = 600.0
+# A stuck canary is rolled back: the stable version is the one known to work (Flagger does the same).
+DEFAULT_ON_TIMEOUT = "rollback"
+TIMEOUT_ACTIONS = ("rollback", "hold")
+# When a webhook check is called, as Flagger names the same hooks.
+WEBHOOK_TYPES = ("pre-rollout", "rollout", "pre-promotion")
+# A webhook that takes longer than this is treated as not answering (Flagger's default is 60 s; a
+# smoke test should answer in seconds, and the wait holds the rollout's thread, not others).
+DEFAULT_WEBHOOK_TIMEOUT = 30.0
 
 LOW_TRAFFIC_ACTIONS = ("hold", "fail")
 WORKLOAD_FIELDS = ("service", "version", "namespace")
@@ -111,6 +137,18 @@ class CustomCheck:
 
 
 @dataclass(frozen=True)
+class Webhook:
+    """An HTTP check: POSTed the rollout's facts, it must answer 2xx within `timeout`."""
+
+    name: str
+    type: str  # pre-rollout (before the first traffic), rollout (every analysis), pre-promotion (before promoting)
+    url: str
+    timeout: float
+    metadata: tuple[tuple[str, str], ...] = ()
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
 class StableComparison:
     """How much worse than the stable version, over the same window, the canary may be."""
 
@@ -138,6 +176,15 @@ class RolloutPolicy:
     checks: tuple[CustomCheck, ...]
     workload: str  # Deployment name template with {service}, {version}, {namespace}
     location: Location | None = None  # where this policy is written (the rollout section)
+    gates: frozenset[int] = frozenset()  # steps after which a person approves (len(weights): the promotion)
+    canary_readiness: bool = DEFAULT_CANARY_READINESS
+    reporter: str = DEFAULT_REPORTER
+    progress_deadline: float = DEFAULT_PROGRESS_DEADLINE  # seconds without a step before `on_timeout`
+    on_timeout: str = DEFAULT_ON_TIMEOUT  # "rollback" or "hold"
+    webhooks: tuple[Webhook, ...] = ()
+
+    def webhooks_of(self, kind: str) -> tuple[Webhook, ...]:
+        return tuple(hook for hook in self.webhooks if hook.type == kind)
 
     @property
     def window_text(self) -> str:
@@ -181,6 +228,42 @@ class _Layers:
 
     def error(self, message: str, path: tuple, hint: str) -> ConfigError:
         return ConfigError(message, location=self.config.location(*path), hint=hint)
+
+
+def _steps_and_gates(layers: _Layers) -> tuple[tuple[int, ...], frozenset[int]]:
+    """The canary weights and the approval gates (`{approve: true}` items, `confirmPromotion`)."""
+    steps, steps_path = layers.step("steps")
+    gates: set[int] = set()
+    if steps is not None:
+        weights: list[int] = []
+        for item in steps:
+            if isinstance(item, dict):
+                gates.add(len(weights))  # the schema allows only {approve: true}
+            else:
+                weights.append(item)
+        if not weights:
+            raise layers.error("steps has no canary weight, only approvals", steps_path,
+                               "list weights too, e.g. [10, 25, {approve: true}, 50]")
+        layers = _WithSteps(layers, weights)
+    confirm, _ = layers.get("confirmPromotion")
+    walked = _weights(layers)
+    if confirm:
+        gates.add(len(walked))
+    return walked, frozenset(gates)
+
+
+class _WithSteps:
+    """`layers` with the `steps` list stripped of its approval items (for `_weights`)."""
+
+    def __init__(self, layers: _Layers, weights: list[int]) -> None:
+        self._layers, self._weights = layers, weights
+
+    def step(self, key: str) -> tuple[Any, tuple]:
+        value, path = self._layers.step(key)
+        return (self._weights, path) if key == "steps" else (value, path)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._layers, name)
 
 
 def _weights(layers: _Layers) -> tuple[int, ...]:
@@ -320,6 +403,32 @@ def _workload(layers: _Layers) -> str:
     return template
 
 
+def _webhooks(layers: _Layers) -> tuple[Webhook, ...]:
+    entries, path = layers.get("webhooks")
+    hooks: list[Webhook] = []
+    names: set[str] = set()
+    for index, entry in enumerate(entries or []):
+        where = path + (index,)
+        name, url = entry["name"], entry["url"]
+        if name in names:
+            raise layers.error(f"webhook name {name!r} is used twice", where + ("name",), "give every webhook its own name")
+        names.add(name)
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise layers.error(f"webhook {name!r}: url {mask_url(url)!r} is not an http(s) URL", where + ("url",),
+                               "write it as http://host/path or https://host/path")
+        if has_userinfo(url):
+            raise layers.error(f"webhook {name!r}: url {mask_url(url)!r} carries credentials, which never belong in the repo",
+                               where + ("url",), "remove user:password@ (a webhook check sends no secret)")
+        timeout = parse_duration(entry["timeout"]) if entry.get("timeout") else DEFAULT_WEBHOOK_TIMEOUT
+        if timeout <= 0:
+            raise layers.error(f"webhook {name!r}: timeout must be longer than 0", where + ("timeout",), "e.g. 30s")
+        metadata = tuple(sorted((str(k), str(v)) for k, v in (entry.get("metadata") or {}).items()))
+        hooks.append(Webhook(name=name, type=entry.get("type", "rollout"), url=url, timeout=timeout, metadata=metadata,
+                             location=layers.config.location(*where)))
+    return tuple(hooks)
+
+
 def load_policy(config: EnvConfig, service: str | None = None) -> RolloutPolicy:
     """The rollout policy of `service` in this environment (its overrides over the defaults)."""
     layers = _Layers(config, service)
@@ -332,11 +441,20 @@ def load_policy(config: EnvConfig, service: str | None = None) -> RolloutPolicy:
     threshold, _ = layers.get("threshold")
     min_requests, _ = layers.get("minRequests")
     on_low_traffic, _ = layers.get("onLowTraffic")
+    deadline, deadline_path = _duration(layers, "progressDeadline", DEFAULT_PROGRESS_DEADLINE)
+    if deadline <= interval:
+        raise layers.error(f"progressDeadline ({promql_duration(deadline)}) must be longer than the interval "
+                           f"({promql_duration(interval)})", deadline_path,
+                           "give each step several intervals, e.g. progressDeadline: 10m with interval: 1m")
+    readiness, _ = layers.get("canaryReadiness")
+    reporter, _ = layers.get("reporter")
+    on_timeout, _ = layers.get("onTimeout")
+    weights, gates = _steps_and_gates(layers)
     section_path = layers.prefixes[0][0]
     return RolloutPolicy(
         environment=config.name,
         service=service,
-        weights=_weights(layers),
+        weights=weights,
         interval=interval,
         window=window,
         threshold=DEFAULT_THRESHOLD if threshold is None else int(threshold),
@@ -350,6 +468,12 @@ def load_policy(config: EnvConfig, service: str | None = None) -> RolloutPolicy:
         checks=_checks(layers),
         workload=_workload(layers),
         location=config.location(*section_path) if config.section(_SECTION) is not None else Location(config.file),
+        gates=gates,
+        canary_readiness=DEFAULT_CANARY_READINESS if readiness is None else bool(readiness),
+        reporter=reporter or DEFAULT_REPORTER,
+        progress_deadline=deadline,
+        on_timeout=on_timeout or DEFAULT_ON_TIMEOUT,
+        webhooks=_webhooks(layers),
     )
 
 

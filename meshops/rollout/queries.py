@@ -1,8 +1,9 @@
 """The PromQL behind the built-in rollout checks, as a table a reader can paste into Prometheus.
 
 Each measure is one number for one workload over the analysis window, from Istio's standard
-metrics as the *destination* proxy reports them (the canary's own sidecar sees every request that
-reached it). `analysis` sends all measures of one analysis in a single query — each tagged with a
+metrics as one reporter sees them: by default the *destination* proxy (the canary's own sidecar sees
+every request that reached it); in ambient mode the *waypoint* proxy (`reporter="waypoint"`), or
+the *source* proxies when the destination runs without a sidecar — the policy's `reporter`. `analysis` sends all measures of one analysis in a single query — each tagged with a
 `meshops_check` label and joined with `or` — so a step costs one query for the built-ins however
 many there are. Templates use `$name` (string.Template) because PromQL is full of `{}`.
 """
@@ -15,7 +16,12 @@ DURATION_BUCKETS_METRIC = "istio_request_duration_milliseconds_bucket"
 # The label `analysis` adds to tell the measures of one combined query apart.
 MEASURE_LABEL = "meshops_check"
 
-SELECTOR = 'reporter="destination",destination_workload_namespace="$namespace",destination_workload="$workload"'
+# Who reports a request in Istio's standard metrics: the server-side sidecar, the client-side one,
+# or (ambient mode) the waypoint proxy in front of the workload.
+REPORTERS = ("destination", "source", "waypoint")
+DEFAULT_REPORTER = "destination"
+
+SELECTOR = 'reporter="$reporter",destination_workload_namespace="$namespace",destination_workload="$workload"'
 
 # measure -> PromQL. `$selector` picks one workload, `$window` is the range, `$quantile` 0..1.
 MEASURES: dict[str, str] = {
@@ -38,9 +44,11 @@ def label_value(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def measure(name: str, *, namespace: str, workload: str, window: str, quantile: float = 0.99) -> str:
-    """The standalone PromQL of one built-in measure for one workload."""
-    selector = string.Template(SELECTOR).substitute(namespace=label_value(namespace), workload=label_value(workload))
+def measure(name: str, *, namespace: str, workload: str, window: str, quantile: float = 0.99,
+            reporter: str = DEFAULT_REPORTER) -> str:
+    """The standalone PromQL of one built-in measure for one workload, as `reporter` reports it."""
+    selector = string.Template(SELECTOR).substitute(reporter=label_value(reporter), namespace=label_value(namespace),
+                                                    workload=label_value(workload))
     return string.Template(MEASURES[name]).substitute(selector=selector, window=window, quantile=f"{quantile:g}")
 
 

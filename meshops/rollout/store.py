@@ -1,11 +1,17 @@
 """Rollouts in the cluster: find them, read them, and write each decision as one guarded request.
 
 A rollout is its VirtualService: the `meshops.dev/rollout` annotation (see `state`) plus the routes
-of the steered rule. `RolloutStore.write` sends ONE JSON Patch that replaces the rule's routes and
-the annotation together, after a `test` of the `resourceVersion` it decided on — so a decision
+of the steered rules. `RolloutStore.write` sends ONE JSON Patch that replaces the rules' routes (the
+router's operations) and the annotation together, after a `test` of the `resourceVersion` it decided on — so a decision
 taken on a stale read never lands (anyone else's write in between, another meshops included,
 makes the patch fail and the caller re-reads and decides again). The patch is sent with field
 manager `meshops`, the manager apply uses: apply then treats these fields as its own.
+
+A store made for an `Owner` (what every use case that drives or commands rollouts makes) sees and
+writes only that owner's rollouts: labels find the candidates, the `meshops.dev/owner` annotation
+decides (`model.identity.claim_of`; an object without one, from before owner annotations, is
+still the environment's). Two repositories that both call an environment `dev` never drive each
+other's canaries. A store without an owner reads by labels alone (the read-only dashboard).
 """
 from __future__ import annotations
 
@@ -14,10 +20,11 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 from ..cluster.api import JSON_PATCH, ApiError, KubeApi
 from ..cluster.discovery import Discovery, Resource
-from ..model.identity import FIELD_MANAGER, ROLLOUT_ANNOTATION, owner_selector
+from ..model.identity import FIELD_MANAGER, ROLLOUT_ANNOTATION, Claim, Owner, claim_of, ownership_problem, owner_selector
 from ..cluster.live import list_objects
 from ..model.errors import ClusterError, UsageError
-from .routes import TOTAL_WEIGHT, rule_index, rule_routes, split_routes
+from ..model.steering import TOTAL_WEIGHT
+from .router import VIRTUAL_SERVICE_ROUTER, Router
 from .state import RolloutState, state_of
 
 if TYPE_CHECKING:
@@ -57,29 +64,45 @@ class LiveRollout:
     def resource_version(self) -> str:
         return str((self.obj.get("metadata") or {}).get("resourceVersion") or "")
 
-    @property
-    def routes(self) -> list[dict]:
-        return rule_routes(self.obj, self.state.rule if self.state else "default") or []
+    def weights(self, router: Router = VIRTUAL_SERVICE_ROUTER) -> dict[str, int]:
+        """What the steered rules route now."""
+        return router.weights(self.obj, self.state.rules) if self.state else {}
 
 
 class LostRace(Exception):
     """The VirtualService changed between our read and our write: read again and decide again."""
 
 
+class NotOwned(UsageError):
+    """A rollout's VirtualService belongs to another repository (or environment): not read for, never written."""
+
+
 class RolloutStore:
     """Rollout reads and writes against one cluster."""
 
-    def __init__(self, api: KubeApi, resource: Resource) -> None:
+    def __init__(self, api: KubeApi, resource: Resource, router: Router = VIRTUAL_SERVICE_ROUTER, *,
+                 owner: Owner | None = None) -> None:
         self.api = api
         self.resource = resource
+        self.router = router
+        self.owner = owner  # None: labels alone (reads only)
 
     @classmethod
-    def connect(cls, api: KubeApi, discovery: Discovery | None = None) -> RolloutStore:
+    def connect(cls, api: KubeApi, discovery: Discovery | None = None, *, owner: Owner | None = None) -> RolloutStore:
         """The store for the VirtualService version the cluster prefers (ClusterError if Istio is absent)."""
         resource = (discovery or Discovery(api)).preferred(*VIRTUAL_SERVICE)
         if resource is None:
             raise ClusterError(f"the cluster ({api.label}) does not serve VirtualServices", hint="install Istio's CRDs")
-        return cls(api, resource)
+        return cls(api, resource, owner=owner)
+
+    def owns(self, obj: dict) -> bool:
+        """Whether this store may act on `obj`: it has no owner, or `obj` is its owner's (or unclaimed)."""
+        return self.owner is None or claim_of(obj, self.owner) is not Claim.OTHERS
+
+    def _check_owner(self, ref: RolloutRef, obj: dict) -> None:
+        if not self.owns(obj):
+            raise NotOwned(f"VirtualService {ref} is not this repository's rollout: {ownership_problem(obj, self.owner)}",
+                           obj=str(ref), hint="drive it from the repository that applied it; nothing was written")
 
     def read(self, ref: RolloutRef) -> LiveRollout:
         try:
@@ -89,15 +112,17 @@ class RolloutStore:
                 raise UsageError(f"VirtualService {ref} does not exist", obj=str(ref),
                                  hint="check the service name and the environment's namespace") from None
             raise ClusterError(f"reading VirtualService {ref}: {error.status} {error.reason}: {error.server_message}") from None
+        self._check_owner(ref, obj)
         return LiveRollout(ref, obj, state_of(obj))
 
     def list(self, environment: str) -> list[LiveRollout]:
-        """Every VirtualService meshops applied for `environment` that carries a rollout state (one LIST)."""
+        """Every VirtualService meshops applied for `environment` that carries a rollout state and that this
+        store may act on (one LIST)."""
         found = []
         for obj in list_objects(self.api, self.resource, label_selector=owner_selector(environment)):
             metadata = obj.get("metadata") or {}
             state = state_of(obj)
-            if state is not None:
+            if state is not None and self.owns(obj):
                 found.append(LiveRollout(RolloutRef(metadata.get("namespace") or "", metadata.get("name") or ""), obj, state))
         return sorted(found, key=lambda live: live.ref)
 
@@ -105,25 +130,13 @@ class RolloutStore:
         """Route `weights` (summing to 100) and record `state`, in one request guarded by resourceVersion."""
         if sum(weights.values()) != TOTAL_WEIGHT:
             raise ValueError(f"refusing to write weights that do not sum to {TOTAL_WEIGHT}: {dict(weights)}")
-        index = rule_index(live.obj, state.rule)
-        if index is None:
-            raise UsageError(f"VirtualService {live.ref} has no HTTP rule named {state.rule!r}", obj=str(live.ref),
-                             hint="the rollout steers that rule; restore it in git and apply")
-        host = ((live.routes[0].get("destination") or {}).get("host")) if live.routes else live.ref.name
-        routes = split_routes(live.routes, weights, host=host or live.ref.name)
-        annotations = (live.obj.get("metadata") or {}).get("annotations")
-        value = state.to_annotation()
-        annotation_op = (
-            {"op": "add", "path": f"/metadata/annotations/{_pointer(ROLLOUT_ANNOTATION)}", "value": value}
-            if isinstance(annotations, dict)
-            else {"op": "add", "path": "/metadata/annotations", "value": {ROLLOUT_ANNOTATION: value}}
-        )
-        patch = [
-            {"op": "test", "path": "/metadata/resourceVersion", "value": live.resource_version},
-            {"op": "test", "path": f"/spec/http/{index}/name", "value": state.rule},
-            {"op": "replace", "path": f"/spec/http/{index}/route", "value": routes},
-            annotation_op,
-        ]
+        route_ops = self.router.route_ops(live.obj, state.rules, weights)
+        patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": live.resource_version},
+                 *route_ops, self._annotation_op(live, state)]
+        return self._patch(live, patch)
+
+    def _patch(self, live: LiveRollout, patch: list[dict]) -> LiveRollout:
+        self._check_owner(live.ref, live.obj)  # the `test` of resourceVersion makes the check hold at the write
         path = self.resource.item_path(live.ref.namespace, live.ref.name)
         try:
             written = self.api.request("PATCH", path, body=patch, content_type=JSON_PATCH,
@@ -136,6 +149,19 @@ class RolloutStore:
                 raise LostRace(str(live.ref)) from None
             raise ClusterError(f"writing VirtualService {live.ref}: {error.status} {error.reason}: {error.server_message}") from None
         return LiveRollout(live.ref, written, state_of(written))
+
+    def write_state(self, live: LiveRollout, state: RolloutState) -> LiveRollout:
+        """Record `state` alone (no route change; e.g. what was notified), guarded by resourceVersion."""
+        patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": live.resource_version},
+                 self._annotation_op(live, state)]
+        return self._patch(live, patch)
+
+    def _annotation_op(self, live: LiveRollout, state: RolloutState) -> dict:
+        annotations = (live.obj.get("metadata") or {}).get("annotations")
+        value = state.to_annotation()
+        if isinstance(annotations, dict):
+            return {"op": "add", "path": f"/metadata/annotations/{_pointer(ROLLOUT_ANNOTATION)}", "value": value}
+        return {"op": "add", "path": "/metadata/annotations", "value": {ROLLOUT_ANNOTATION: value}}
 
     def update(
         self, ref: RolloutRef, decide: Callable[[LiveRollout], Decision | None], *, events: EventRecorder | None = None

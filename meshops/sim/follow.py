@@ -2,9 +2,12 @@
 
 Tests, benchmarks and `meshops demo` run no Envoy; `WeightFollower` plays its part. It lists the
 VirtualServices of one namespace every `interval` seconds (one request for all services) and
-hands each followed service's route weights to `TrafficSimulator.set_weights`, so Prometheus sees
+hands each followed service's route weights — of the rules its rollout steers, or before any
+rollout the last HTTP rule that splits by subset (the catch-all) — to `TrafficSimulator.set_weights`, so Prometheus sees
 the canary get 0 %, then 5 %, … exactly as the rollout writes them. A failed read keeps the last
-split (as Envoy keeps its last config when istiod is away).
+split (as Envoy keeps its last config when istiod is away). Every version it sees routed gets its
+Deployment, reported ready (`sim.workloads`), as a cluster that runs it would have — unless
+`ready_workloads=False`, for tests that decide readiness themselves.
 """
 from __future__ import annotations
 
@@ -13,12 +16,23 @@ from typing import Mapping
 
 from ..cluster.live import list_objects
 from .traffic import TrafficSimulator
-from ..rollout.routes import route_weights, rule_routes
-from ..rollout.state import DEFAULT_RULE
+from ..model.steering import route_weights, rule_id, rule_routes, subset_host
+from .workloads import ensure_deployment
+from ..rollout.state import state_of
 from ..rollout.store import RolloutStore
 
 # Envoy picks up a new route config within about a second; polling faster keeps tests short.
 DEFAULT_INTERVAL = 0.2
+
+
+def _followed_rule(obj: dict) -> str:
+    """The rule whose split stands for the service: the first one its rollout steers, else the catch-all."""
+    state = state_of(obj)
+    if state is not None:
+        return state.rule
+    rules = ((obj.get("spec") or {}).get("http") or [])
+    splitting = [rule_id(rule, index) for index, rule in enumerate(rules) if subset_host(rule.get("route"))]
+    return splitting[-1] if splitting else ""
 
 
 class WeightFollower:
@@ -31,15 +45,16 @@ class WeightFollower:
         *,
         namespace: str,
         services: Mapping[str, float],
-        rule: str = DEFAULT_RULE,
         interval: float = DEFAULT_INTERVAL,
+        ready_workloads: bool = True,
     ) -> None:
         self.store = store
         self.simulator = simulator
         self.namespace = namespace
         self.services = dict(services)  # service -> total requests per second
-        self.rule = rule
         self.interval = interval
+        self.ready_workloads = ready_workloads
+        self._deployed: set[tuple[str, str]] = set()
         self.errors = 0
         self.last_error: str | None = None
         self._weights: dict[str, dict[str, float]] = {}
@@ -58,13 +73,30 @@ class WeightFollower:
             service = (obj.get("metadata") or {}).get("name")
             if service not in self.services:
                 continue
-            weights = {subset: float(weight) for subset, weight in route_weights(rule_routes(obj, self.rule)).items()}
+            weights = {subset: float(weight) for subset, weight in route_weights(rule_routes(obj, _followed_rule(obj))).items()}
+            self._deploy(service, weights)
             if weights and weights != self._weights.get(service):
                 if service in self._weights:
                     self.simulator.set_weights(service, weights, namespace=self.namespace)
                 else:
                     self.simulator.set_service(service, rps=self.services[service], weights=weights, namespace=self.namespace)
                 self._weights[service] = weights
+
+    def _deploy(self, service: str, weights: Mapping[str, float]) -> None:
+        """A ready Deployment for every version `service` routes to (once each)."""
+        if not self.ready_workloads:
+            return
+        for version in weights:
+            if (service, version) in self._deployed:
+                continue
+            try:
+                ensure_deployment(self.store.api, namespace=self.namespace, service=service, version=version,
+                                  workload=self.simulator.workload_template)
+            except Exception as error:  # noqa: BLE001 - keep following the weights; the next poll tries again
+                self.errors += 1
+                self.last_error = f"{type(error).__name__}: {error}"
+                continue
+            self._deployed.add((service, version))
 
     def weights(self, service: str) -> dict[str, float]:
         """The split last passed on for `service`."""

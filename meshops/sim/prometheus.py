@@ -126,15 +126,17 @@ class LocalPrometheus:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def start(self) -> LocalPrometheus:
-        """Start the server and wait until it is ready (a port race is retried on a new port)."""
+    def start(self, *, port: int | None = None) -> LocalPrometheus:
+        """Start the server and wait until it is ready (a port race is retried on a new port).
+
+        `port` starts it on that port (e.g. its previous one, to come back at the same URL after `stop`)."""
         if self.running:
             return self
         config = self.workdir / "prometheus.yml"
         config.write_text(scrape_config(self.targets, interval=self.scrape_interval))
         problem = ""
-        for _attempt in range(3):
-            self.port = free_port()
+        for _attempt in range(1 if port else 3):
+            self.port = port or free_port()
             self._log = open(self.workdir / "prometheus.log", "ab")
             self.process = subprocess.Popen(
                 [

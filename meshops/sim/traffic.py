@@ -4,7 +4,9 @@ Tests, benchmarks and `meshops demo` need canaries that are healthy, failing, sl
 cluster. `TrafficSimulator` serves Istio's two standard metrics — `istio_requests_total` and
 `istio_request_duration_milliseconds` (histogram with Istio's default buckets) — with the labels a
 real sidecar reports (`reporter="destination"` and `"source"`), for workloads whose request rate,
-5xx share and latency distribution can change at any time. Counters grow linearly with the clock, so
+5xx share and latency distribution can change at any time. Each workload is reported by a sidecar
+pair (`destination` and `source`) unless told otherwise: an ambient-mode workload behind a
+waypoint proxy is reported with `reporter="waypoint"` only. Counters grow linearly with the clock, so
 `rate()` over them is exact; a change folds what has accumulated first, so counters stay monotonic.
 A service's traffic can be split between versions by weights (a mapping, or a callable polled at
 every scrape, e.g. one that reads the VirtualService), so a canary at 0 % gets no requests.
@@ -89,6 +91,7 @@ class _Workload:
     settings: TrafficSettings
     since: float
     rps: float  # effective: the settings' rps, or the service's share when split by weights
+    reporters: tuple[str, ...] = REPORTERS  # who reports its requests (sidecars, or a waypoint in ambient mode)
     ok: float = 0.0
     errors: float = 0.0
     buckets: list[float] = field(default_factory=lambda: [0.0] * len(DURATION_BUCKETS_MS))
@@ -179,6 +182,7 @@ class TrafficSimulator:
         rps: float | None = None,
         error_share: float | None = None,
         latency: Mapping[float, float] | None = None,
+        reporters: tuple[str, ...] | None = None,
     ) -> None:
         """Create or change a workload; unspecified settings keep their value.
 
@@ -201,6 +205,7 @@ class TrafficSimulator:
             current.settings = replace(current.settings, **changes)
             current.service = service or current.service
             current.version = version or current.version
+            current.reporters = reporters or current.reporters
             self._apply_rates(now)
 
     def set_service(self, service: str, *, rps: float, weights: WeightsSource, namespace: str | None = None) -> None:
@@ -303,7 +308,7 @@ class TrafficSimulator:
                 total = workload.ok + workload.errors
                 if total <= 0:
                     continue
-                for reporter in REPORTERS:
+                for reporter in workload.reporters:
                     labels = workload.labels(reporter, self.source_workload, self.namespace)
                     for code, count in ((OK_CODE, workload.ok), (ERROR_CODE, workload.errors)):
                         if count > 0:

@@ -54,11 +54,44 @@ _CHECK = {
         "onNoData": {"enum": ["fail", "hold"]},
     },
 }
+_WEBHOOK = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "url"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "type": {"enum": ["pre-rollout", "rollout", "pre-promotion"]},
+        "url": {"type": "string"},
+        "timeout": _DURATION,
+        "metadata": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+    },
+}
+_RECEIVER = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "type"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "type": {"enum": ["slack", "teams", "webhook"]},
+        "url": {"type": "string"},
+        "urlSecret": {"type": "string"},
+        "hmacSecret": {"type": "string"},
+        "services": {"type": "array", "items": {"type": "string"}},
+        "events": {"type": "array", "items": {"type": "string"}},
+        "timeout": _DURATION,
+    },
+}
 ROLLOUT_POLICY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "steps": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 100}, "minItems": 1},
+        # Canary weights; an item {approve: true} is a manual approval gate at that point.
+        "steps": {"type": "array", "minItems": 1, "items": {"anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": 100},
+            {"type": "object", "additionalProperties": False, "required": ["approve"],
+             "properties": {"approve": {"const": True}}},
+        ]}},
+        "confirmPromotion": {"type": "boolean"},
         "stepWeight": {"type": "integer", "minimum": 1, "maximum": 100},
         "maxWeight": {"type": "integer", "minimum": 1, "maximum": 100},
         "interval": _DURATION,
@@ -83,6 +116,11 @@ ROLLOUT_POLICY_SCHEMA: dict[str, Any] = {
         "checks": {"type": "array", "items": _CHECK},
         # Deployment name of a version, e.g. "{service}-{version}" (Bookinfo's reviews-v2).
         "workload": {"type": "string", "minLength": 1},
+        "canaryReadiness": {"type": "boolean"},
+        "reporter": {"enum": ["destination", "source", "waypoint"]},
+        "progressDeadline": _DURATION,
+        "onTimeout": {"enum": ["rollback", "hold"]},
+        "webhooks": {"type": "array", "items": _WEBHOOK},
     },
 }
 
@@ -106,7 +144,15 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "prometheus": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {"url": {"type": "string"}, "timeout": _DURATION},
+            "properties": {
+                "url": {"type": "string"},
+                "timeout": _DURATION,
+                "headers": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
+                # Credentials and TLS trust are the operator's: known here only so that writing them
+                # in the repo is an error that names the flag to use (pipeline.prometheus).
+                **{key: {} for key in ("bearerToken", "bearerTokenFile", "basicAuth", "username", "password",
+                                       "passwordFile", "tls", "caFile", "insecureSkipVerify")},
+            },
         },
         "promotion": {
             "type": "object",
@@ -120,6 +166,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
                 "services": {"type": "object", "additionalProperties": ROLLOUT_POLICY_SCHEMA},
             },
         },
+        "notifications": {"type": "array", "items": _RECEIVER},
         "ignore": {
             "type": "array",
             "items": {

@@ -206,6 +206,8 @@ class MeshIndex:
         self.request_authentication_namespaces: set[str] = set()
         self.selectorless_telemetry: dict[str, list[Entry]] = defaultdict(list)
         self.pods = PodIndex()
+        # The live object each rendered one would replace (checks that judge a change, e.g. MSH250).
+        self.live_counterparts: dict[ObjectKey, dict] = {}
         # Gateway API: Gateways with their listeners, classes, grants, and namespace labels (for
         # listeners that admit routes by namespace selector).
         self.api_gateways: dict[tuple[str, str], tuple[Entry, list[gatewayapi.Listener]]] = {}
@@ -219,7 +221,12 @@ class MeshIndex:
                 self._add(_entry(manifest.obj, manifest))
                 rendered_keys.add(manifest.key)
         for obj in live or ():
-            if isinstance(obj, dict) and key_of(obj) not in rendered_keys:
+            if not isinstance(obj, dict):
+                continue
+            key = key_of(obj)
+            if key in rendered_keys:
+                self.live_counterparts[key] = obj
+            else:
                 self._add(_entry(obj, None))
 
     # -- questions the checks ask -------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Callable
 
 from ..model.errors import MeshopsError
 from ..reconcile.reconciler import Settings, reconcile
-from ..reconcile.gitcache import redact
+from ..model.masking import mask_url
 from ..reconcile.report import ReconcileReport
 from .metrics import Metrics
 
@@ -67,7 +67,7 @@ class Runner:
 
     def _run(self, trigger: str) -> None:
         kind = trigger.split()[0]  # bounded label values: webhook, poll, leader, startup
-        log.info("reconcile of %s %s (%s)", redact(self.settings.repo), self.settings.ref, trigger)
+        log.info("reconcile of %s %s (%s)", mask_url(self.settings.repo), self.settings.ref, trigger)
         try:
             report = reconcile(self.settings, emit=self._progress, clock=self.clock)
         except MeshopsError as error:

@@ -1,9 +1,13 @@
-"""MSH2xx route rules inside one VirtualService: weights, unreachable rules, JWT-claim matches.
+"""MSH2xx route rules inside one VirtualService: weights, unreachable rules, JWT-claim matches, and
+whether a version change can be rolled out step by step.
 
 Istio evaluates `http` rules in order and the first match wins, so a rule after a catch-all (no
 `match`, or conditions that cover it) never runs — the canary header route written after the
 default route is the classic case. Weights must be non-negative and not all zero; since Istio 1.15
-a sum other than 100 is normalized, which is legal but rarely what the author meant.
+a sum other than 100 is normalized, which is legal but rarely what the author meant. With the
+cluster's objects at hand, a change of the version rules route to is checked the way the rollout
+overlay reads it (`model.steering`): one that cannot be one rollout is an error (apply refuses it
+before any write), a TCP/TLS version change a warning (it is switched at once).
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import json
 import re
 from typing import Any, Callable, Iterator
 
+from ...model.steering import AMBIGUOUS, plan_steering
 from ...yamlio.documents import Path
 from ..findings import Finding, Rule, Severity
 from ..index import NETWORKING, mapping, sequence, text
@@ -24,6 +29,8 @@ RULES = (
     Rule("MSH215", Severity.WARNING, "HTTP rule can never match: an earlier rule catches its requests"),
     Rule("MSH216", Severity.WARNING, "HTTP rule repeats the match of an earlier rule"),
     Rule("MSH217", Severity.WARNING, "Route matches JWT claims where none are set (not on a gateway, or no RequestAuthentication)"),
+    Rule("MSH250", Severity.ERROR, "Version change cannot be rolled out step by step (ambiguous steered routes)"),
+    Rule("MSH251", Severity.WARNING, "Version change of a TCP/TLS route is switched at once, not rolled out"),
 )
 
 CLAIM_HEADER_PREFIX = "@request.auth.claims"
@@ -234,4 +241,19 @@ def check_claim_routing(context: Context) -> Iterator[Finding]:
             yield context.finding("MSH217", entry, path, f"matching on {header!r}: {problem}")
 
 
-CHECKS = (check_weights, check_shadowed_rules, check_claim_routing)
+def check_version_changes(context: Context) -> Iterator[Finding]:
+    """MSH250/MSH251 (live objects only): the rules a version change moves must make one rollout."""
+    counterparts = context.index.live_counterparts
+    for entry in context.index.of_kind(NETWORKING, "VirtualService"):
+        live = counterparts.get(entry.manifest.key) if entry.manifest else None
+        if live is None:
+            continue
+        _, problems = plan_steering(entry.obj, live)
+        for problem in problems:
+            code = "MSH250" if problem.kind == AMBIGUOUS else "MSH251"
+            hint = ("; change one service's version per commit, or write the weights explicitly (git then owns them)"
+                    if code == "MSH250" else "; write the split explicitly in git to move it in steps yourself")
+            yield context.finding(code, entry, problem.path, problem.message + hint)
+
+
+CHECKS = (check_weights, check_shadowed_rules, check_claim_routing, check_version_changes)
