@@ -15,10 +15,12 @@ network round trip (a per-request delay the sandbox adds):
 - `kubectl diff -f` on the rendered manifests (a GET and a server-side dry-run per object).
 
 meshops figures are medians of --runs runs, kubectl's is one run. The speed-ups are measured in the
-same run. The repo is a plain directory, as when issue 16 measured kubectl at 2,025 requests for
-1,003 objects; `--git` commits it instead, so applied objects carry `meshops.dev/revision`: kubectl
-then sends no dry-run PATCH for objects whose only difference is the empty `annotations: {}` it
-adds itself (about 1,050 requests) and takes about half as long. Targets (issue 16), at 1,000+ objects on loopback: cold >= 15x, warm >= 30x kubectl diff.
+same run. The repo is a plain directory (`--git` commits it instead). When issue 16 measured kubectl
+at 2,025 requests for 1,003 objects, objects meshops applied could carry no annotation, so kubectl's
+own empty `annotations: {}` made each of them a dry-run PATCH; every applied object now carries
+`meshops.dev/owner`, so kubectl sends a dry-run only for the changed ones (about 1,055 requests)
+and takes about half as long as then: the same targets are harder to meet than when they were set.
+Targets (issue 16), at 1,000+ objects on loopback: cold >= 15x, warm >= 30x kubectl diff.
 Requests: a LIST per kind and namespace plus discovery. Peak RSS < 400 MB at 5,000 objects (issue 5).
 """
 from __future__ import annotations

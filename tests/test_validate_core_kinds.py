@@ -2,10 +2,9 @@
 accepts what jsonschema, which lists the problems, would refuse."""
 from __future__ import annotations
 
-import copy
-
 import pytest
 
+from helpers import replaced
 from meshops.schema.compiled import compile_validator
 from meshops.schema.problems import check_with
 from meshops.validate.schemas.core import core_schemas
@@ -16,28 +15,20 @@ CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "mes
 
 
 def _variants():
-    def edited(obj, path, value):
-        changed = copy.deepcopy(obj)
-        node = changed
-        for part in path[:-1]:
-            node = node[part]
-        node[path[-1]] = value
-        return changed
-
     return [
         SERVICE, CONFIG_MAP,
-        edited(SERVICE, ("spec", "ports", 0, "targetPort"), "http"),  # int-or-string
-        edited(SERVICE, ("spec", "ports", 0, "port"), "9080"),  # string for an integer
-        edited(SERVICE, ("spec", "ports", 0, "port"), 9080.0),  # a float that is an integer
-        edited(SERVICE, ("spec", "ports", 0, "port"), True),
-        edited(SERVICE, ("spec", "ports", 0, "bogus"), 1),
-        edited(SERVICE, ("spec", "type"), "Cluster IP"),
-        edited(SERVICE, ("spec", "clusterIP"), None),
-        edited(SERVICE, ("spec", "sessionAffinityConfig"), {"clientIP": {"timeoutSeconds": "3"}}),
-        edited(SERVICE, ("metadata", "creationTimestamp"), "not a time"),  # a format: an annotation only
-        edited(SERVICE, ("metadata", "labels"), {"app": 1}),
-        edited(CONFIG_MAP, ("data",), {"a": 1}),
-        edited(CONFIG_MAP, ("binaryData",), {"a": "not base64!"}),
+        replaced(SERVICE, ("spec", "ports", 0, "targetPort"), "http"),  # int-or-string
+        replaced(SERVICE, ("spec", "ports", 0, "port"), "9080"),  # string for an integer
+        replaced(SERVICE, ("spec", "ports", 0, "port"), 9080.0),  # a float that is an integer
+        replaced(SERVICE, ("spec", "ports", 0, "port"), True),
+        replaced(SERVICE, ("spec", "ports", 0, "bogus"), 1),
+        replaced(SERVICE, ("spec", "type"), "Cluster IP"),
+        replaced(SERVICE, ("spec", "clusterIP"), None),
+        replaced(SERVICE, ("spec", "sessionAffinityConfig"), {"clientIP": {"timeoutSeconds": "3"}}),
+        replaced(SERVICE, ("metadata", "creationTimestamp"), "not a time"),  # a format: an annotation only
+        replaced(SERVICE, ("metadata", "labels"), {"app": 1}),
+        replaced(CONFIG_MAP, ("data",), {"a": 1}),
+        replaced(CONFIG_MAP, ("binaryData",), {"a": "not base64!"}),
     ]
 
 

@@ -171,35 +171,27 @@ def _emit_text(value: Any, indent: int, out: list[str]) -> None:
         for key in _sorted_keys(value):
             child = value[key]
             key_text = scalar_text(key) if type(key) is str else inline_scalar(key)
-            kind = type(child)
-            if kind is str:
-                if "\n" in child and (header := _literal_block(child)):
-                    _append_literal_text(out, f"{pad}{key_text}: {header}", child, indent + 2)
-                else:
-                    out.append(f"{pad}{key_text}: {scalar_text(child)}")
-            elif _is_block(child):
+            if type(child) is not str and _is_block(child):
                 out.append(f"{pad}{key_text}:")
                 _emit_text(child, indent + 2 if isinstance(child, dict) else indent, out)
-            elif isinstance(child, str) and (header := _literal_block(child)):
-                _append_literal_text(out, f"{pad}{key_text}: {header}", child, indent + 2)
             else:
-                out.append(f"{pad}{key_text}: {inline_scalar(child)}")
+                _leaf_text(out, f"{pad}{key_text}: ", child, indent + 2)
         return
     for child in value:
-        kind = type(child)
-        if kind is str:
-            if "\n" in child and (header := _literal_block(child)):
-                _append_literal_text(out, f"{pad}- {header}", child, indent + 2)
-            else:
-                out.append(f"{pad}- {scalar_text(child)}")
-        elif _is_block(child):
+        if type(child) is not str and _is_block(child):
             start = len(out)
             _emit_text(child, indent + 2, out)
             out[start] = f"{pad}- {out[start][indent + 2:]}"
-        elif isinstance(child, str) and (header := _literal_block(child)):
-            _append_literal_text(out, f"{pad}- {header}", child, indent + 2)
         else:
-            out.append(f"{pad}- {inline_scalar(child)}")
+            _leaf_text(out, f"{pad}- ", child, indent + 2)
+
+
+def _leaf_text(out: list[str], prefix: str, child: Any, indent: int) -> None:
+    """A scalar after `prefix` (`key: ` or `- `): on the line, or as a literal block indented by `indent`."""
+    if isinstance(child, str) and "\n" in child and (header := _literal_block(child)):
+        _append_literal_text(out, prefix + header, child, indent)
+    else:
+        out.append(prefix + (scalar_text(child) if type(child) is str else inline_scalar(child)))
 
 
 def _append_literal_text(out: list[str], header_line: str, text: str, indent: int) -> None:
