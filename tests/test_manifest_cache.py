@@ -14,6 +14,7 @@ import pytest
 
 from helpers import copy_example_repo
 from meshops.model.errors import ConfigError
+from meshops.model.readscope import EVERY_POD, OFFLINE, LiveScope
 from meshops.pipeline.manifest_cache import FORMAT, MAGIC, ManifestCache
 from meshops.pipeline.rendering import InvalidConfig, render_text, render_validated
 from meshops.source.inputs import RecordingTree
@@ -214,7 +215,7 @@ def test_render_keeps_its_yaml_and_prints_it_again_unchanged(example_repo, tmp_p
     cold = render_text(repo=str(repo), ref=None, environment="dev", cache=cache)
     assert list((tmp_path / "cache").glob("*.yaml"))
     warm = render_text(repo=str(repo), ref=None, environment="dev", cache=ManifestCache(tmp_path / "cache"))
-    assert cold == warm == (fresh.to_yaml(), len(fresh.manifests))
+    assert cold == warm == (fresh.to_yaml(), len(fresh.manifests), [])
 
 
 def test_a_render_kept_by_meshops_render_is_checked_as_a_fresh_one_before_a_plan(tmp_path):
@@ -261,6 +262,7 @@ def diff_cli(meshops, mesh_sandbox, tmp_path):
     cluster = ("--repo", str(repo), "--kubeconfig", str(mesh_sandbox.kubeconfig), "--context", "sandbox")
     cache = {"MESHOPS_CACHE_DIR": str(tmp_path / "cache")}
     assert meshops("apply", "--env", "dev", "--yes", "--no-cache", *cluster, env=cache).returncode == 0
+    _add("templates/notes.txt", "remember the canary\n")(repo)  # not rendered: every run names it
     values = repo / "environments" / "dev" / "values.yaml"
     values.write_text(values.read_text().replace("hosts: [reviews.dev.example.com]\n\nservices",
                                                  "hosts: [reviews2.dev.example.com]\n\nservices"))
@@ -281,7 +283,7 @@ def test_diff_prints_the_same_bytes_with_and_without_the_cache(diff_cli, output)
     warm = run("-o", output)
     assert uncached.returncode == cold.returncode == warm.returncode == 1, uncached.stderr
     assert uncached.stdout == cold.stdout == warm.stdout and "reviews2.dev.example.com" in warm.stdout
-    assert uncached.stderr == cold.stderr == warm.stderr
+    assert uncached.stderr == cold.stderr == warm.stderr and "warning: templates/notes.txt: not rendered" in warm.stderr
 
 
 def test_a_hit_still_checks_the_config_against_the_live_cluster(diff_cli, mesh_sandbox):
@@ -297,18 +299,80 @@ def test_a_hit_still_checks_the_config_against_the_live_cluster(diff_cli, mesh_s
     assert (warm.stdout, warm.stderr) == (uncached.stdout, uncached.stderr)
 
 
-def test_live_check_findings_are_reused_only_against_the_same_live_objects(example_repo, tmp_path):
+def _kept_live_findings(repo: Path, tmp_path: Path, live: list[dict], scope: LiveScope) -> tuple[ManifestCache, list]:
+    """A cache holding a render of `repo` and a live-check finding for it against `live` read within `scope`."""
     from meshops.validate.findings import Finding, Severity
 
-    repo = Path(example_repo.working_tree_dir)
     cache = ManifestCache(tmp_path / "cache")
     rendered, _ = _render(repo, cache)
-    live = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "reviews", "namespace": "bookinfo", "resourceVersion": "7"}}]
     found = [Finding(code="MSH204", severity=Severity.INFO, message="m", object=None)]
-    assert cache.keep_live_findings(rendered, live, found)
-    again = ManifestCache(tmp_path / "cache")
+    assert cache.keep_live_findings(rendered, live, scope, found)
+    return ManifestCache(tmp_path / "cache"), found
+
+
+def test_live_check_findings_are_reused_only_against_the_same_live_objects(example_repo, tmp_path):
+    repo = Path(example_repo.working_tree_dir)
+    live = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "reviews", "namespace": "bookinfo", "resourceVersion": "7"}}]
+    again, found = _kept_live_findings(repo, tmp_path, live, OFFLINE)
     warm, _ = _render(repo, again)
-    assert again.live_findings(warm, live) == found
+    assert again.live_findings(warm, live, OFFLINE) == found
     live[0]["metadata"]["resourceVersion"] = "8"
-    assert again.live_findings(warm, live) is None
-    assert again.live_findings(_render(repo, None)[0], live[:0]) is None  # a render the cache did not key
+    assert again.live_findings(warm, live, OFFLINE) is None
+    assert again.live_findings(_render(repo, None)[0], live[:0], OFFLINE) is None  # a render the cache did not key
+
+
+def test_live_check_findings_are_reused_only_for_the_same_read_of_pods_and_secrets(example_repo, tmp_path):
+    repo = Path(example_repo.working_tree_dir)
+    read = LiveScope(pod_namespaces=frozenset({"bookinfo", "istio-system"}), secret_namespaces=frozenset({"istio-system"}),
+                     pod_selectors=frozenset({frozenset({("istio", "ingressgateway"), ("app", "gw")})}))
+    again, found = _kept_live_findings(repo, tmp_path, [], read)
+    warm, _ = _render(repo, again)
+    assert again.live_findings(warm, [], LiveScope(pod_namespaces=read.pod_namespaces, secret_namespaces=read.secret_namespaces,
+                                                   pod_selectors=read.pod_selectors)) == found
+    assert again.live_findings(warm, [], LiveScope(pod_namespaces=read.pod_namespaces, pod_selectors=read.pod_selectors)) is None
+    assert again.live_findings(warm, [], EVERY_POD) is None
+
+
+def test_a_render_with_plain_manifests_is_not_kept(tmp_path):
+    repo = copy_example_repo(tmp_path / "repo")
+    _add("environments/dev/manifests/extra.yaml", CONFIGMAP)(repo)
+    cache = ManifestCache(tmp_path / "cache")
+    rendered, _ = _render(repo, cache)
+    assert "ConfigMap" in [manifest.kind for manifest in rendered.manifests]
+    text, _, _ = render_text(repo=str(repo), ref=None, environment="dev", cache=cache)
+    assert "name: extra" in text
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
+
+
+def test_a_warm_run_names_the_files_not_rendered_as_the_cold_one(tmp_path, meshops):
+    repo = copy_example_repo(tmp_path / "repo")
+    _add("templates/notes.txt", "remember the canary\n")(repo)
+    cache = {"MESHOPS_CACHE_DIR": str(tmp_path / "cache")}
+    for output in ("yaml", "json"):
+        args = ("render", "--env", "dev", "--repo", str(repo)) + (("-o", "json") if output == "json" else ())
+        cold, warm, uncached = meshops(*args, env=cache), meshops(*args, env=cache), meshops(*args, "--no-cache", env=cache)
+        assert cold.returncode == warm.returncode == 0, cold.stderr
+        assert "warning: templates/notes.txt: not rendered" in cold.stderr
+        assert (cold.stdout, cold.stderr) == (warm.stdout, warm.stderr) == (uncached.stdout, uncached.stderr)
+    assert list((tmp_path / "cache" / "manifests").glob("*.bin")) and list((tmp_path / "cache" / "manifests").glob("*.yaml"))
+
+
+def test_a_kind_only_the_clusters_crd_knows_diffs_with_a_cold_and_a_warm_cache(meshops, mesh_sandbox, tmp_path):
+    from test_istio_kinds import FUTURE_CRD, QUOTA
+
+    mesh_sandbox.server.install_crds([FUTURE_CRD])
+    repo = copy_example_repo(tmp_path / "config", committed=True)
+    quota = repo / "templates" / "quota.yaml.j2"
+    quota.write_text(QUOTA.replace("SPEC", "{requestsPerSecond: 50}"))
+    cluster = ("--repo", str(repo), "--kubeconfig", str(mesh_sandbox.kubeconfig), "--context", "sandbox")
+    cache = {"MESHOPS_CACHE_DIR": str(tmp_path / "cache")}
+    cold, warm = (meshops("diff", "--env", "dev", *cluster, env=cache) for _ in range(2))
+    for planned in (cold, warm):
+        assert planned.returncode == 1 and "+ MeshQuota bookinfo/productpage (create)" in planned.stdout, planned.stderr
+    assert (cold.stdout, cold.stderr) == (warm.stdout, warm.stderr)
+    assert list((tmp_path / "cache" / "manifests").glob("*.bin"))  # the render is kept, its findings are not
+    assert not list((tmp_path / "cache" / "manifests").glob("*.live"))
+    quota.write_text(QUOTA.replace("SPEC", "{requestsPerSecnd: 50}"))
+    refused, again = (meshops("diff", "--env", "dev", *cluster, env=cache) for _ in range(2))
+    for run in (refused, again):
+        assert run.returncode == 2 and "MSH105" in run.stderr and "requestsPerSecond" in run.stderr

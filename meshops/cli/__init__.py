@@ -37,6 +37,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("serve", "serve", "serve"),
     ("controller", "serve", "controller"),
     ("dashboard", "serve", "dashboard"),
+    ("init", "init", "init"),
+    ("import", "imports", "import_"),
+    ("adopt", "adopt", "adopt"),
 )
 
 # Internal failures (bugs) exit with EX_SOFTWARE from sysexits.h so they are never mistaken for
@@ -114,7 +117,6 @@ def cli() -> None:
       meshops render --env prod             print the rendered manifests of prod
       meshops render --env dev --ref HEAD~1 render an earlier revision, straight from git
     """
-
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import click
 
 from ..model.errors import ExitCode, UsageError
 from .common import (cache_option, manifest_cache, operator_from, operator_options, output_option, prune_options,
-                     rollout_access_options, source_options)
+                     rollout_access_options, source_options, warn_skipped)
 
 
 @click.command()
@@ -33,7 +33,8 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
 
     Only objects this repository owns for this environment (labels and the meshops.dev/owner
     annotation) are updated or pruned, and only inside the allowed namespaces; an object of the
-    same name someone else owns is reported as a conflict and left alone. Namespaces, objects
+    same name someone else owns is reported as a conflict and left alone, unless --adopt takes it
+    over (only if no other repository, environment or tool claims it). Namespaces, objects
     annotated meshops.dev/prune=disabled and mass prunes need a flag. Running apply twice makes
     no second write.
 
@@ -43,6 +44,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
       meshops apply --env prod --dry-run=server
       meshops apply --env staging --no-prune -o json --yes
       meshops apply --env prod --yes --wait --timeout 30m
+      meshops apply --env dev --adopt --yes          objects created with kubectl become meshops's
     """
     from datetime import datetime, timezone
 
@@ -60,6 +62,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
     server_dry_run = dry_run == "server"
     cache = manifest_cache(no_cache)
     rendered, offline = render_validated(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
+    warn_skipped(rendered.skipped)
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(rendered.config, datetime.now(timezone.utc), override=override_freeze)
     operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id,

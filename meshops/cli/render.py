@@ -5,7 +5,7 @@ import json
 
 import click
 
-from .common import cache_option, manifest_cache, output_option, repo_option, ref_option, source_options
+from .common import cache_option, manifest_cache, output_option, repo_option, ref_option, source_options, warn_skipped
 
 
 @click.command()
@@ -33,10 +33,12 @@ def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], 
 
     cache = manifest_cache(no_cache)
     if output == "json":
-        manifests = render_cached(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache).manifests
+        result = render_cached(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
+        manifests, skipped = result.manifests, result.skipped
         text, count = json.dumps([m.obj for m in manifests], indent=2, sort_keys=True) + "\n", len(manifests)
     else:
-        text, count = render_text(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
+        text, count, skipped = render_text(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
+    warn_skipped(skipped)
     if output_file:
         from ..yamlio.atomic_write import write_atomically
 

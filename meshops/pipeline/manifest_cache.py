@@ -14,12 +14,17 @@ config repo's inputs, so their result is kept under a key made of everything the
   another's, whatever it holds.
 
 The findings of the checks against the live cluster are kept beside an entry too, under a digest
-of the live objects they were made with: a later run against an unchanged cluster (same objects,
-same resourceVersions) reuses them, any change in the cluster runs the checks again. They are a
-function of the entry's inputs and those objects only, so this is as safe as the entry itself.
+of the live objects they were made with and of what the read covered (`model.readscope`: which
+pods and Secrets were read): a later run against an unchanged cluster (same objects, same
+resourceVersions, same read) reuses them, any change in the cluster runs the checks again. They are
+a function of the entry's inputs, those objects and that scope only, so this is as safe as the
+entry itself. (Findings from the cluster's CRDs, for kinds the offline schemas do not know, are
+never kept: the plan does not hand them to the cache.)
 
 `meshops render` keeps the YAML it printed beside the entry as well, so printing it again builds
-no object at all.
+no object at all. Both keep the files render did not render (`RenderResult.skipped`), so a cached
+run names them as a fresh one does. Only template output is kept: a render with plain manifests
+is not stored.
 
 A miss renders from a tree that records every path read; if anything outside the keyed paths was
 read, nothing is stored (the key would not cover it). An entry is stored only after the render
@@ -45,7 +50,9 @@ from typing import Any
 from .. import __version__
 from ..model.errors import ConfigError, Location
 from ..model.manifest import Manifest, ObjectKey
+from ..model.readscope import LiveScope
 from ..render import RenderResult
+from ..render.plain import Skipped
 from ..render.sourcemap import Provenance, WiredSource
 from ..schema.compiled import cache_dir
 from ..source.envconfig import BASE_ENVIRONMENT, CRDS_DIR, ENVIRONMENTS_DIR, TEMPLATES_DIR, EnvConfig
@@ -57,7 +64,7 @@ from ..yamlio.documents import Document
 from ..yamlio.gcpause import paused_gc
 
 # Bumped whenever the stored layout changes; older entries are then simply misses.
-FORMAT = 2
+FORMAT = 3
 MAGIC = b"meshops-manifests\0"
 # Total size of the cache directory; the least recently used entries are removed past it.
 # `MESHOPS_MANIFEST_CACHE_MB` overrides it (0 turns the cache off).
@@ -194,14 +201,17 @@ class ManifestCache:
 
     # --- writing ----------------------------------------------------------------------------
     def store(self, key: str, rendered: RenderResult, *, findings: list[Finding] | None) -> bool:
-        """Keep `rendered` (and its offline `findings`, None when not validated) under `key`; False when not kept."""
-        self._keys[id(rendered)] = (rendered, key)
+        """Keep `rendered` (and its offline `findings`, None when not validated) under `key`; False when not kept
+        (then nothing else is kept for it either: its text, its live findings)."""
         try:
             with paused_gc():
                 body = marshal.dumps((key, _payload(rendered, findings)))
         except (ValueError, TypeError):
-            return False  # something marshal cannot keep exactly: not cached
-        return self._write(self._path(key), MAGIC, body)
+            return False  # plain manifests, or something marshal cannot keep exactly: not cached
+        if not self._write(self._path(key), MAGIC, body):
+            return False
+        self._keys[id(rendered)] = (rendered, key)
+        return True
 
     def _write(self, path: Path, magic: bytes, body: bytes) -> bool:
         if self.max_bytes <= 0 or len(body) > self.max_bytes // MAX_ENTRY_SHARE:
@@ -224,32 +234,33 @@ class ManifestCache:
         return known is not None and known[0] is rendered
 
     # --- `meshops render`'s text -------------------------------------------------------------
-    def load_text(self, key: str) -> tuple[str, int] | None:
-        """The YAML `meshops render` printed for `key`, and its number of objects, or None."""
+    def load_text(self, key: str) -> tuple[str, int, list[Skipped]] | None:
+        """The YAML `meshops render` printed for `key`, its number of objects and the files not rendered, or None."""
         stored = self._read(self._path(key).with_suffix(".yaml"), TEXT_MAGIC)
         try:
-            stored_key, text, count = stored
-            return (text, count) if stored_key == key and isinstance(text, str) else None
+            stored_key, text, count, skipped = stored
+            return (text, count, _skipped_of(skipped)) if stored_key == key and isinstance(text, str) else None
         except (TypeError, ValueError):
             return None
 
-    def store_text(self, key: str, text: str, count: int) -> bool:
-        return self._write(self._path(key).with_suffix(".yaml"), TEXT_MAGIC, marshal.dumps((key, text, count)))
+    def store_text(self, key: str, text: str, count: int, skipped: list[Skipped]) -> bool:
+        body = marshal.dumps((key, text, count, _skipped_data(skipped)))
+        return self._write(self._path(key).with_suffix(".yaml"), TEXT_MAGIC, body)
 
     # --- the checks against the live cluster ------------------------------------------------
-    def _live(self, rendered: RenderResult, live: list[dict]) -> tuple[Path, bytes] | None:
+    def _live(self, rendered: RenderResult, live: list[dict], read_scope: LiveScope) -> tuple[Path, bytes] | None:
         if not self.knows(rendered):
             return None  # not a render this cache keyed
         known = self._keys[id(rendered)]
         try:
-            digest = hashlib.blake2b(marshal.dumps(live), digest_size=32).digest()
+            digest = hashlib.blake2b(marshal.dumps((live, _scope_data(read_scope))), digest_size=32).digest()
         except (ValueError, TypeError):
             return None
         return self.directory / f"{known[1]}.live", digest
 
-    def live_findings(self, rendered: RenderResult, live: list[dict]) -> list[Finding] | None:
-        """The findings kept for `rendered` against exactly these live objects, or None."""
-        where = self._live(rendered, live)
+    def live_findings(self, rendered: RenderResult, live: list[dict], read_scope: LiveScope) -> list[Finding] | None:
+        """The findings kept for `rendered` against exactly these live objects, read within `read_scope`, or None."""
+        where = self._live(rendered, live, read_scope)
         stored = self._read(where[0], LIVE_MAGIC) if where is not None else None
         if stored is None:
             return None
@@ -259,9 +270,10 @@ class ManifestCache:
         except (ValueError, TypeError):
             return None
 
-    def keep_live_findings(self, rendered: RenderResult, live: list[dict], findings: list[Finding]) -> bool:
-        """Keep the findings of `rendered` against these live objects (replacing older ones)."""
-        where = self._live(rendered, live)
+    def keep_live_findings(self, rendered: RenderResult, live: list[dict], read_scope: LiveScope,
+                           findings: list[Finding]) -> bool:
+        """Keep the findings of `rendered` against these live objects read within `read_scope` (replacing older ones)."""
+        where = self._live(rendered, live, read_scope)
         if where is None:
             return False
         return self._write(where[0], LIVE_MAGIC, marshal.dumps((where[1], [_finding_data(f) for f in findings])))
@@ -312,6 +324,7 @@ def _payload(rendered: RenderResult, findings: list[Finding] | None) -> dict[str
         "config": (config.name, config.file, config.data,
                    (config.document.lines, config.document.start_line) if config.document else None),
         "findings": None if findings is None else [_finding_data(finding) for finding in findings],
+        "skipped": _skipped_data(rendered.skipped),
     }
 
 
@@ -326,8 +339,23 @@ def _hit(payload: dict[str, Any], source: Source, environment: str) -> Hit:
         raise ValueError("entry of another environment")
     findings = payload["findings"]
     rendered = RenderResult(environment=environment, config=config, values=None, manifests=manifests,
-                            revision=source.revision, tree=source.tree, repo_id=source.repo_id)
+                            revision=source.revision, tree=source.tree, skipped=_skipped_of(payload["skipped"]),
+                            repo_id=source.repo_id)
     return Hit(rendered, None if findings is None else [_finding_of(row) for row in findings])
+
+
+def _skipped_data(skipped: list[Skipped]) -> list[tuple[str, str]]:
+    return [(entry.path, entry.reason) for entry in skipped]
+
+
+def _skipped_of(rows: list) -> list[Skipped]:
+    return [Skipped(path, reason) for path, reason in rows]
+
+
+def _scope_data(scope: LiveScope) -> tuple:
+    """`scope` as plain data in a stable order (a frozenset's order changes from one process to the next)."""
+    return (scope.pods_everywhere, sorted(scope.pod_namespaces), sorted(sorted(labels) for labels in scope.pod_selectors),
+            sorted(scope.secret_namespaces))
 
 
 def _finding_data(finding: Finding) -> tuple:

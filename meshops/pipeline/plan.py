@@ -17,28 +17,53 @@ from ..diff.plan import Plan, make_plan
 from ..model import kinds
 from ..model.errors import ClusterError, ConfigError
 from ..model.identity import Overlay, Owner
+from ..model.readscope import OFFLINE, LiveScope
 from ..model.scope import ALLOW_LIST_ENV, ALLOW_LIST_FLAG, Scope
 from ..render import RenderResult
 from ..validate.findings import Finding, has_errors
 from ..yamlio.gcpause import paused_gc
 from .manifest_cache import ManifestCache
 from .operator import Operator
-from .rendering import InvalidConfig, render_validated, validate_rendered  # the first half of every plan
+from .rendering import InvalidConfig, render_validated, unknown_kinds, validate_rendered  # the first half of every plan
 from .targets import owner_of, scope_of, target_of
 
 # Schema findings (MSH1xx) judge each object alone: a cluster's objects cannot change them.
 SCHEMA_CODE_PREFIX = "MSH1"
 
 
-def revalidate_with_live(rendered: RenderResult, offline: list[Finding], live: list[dict] | None) -> list[Finding]:
+def validate_with_cluster_crds(rendered: RenderResult, connection: Connection) -> list[Finding]:
+    """`validate_rendered`; when its only errors are kinds the offline schemas do not know, the
+    cluster's CRDs for those kinds (one GET each) validate them instead, as `validate --context` does."""
+    from ..cluster.live import read_crd
+    from ..validate.schemas import SchemaSet
+
+    try:
+        return validate_rendered(rendered)
+    except InvalidConfig as invalid:
+        unknown = unknown_kinds(invalid.findings)
+        if unknown is None:
+            raise
+        crds = []
+        for manifest in rendered.manifests:
+            if manifest.key in unknown:
+                resource = connection.discovery.resolve(manifest.api_version, manifest.kind)
+                crd = read_crd(connection.api, resource) if resource is not None else None
+                if crd is None:
+                    raise
+                crds.append(crd)
+        return validate_rendered(rendered, cluster_schemas=SchemaSet.from_crds(crds, source=f"cluster ({connection.label})"))
+
+
+def revalidate_with_live(rendered: RenderResult, offline: list[Finding], live: list[dict] | None,
+                         read_scope: LiveScope = OFFLINE) -> list[Finding]:
     """The cross-resource checks again, with the cluster's objects as context (hosts from live
-    Services, subsets with pods); InvalidConfig on errors. Schema findings do not depend on the
-    cluster and are kept from the offline run."""
+    Services, subsets and selectors with pods, gateway credentials, all read within `read_scope`);
+    InvalidConfig on errors. Schema findings do not depend on the cluster and are kept from the offline run."""
     from ..validate import validate
 
     if live is None:
         return offline
-    with_live = validate(rendered.manifests, config=rendered.config, live=live)
+    with_live = validate(rendered.manifests, config=rendered.config, live=live, read_scope=read_scope)
     if has_errors(with_live):
         raise InvalidConfig(with_live)
     return [finding for finding in offline if finding.code.startswith(SCHEMA_CODE_PREFIX)] + with_live
@@ -95,16 +120,20 @@ def check_scope(rendered: RenderResult, scope: Scope, discovery: Discovery) -> N
 def plan_rendered(rendered: RenderResult, connection: Connection, *, adopt: bool = False, prune_namespaces: bool = False,
                   offline: list[Finding] | None = None, cache: ManifestCache | None = None) -> Planned:
     """Check the scope, read the cluster once, validate against it, and plan; no write happens here.
+    With `adopt`, objects nobody claims are planned as updates that take them over (`diff.plan`).
 
     `offline`: the findings of `validate_rendered` when the caller already has them (a manifest
-    cache hit). The checks with the live objects run unless the `cache` kept their findings for
-    this very render against these very objects.
+    cache hit); without them, validation runs here, after connecting, so a kind only the cluster's
+    CRDs know is checked against them (`validate_with_cluster_crds`). The checks with the live
+    objects run unless the `cache` kept their findings for this very render against these very
+    objects read within this very scope; findings that came from the cluster's CRDs are never kept.
     """
     from ..rollout.overlay import make_overlay
 
     environment = rendered.environment
+    keep = cache if offline is not None else None  # offline findings from the cluster's CRDs depend on the cluster
     if offline is None:
-        offline = validate_rendered(rendered)
+        offline = validate_with_cluster_crds(rendered, connection)
     owner = owner_of(connection.target, rendered)
     scope = scope_of(connection.target, rendered)
     check_scope(rendered, scope, connection.discovery)
@@ -113,11 +142,11 @@ def plan_rendered(rendered: RenderResult, connection: Connection, *, adopt: bool
         live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment,
                          scope=scope)
         lookup = live.lookup_objects()
-        findings = cache.live_findings(rendered, lookup) if cache is not None else None
+        findings = keep.live_findings(rendered, lookup, live.read_scope) if keep is not None else None
         if findings is None:
-            findings = revalidate_with_live(rendered, offline, lookup)
-            if cache is not None:
-                cache.keep_live_findings(rendered, lookup, findings)
+            findings = revalidate_with_live(rendered, offline, lookup, live.read_scope)
+            if keep is not None:
+                keep.keep_live_findings(rendered, lookup, live.read_scope, findings)
         overlay = make_overlay(rendered.config, revision=rendered.revision)
         ignore = ignore_rules(rendered.config.section("ignore"))
         plan = make_plan(rendered.manifests, live.objects, owner=owner, scope=scope, revision=rendered.revision,
@@ -137,7 +166,8 @@ def plan_environment(
     retry: RetryPolicy = RetryPolicy(),
     cache: ManifestCache | None = None,
 ) -> Planned:
-    """Render and validate (through the manifest `cache`, when given), connect to the environment's cluster, and plan (`meshops diff`)."""
+    """Render and validate (through the manifest `cache`, when given), connect to the environment's cluster,
+    and plan (`meshops diff`, `meshops adopt`)."""
     rendered, offline = render_validated(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
     connection = target_of(rendered.config, operator).connect(retry=retry)
     return plan_rendered(rendered, connection, adopt=adopt, prune_namespaces=prune_namespaces, offline=offline, cache=cache)

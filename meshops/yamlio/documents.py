@@ -213,7 +213,8 @@ def _mark_location(filename: str, error: yaml.MarkedYAMLError, line_offset: int)
 
 
 def load_documents(text: str | bytes, *, filename: str, line_offset: int = 0, budget: NodeBudget | None = None) -> list[Document]:
-    """Parse every document in `text`; empty documents are skipped.
+    """Parse every document in `text`; empty and `null` documents are skipped, as kubectl skips them
+    (a trailing `---`, a document holding only comments).
 
     `line_offset` shifts reported lines when `text` is a slice of a larger file; pass the file's
     `budget` with every slice so the slices share one.
@@ -253,6 +254,8 @@ def _load(text: str, filename: str, line_offset: int, builder: "_Builder", docum
             continue
         lines: dict[Path, int] = {(): node.start_mark.line + 1}
         data = builder.build(node, (), lines)
+        if data is None:
+            continue
         if line_offset:
             lines = {path: line + line_offset for path, line in lines.items()}
         documents.append(Document(data=data, lines=lines, start_line=lines[()]))
@@ -272,8 +275,9 @@ def load_objects(text: str, *, filename: str, budget: NodeBudget | None = None) 
     try:
         with paused_gc():
             for node in yaml.compose_all(text, Loader=_Loader):
-                if node is not None:
-                    objects.append((builder.plain(node), node.start_mark.line + 1))
+                data = builder.plain(node) if node is not None else None
+                if data is not None:  # empty and `null` documents skipped, as `load_documents` skips them
+                    objects.append((data, node.start_mark.line + 1))
         return objects
     except (_Retry, YamlError, yaml.YAMLError):
         budget.left = left  # build again from the start, with lines: its error is the one to raise
