@@ -7,16 +7,8 @@ import sys
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import (
-    fleet_options,
-    operator_from,
-    operator_options,
-    output_option,
-    prune_options,
-    rollout_access_options,
-    source_options,
-    warn_skipped,
-)
+from .common import (cache_option, fleet_options, manifest_cache, operator_from, operator_options, output_option,
+                     prune_options, rollout_access_options, source_options, warn_skipped)
 
 
 @click.command()
@@ -35,9 +27,10 @@ from .common import (
 @rollout_access_options
 @click.option("--override-freeze", default=None, metavar="REASON", help="Apply even inside a freeze window of meshops.yaml (say why).")
 @output_option("text", "json", default="text")
+@cache_option
 def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, owner_id, clusters, parallel, dry_run, no_prune,
           prune_namespaces, max_prune_percent, adopt, allow_mass_prune, force_conflicts, yes, wait, timeout, access,
-          override_freeze, output) -> None:
+          override_freeze, output, no_cache) -> None:
     """Apply an environment: validate, plan, then write in dependency order.
 
     Only objects this repository owns for this environment (labels and the meshops.dev/owner
@@ -75,7 +68,8 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
     server_dry_run = dry_run == "server"
     operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id,
                              access=access)
-    renders, targets = open_fleet(repo=repo, ref=ref, environment=environment, sets=sets, operator=operator, clusters=clusters)
+    renders, targets = open_fleet(repo=repo, ref=ref, environment=environment, sets=sets, operator=operator, clusters=clusters,
+                                  cache=manifest_cache(no_cache))
     for rendered in {id(r): r for r in (renders.for_cluster(target.cluster) for target in targets)}.values():
         warn_skipped(rendered.skipped)  # once per distinct render
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
@@ -134,7 +128,8 @@ def _apply_one(renders, target, *, options, yes: bool, wait: bool, timeout, oper
 
     with ApplyProgress(label=f"applying {target.environment}") as progress:
         applied = apply_environment(rendered, connection, options=options, review=review,
-                                    progress=progress if output == "text" else None)
+                                    progress=progress if output == "text" else None,
+                                    offline=renders.offline(target.cluster), cache=renders.cache)
     result = applied.result
     if output == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from .common import fleet_options, operator_from, operator_options, output_option, prune_options, source_options, warn_skipped
+from .common import (cache_option, fleet_options, manifest_cache, operator_from, operator_options, output_option, prune_options,
+                     source_options, warn_skipped)
 from .console import is_terminal
 
 
@@ -17,8 +18,9 @@ from .console import is_terminal
 @prune_options()
 @output_option("text", "json", "markdown", default="text")
 @click.option("--show-unchanged", is_flag=True, help="Also list objects that would not change.")
+@cache_option
 def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, owner_id, clusters, parallel, prune_namespaces,
-         max_prune_percent, adopt, allow_mass_prune, output, show_unchanged) -> None:
+         max_prune_percent, adopt, allow_mass_prune, output, show_unchanged, no_cache) -> None:
     """Show what `meshops apply` would change: creates, updates, prunes, conflicts, and what it keeps.
 
     Take the same --adopt/--prune-namespaces/--allowed-namespaces as the apply you mean to run;
@@ -42,7 +44,8 @@ def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, 
     from ..pipeline.fleet import open_fleet, plan_targets, worst_exit_code
 
     operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id)
-    renders, targets = open_fleet(repo=repo, ref=ref, environment=environment, sets=sets, operator=operator, clusters=clusters)
+    renders, targets = open_fleet(repo=repo, ref=ref, environment=environment, sets=sets, operator=operator, clusters=clusters,
+                                  cache=manifest_cache(no_cache))
     results = plan_targets(renders, targets, parallel=parallel, adopt=adopt, prune_namespaces=prune_namespaces)
     brake = PruneBrake(max_percent=max_prune_percent, allow_mass_prune=allow_mass_prune)
     listed = renders.config.cluster(targets[0].cluster).listed

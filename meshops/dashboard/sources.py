@@ -172,7 +172,7 @@ class Sources:
 def _render(mirror: str, revision: str, environment: str, cluster: str) -> RenderResult:
     """One cluster's render of an environment, as reconcile makes it (settings checked, its values layer)."""
     from ..pipeline.fleet import Renders
-    from ..pipeline.plan import check_settings
+    from ..pipeline.rendering import check_settings
 
     source = open_source(mirror, revision)
     config = load_env_config(source.tree, environment)

@@ -53,6 +53,30 @@ DROPPED_FIELDS: tuple[DroppedField, ...] = (
 )
 
 
+def _removal_tree(paths: tuple[tuple[str, ...], ...]) -> dict:
+    """Paths as a tree of keys (None marks a key to remove), so one walk removes them all."""
+    tree: dict = {}
+    for path in paths:
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = None
+    return tree
+
+
+_DROPPED_TREE = _removal_tree(tuple(dropped.path for dropped in DROPPED_FIELDS))
+
+
+def _remove_tree(node: dict, tree: dict) -> None:
+    for key, below in tree.items():
+        if key not in node:
+            continue
+        if below is None:
+            del node[key]
+        elif isinstance(node[key], dict):
+            _remove_tree(node[key], below)
+
+
 @dataclass(frozen=True)
 class ServerDefault:
     """A value the API server fills in for a kind when the manifest leaves it out."""
@@ -220,7 +244,8 @@ def _drop_emptied(live: Any, desired: Any) -> None:
 
 
 def owned_fields(live: dict, manager: str = FIELD_MANAGER) -> dict | None:
-    """The merged `fieldsV1` tree of every managedFields entry of `manager`, or None if it has none."""
+    """The merged `fieldsV1` tree of every managedFields entry of `manager`, or None if it has none
+    (the entry's own tree when there is one entry: callers only read it)."""
     entries = [
         entry.get("fieldsV1") or {}
         for entry in (live.get("metadata") or {}).get("managedFields") or []
@@ -228,6 +253,8 @@ def owned_fields(live: dict, manager: str = FIELD_MANAGER) -> dict | None:
     ]
     if not entries:
         return None
+    if len(entries) == 1:
+        return entries[0]
     merged: dict = {}
 
     def merge(into: dict, tree: dict) -> None:
@@ -251,59 +278,53 @@ def _merge_fields(into: dict, tree: dict) -> dict:
     return merged
 
 
-class _Owned:
-    """The fields meshops owns on a live object (its managedFields merged, and `takeover`: fields an adoption
-    is about to own too), merged only when first asked."""
-
-    def __init__(self, live: dict, takeover: dict | None = None) -> None:
-        self._live = live
-        self._takeover = takeover
-        self._tree: dict | None = None
-        self._loaded = False
-
-    def has(self, path: tuple[str, ...]) -> bool:
-        """Whether meshops's field manager set (or is taking over) the field at `path` of the live object."""
-        if not self._loaded:
-            tree = owned_fields(self._live)
-            self._tree = _merge_fields(tree or {}, self._takeover) if self._takeover else tree
-            self._loaded = True
-        node = self._tree
-        for key in path:
-            if node is None:
-                return False
-            node = node.get(f"f:{key}")
-        return node is not None
-
-
-def _restrict(live: Any, desired: Any, owned: _Owned | None, path: tuple[str, ...] = ()) -> Any:
-    """Live maps keep the keys git sets and the keys meshops owns; lists and scalars stay whole."""
+def _restrict(live: Any, desired: Any, owned: dict | None) -> None:
+    """Live maps keep the keys git sets and the keys meshops owns; lists and scalars stay whole (in place)."""
     if not isinstance(live, dict) or not isinstance(desired, dict):
-        return live
-    kept = {}
-    for key, value in live.items():
+        return
+    for key in list(live):
+        owned_child = owned.get(f"f:{key}") if owned is not None else None
         if key in desired:
-            wanted = desired[key]
-            kept[key] = _restrict(value, wanted, owned, path + (key,)) if isinstance(value, dict) and isinstance(wanted, dict) else value
-        elif owned is not None and owned.has(path + (key,)):
-            kept[key] = value  # meshops applied it once; git dropped it: a removal to show
-    return kept
+            _restrict(live[key], desired[key], owned_child)
+        elif owned_child is None:
+            del live[key]  # someone else's; if meshops applied it once and git dropped it, it stays: a removal to show
 
 
 # Never compared, often the biggest part of a live object: skipped when copying instead of removed after.
 _NOT_COPIED = frozenset({"status"})
 _NOT_COPIED_METADATA = frozenset({"managedFields"})
-# DROPPED_FIELDS as (parents, last key): plain paths removed without a walk; those with `*` walk.
-_DROPPED_PLAIN = tuple((dropped.path[:-1], dropped.path[-1]) for dropped in DROPPED_FIELDS if ANY not in dropped.path)
-_DROPPED_WILD = tuple(list(dropped.path) for dropped in DROPPED_FIELDS if ANY in dropped.path)
 
 
-def _clone(obj: dict) -> dict:
-    """A deep copy of a JSON-like object without status and managedFields (json round trip: fast, in C)."""
+def _copy(node: Any) -> Any:
+    """A deep copy of JSON-like data: dicts and lists copied, scalars (immutable) shared.
+
+    Keys come out as JSON (and so the API server) has them: a YAML key `1:` or `true:` becomes the
+    string "1" or "true", so git's object and the live one compare equal.
+    """
+    kind = type(node)
+    if kind is dict:
+        return {key if type(key) is str else _json_key(key): _copy(value) if type(value) in _CONTAINERS else value
+                for key, value in node.items()}
+    if kind is list:
+        return [_copy(value) if type(value) in _CONTAINERS else value for value in node]
+    return node
+
+
+_CONTAINERS = (dict, list)
+
+
+def _json_key(key: Any) -> str:
+    """A non-string mapping key as the JSON encoder writes it."""
+    return json.dumps(key) if isinstance(key, (bool, int, float)) or key is None else str(key)
+
+
+def _private(obj: dict) -> dict:
+    """The one copy normalization works on in place, without status and managedFields (never compared)."""
     shallow = {key: value for key, value in obj.items() if key not in _NOT_COPIED}
     metadata = shallow.get("metadata")
     if isinstance(metadata, dict) and "managedFields" in metadata:
         shallow["metadata"] = {key: value for key, value in metadata.items() if key not in _NOT_COPIED_METADATA}
-    return json.loads(json.dumps(shallow))
+    return _copy(shallow)
 
 
 def _fold_string_data(obj: dict) -> None:
@@ -324,14 +345,7 @@ def _fold_string_data(obj: dict) -> None:
 def _reduce(side: dict, ignore: list[IgnoreRule]) -> None:
     """What both sides lose: `stringData` folded, dropped fields, the ignore rules' paths, empty labels/annotations."""
     _fold_string_data(side)
-    for parents, last in _DROPPED_PLAIN:
-        node: Any = side
-        for part in parents:
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, dict):
-            node.pop(last, None)
-    for path in _DROPPED_WILD:
-        _remove_path(side, path)
+    _remove_tree(side, _DROPPED_TREE)
     for rule in ignore:
         if rule.applies_to(side):
             for pointer in rule.pointers:
@@ -345,7 +359,7 @@ def _reduce(side: dict, ignore: list[IgnoreRule]) -> None:
 
 def normalize_desired(desired: dict, ignore: list[IgnoreRule] = ()) -> dict:
     """A copy of `desired` reduced to what a diff compares (it does not depend on the live object)."""
-    desired_copy = _clone(desired)
+    desired_copy = _private(desired)
     _reduce(desired_copy, ignore)
     return desired_copy
 
@@ -369,7 +383,7 @@ def normalize_pair(
         normalize_desired(desired, ignore) if desired is not None else None)
     if live is None:
         return desired_copy, None
-    live_copy = _clone(live)
+    live_copy = _private(live)
     _reduce(live_copy, ignore)
     kind = live_copy.get("kind")
     group = str(live_copy.get("apiVersion") or "").rpartition("/")[0]
@@ -378,5 +392,8 @@ def normalize_pair(
             _strip_defaults(live_copy, desired_copy, default.path, default.value)
     _drop_emptied(live_copy, desired_copy)
     if desired_copy is not None:
-        live_copy = _restrict(live_copy, desired_copy, _Owned(live, takeover))
+        owned = owned_fields(live)
+        if takeover:
+            owned = _merge_fields(owned or {}, takeover)
+        _restrict(live_copy, desired_copy, owned)
     return desired_copy, live_copy

@@ -63,17 +63,25 @@ class FileSource:
 
 @dataclass
 class Manifest:
-    """One desired object and where it came from."""
+    """One desired object and where it came from.
+
+    Its identity (`key`: group, kind, namespace, name) is read from `obj` once, when first asked
+    for: an object does not change its identity once it is a Manifest (render stamps the default
+    namespace before making one).
+    """
 
     obj: dict[str, Any]
     source: SourceMap
     # What later stages derive from `obj` alone, once, when it is planned on several clusters
     # (the normalized desired object, per ignore rules); never part of equality.
     derived: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    _key: ObjectKey | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> ObjectKey:
-        return key_of(self.obj)
+        if self._key is None:
+            self._key = key_of(self.obj)
+        return self._key
 
     @property
     def api_version(self) -> str:

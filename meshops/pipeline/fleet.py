@@ -19,11 +19,14 @@ from ..cluster.api import RetryPolicy
 from ..cluster.target import Target
 from ..model.errors import MeshopsError
 from ..render import RenderResult, render
+from ..validate.findings import Finding, has_errors
 from ..source.clusters import cluster_values_file
 from ..source.envconfig import ENVIRONMENTS_DIR, EnvConfig, load_env_config
 from ..source.repo import Source, open_source
 from . import DEFAULT_PARALLEL
-from .plan import InvalidConfig, Planned, check_settings, cluster_may_know, plan_rendered, validate_rendered
+from .manifest_cache import ManifestCache
+from .plan import Planned, plan_rendered
+from .rendering import OFFLINE_FINDINGS, InvalidConfig, check_settings, cluster_may_know, render_source, validate_rendered
 from .operator import Operator
 from .targets import repo_id_of, targets_of
 
@@ -63,11 +66,15 @@ def fan_out(targets: Sequence[Target], work: Callable[[Target], T], *, parallel:
 class Renders:
     """An environment rendered for its clusters at one revision: once per distinct values set, on demand."""
 
-    def __init__(self, source: Source, config: EnvConfig, *, sets: Sequence[str] = ()) -> None:
+    def __init__(self, source: Source, config: EnvConfig, *, sets: Sequence[str] = (), repo: str | None = None,
+                 cache: ManifestCache | None = None) -> None:
         self.source = source
         self.config = config
         self.sets = tuple(sets)
+        self.repo = repo
+        self.cache = cache if repo is not None else None  # the cache keys on the repository's path
         self._renders: dict[str | None, RenderResult] = {}
+        self._keys: dict[str | None, str | None] = {}
         self._guard = threading.Lock()
 
     def layer_of(self, cluster: str) -> str | None:
@@ -83,14 +90,34 @@ class Renders:
         layer = self.layer_of(cluster)
         with self._guard:
             if layer not in self._renders:
-                self._renders[layer] = render(self.source, self.config.name, self.sets, cluster=layer)
+                self._renders[layer] = self._render(layer)
             return self._renders[layer]
 
+    def _render(self, layer: str | None) -> RenderResult:
+        """One values set rendered: through the manifest cache (keyed on `layer` too) when there is one."""
+        if self.cache is None:
+            return render(self.source, self.config.name, self.sets, cluster=layer)
+        self._keys[layer] = self.cache.key(self.source, repo=self.repo, environment=self.config.name, sets=self.sets,
+                                           cluster=layer)
+        return render_source(self.source, repo=self.repo, environment=self.config.name, sets=self.sets, cluster=layer,
+                             cache=self.cache)
+
     def validated(self, cluster: str) -> RenderResult:
-        """`for_cluster`, validated offline (once per render; InvalidConfig on errors)."""
+        """`for_cluster`, validated offline (once per render; InvalidConfig on errors); a cached render
+        keeps its findings, so the next run skips validation too."""
         rendered = self.for_cluster(cluster)
-        validate_rendered(rendered)
+        known = OFFLINE_FINDINGS in rendered.derived
+        findings = validate_rendered(rendered)
+        key = self._keys.get(self.layer_of(cluster))
+        if not known and key is not None and self.cache.knows(rendered):
+            self.cache.store(key, rendered, findings=findings)
         return rendered
+
+    def offline(self, cluster: str) -> list[Finding] | None:
+        """The offline findings of `cluster`'s render when it passed offline validation, else None (the plan
+        validates it, against the cluster's CRDs when only they may know a kind)."""
+        findings = self.for_cluster(cluster).derived.get(OFFLINE_FINDINGS)
+        return findings if findings is not None and not has_errors(findings) else None
 
     @property
     def distinct(self) -> int:
@@ -99,13 +126,14 @@ class Renders:
 
 
 def open_fleet(*, repo: str, ref: str | None, environment: str, sets: Sequence[str] = (), operator: Operator = Operator(),
-               clusters: Sequence[str] = ()) -> tuple[Renders, list[Target]]:
-    """The environment's renders and the targets the operator and meshops.yaml name (nothing rendered yet)."""
+               clusters: Sequence[str] = (), cache: ManifestCache | None = None) -> tuple[Renders, list[Target]]:
+    """The environment's renders (through the manifest `cache`, when given) and the targets the operator and
+    meshops.yaml name (nothing rendered yet)."""
     source = open_source(repo, ref)
     config = load_env_config(source.tree, environment)
     check_settings(config)
     targets = targets_of(config, operator, clusters=clusters)
-    return Renders(source, config, sets=sets), targets
+    return Renders(source, config, sets=sets, repo=repo, cache=cache), targets
 
 
 def check_offline(renders: Renders, targets: Sequence[Target]) -> None:
@@ -129,7 +157,7 @@ def plan_targets(renders: Renders, targets: Sequence[Target], *, parallel: int =
 
     def plan(target: Target) -> Planned:
         return plan_rendered(renders.for_cluster(target.cluster), target.connect(retry=retry), adopt=adopt,
-                             prune_namespaces=prune_namespaces)
+                             prune_namespaces=prune_namespaces, offline=renders.offline(target.cluster), cache=renders.cache)
 
     return fan_out(targets, plan, parallel=parallel)
 

@@ -93,7 +93,8 @@ def _run_wave(renders: Renders, wave: Wave, *, settings: WaveSettings, review, e
     name = renders.config.name
 
     def plan(target: Target) -> Planned:
-        return plan_for_apply(renders.for_cluster(target.cluster), target.connect(), options=settings.options)
+        return plan_for_apply(renders.for_cluster(target.cluster), target.connect(), options=settings.options,
+                              offline=renders.offline(target.cluster), cache=renders.cache)
 
     emit(f"{name}: wave {wave.number}: {', '.join(t.cluster for t in wave.targets)}")
     wave.plans = fan_out(wave.targets, plan, parallel=settings.parallel)

@@ -28,7 +28,8 @@ from ..model.identity import DEFAULT_CLUSTER, FIELD_MANAGER, Owner, with_owner
 from ..pipeline.apply import apply_environment
 from ..pipeline.fleet import Renders
 from ..pipeline.freeze import Frozen, check_freeze
-from ..pipeline.plan import MissingNamespace, OutOfScope, check_scope, validate_rendered
+from ..pipeline.plan import MissingNamespace, OutOfScope, check_scope
+from ..pipeline.rendering import validate_rendered
 from ..pipeline.rollouts import check_rollout_settings
 from ..pipeline.targets import config_of, owner_of, scope_of
 from ..render import RenderResult
@@ -87,7 +88,7 @@ class EnvironmentRenders:
 
     def at(self, run: Run, revision: str, cluster: str) -> RenderResult:
         """The render `cluster` gets at `revision` (the environment's meshops.yaml of that revision)."""
-        from ..pipeline.plan import check_settings
+        from ..pipeline.rendering import check_settings
         from ..source.envconfig import load_env_config
         from ..source.repo import open_source
 
