@@ -482,6 +482,10 @@ def _ab_test(layers: _Layers) -> StageSettings | None:
     for index, alternative in enumerate(section["match"]):
         for name, condition in alternative["headers"].items():
             where = path + ("match", index, "headers", name)
+            if len(condition) != 1:
+                given = ", ".join(sorted(condition)) or "neither"
+                raise layers.error(f"abTest header {name!r} needs exactly one of exact or regex, got {given}", where,
+                                   "write {exact: value} or {regex: expression}")
             if not HEADER_NAME.match(name):
                 raise layers.error(f"abTest header {name!r} is not a lower-case HTTP header name", where,
                                    "write header names in lower case, e.g. x-canary (Istio matches them lower-cased)")

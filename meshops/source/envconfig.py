@@ -82,7 +82,7 @@ _RECEIVER = {
 }
 # One header condition of an A/B stage: Istio's StringMatch, limited to what HTTPRoute can say too.
 _HEADER_CONDITION = {
-    "type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+    "type": "object", "additionalProperties": False,  # exactly one of them: rollout.policy says so
     "properties": {"exact": {"type": "string"}, "regex": {"type": "string", "minLength": 1}},
 }
 _THEN = {"enum": ["steps", "promote"]}
