@@ -173,6 +173,11 @@ def written_splits(entries: Iterable) -> list[dict[str, int]]:
         if isinstance(body, dict):
             splits.extend(_rule_splits(body, layout))
             continue
+        # Every rollout write is guarded: a test of the resourceVersion decided on comes first, and a write
+        # that replaces the whole rule list (an A/B rule in or out, a mirror) also tests the steered rules' names.
+        assert body[0] == {"op": "test", "path": "/metadata/resourceVersion", "value": body[0].get("value")}, body[0]
+        if any(op["path"] == f"/spec/{layout.section}" for op in body):
+            assert any(op["op"] == "test" and op["path"].endswith("/name") for op in body), body
         annotation = [op["value"] for op in body if op["path"].startswith("/metadata/annotations")]
         states = [json.loads(value if isinstance(value, str) else value.get(ROLLOUT_ANNOTATION)) for value in annotation]
         steered = tuple(states[0]["rules"]) if states else None
@@ -199,6 +204,19 @@ def assert_every_write_sums_to_100(log) -> list[dict[str, int]]:
     return splits
 
 
+
+# The start of a VirtualService template per service, for tests that write their own route layouts.
+VS_TEMPLATE_HEAD = """{% for name, service in values.services | dictsort %}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: {{ name }}
+spec:
+  hosts:
+  - {{ name }}
+  http:
+"""
 
 RPS = 200.0  # per service: 20 % of it gives 40 canary requests/s, far above minRequests per 3 s window
 TIMEOUT = 60.0  # seconds any rollout here may take before the test gives up (they take about 10)

@@ -12,19 +12,9 @@ import pytest
 
 from meshops.model.errors import ExitCode
 from meshops.rollout.state import Phase
-from rollouts import Cluster, fast_policy, make_repo, write_values
+from rollouts import VS_TEMPLATE_HEAD, Cluster, fast_policy, make_repo, write_values
 
-HOST_SPLIT = """{% for name, service in values.services | dictsort %}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: {{ name }}
-spec:
-  hosts:
-  - {{ name }}
-  http:
-  - name: default
+HOST_SPLIT = VS_TEMPLATE_HEAD + """  - name: default
     route:
     - destination: {host: {{ name }}-stable}
 {% if service.canary is defined %}

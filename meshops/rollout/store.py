@@ -140,6 +140,18 @@ class RolloutStore:
         self._check_owner(ref, obj)
         return LiveRollout(ref, obj, state_of(obj))
 
+    def find(self, namespace: str, name: str) -> LiveRollout:
+        """The route object `namespace/name` of whichever routed kind has it (UsageError: none has)."""
+        missing: UsageError | None = None
+        for kind in self.kinds:
+            try:
+                return self.read(RolloutRef(namespace, name, kind))
+            except NotOwned:
+                raise
+            except UsageError as error:
+                missing = missing or error
+        raise missing or UsageError(f"{namespace}/{name} does not exist", obj=f"{namespace}/{name}")
+
     def list(self, environment: str) -> list[LiveRollout]:
         """Every route object meshops applied for `environment` that carries a rollout state and that this
         store may act on (one LIST per routed kind)."""
