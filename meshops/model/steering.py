@@ -16,8 +16,8 @@ refuses the ambiguous ones before any write. Pure functions over dicts: validate
 them, so the finding and the refusal can never disagree.
 
 Two kinds of object are read, each through its `Layout`: an Istio VirtualService (`spec.http[].route`,
-a version is a subset of one host — or, with no subsets at all, a host: one Service per version) and
-a Gateway API HTTPRoute (`spec.rules[].backendRefs`, a version is a backend Service). Rules whose
+a version is a subset of one host — or, when its rollout policy names stableService/canaryService
+(`VIRTUAL_SERVICE_HOSTS`), a host: one Service per version) and a Gateway API HTTPRoute (`spec.rules[].backendRefs`, a version is a backend Service). Rules whose
 name starts with `STAGE_RULE_PREFIX` are a running rollout's own A/B rules: they are invisible here,
 so rule ids (`#<index>`) and version changes read the same with or without them.
 """
@@ -51,6 +51,10 @@ class Layout:
     routes_key: str  # the destinations of one rule
     other_sections: tuple[str, ...] = ()
     default_weight: int = 0  # weight of a destination without one, among several
+    # Whether destinations without subsets, one Service per version, are a split a rollout steers.
+    # A VirtualService's are only when its rollout policy says so (stableService/canaryService):
+    # otherwise a route moved to another host is git's plain edit, as it always was.
+    by_service: bool = False
 
     def host(self, route: Any) -> str | None:
         """The Service a destination names (a VirtualService host, an HTTPRoute backend's name)."""
@@ -79,7 +83,7 @@ class Layout:
             return None
         if all(subsets) and len(set(hosts)) == 1:
             return BY_SUBSET, hosts[0]
-        if not any(subsets) and len(set(hosts)) == len(hosts):
+        if self.by_service and not any(subsets) and len(set(hosts)) == len(hosts):
             return BY_SERVICE, ""
         return None
 
@@ -89,8 +93,11 @@ class Layout:
 
 
 VIRTUAL_SERVICE = Layout(kind="VirtualService", section="http", routes_key="route", other_sections=OTHER_SECTIONS)
+# A VirtualService whose rollout policy names stableService/canaryService: hosts are versions too.
+VIRTUAL_SERVICE_HOSTS = Layout(kind="VirtualService", section="http", routes_key="route",
+                               other_sections=OTHER_SECTIONS, by_service=True)
 # Gateway API weights are relative and default to 1 (rollouts write weights that sum to 100).
-HTTP_ROUTE = Layout(kind="HTTPRoute", section="rules", routes_key="backendRefs", default_weight=1)
+HTTP_ROUTE = Layout(kind="HTTPRoute", section="rules", routes_key="backendRefs", default_weight=1, by_service=True)
 LAYOUTS = {layout.kind: layout for layout in (VIRTUAL_SERVICE, HTTP_ROUTE)}
 
 

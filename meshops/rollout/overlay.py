@@ -36,9 +36,9 @@ from ..model.errors import ConfigError
 from ..model.identity import ROLLOUT_ANNOTATION, Overlay
 from ..source.envconfig import EnvConfig
 from .decide import started
-from .policy import RolloutPolicy, policies
+from .policy import RolloutPolicy, policies, services_split
 from ..model.steering import BY_SERVICE, Steering
-from .router import ROUTERS, VIRTUAL_SERVICE_ROUTER, Router
+from .router import ROUTERS, VIRTUAL_SERVICE_ROUTER, Router, router_for
 from .state import BY_GIT, Phase, Reason, RolloutState, state_of
 
 
@@ -92,20 +92,23 @@ def _check_services(policy: RolloutPolicy, steering: Steering, name: str) -> Non
 
 def overlay_route(
     desired: dict, live: dict, *, policy_of: Callable[[str], RolloutPolicy], revision: str | None, now: float,
-    router: Router = VIRTUAL_SERVICE_ROUTER,
+    router: Router = VIRTUAL_SERVICE_ROUTER, by_service: Callable[[str], bool] = lambda service: False,
 ) -> dict:
     """The route object apply should write, given git's and the cluster's (see the module table)."""
     state = state_of(live)
     live_annotation = ((live.get("metadata") or {}).get("annotations") or {}).get(ROLLOUT_ANNOTATION)
     if state is not None:
-        written = _running(desired, live, state, router=router, now=now)
+        running = router_for(router.kind, by_service=True) if state.split_by == BY_SERVICE else router
+        written = _running(desired, live, state, router=running, now=now)
         if written is not None:
             return written
+    name = (live.get("metadata") or {}).get("name") or ""
+    if by_service(state.service if state is not None else name):
+        router = router_for(router.kind, by_service=True)  # the policy splits between two Services
     steering = router.plan(desired, live)
     if steering is None:
         return _annotated(desired, live_annotation)
     active = state is not None and state.active
-    name = (live.get("metadata") or {}).get("name") or ""
     service = state.service if state is not None else name
     stable = state.stable if active else steering.stable
     if steering.target == stable:
@@ -129,11 +132,13 @@ def overlay_route(
 def make_overlay(config: EnvConfig, *, revision: str | None = None, clock: Callable[[], float] = time.time) -> Overlay:
     """The overlay for one environment's plan (policies read once per service, on first use)."""
     policy_of = policies(config).of
+    by_service = services_split(config)
 
     def overlay(desired: dict, live: dict | None) -> dict:
         router = ROUTERS.get((str(desired.get("apiVersion") or "").split("/")[0], str(desired.get("kind") or "")))
         if router is None or live is None:
             return desired
-        return overlay_route(desired, live, policy_of=policy_of, revision=revision, now=clock(), router=router)
+        return overlay_route(desired, live, policy_of=policy_of, revision=revision, now=clock(), router=router,
+                             by_service=by_service)
 
     return overlay

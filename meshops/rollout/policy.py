@@ -593,6 +593,16 @@ class Policies:
             return self._read[service]
 
 
+def services_split(config: EnvConfig) -> Callable[[str], bool]:
+    """Whether a service's policy names stableService/canaryService (its routes split by host), without
+    reading every service's policy: the diff overlay asks for every VirtualService of a plan."""
+    section = config.section(_SECTION) or {}
+    everyone = section.get("canaryService") is not None
+    named = {name for name, override in (section.get("services") or {}).items()
+             if isinstance(override, dict) and override.get("canaryService") is not None}
+    return lambda service: everyone or service in named
+
+
 _POLICIES_LOCK = threading.Lock()
 
 

@@ -9,8 +9,8 @@ object in memory (`with_weights`, for the diff/apply overlay). Both take the cur
 `stages.Stage` (an A/B match or a mirror) besides the weights.
 
 - `VirtualServiceRouter` steers the HTTP rules of an Istio VirtualService: by subset of one host,
-  or — when the routes name no subsets — by host (one Service per version, e.g. the policy's
-  `stableService`/`canaryService`);
+  or — `VIRTUAL_SERVICE_HOST_ROUTER`, for a service whose policy names `stableService`/
+  `canaryService` — by host (one Service per version); `router_for` picks it from a rollout's split;
 - `HTTPRouteRouter` steers the `backendRefs` weights of a Gateway API HTTPRoute (one Service per
   version: the Gateway API has no subsets).
 
@@ -28,7 +28,8 @@ from typing import Any, Mapping, Protocol
 from ..model.errors import ConfigError, UsageError
 from ..model.kinds import GATEWAY_API_GROUP
 from ..model.steering import (
-    AMBIGUOUS, BY_SERVICE, HTTP_ROUTE, STAGE_RULE_PREFIX, VIRTUAL_SERVICE, Layout, Steering, is_stage_rule,
+    AMBIGUOUS, BY_SERVICE, HTTP_ROUTE, STAGE_RULE_PREFIX, VIRTUAL_SERVICE, VIRTUAL_SERVICE_HOSTS, Layout, Steering,
+    is_stage_rule,
     plan_steering, route_weights, rule_index, rule_routes, steered_target,
 )
 from .routes import split_routes
@@ -210,11 +211,14 @@ def _with_headers(match: dict[str, Any] | None, headers: dict[str, Any], *, gate
 
 
 class VirtualServiceRouter(_StepRouter):
-    """Steers the HTTP rules of an Istio VirtualService by subset weights (or host weights, without subsets)."""
+    """Steers the HTTP rules of an Istio VirtualService by subset weights (or, with the `VIRTUAL_SERVICE_HOSTS`
+    layout, host weights: one Service per version)."""
 
     group = "networking.istio.io"
     kind = "VirtualService"
-    layout = VIRTUAL_SERVICE
+
+    def __init__(self, layout: Layout = VIRTUAL_SERVICE) -> None:
+        self.layout = layout
 
     def _stage_rule(self, rule: dict, stage: Stage, position: int, routes: list[dict]) -> dict:
         kept = {key: copy.deepcopy(value) for key, value in rule.items()
@@ -277,10 +281,19 @@ class HTTPRouteRouter(_StepRouter):
 
 
 VIRTUAL_SERVICE_ROUTER = VirtualServiceRouter()
+# A VirtualService split between two Services (the policy's stableService/canaryService).
+VIRTUAL_SERVICE_HOST_ROUTER = VirtualServiceRouter(VIRTUAL_SERVICE_HOSTS)
 HTTP_ROUTE_ROUTER = HTTPRouteRouter()
 # (group, kind) -> the router for objects of that kind.
 ROUTERS: dict[tuple[str, str], Router] = {(router.group, router.kind): router
                                           for router in (VIRTUAL_SERVICE_ROUTER, HTTP_ROUTE_ROUTER)}
 # kind -> router (kinds are unique across the routers' groups).
 ROUTERS_BY_KIND: dict[str, Router] = {router.kind: router for router in ROUTERS.values()}
+# kind -> the router of a rollout that splits by Service where the kind's own router does not.
+BY_SERVICE_ROUTERS: dict[str, Router] = {VIRTUAL_SERVICE_HOST_ROUTER.kind: VIRTUAL_SERVICE_HOST_ROUTER}
+
+
+def router_for(kind: str, *, by_service: bool) -> Router:
+    """The router of a `kind` rollout whose versions are Services (`by_service`) or subsets."""
+    return (BY_SERVICE_ROUTERS.get(kind) if by_service else None) or ROUTERS_BY_KIND[kind]
 

@@ -25,8 +25,8 @@ from ..cluster.discovery import Discovery, Resource
 from ..model.identity import FIELD_MANAGER, ROLLOUT_ANNOTATION, Claim, Owner, claim_of, ownership_problem, owner_selector
 from ..cluster.live import list_objects
 from ..model.errors import ClusterError, UsageError
-from ..model.steering import TOTAL_WEIGHT
-from .router import ROUTERS, ROUTERS_BY_KIND, VIRTUAL_SERVICE_ROUTER, Router
+from ..model.steering import BY_SERVICE, TOTAL_WEIGHT
+from .router import ROUTERS, VIRTUAL_SERVICE_ROUTER, Router, router_for
 from .state import RolloutState, state_of
 
 if TYPE_CHECKING:
@@ -74,8 +74,10 @@ class LiveRollout:
 
     def weights(self, router: Router | None = None) -> dict[str, int]:
         """What the steered rules route now."""
-        router = router or ROUTERS_BY_KIND.get(self.ref.kind, VIRTUAL_SERVICE_ROUTER)
-        return router.weights(self.obj, self.state.rules) if self.state else {}
+        if self.state is None:
+            return {}
+        router = router or router_for(self.ref.kind, by_service=self.state.split_by == BY_SERVICE)
+        return router.weights(self.obj, self.state.rules)
 
 
 class LostRace(Exception):
@@ -110,8 +112,10 @@ class RolloutStore:
         (resource, router), rest = served[0], served[1:]
         return cls(api, resource, router, owner=owner, more={other.kind: (res, other) for res, other in rest})
 
-    def router_of(self, ref: RolloutRef) -> Router:
-        return self._kind(ref)[1]
+    def router_of(self, ref: RolloutRef, state: RolloutState | None = None) -> Router:
+        """The router of `ref`'s kind (for a rollout whose versions are Services, its by-Service router)."""
+        router = self._kind(ref)[1]
+        return router_for(ref.kind, by_service=True) if state is not None and state.split_by == BY_SERVICE else router
 
     def _kind(self, ref: RolloutRef) -> tuple[Resource, Router]:
         try:
@@ -169,7 +173,7 @@ class RolloutStore:
         """Route `weights` (summing to 100) and record `state`, in one request guarded by resourceVersion."""
         if sum(weights.values()) != TOTAL_WEIGHT:
             raise ValueError(f"refusing to write weights that do not sum to {TOTAL_WEIGHT}: {dict(weights)}")
-        route_ops = self.router_of(live.ref).route_ops(live.obj, state.rules, weights, stage=state.stage())
+        route_ops = self.router_of(live.ref, state).route_ops(live.obj, state.rules, weights, stage=state.stage())
         patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": live.resource_version},
                  *route_ops, self._annotation_op(live, state)]
         return self._patch(live, patch)
