@@ -1,6 +1,7 @@
 """Validate benchmark: generated meshes of N services, ~4 objects each, through `validate()`.
 
     python benchmarks/validate.py [--services 1000 10000] [--repeat 5] [--no-schemas]
+    python benchmarks/validate.py --files [--objects 1000 5000 20000]
 
 Each service has a Service, a DestinationRule (two subsets), a VirtualService (header route to the
 canary, 90/10 default split) and an AuthorizationPolicy; every namespace of 100 services adds a
@@ -13,12 +14,18 @@ Prints, per size, the seconds per 1,000 objects (best of --repeat, one process) 
 checks (`--no-schemas`: the cross-resource checks alone).
 Targets (issue 4): at most 0.5 s per 1,000 objects, and the 10,000-service figure within 1.2x of
 the 1,000-service figure (linear: no check may compare objects pairwise).
+
+`--files`: the `validate -f` path as a person runs it on one big file — N small VirtualServices
+written to one temporary file, read with `load_manifest_paths` (split into documents, line maps)
+and validated, all inside the timing. Targets (issue 13): at most 0.3 s per 1,000 objects, and the
+largest size within 1.2x of the smallest.
 """
 from __future__ import annotations
 
 import argparse
 import gc
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from meshops.model.manifest import FileSource, Manifest
 from meshops.validate import validate  # noqa: E402
+from meshops.validate.manifest_files import load_manifest_paths  # noqa: E402
 from meshops.validate.schemas import SchemaSet  # noqa: E402
 from meshops.yamlio.documents import dump_all, load_documents
 
@@ -97,13 +105,49 @@ def measure(manifests: list[Manifest], *, repeat: int, schemas) -> tuple[float, 
     return best, count
 
 
+def small_routes(count: int) -> str:
+    """`count` small VirtualServices as one YAML stream (what `kustomize build` prints)."""
+    return dump_all({"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+                     "metadata": {"name": f"route-{index:05d}", "namespace": "shop"},
+                     "spec": {"hosts": [f"route-{index:05d}.example.com"],
+                              "http": [{"route": [{"destination": {"host": "httpbin.org"}}]}]}}
+                    for index in range(count))
+
+
+def measure_files(sizes: list[int], *, repeat: int, schemas) -> list[float]:
+    """Seconds per 1,000 objects of reading one file of each size and validating it (best of `repeat`)."""
+    figures = []
+    with tempfile.TemporaryDirectory() as directory:
+        for size in sizes:
+            path = Path(directory) / f"routes-{size}.yaml"
+            path.write_text(small_routes(size))
+            best = float("inf")
+            for _ in range(repeat):
+                gc.collect()
+                started = time.perf_counter()
+                manifests, findings = load_manifest_paths([str(path)])
+                findings += validate(manifests, schemas=schemas)
+                best = min(best, time.perf_counter() - started)
+            figures.append(best / size * 1000)
+            print(f"{size:>6} objects in one {path.stat().st_size / 1e6:.1f} MB file  {best:7.3f} s  "
+                  f"{figures[-1]:.3f} s per 1,000 objects  ({len(findings)} findings)")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-schemas", action="store_true", help="time the cross-resource checks only (no MSH1xx)")
+    parser.add_argument("--files", action="store_true", help="time `validate -f` on one file of --objects VirtualServices")
+    parser.add_argument("--objects", type=int, nargs="+", default=[1000, 5000, 20000])
     args = parser.parse_args()
     schemas = None if args.no_schemas else SchemaSet.shipped()
+    if args.files:
+        figures = measure_files(args.objects, repeat=args.repeat, schemas=schemas)
+        print(f"ratio largest/smallest size: {figures[-1] / figures[0]:.2f} (target <= 1.2); "
+              f"worst {max(figures):.3f} s per 1,000 objects (target <= 0.3)")
+        return
     figures = []
     for services in args.services:
         manifests = generate(services)

@@ -252,3 +252,34 @@ def commit_all(root: Path, message: str):
     repo.git.add(A=True)
     repo.index.commit(message)
     return repo
+
+
+KUBECTL = Path("/usr/bin/kubectl")  # the real kubectl (Debian's), run against the sandbox
+
+
+class Kubectl:
+    """The real kubectl with one kubeconfig, as a person runs it."""
+
+    def __init__(self, kubeconfig: Path, tmp_path: Path) -> None:
+        self.base = [str(KUBECTL), "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "kube-cache")]
+        self.tmp_path = tmp_path
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*self.base, *args], capture_output=True, text=True, timeout=120)
+
+    def write(self, name: str, *documents: dict) -> str:
+        from meshops.yamlio.documents import dump_all
+
+        path = self.tmp_path / name
+        path.write_text(dump_all(documents))
+        return str(path)
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        """Run kubectl and insist that it succeeded."""
+        result = self(*args)
+        assert result.returncode == 0, result.stderr
+        return result
+
+    def apply(self, *documents: dict, server_side: bool = False) -> None:
+        """`kubectl apply -f` the documents (client-side, or `--server-side`: field manager kubectl)."""
+        self.run("apply", "-f", self.write("kubectl-input.yaml", *documents), *(["--server-side"] if server_side else []))

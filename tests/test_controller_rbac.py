@@ -1,8 +1,10 @@
 """`meshops controller` with exactly the permissions `deploy/rbac.yaml` grants, on a sandbox that enforces RBAC.
 
-The controller authenticates with a ServiceAccount token bound to the file's Roles and
-ClusterRole, as in a cluster: it reconciles the example repository's dev environment; with one
-rule it needs taken away, it fails that environment with one clear 403 line, no traceback.
+The operator follows the file's comments (`kubectl create namespace`, then the manifests); the
+controller authenticates with a ServiceAccount token bound to the file's Roles and ClusterRole, as
+in a cluster: it reconciles the example repository's dev environment, adopting the bookinfo
+Namespace the operator created and named in MESHOPS_ALLOWED_NAMESPACES; with one rule it needs
+taken away, it fails that environment with one clear 403 line, no traceback.
 """
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO_ROOT, Background
+from helpers import KUBECTL, REPO_ROOT, Background, Kubectl
 from meshops.yamlio.documents import load_documents
 
 RBAC_FILE = REPO_ROOT / "deploy" / "rbac.yaml"
+pytestmark = pytest.mark.skipif(not KUBECTL.exists(), reason=f"kubectl is not installed at {KUBECTL}")
 SERVICE_ACCOUNT_FILE = REPO_ROOT / "deploy" / "serviceaccount.yaml"
 CONTROLLER_NAMESPACE = "meshops-system"
 
@@ -34,11 +37,11 @@ def _install(server, *files: Path, drop: tuple[str, str, str] | None = None) -> 
 def controller_with_deploy_rbac(mesh_sandbox, pushed_example_repo, origin, tmp_path):
     """Start the controller with a token of the ServiceAccount deploy/ defines, bound as deploy/rbac.yaml says."""
     server = mesh_sandbox.server
-    # The operator creates both (their RoleBindings live there); bookinfo, which the repository renders
-    # too, is created labelled for the environment, so meshops's first apply takes it over.
-    mesh_sandbox.core_v1().create_namespace({"metadata": {"name": CONTROLLER_NAMESPACE}})
-    mesh_sandbox.core_v1().create_namespace({"metadata": {"name": "bookinfo", "labels": {
-        "app.kubernetes.io/managed-by": "meshops", "meshops.dev/environment": "dev"}}})
+    # The operator creates both, as deploy/rbac.yaml says (their RoleBindings live there); bookinfo,
+    # which the repository renders too and the allow-list names, is adopted by the first apply.
+    kubectl = Kubectl(mesh_sandbox.kubeconfig, tmp_path)
+    for namespace in (CONTROLLER_NAMESPACE, "bookinfo"):
+        kubectl.run("create", "namespace", namespace)
     started: list[Background] = []
 
     def start(*, drop: tuple[str, str, str] | None = None) -> Background:
@@ -62,6 +65,9 @@ def test_the_controller_reconciles_with_exactly_the_permissions_deploy_rbac_gran
     controller.wait_for(r"dev: applied: ", timeout=90)
     names = {o["metadata"]["name"] for o in mesh_sandbox.server.objects("networking.istio.io", "virtualservices", "bookinfo")}
     assert {"productpage", "reviews"} <= names
+    namespace = mesh_sandbox.core_v1().read_namespace("bookinfo")  # the one `kubectl create namespace` made
+    assert namespace.metadata.annotations["meshops.dev/owner"].endswith("/dev")
+    assert namespace.metadata.labels["app.kubernetes.io/managed-by"] == "meshops"
     forbidden = [e for e in mesh_sandbox.server.log.entries() if e.status == 403 and e.verb not in ("list",)]
     assert forbidden == [], [(e.verb, e.path) for e in forbidden]
     assert "Traceback" not in controller.output

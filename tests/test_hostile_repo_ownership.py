@@ -182,9 +182,15 @@ CASES: tuple[Case, ...] = (
          {"environments/dev/meshops.yaml": DEV_MESHOPS_YAML + "namespaces: [istio-system]\n"}, (*APPLY, "--adopt"), 0,
          before=(APPLY,), live_objects=(TAGGED,), writes=1, gone=("/configmaps/istio-system/tagged",)),
     # -- 3. brakes ----------------------------------------------------------------------------------
-    Case("git-rm-templates-then-reconcile-deletes-nothing-and-says-why", 3, {}, RECONCILE, 2,
+    Case("git-rm-templates-then-reconcile-deletes-nothing-and-says-the-environment-renders-nothing", 3, {}, RECONCILE, 2,
+         log=r"dev: failed at plan: environments/dev/meshops.yaml: environment 'dev' renders no objects .*allowEmpty",
+         earlier={}, removed=("templates/settings.yaml.j2",), committed=True, before=(RECONCILE,), writes=None,
+         object_writes=0, exist=("/namespaces//team-dev", "/configmaps/team-dev/settings", LEASE)),
+    # The repository may declare itself empty (`allowEmpty`): that lets it render, never releases the brake.
+    Case("git-rm-templates-with-allow-empty-then-reconcile-deletes-nothing-and-says-why", 3,
+         {"environments/dev/meshops.yaml": DEV_MESHOPS_YAML + "allowEmpty: true\n"}, RECONCILE, 2,
          log=r"dev: failed at prune: environment dev: renders no objects, and applying that would prune all 1 objects it "
-             r"owns \(ConfigMap team-dev/settings\).*--allow-mass-prune",
+             r"owns \(ConfigMap team-dev/settings\).*--allow-mass-prune.*allowEmpty: true. only lets an empty environment render",
          earlier={}, removed=("templates/settings.yaml.j2",), committed=True, before=(RECONCILE,), later_objects=(UNMANAGED,),
          writes=None, object_writes=0, events=("PruneRefused",),
          exist=("/namespaces//team-dev", "/configmaps/team-dev/settings", "/configmaps/team-dev/unmanaged", LEASE)),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import commit_and_push
+from helpers import _team_env, commit_and_push
 
 LEASES = ("coordination.k8s.io", "leases")
 OWNED_BY_DEV = {"app.kubernetes.io/managed-by": "meshops", "meshops.dev/environment": "dev"}
@@ -272,6 +272,13 @@ def test_meshops_apply_refuses_inside_a_freeze_window_too(team_repo, sandbox, me
     assert overridden.returncode == 0, overridden.stderr
 
 
+def test_a_file_reconcile_does_not_render_is_named_in_its_output(team_repo, sandbox, settings):
+    commit_and_push(team_repo, {"templates/routes.txt": "reviews: v2\n"}, "a note in templates/")
+    report, lines = run(settings("dev"))
+    assert report.environments[0].outcome.value == "applied", lines
+    assert "dev: warning: templates/routes.txt: not rendered (neither a template (*.yaml.j2) nor a plain manifest (*.yaml, *.yml))" in lines
+
+
 def _prune_refused_events(sandbox) -> list[dict]:
     return [e for e in sandbox.objects("", "events", "team-dev") if e.get("reason") == "PruneRefused"]
 
@@ -282,8 +289,9 @@ def test_a_revision_the_prune_brake_refused_is_not_tried_again_until_a_person_al
     first = team_repo.head.commit.hexsha
     run(settings("dev"))
     team_repo.index.remove(["templates/settings.yaml.j2"], working_tree=True)
-    team_repo.index.commit("remove every template")
-    team_repo.remote("origin").push("HEAD:refs/heads/main")
+    # The repository declares the environment empty: that lets it render, never releases the brake.
+    commit_and_push(team_repo, {"environments/dev/meshops.yaml": _team_env("team-dev", None) + "allowEmpty: true\n"},
+                    "remove every template")
 
     refused, _ = run(settings("dev"))
     (env,) = refused.environments

@@ -1,15 +1,10 @@
 """The real kubectl against the sandbox: apply (client- and server-side), get, diff, delete, CRDs."""
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pytest
 
-from helpers import ISTIO_CRDS
-from meshops.yamlio.documents import dump_all, load_documents
-
-KUBECTL = Path("/usr/bin/kubectl")
+from helpers import ISTIO_CRDS, KUBECTL, Kubectl
+from meshops.yamlio.documents import load_documents
 
 pytestmark = [
     pytest.mark.kubectl,
@@ -31,20 +26,6 @@ def virtual_service(weights: tuple[int, int] = (90, 10), **spec_extra) -> dict:
             "spec": {"hosts": ["reviews"], **spec_extra, "http": [{"route": [
                 {"destination": {"host": "reviews", "subset": "v1"}, "weight": weights[0]},
                 {"destination": {"host": "reviews", "subset": "v2"}, "weight": weights[1]}]}]}}
-
-
-class Kubectl:
-    def __init__(self, kubeconfig: Path, tmp_path: Path) -> None:
-        self.base = [str(KUBECTL), "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "kube-cache")]
-        self.tmp_path = tmp_path
-
-    def __call__(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*self.base, *args], capture_output=True, text=True, timeout=120)
-
-    def write(self, name: str, *documents: dict) -> str:
-        path = self.tmp_path / name
-        path.write_text(dump_all(documents))
-        return str(path)
 
 
 @pytest.fixture

@@ -148,6 +148,24 @@ spec:
     assert validate_yaml(entry + route_to("api.example.com")) == []
 
 
+EXTERNAL_ENTRY = """
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: payments, namespace: bookinfo}
+spec: {hosts: [payments.example.com], ports: [{number: 443, name: tls, protocol: TLS}], resolution: DNS}
+"""
+
+
+def test_a_service_entry_alone_does_not_make_the_namespaces_services_known(validate_yaml):
+    # An imported environment: ServiceEntries and routes, the Services deployed by their teams.
+    assert only(validate_yaml(EXTERNAL_ENTRY + route_to("reviews")), "MSH202") == []
+
+
+def test_a_rendered_service_in_the_namespace_still_makes_a_missing_one_an_error(validate_yaml):
+    [finding] = only(validate_yaml(EXTERNAL_ENTRY + "---\n" + SERVICES + route_to("reviws")), "MSH202")
+    assert finding.severity.value == "error"
+
+
 def test_live_services_answer_for_namespaces_not_rendered(validate_yaml):
     live = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "reviews", "namespace": "bookinfo"}, "spec": {}}]
     assert validate_yaml(route_to("reviews"), live=live) == []

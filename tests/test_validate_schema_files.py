@@ -79,11 +79,11 @@ def test_json_files_and_list_wrappers_are_opened(tmp_path):
     assert finding.location.line == servrs_line
 
 
-def test_a_document_that_is_not_a_mapping_is_msh102(tmp_path):
+def test_a_document_that_is_not_a_mapping_beside_objects_is_msh102(tmp_path):
     path = tmp_path / "list.yaml"
-    path.write_text("- just\n- a list\n")
+    path.write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n- just\n- a list\n")
     manifests, findings = load_manifest_paths([str(path)])
-    assert manifests == [] and [(f.code, f.location.line) for f in findings] == [("MSH102", 1)]
+    assert [m.name for m in manifests] == ["a"] and [(f.code, f.location.line) for f in findings] == [("MSH102", 5)]
 
 
 def test_a_path_that_does_not_exist_is_a_usage_error(tmp_path):

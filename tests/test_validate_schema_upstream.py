@@ -124,7 +124,99 @@ spec:
   outboundTrafficPolicy: {mode: REGISTRY_ONLY}
 """
 
+GOOD_ENVOY_FILTER = """\
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: lua, namespace: istio-system}
+spec:
+  workloadSelector: {labels: {istio: ingressgateway}}
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match:
+      context: GATEWAY
+      listener:
+        filterChain:
+          filter:
+            name: envoy.filters.network.http_connection_manager
+            subFilter: {name: envoy.filters.http.router}
+    patch:
+      operation: INSERT_BEFORE
+      value:
+        name: envoy.lua
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua
+          inlineCode: "function envoy_on_request(h) end"
+"""
+
+GOOD_WASM_PLUGIN = """\
+apiVersion: extensions.istio.io/v1alpha1
+kind: WasmPlugin
+metadata: {name: basic-auth, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  url: oci://ghcr.io/istio-ecosystem/wasm-extensions/basic_auth:1.12.0
+  phase: AUTHN
+  pluginConfig:
+    basic_auth_rules: [{prefix: /productpage, request_methods: [GET], credentials: ["ok:test"]}]
+  vmConfig:
+    env: [{name: POD_NAME, valueFrom: HOST}, {name: TRUST_DOMAIN, value: cluster.local}]
+  match: [{mode: SERVER, ports: [{number: 9080}]}]
+"""
+
+GOOD_WORKLOAD_GROUP = """\
+apiVersion: networking.istio.io/v1
+kind: WorkloadGroup
+metadata: {name: reviews, namespace: bookinfo}
+spec:
+  metadata: {labels: {app: reviews.vm}}
+  template: {ports: {http: 9080}, serviceAccount: default}
+  probe:
+    initialDelaySeconds: 5
+    httpGet: {path: /ready, port: 9080, scheme: HTTP}
+"""
+
+GOOD_PROXY_CONFIG = """\
+apiVersion: networking.istio.io/v1beta1
+kind: ProxyConfig
+metadata: {name: threads, namespace: bookinfo}
+spec:
+  selector: {matchLabels: {app: productpage}}
+  concurrency: 0
+  environmentVariables: {ISTIO_META_DNS_CAPTURE: "true"}
+  image: {imageType: distroless}
+"""
+
+GOOD_TRAFFIC_EXTENSION = """\
+apiVersion: extensions.istio.io/v1alpha1
+kind: TrafficExtension
+metadata: {name: header, namespace: bookinfo}
+spec:
+  selector: {matchLabels: {app: productpage}}
+  phase: STATS
+  lua: {inlineCode: "function envoy_on_response(h) h:headers():add('x-lua', '1') end"}
+"""
+
 MORE_BROKEN = [
+    (GOOD_ENVOY_FILTER, lambda o: set_path(o, "spec.targetRefs", [{"kind": "Gateway", "name": "edge"}])),
+    (GOOD_ENVOY_FILTER, lambda o: set_path(o, "spec.configPatches[0].match.waypoint", {"portNumber": 80})),
+    (GOOD_ENVOY_FILTER, lambda o: set_path(o, "spec.configPatches[0].patch.operation", "PREPEND")),
+    (GOOD_ENVOY_FILTER, lambda o: set_path(o, "spec.configPatches[0].match.cluster", {"service": "x"})),
+    (GOOD_ENVOY_FILTER, lambda o: set_path(o, "spec.workloadSelector.labels", {"istio": "ingress*"})),
+    (GOOD_WASM_PLUGIN, lambda o: set_path(o, "spec.url", "ftp://example.com/plugin.wasm")),
+    (GOOD_WASM_PLUGIN, lambda o: set_path(o, "spec.vmConfig.env[0].value", "x")),
+    (GOOD_WASM_PLUGIN, lambda o: set_path(o, "spec.targetRefs", [{"kind": "Gateway", "name": "edge"}])),
+    (GOOD_WASM_PLUGIN, lambda o: set_path(o, "spec.sha256", "abc")),
+    (GOOD_WASM_PLUGIN, lambda o: o["spec"].pop("url")),
+    (GOOD_WASM_PLUGIN, lambda o: set_path(o, "spec.phase", "UNSPECIFIED")),
+    (GOOD_WORKLOAD_GROUP, lambda o: set_path(o, "spec.probe.httpGet.scheme", "TCP")),
+    (GOOD_WORKLOAD_GROUP, lambda o: set_path(o, "spec.probe.tcpSocket", {"port": 9080})),
+    (GOOD_WORKLOAD_GROUP, lambda o: set_path(o, "spec.template.address", "unix:///var/run/app.sock")),
+    (GOOD_WORKLOAD_GROUP, lambda o: o["spec"].pop("template")),
+    (GOOD_PROXY_CONFIG, lambda o: set_path(o, "spec.concurrency", -1)),
+    (GOOD_PROXY_CONFIG, lambda o: set_path(o, "spec.image.type", "distroless")),
+    (GOOD_TRAFFIC_EXTENSION, lambda o: set_path(o, "spec.wasm", {"url": "oci://ghcr.io/a/b:1"})),
+    (GOOD_TRAFFIC_EXTENSION, lambda o: o["spec"].pop("lua")),
+    (GOOD_TRAFFIC_EXTENSION, lambda o: set_path(o, "spec.targetRefs", [{"kind": "Service", "name": "productpage"}])),
     (GOOD_GATEWAY, lambda o: set_path(o, "spec.servers[0].tls.credentialNames", ["a", "b"])),
     (GOOD_GATEWAY, lambda o: set_path(o, "spec.servers[0].tls.mode", "STRICT")),
     (GOOD_GATEWAY, lambda o: o["spec"]["servers"][0].pop("hosts")),
@@ -170,11 +262,14 @@ def test_broken_documents_agree_and_are_invalid_with_both(upstream):
 
 def test_good_documents_agree(upstream):
     items = [manifest(text) for text in (GOOD_VS, GOOD_DR, GOOD_PA, GOOD_SE, GOOD_TELEMETRY, GOOD_GATEWAY, GOOD_RA,
-                                         GOOD_AP, GOOD_WE, GOOD_SIDECAR)]
+                                         GOOD_AP, GOOD_WE, GOOD_SIDECAR, GOOD_ENVOY_FILTER, GOOD_WASM_PLUGIN,
+                                         GOOD_WORKLOAD_GROUP, GOOD_PROXY_CONFIG, GOOD_TRAFFIC_EXTENSION)]
     older = {"networking.istio.io": ("v1beta1", "v1alpha3"), "security.istio.io": ("v1beta1",), "telemetry.istio.io": ("v1alpha1",)}
     for item in list(items):
         group = item.api_version.split("/")[0]
         for version in older.get(group, ()):
+            if version not in upstream.served_versions(group, item.kind):
+                continue  # EnvoyFilter (v1alpha3) and ProxyConfig (v1beta1) are served in one version
             items.append(manifest(item_text(item), lambda o, v=f"{group}/{version}": o.update(apiVersion=v)))
     assert_agree(items, upstream)
     assert check_schemas(items, upstream) == []

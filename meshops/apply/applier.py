@@ -29,6 +29,7 @@ from ..diff.normalize import IgnoreRule, normalize_pair
 from ..diff.plan import Action, Change, Plan
 from ..model.errors import ClusterError
 from ..model.identity import Overlay, Owner, no_overlay
+from ..model.scope import Scope
 from .context import ApplyContext, Done, Raced
 from .create import create
 from .order import Phase, Write, schedule
@@ -59,10 +60,11 @@ class Applier:
         ignore: tuple[IgnoreRule, ...] = (),
         overlay: Overlay = no_overlay,
         adopt: bool = False,
+        scope: Scope | None = None,
         workers: int = WORKERS,
     ) -> None:
         self.context = ApplyContext(api, discovery, owner, revision, dry_run=dry_run, force_conflicts=force_conflicts,
-                                    ignore=ignore, overlay=overlay, adopt=adopt)
+                                    ignore=ignore, overlay=overlay, adopt=adopt, scope=scope)
         self.workers = workers
         self._new_namespaces: set[str] = set()
 
@@ -110,7 +112,8 @@ class Applier:
                 contracted, now = normalize_pair(desired=body, live=live, ignore=list(self.context.ignore))
                 if contracted == now:
                     return ObjectResult(change.key, Outcome.UPDATED, write.phase.value, "")
-                change = Change(Action.UPDATE, change.key, manifest=change.manifest, live=live, desired=change.desired)
+                change = Change(Action.UPDATE, change.key, manifest=change.manifest, live=live, desired=change.desired,
+                                adopt=change.adopt)
                 write = Write(change, body, write.phase)
             outcome, message = self._settle(write, resource)
         return ObjectResult(change.key, outcome, write.phase.value, message)

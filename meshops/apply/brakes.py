@@ -4,7 +4,8 @@ Owner checks and the scope decide *which* objects may be pruned, one by one (`di
 brake judges the plan as a whole, because the most damaging commits look harmless object by
 object: `git rm -r templates`, a values file emptied by a bad merge, a template that stopped
 rendering after a refactor. Refused unless a person passes `--allow-mass-prune`:
-- an empty render that would prune anything;
+- an empty render that would prune anything (whatever meshops.yaml says: `allowEmpty: true` only
+  lets an empty environment render and validate, it is the repository's word, not the operator's);
 - pruning more than `max_percent` of the objects the environment owns (more than one object:
   removing a single object is never a mass prune, whatever the size of the environment).
 `reconcile`, `serve` and the controller never pass it on their own: the environment stops with
@@ -48,8 +49,11 @@ def check_prune_brake(plan: Plan, *, rendered: int, brake: PruneBrake) -> None:
     hint = (f"check `meshops render --env {environment}` and `meshops diff --env {environment}`; if the deletions are "
             "intended, apply once with --allow-mass-prune; nothing was written")
     if rendered == 0:
+        # `allowEmpty: true` in meshops.yaml lets the render pass; the repository cannot release this brake.
         raise MassPrune(f"renders no objects, and applying that would prune all {prunes} objects it owns ({examples}): "
-                        "a removed or emptied template directory?", obj=f"environment {environment}", hint=hint)
+                        "a removed or emptied template directory?", obj=f"environment {environment}",
+                        hint=hint + "; meshops.yaml `allowEmpty: true` only lets an empty environment render, it never "
+                                    "allows the deletions")
     share = 100.0 * prunes / owned
     if prunes > ALWAYS_ALLOWED_PRUNES and share > brake.max_percent:
         raise MassPrune(f"would prune {prunes} of the {owned} objects it owns ({share:.0f} % > {brake.max_percent:g} %): "

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from ..cluster.api import ApiError, KubeApi
 from ..cluster.discovery import Discovery, Resource
 from ..diff.normalize import IgnoreRule
-from ..diff.plan import Change, plan_object
+from ..diff.plan import Change, adoptable, plan_object
 from ..model.errors import ClusterError
 from ..model.identity import FIELD_MANAGER, REVISION_ANNOTATION, Overlay, Owner, no_overlay, with_owner
+from ..model.scope import Scope
 from .result import Outcome
 
 # What a verb returns when it is done with an object: the outcome and a message for the report.
@@ -40,7 +41,10 @@ class ApplyContext:
     force_conflicts: bool = False
     ignore: tuple[IgnoreRule, ...] = ()
     overlay: Overlay = no_overlay
-    adopt: bool = False  # prune objects that carry the environment's labels but no owner annotation
+    # `--adopt`: take over objects git renders that nobody else claims (kubectl's fields included),
+    # and prune objects that carry the environment's labels but no owner annotation.
+    adopt: bool = False
+    scope: Scope | None = None  # the plan's scope (a Namespace the operator names is adoptable: `adoptable`)
 
     @property
     def environment(self) -> str:
@@ -81,7 +85,9 @@ class ApplyContext:
         """The same object planned again against what is live now (the plan's own classification)."""
         if change.manifest is None:
             return change
-        return plan_object(change.manifest, live, owner=self.owner, ignore=list(self.ignore), overlay=self.overlay)
+        adopt = self.adopt if self.scope is None else adoptable(change.key, adopt=self.adopt, scope=self.scope)
+        return plan_object(change.manifest, live, owner=self.owner, ignore=list(self.ignore), overlay=self.overlay,
+                           adopt=adopt)
 
 
 def failed(error: ApiError) -> Done:

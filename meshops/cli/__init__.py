@@ -15,10 +15,13 @@ import click
 
 from .. import __version__
 from ..model.errors import ExitCode, MeshopsError
+from .adopt import adopt
 from .apply import apply
 from .crds import crds
 from .demo import demo
 from .diff import diff
+from .imports import import_
+from .init import init
 from .reconcile import affected, reconcile
 from .render import envs, render
 from .rollout import rollout
@@ -72,8 +75,8 @@ def cli() -> None:
 
 
 # Every command and group, in the order `meshops --help` lists them.
-COMMANDS = (render, envs, diff, apply, crds, validate, sandbox, demo, rollout, reconcile, affected, serve, controller,
-            dashboard)
+COMMANDS = (init, import_, render, envs, diff, apply, adopt, crds, validate, sandbox, demo, rollout, reconcile, affected, serve,
+            controller, dashboard)
 for _command in COMMANDS:
     cli.add_command(_command)
 

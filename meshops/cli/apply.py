@@ -7,7 +7,15 @@ import sys
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import operator_from, operator_options, output_option, prune_options, rollout_access_options, source_options
+from .common import (
+    operator_from,
+    operator_options,
+    output_option,
+    prune_options,
+    rollout_access_options,
+    source_options,
+    warn_skipped,
+)
 
 
 @click.command()
@@ -31,7 +39,8 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
 
     Only objects this repository owns for this environment (labels and the meshops.dev/owner
     annotation) are updated or pruned, and only inside the allowed namespaces; an object of the
-    same name someone else owns is reported as a conflict and left alone. Namespaces, objects
+    same name someone else owns is reported as a conflict and left alone, unless --adopt takes it
+    over (only if no other repository, environment or tool claims it). Namespaces, objects
     annotated meshops.dev/prune=disabled and mass prunes need a flag. Running apply twice makes
     no second write.
 
@@ -41,6 +50,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
       meshops apply --env prod --dry-run=server
       meshops apply --env staging --no-prune -o json --yes
       meshops apply --env prod --yes --wait --timeout 30m
+      meshops apply --env dev --adopt --yes          objects created with kubectl become meshops's
     """
     from datetime import datetime, timezone
 
@@ -57,6 +67,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
     seconds = parse_timeout(timeout)
     server_dry_run = dry_run == "server"
     rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
+    warn_skipped(rendered.skipped)
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(rendered.config, datetime.now(timezone.utc), override=override_freeze)
     operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id,

@@ -203,8 +203,9 @@ def prune_options(*, mass: bool = True) -> Callable[[F], F]:
                                     help="Prune even when git renders nothing or more than --max-prune-percent of what "
                                          "the environment owns would go.")(function)
             function = click.option("--adopt", is_flag=True,
-                                    help="Also prune objects labelled for the environment without a meshops.dev/owner "
-                                         "annotation (applied by an earlier meshops); check `meshops diff --adopt` first.")(function)
+                                    help="Take over objects git renders that exist but nobody else claims (created with "
+                                         "kubectl, or labelled without a meshops.dev/owner annotation), and prune such "
+                                         "labelled objects git no longer renders; preview with `meshops adopt`.")(function)
         function = click.option("--max-prune-percent", type=click.FloatRange(0, 100), default=30.0, show_default=True,
                                 envvar="MESHOPS_MAX_PRUNE_PERCENT", show_envvar=True, metavar="PERCENT",
                                 help="The mass-prune brake: the largest share of the environment's objects one apply "
@@ -213,6 +214,12 @@ def prune_options(*, mass: bool = True) -> Callable[[F], F]:
                             help="Also prune Namespaces git no longer renders (and so everything in them).")(function)
 
     return decorate
+
+
+def warn_skipped(skipped) -> None:
+    """Name every file in templates/ or an environment's manifests/ that render did not render."""
+    for entry in skipped:
+        click.echo(f"warning: {entry}", err=True)
 
 
 # -- rollout access: Prometheus and the secrets directory ----------------------------------------------

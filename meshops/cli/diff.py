@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from .common import operator_from, operator_options, output_option, prune_options, source_options
+from .common import operator_from, operator_options, output_option, prune_options, source_options, warn_skipped
 from .console import is_terminal
 
 
@@ -30,6 +30,7 @@ def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, 
       meshops diff --env staging
       meshops diff --env prod --ref origin/main -o markdown > comment.md
       meshops diff --env dev --kubeconfig ./kubeconfig --context kind-dev -o json
+      meshops diff --env dev --adopt                  as `apply --adopt` would: adoptions, not conflicts
     """
     from ..apply.brakes import MassPrune, PruneBrake, check_prune_brake
     from ..cluster.live import missing_namespaces
@@ -40,6 +41,7 @@ def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, 
     planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, operator=operator, adopt=adopt,
                                prune_namespaces=prune_namespaces)
     plan = planned.plan
+    warn_skipped(planned.rendered.skipped)
     for namespace, keys in sorted(missing_namespaces(planned.rendered.manifests, planned.live).items()):
         click.echo(f"warning: namespace {namespace!r} does not exist and is not rendered: apply would refuse ({len(keys)} objects)", err=True)
     try:

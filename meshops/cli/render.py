@@ -5,7 +5,7 @@ import json
 
 import click
 
-from .common import output_option, repo_option, ref_option, source_options
+from .common import output_option, repo_option, ref_option, source_options, warn_skipped
 
 
 @click.command()
@@ -31,6 +31,7 @@ def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], 
     from ..source.repo import open_source
 
     result = render_environment(open_source(repo, ref), environment, sets)
+    warn_skipped(result.skipped)
     if output == "json":
         text = json.dumps([m.obj for m in result.manifests], indent=2, sort_keys=True) + "\n"
     else:

@@ -71,11 +71,13 @@ def validate(
     from ..validate import has_errors, sort_findings, validate as run_validate
     from ..validate.schemas.repo import schemas_for
 
+    from ..model.readscope import OFFLINE
+
     manifests, findings, config, base, tree = _inputs(environment=environment, repo=repo, ref=ref, sets=sets, files=files)
     api = _cluster(kubeconfig=kubeconfig, kube_context=kube_context, live=live, config=config, files=bool(files))
-    live, cluster_schemas = _live_inputs(api) if api is not None else (None, None)
+    live, cluster_schemas, read_scope = _live_inputs(api, manifests) if api is not None else (None, None, OFFLINE)
     schemas = schemas_for(tree, environment, crd_files=crds, cluster=cluster_schemas)
-    findings = sort_findings(findings + run_validate(manifests, schemas=schemas, config=config, live=live))
+    findings = sort_findings(findings + run_validate(manifests, schemas=schemas, config=config, live=live, read_scope=read_scope))
     click.echo(_format(findings, output=output, base=base), nl=False)
     if has_errors(findings):
         sys.exit(ExitCode.CHANGES_OR_FINDINGS)
@@ -99,7 +101,8 @@ def _inputs(*, environment: str | None, repo: str, ref: str | None, sets: tuple[
         config = load_env_config(tree, environment) if environment else None
         return manifests, findings, config, None, tree
     from ..render import render
-    from ..validate.schema_checks import CODE_PARSE_ERROR, make_finding
+    from ..model.errors import Location
+    from ..validate.schema_checks import CODE_NOT_RENDERED, CODE_PARSE_ERROR, make_finding
 
     source = open_source(repo, ref)
     try:
@@ -108,7 +111,9 @@ def _inputs(*, environment: str | None, repo: str, ref: str | None, sets: tuple[
         message = error.message + (f"; {error.hint}" if error.hint else "")
         finding = make_finding(CODE_PARSE_ERROR, message, obj=None, locations=[error.location] if error.location else [])
         return [], [finding], None, os.path.relpath(repo), source.tree
-    return result.manifests, [], result.config, os.path.relpath(repo), source.tree
+    skipped = [make_finding(CODE_NOT_RENDERED, f"not rendered: {entry.reason}", obj=None, locations=[Location(entry.path)])
+               for entry in result.skipped]
+    return result.manifests, skipped, result.config, os.path.relpath(repo), source.tree
 
 
 def _cluster(*, kubeconfig: str | None, kube_context: str | None, live: bool, config, files: bool):
@@ -134,16 +139,22 @@ def _cluster(*, kubeconfig: str | None, kube_context: str | None, live: bool, co
     return api
 
 
-def _live_inputs(api):
-    """(live objects for lookups, the cluster's Istio and Gateway API CRDs as schemas)."""
+def _live_inputs(api, manifests):
+    """(live objects for lookups, the cluster's CRDs as schemas — any kind a CRD serves is checked by
+    it —, and what was read: every pod, and the Secrets where the rendered Gateways' pods run)."""
     from ..cluster.discovery import Discovery
-    from ..cluster.live import read_for_lookup
+    from ..cluster.live import gateway_namespaces, read_for_lookup, read_secret_keys
+    from ..model.readscope import LiveScopeBuilder
     from ..validate.schemas import SchemaSet
-    from ..validate.schemas.repo import istio_crds, list_cluster_crds
+    from ..validate.schemas.crd import crd_documents
+    from ..validate.schemas.repo import list_cluster_crds
 
     live = read_for_lookup(api, Discovery(api))
-    crds = istio_crds(list_cluster_crds(api.client))
-    return live, (SchemaSet.from_crds(crds, source=f"cluster ({api.label})") if crds else None)
+    read_scope = LiveScopeBuilder(pods_everywhere=True)
+    pods = [obj for obj in live if obj.get("kind") == "Pod"]
+    live += read_secret_keys(api, gateway_namespaces(manifests, pods), read_scope)
+    crds = crd_documents(list_cluster_crds(api.client))
+    return live, (SchemaSet.from_crds(crds, source=f"cluster ({api.label})") if crds else None), read_scope.freeze()
 
 
 def _format(findings, *, output: str, base: str | None) -> str:
@@ -162,5 +173,7 @@ def _catalogue_text(output: str) -> str:
 
     rows = catalogue().values()
     if output == "json":
-        return json.dumps([{"code": r.code, "severity": r.severity.value, "title": r.title} for r in rows], indent=2) + "\n"
-    return "".join(f"{r.code}  {r.severity.value:<7}  {r.title}\n" for r in rows)
+        return json.dumps([{"code": r.code, "severity": r.severity.value, "title": r.title, "istioctl": r.istioctl or None}
+                           for r in rows], indent=2) + "\n"
+    return "".join(f"{r.code}  {r.severity.value:<7}  {r.title}" + (f"  [istioctl: {r.istioctl}]" if r.istioctl else "") + "\n"
+                   for r in rows)

@@ -89,13 +89,22 @@ class Discovery:
         if version not in self.served_versions(group):
             return None
         row = kinds.lookup(group, kind)
-        if row is not None:
+        if row is not None and version in row.versions:
             return Resource(group, version, kind, row.plural, row.namespaced)
+        # Kinds the table does not know, and known kinds at versions the table does not list (one
+        # group serves several versions, not every kind in each: ProxyConfig is v1beta1 only).
         return self._group_version_resources(group, version).get(kind)
 
     def preferred(self, group: str, kind: str) -> Resource | None:
-        """The resource for a kind in the cluster's preferred served version (for prune scans)."""
-        for version in self.served_versions(group):
+        """The resource for a kind in the cluster's preferred served version (for prune scans).
+
+        For a kind of the table, the served versions the table lists come first: they need no
+        discovery request (EnvoyFilter is v1alpha3 only though its group prefers v1)."""
+        row = kinds.lookup(group, kind)
+        served = self.served_versions(group)
+        if row is not None:
+            served = [v for v in served if v in row.versions] + [v for v in served if v not in row.versions]
+        for version in served:
             resource = self.resolve(f"{group}/{version}" if group else version, kind)
             if resource is not None:
                 return resource

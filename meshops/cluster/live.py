@@ -12,7 +12,11 @@ read once, and never outside the environment's scope where it need not be:
   namespace of the scope — never cluster-wide. Where RBAC forbids a kind in a namespace nothing
   is rendered into (no Secret access: meshops cannot have written one there), it is skipped;
 - kinds the table does not know: one LIST per namespace git renders them into (never pruned);
-- Pods, for validation only: one LIST per namespace whose Services a rendered DestinationRule names.
+- Pods, for validation only: one LIST per namespace whose Services a rendered DestinationRule names
+  or whose workloads a rendered selector picks, one label-selected LIST per Gateway (and root-namespace)
+  selector; Secrets of the namespaces those gateway pods run in, reduced to their key names at once
+  (gateway credentials). `LiveState.read_scope` records what was read (RBAC may forbid some), so
+  validation reports an absence only where it looked.
 Namespaces are one LIST, or, where RBAC forbids it, one GET per namespace of the scope.
 A steady-state diff therefore costs a request per kind (and per scope namespace for the private
 kinds), not per object.
@@ -26,7 +30,9 @@ from ..model import kinds
 from ..model.errors import ClusterError
 from ..model.identity import owner_selector
 from ..model.manifest import Manifest, ObjectKey, key_of
+from ..model.readscope import Labels, LiveScope, LiveScopeBuilder
 from ..model.scope import Scope
+from ..model.selectors import GATEWAY, label_set, mesh_wide, workload_selector
 from .api import ApiError, KubeApi
 from .discovery import Discovery, Resource
 
@@ -42,6 +48,7 @@ NAMESPACE_PRIVATE: frozenset[tuple[str, str]] = frozenset({("", "Secret"), ("", 
 NOT_LISTED: frozenset[tuple[str, str]] = frozenset({("apiextensions.k8s.io", "CustomResourceDefinition"), ("", "Namespace")})
 # Core v1 kinds every API server serves: no discovery request needed.
 POD = Resource("", "v1", "Pod", "pods", True)
+SECRET = Resource("", "v1", "Secret", "secrets", True)
 
 
 @dataclass
@@ -52,6 +59,8 @@ class LiveState:
     resources: dict[tuple[str, str], Resource] = field(default_factory=dict)  # (group, kind) -> resource used
     namespaces: set[str] = field(default_factory=set)  # every namespace that exists in the cluster
     pods: list[dict] = field(default_factory=list)  # for validation lookups only
+    secret_keys: list[dict] = field(default_factory=list)  # Secrets of gateway namespaces, key names only
+    read_scope: LiveScope = field(default_factory=LiveScope)  # where pods and Secrets were read
     complete: bool = True  # every mesh kind was read cluster-wide (validation may trust what it does not see)
     requests: int = 0
 
@@ -59,7 +68,8 @@ class LiveState:
         """Live objects for validation's cross-resource lookups, or None when the read was partial."""
         if not self.complete:
             return None
-        return [obj for key, obj in self.objects.items() if (key.group, key.kind) not in NAMESPACE_PRIVATE] + self.pods
+        private = [obj for key, obj in self.objects.items() if (key.group, key.kind) not in NAMESPACE_PRIVATE]
+        return private + self.pods + self.secret_keys
 
 
 def list_objects(api: KubeApi, resource: Resource, *, namespace: str | None = None, label_selector: str | None = None) -> list[dict]:
@@ -143,15 +153,93 @@ def read_live(
         if (resource.group, resource.kind) not in listed:  # kinds the table does not know
             listed.add((resource.group, resource.kind))
             _read_namespaces(api, resource, namespaces, into=state)
-    for namespace in sorted(_destination_namespaces(desired) & state.namespaces):
+    _read_pods_and_secrets(api, desired, state)
+    state.requests = api.stats.requests - before
+    return state
+
+
+def _read_pods_and_secrets(api: KubeApi, desired: list[Manifest], state: LiveState) -> None:
+    """The pods validation needs (see module docstring), and the Secrets where gateway pods run."""
+    read_scope = LiveScopeBuilder()
+    namespaces, selectors = pods_to_read(desired)
+    seen: set[tuple[str, str]] = set()
+
+    def keep(**where: str) -> bool:
+        """List pods (one namespace, or by label cluster-wide); False where RBAC forbids it."""
         try:
-            state.pods.extend(list_objects(api, POD, namespace=namespace))
+            pods = list_objects(api, POD, **where)
         except ApiError as error:
             if error.status != 403:
                 raise
+            return False
+        for pod in pods:
+            metadata = pod.get("metadata") or {}
+            if (metadata.get("namespace"), metadata.get("name")) not in seen:
+                seen.add((metadata.get("namespace"), metadata.get("name")))
+                state.pods.append(pod)
+        return True
+
+    for namespace in sorted(namespaces & state.namespaces):
+        if keep(namespace=namespace):
+            read_scope.pod_namespaces.add(namespace)
+        else:
             state.complete = False  # a namespace outside meshops's RBAC: validation cannot judge its subsets
-    state.requests = api.stats.requests - before
-    return state
+    for labels in sorted(selectors, key=sorted):
+        # The controller's namespaced Roles allow no cluster-wide LIST: those selectors stay unjudged.
+        if keep(label_selector=",".join(f"{k}={v}" for k, v in sorted(labels))):
+            read_scope.pod_selectors.add(labels)
+    state.secret_keys = read_secret_keys(api, gateway_namespaces(desired, state.pods), read_scope)
+    state.read_scope = read_scope.freeze()
+
+
+def pods_to_read(desired: Iterable[Manifest]) -> tuple[set[str], set[Labels]]:
+    """(namespaces whose pods to list, label sets whose pods to list cluster-wide) for validating `desired`."""
+    desired = list(desired)
+    namespaces = _destination_namespaces(desired)
+    selectors: set[Labels] = set()
+    for manifest in desired:
+        group, kind = manifest.key.group, manifest.kind
+        namespace = manifest.namespace or "default"
+        selector = workload_selector(group, kind, manifest.obj)
+        if selector is not None and mesh_wide(group, kind, namespace):
+            selectors.add(selector[1])
+        elif selector is not None or (group, kind) == ("security.istio.io", "AuthorizationPolicy"):
+            namespaces.add(namespace)
+    return namespaces, selectors
+
+
+def gateway_namespaces(desired: Iterable[Manifest], pods: Iterable[dict]) -> set[str]:
+    """Namespaces of the pods rendered Gateways select: where their credential Secrets must be."""
+    selectors = [selector[1] for m in desired if (m.key.group, m.kind) == GATEWAY
+                 and (selector := workload_selector(m.key.group, m.kind, m.obj)) is not None]
+    found: set[str] = set()
+    for pod in pods:
+        metadata = pod.get("metadata") or {}
+        labels = label_set(metadata.get("labels"))
+        if any(selector <= labels for selector in selectors):
+            found.add(str(metadata.get("namespace") or ""))
+    return found
+
+
+def read_secret_keys(api: KubeApi, namespaces: Iterable[str], read_scope: LiveScopeBuilder) -> list[dict]:
+    """The Secrets of `namespaces` with their values dropped on arrival (names and key names only);
+    a namespace this user may not read Secrets in stays outside `read_scope`."""
+    reduced: list[dict] = []
+    for namespace in sorted(namespaces):
+        try:
+            secrets = list_objects(api, SECRET, namespace=namespace)
+        except ApiError as error:
+            if error.status in (401, 403):
+                continue
+            raise
+        read_scope.secret_namespaces.add(namespace)
+        for secret in secrets:
+            metadata = secret.get("metadata") or {}
+            keys = list(secret.get("data") or {}) + list(secret.get("stringData") or {})
+            reduced.append({"apiVersion": "v1", "kind": "Secret", "type": secret.get("type"),
+                            "metadata": {"name": metadata.get("name"), "namespace": metadata.get("namespace")},
+                            "data": {key: "" for key in keys}})
+    return reduced
 
 
 def _namespaces_of(rendered_in: dict[Resource, set[str | None]], group_kind: tuple[str, str]) -> list[str | None]:
@@ -247,6 +335,19 @@ def missing_namespaces(desired: Iterable[Manifest], state: LiveState) -> dict[st
     return missing
 
 
+CRD_PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+
+
+def read_crd(api: KubeApi, resource: Resource) -> dict | None:
+    """The CustomResourceDefinition that serves `resource`, or None (a built-in kind, or not readable)."""
+    try:
+        return api.request("GET", f"{CRD_PATH}/{resource.plural}.{resource.group}")
+    except ApiError as error:
+        if error.not_found or error.status == 403:
+            return None
+        raise
+
+
 # Kinds cross-resource validation looks up in a live cluster when no plan is made (`validate
 # --context`): hosts, subsets, gateways, policies, Gateway API parents and grants, the Pods a subset
 # must select, and Namespaces (their labels decide which routes a Gateway listener admits).
@@ -264,6 +365,11 @@ def read_for_lookup(api: KubeApi, discovery: Discovery, *, kinds_to_read: Iterab
     objects: list[dict] = []
     for group, kind in kinds_to_read:
         resource = discovery.preferred(group, kind)
-        if resource is not None:
+        if resource is None:
+            continue
+        try:
             objects.extend(list_objects(api, resource))
+        except ApiError as error:
+            if not error.not_found:  # a CRD of an older Istio that lacks this kind: nothing to look up
+                raise
     return objects

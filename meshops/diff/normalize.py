@@ -239,6 +239,18 @@ def owned_fields(live: dict, manager: str = FIELD_MANAGER) -> dict | None:
     return merged
 
 
+def _merge_fields(into: dict, tree: dict) -> dict:
+    """Two fieldsV1 trees as one (a copy of `into` with `tree` added)."""
+    merged = json.loads(json.dumps(into))
+
+    def merge(target: dict, source: dict) -> None:
+        for key, sub in source.items():
+            merge(target.setdefault(key, {}), sub if isinstance(sub, dict) else {})
+
+    merge(merged, tree)
+    return merged
+
+
 def _restrict(live: Any, desired: Any, owned: dict | None) -> Any:
     """Live maps keep the keys git sets and the keys meshops owns; lists and scalars stay whole."""
     if not isinstance(live, dict) or not isinstance(desired, dict):
@@ -287,8 +299,12 @@ def normalize_pair(
     desired: dict | None,
     live: dict | None,
     ignore: list[IgnoreRule] = (),
+    takeover: dict | None = None,
 ) -> tuple[dict | None, dict | None]:
-    """Copies of `desired` and `live` reduced to what a diff must compare (see module docstring)."""
+    """Copies of `desired` and `live` reduced to what a diff must compare (see module docstring).
+
+    `takeover`: fields meshops is about to own too (adoption, `diff.adoption`), compared as its own.
+    """
     desired_copy = _clone(desired) if desired is not None else None
     live_copy = _clone(live) if live is not None else None
     for side in (desired_copy, live_copy):
@@ -314,5 +330,8 @@ def normalize_pair(
                 _strip_defaults(live_copy, desired_copy, default.path, default.value)
         _drop_emptied(live_copy, desired_copy)
         if desired_copy is not None:
-            live_copy = _restrict(live_copy, desired_copy, owned_fields(live) if live else None)
+            owned = owned_fields(live) if live else None
+            if takeover:
+                owned = _merge_fields(owned or {}, takeover)
+            live_copy = _restrict(live_copy, desired_copy, owned)
     return desired_copy, live_copy

@@ -61,6 +61,47 @@ def text_lines(plan: Plan, *, show_unchanged: bool = False) -> Iterator[tuple[st
     yield plan.summary(), "bold"
 
 
+def _pointer_label(pointer: str) -> str:
+    """`/spec/http/0/route` -> `spec.http[0].route`."""
+    parts = [part.replace("~1", "/").replace("~0", "~") for part in pointer.lstrip("/").split("/")]
+    return "".join(f"[{part}]" if part.isdigit() else f".{part}" for part in parts).lstrip(".")
+
+
+def _at_pointer(document: object, pointer: str) -> object:
+    node = document
+    for part in [p.replace("~1", "/").replace("~0", "~") for p in pointer.lstrip("/").split("/")]:
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def field_changes(change: Change) -> list[str]:
+    """One line per changed field, from the (masked) patch: `+ path: value`, `~ path: old -> new`, `- path`."""
+    obj = change.manifest.obj if change.manifest else change.live
+    _, live = mask_pair(change.desired_normalized, change.live_normalized)
+    lines = []
+    for op in mask_patch(obj, change.patch):
+        label = _pointer_label(op.get("path", ""))
+        if op["op"] == "add":
+            lines.append(f"+ {label}: {_short(op.get('value'))}")
+        elif op["op"] == "remove":
+            lines.append(f"- {label} (was {_short(_at_pointer(live, op['path']))})")
+        elif op["op"] == "replace":
+            lines.append(f"~ {label}: {_short(_at_pointer(live, op['path']))} -> {_short(op.get('value'))}")
+        else:
+            lines.append(f"~ {label} ({op['op']})")
+    return lines
+
+
 def to_json(plan: Plan) -> str:
     """The plan as JSON: summary counts and every change with its (masked) patch."""
     changes = []
@@ -76,6 +117,7 @@ def to_json(plan: Plan) -> str:
                 "patch": mask_patch(obj, change.patch),
                 "routes": route_changes(change),
                 "reason": change.reason or None,
+                "adopt": change.adopt,
             }
         )
     document = {

@@ -12,7 +12,11 @@ plan says why):
 - brakes: not a Namespace (unless `prune_namespaces`), not opted out with `meshops.dev/prune:
   disabled`. The mass-prune brake judges the whole plan, in `apply.brakes`.
 The desired side carries the owner annotation, so an object applied before owner annotations is
-an update that records its owner. It is pure: the same inputs give the same plan.
+an update that records its owner. With `adopt`, an object git renders that nobody else claims
+(created with kubectl; `model.identity.adoption_problem`) is an update that adopts it
+(`Change.adopt`): its patch shows what taking it over changes, the fields kubectl set included
+(`diff.adoption`). A Namespace the operator names exactly in the allow-list is adopted that way
+without `adopt` (`adoptable`). It is pure: the same inputs give the same plan.
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ from ..model.identity import (
 )
 from ..model.manifest import Manifest, ObjectKey
 from ..model.scope import Scope
+from .adoption import adopted_managers, taken_over_fields
 from .normalize import IgnoreRule, normalize_pair
 
 
@@ -65,6 +70,8 @@ class Change:
     patch: list[dict] = field(default_factory=list)  # RFC 6902, live -> desired (normalized)
     reason: str = ""
     owned: bool = False  # the live object is this owner's (fully, or adopted): counts for the mass-prune brake
+    # An update that takes the object over with `adopt`: kubectl's fields move to meshops first (`diff.adoption`).
+    adopt: bool = False
 
     @property
     def order(self) -> int:
@@ -103,6 +110,11 @@ class Plan:
         return self.of(Action.CONFLICT)
 
     @property
+    def adoptions(self) -> list[Change]:
+        """Updates that take an object over from whoever created it."""
+        return [change for change in self.updates if change.adopt]
+
+    @property
     def kept(self) -> list[Change]:
         return self.of(Action.KEEP)
 
@@ -117,9 +129,10 @@ class Plan:
         return any(change.action not in (Action.UNCHANGED, Action.KEEP) for change in self.changes)
 
     def summary(self) -> str:
-        """`3 to create, 2 to update, 1 to prune, 40 unchanged` (+ conflicts and kept objects when any)."""
+        """`3 to create, 2 to update, 1 to prune, 40 unchanged` (+ adoptions, conflicts and kept objects when any)."""
+        adopted = f" ({len(self.adoptions)} adopted)" if self.adoptions else ""
         text = (
-            f"{len(self.creates)} to create, {len(self.updates)} to update, "
+            f"{len(self.creates)} to create, {len(self.updates)} to update{adopted}, "
             f"{len(self.prunes)} to prune, {len(self.unchanged)} unchanged"
         )
         if self.conflicts:
@@ -136,27 +149,50 @@ def plan_object(
     owner: Owner,
     ignore: list[IgnoreRule] = (),
     overlay: Overlay = no_overlay,
+    adopt: bool = False,
 ) -> Change:
     """One rendered object's change against its live counterpart (None: it does not exist).
 
     The one classification of create / conflict / update / unchanged: `make_plan` uses it for
-    every object, apply again for an object it lost a write race on.
+    every object, apply again for an object it lost a write race on. With `adopt`, an object
+    nobody claims is an update that takes it over.
     """
     key = manifest.key
     target = with_owner(overlay(manifest.obj, live), owner)
     if live is None:
         normalized, _ = normalize_pair(desired=target, live=None, ignore=ignore)
         return Change(Action.CREATE, key, manifest=manifest, desired=target, desired_normalized=normalized)
-    problem = ownership_problem(live, owner)
+    problem = ownership_problem(live, owner, adopt=adopt)
     if problem:
         return Change(Action.CONFLICT, key, manifest=manifest, live=live, desired=target, reason=problem)
-    desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore)
+    claim = claim_of(live, owner)
+    takes_over = adopt and claim is not Claim.OURS
+    takeover = taken_over_fields(live, target) if takes_over else None
+    desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore, takeover=takeover)
     # Equal objects are the common case; comparing them in C costs far less than building a patch.
     patch = [] if live_normalized == desired_normalized else jsonpatch.make_patch(live_normalized, desired_normalized).patch
-    adopted = claim_of(live, owner) is Claim.UNCLAIMED
+    reason = ""
+    if claim is not Claim.OURS:
+        managers = adopted_managers(live) if takes_over else []
+        reason = f"adopted: records {OWNER_ANNOTATION}: {owner}" + (
+            f", taking over the fields of {', '.join(managers)}" if managers else "")
     return Change(Action.UPDATE if patch else Action.UNCHANGED, key, manifest=manifest, live=live, desired=target,
                   desired_normalized=desired_normalized, live_normalized=live_normalized, patch=patch, owned=True,
-                  reason=f"adopted: records {OWNER_ANNOTATION}: {owner}" if adopted else "")
+                  reason=reason, adopt=takes_over and bool(patch))
+
+
+def adoptable(key: ObjectKey, *, adopt: bool, scope: Scope) -> bool:
+    """Whether a rendered object nobody else claims may be adopted (`adoption_problem` still decides if it is claimed).
+
+    With `adopt` (a person's `--adopt`), any. Without it, only a Namespace the operator names exactly
+    in the allow-list (`AllowList.names`): the operator creates a managed namespace before meshops
+    runs (its RoleBinding lives there) and, by naming it, already lets meshops create and prune it,
+    so taking over the existing one grants nothing more. A pattern, the default allow-list or the
+    repository itself never makes anything adoptable.
+    """
+    if adopt:
+        return True
+    return key.kind == "Namespace" and key.group == "" and scope.allowed.names(key.name)
 
 
 def prune_verdict(live: dict, key: ObjectKey, *, owner: Owner, scope: Scope, adopt: bool = False,
@@ -196,7 +232,8 @@ def make_plan(
     seen: set[ObjectKey] = set()
     for manifest in desired:
         seen.add(manifest.key)
-        changes.append(plan_object(manifest, live_objects.get(manifest.key), owner=owner, ignore=ignore, overlay=overlay))
+        changes.append(plan_object(manifest, live_objects.get(manifest.key), owner=owner, ignore=ignore, overlay=overlay,
+                                   adopt=adoptable(manifest.key, adopt=adopt, scope=scope)))
     for key, live in live_objects.items():
         if key in seen:
             continue

@@ -29,11 +29,13 @@ class Kind:
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 
 # Why this order: namespaces hold everything; secrets/config/services exist before anything refers
-# to them; ServiceEntries and DestinationRules (hosts, subsets) and Gateways before the
-# VirtualServices that route to them; policies and telemetry last, once traffic can flow.
-# Gateway API: the class before its Gateways, ReferenceGrants (which let a Gateway or route use
-# another namespace's Secrets and Services) before the Gateways and routes that need them, Gateways
-# before the HTTPRoutes/GRPCRoutes attached to them; removals run the other way.
+# to them; ServiceEntries, workloads (WorkloadEntry, WorkloadGroup) and DestinationRules (hosts,
+# subsets), Gateways, Sidecars and ProxyConfigs (both configure workloads' proxies) before the
+# VirtualServices that route to them; EnvoyFilters after the routes and listeners they patch exist
+# (Gateway API routes included); policies, extensions (Wasm, Lua) and telemetry last, once traffic
+# can flow. Gateway API: the class before its Gateways, ReferenceGrants (which let a Gateway or
+# route use another namespace's Secrets and Services) before the Gateways and routes that need
+# them, Gateways before the HTTPRoutes/GRPCRoutes attached to them; removals run the other way.
 KINDS: tuple[Kind, ...] = (
     Kind("", "Namespace", "namespaces", False, ("v1",), 0),
     Kind("apiextensions.k8s.io", "CustomResourceDefinition", "customresourcedefinitions", False, ("v1",), 1),
@@ -43,13 +45,18 @@ KINDS: tuple[Kind, ...] = (
     Kind("", "Service", "services", True, ("v1",), 13),
     Kind("networking.istio.io", "ServiceEntry", "serviceentries", True, ("v1", "v1beta1", "v1alpha3"), 20),
     Kind("networking.istio.io", "WorkloadEntry", "workloadentries", True, ("v1", "v1beta1", "v1alpha3"), 21),
+    Kind("networking.istio.io", "WorkloadGroup", "workloadgroups", True, ("v1", "v1beta1", "v1alpha3"), 21),
     Kind("networking.istio.io", "DestinationRule", "destinationrules", True, ("v1", "v1beta1", "v1alpha3"), 22),
     Kind("networking.istio.io", "Gateway", "gateways", True, ("v1", "v1beta1", "v1alpha3"), 23),
     Kind("networking.istio.io", "Sidecar", "sidecars", True, ("v1", "v1beta1", "v1alpha3"), 24),
+    Kind("networking.istio.io", "ProxyConfig", "proxyconfigs", True, ("v1beta1",), 24),
     Kind("networking.istio.io", "VirtualService", "virtualservices", True, ("v1", "v1beta1", "v1alpha3"), 30),
+    Kind("networking.istio.io", "EnvoyFilter", "envoyfilters", True, ("v1alpha3",), 35),
     Kind("security.istio.io", "PeerAuthentication", "peerauthentications", True, ("v1", "v1beta1"), 40),
     Kind("security.istio.io", "RequestAuthentication", "requestauthentications", True, ("v1", "v1beta1"), 41),
     Kind("security.istio.io", "AuthorizationPolicy", "authorizationpolicies", True, ("v1", "v1beta1"), 42),
+    Kind("extensions.istio.io", "WasmPlugin", "wasmplugins", True, ("v1alpha1",), 45),
+    Kind("extensions.istio.io", "TrafficExtension", "trafficextensions", True, ("v1alpha1",), 45),
     Kind("telemetry.istio.io", "Telemetry", "telemetries", True, ("v1", "v1alpha1"), 50),
     Kind(GATEWAY_API_GROUP, "GatewayClass", "gatewayclasses", False, ("v1", "v1beta1"), 25),
     Kind(GATEWAY_API_GROUP, "ReferenceGrant", "referencegrants", True, ("v1", "v1beta1"), 26),

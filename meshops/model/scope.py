@@ -44,6 +44,11 @@ class AllowList:
             return namespace not in SYSTEM_NAMESPACES
         return any(fnmatchcase(namespace, pattern) for pattern in self.patterns)
 
+    def names(self, namespace: str) -> bool:
+        """Whether the operator named `namespace` itself (not a `*` pattern, not the default): the
+        namespaces whose existing Namespace object meshops may adopt (`diff.plan.adoptable`)."""
+        return self.patterns is not None and namespace in self.patterns
+
     def describe(self) -> str:
         if self.patterns is None:
             return f"every namespace except {', '.join(SYSTEM_NAMESPACES)} (no {ALLOW_LIST_FLAG} given)"

@@ -20,12 +20,15 @@ from .plan import Planned, plan_rendered, require_namespaces
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    """How to write: for real or as a server dry run, taking over conflicts or not, and what may be pruned."""
+    """How to write: for real or as a server dry run, taking over conflicts or not, adopting objects
+    nobody claims or not, and what may be pruned."""
 
     dry_run: bool = False
     prune: bool = True
     force_conflicts: bool = False
-    adopt: bool = False  # prune objects with the environment's labels but no owner annotation (once, after reading the diff)
+    # A person's `--adopt` (after reading `meshops adopt` or `diff --adopt`): take over rendered objects
+    # nobody else claims, and prune objects with the environment's labels but no owner annotation.
+    adopt: bool = False
     prune_namespaces: bool = False  # Namespaces are kept unless this is set
     brake: PruneBrake = PruneBrake()  # the mass-prune brake; reconcile never releases it on its own
 
@@ -63,6 +66,7 @@ def apply_environment(
         ignore=tuple(planned.ignore),
         overlay=planned.overlay,
         adopt=options.adopt,
+        scope=planned.scope,
     )
     result = applier.run(planned.plan, prune=options.prune, progress=progress)
     if not options.dry_run:

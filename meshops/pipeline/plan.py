@@ -7,6 +7,7 @@ same live objects (Services, subsets with their pods) the plan is made against.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..cluster.api import KubeApi, RetryPolicy
 from ..cluster.discovery import Discovery
@@ -17,10 +18,13 @@ from ..diff.plan import Plan, make_plan
 from ..model import kinds
 from ..model.errors import ClusterError, ConfigError
 from ..model.identity import Overlay, Owner
+from ..model.manifest import ObjectKey
+from ..model.readscope import OFFLINE, LiveScope
 from ..model.scope import ALLOW_LIST_ENV, ALLOW_LIST_FLAG, Scope
 from ..render import RenderResult, render
 from ..source.repo import open_source
 from ..validate.findings import Finding, Severity, has_errors
+from ..validate.schema_checks import CODE_UNKNOWN_KIND
 from .operator import Operator
 from .targets import owner_of, scope_of, target_of
 
@@ -54,27 +58,61 @@ def render_environment(*, repo: str, ref: str | None, environment: str, sets: tu
     return rendered
 
 
-def validate_rendered(rendered: RenderResult) -> list[Finding]:
-    """Every finding for the rendered objects, offline; InvalidConfig on errors (before any cluster is touched)."""
+def validate_rendered(rendered: RenderResult, *, cluster_schemas: Any = None) -> list[Finding]:
+    """Every finding for the rendered objects, offline (plus `cluster_schemas`, a SchemaSet of the
+    cluster's CRDs, when given); InvalidConfig on errors (before any cluster is touched)."""
     from ..validate import validate
     from ..validate.schemas.repo import schemas_for
 
-    schemas = schemas_for(rendered.tree, rendered.environment)
+    schemas = schemas_for(rendered.tree, rendered.environment, cluster=cluster_schemas)
     findings = validate(rendered.manifests, schemas=schemas, config=rendered.config)
     if has_errors(findings):
         raise InvalidConfig(findings)
     return findings
 
 
-def revalidate_with_live(rendered: RenderResult, offline: list[Finding], live: list[dict] | None) -> list[Finding]:
+def _unknown_kinds(findings: list[Finding]) -> set[ObjectKey] | None:
+    """The objects whose only errors are "kind not known to these schemas" (MSH103), or None when
+    other errors exist too: those objects may be served by a CRD of the cluster meshops ships no schema for."""
+    errors = [f for f in findings if f.severity is Severity.ERROR and not f.suppressed_by]
+    if not errors or any(f.code != CODE_UNKNOWN_KIND or f.object is None for f in errors):
+        return None
+    return {f.object for f in errors}
+
+
+def validate_with_cluster_crds(rendered: RenderResult, connection: Connection) -> list[Finding]:
+    """`validate_rendered`; when its only errors are kinds the offline schemas do not know, the
+    cluster's CRDs for those kinds (one GET each) validate them instead, as `validate --context` does."""
+    from ..cluster.live import read_crd
+    from ..validate.schemas import SchemaSet
+
+    try:
+        return validate_rendered(rendered)
+    except InvalidConfig as invalid:
+        unknown = _unknown_kinds(invalid.findings)
+        if unknown is None:
+            raise
+        crds = []
+        for manifest in rendered.manifests:
+            if manifest.key in unknown:
+                resource = connection.discovery.resolve(manifest.api_version, manifest.kind)
+                crd = read_crd(connection.api, resource) if resource is not None else None
+                if crd is None:
+                    raise
+                crds.append(crd)
+        return validate_rendered(rendered, cluster_schemas=SchemaSet.from_crds(crds, source=f"cluster ({connection.label})"))
+
+
+def revalidate_with_live(rendered: RenderResult, offline: list[Finding], live: list[dict] | None,
+                         read_scope: LiveScope = OFFLINE) -> list[Finding]:
     """The cross-resource checks again, with the cluster's objects as context (hosts from live
-    Services, subsets with pods); InvalidConfig on errors. Schema findings do not depend on the
-    cluster and are kept from the offline run."""
+    Services, subsets and selectors with pods, gateway credentials, all read within `read_scope`);
+    InvalidConfig on errors. Schema findings do not depend on the cluster and are kept from the offline run."""
     from ..validate import validate
 
     if live is None:
         return offline
-    with_live = validate(rendered.manifests, config=rendered.config, live=live)
+    with_live = validate(rendered.manifests, config=rendered.config, live=live, read_scope=read_scope)
     if has_errors(with_live):
         raise InvalidConfig(with_live)
     return [finding for finding in offline if finding.code.startswith(SCHEMA_CODE_PREFIX)] + with_live
@@ -136,16 +174,17 @@ def check_scope(rendered: RenderResult, scope: Scope, discovery: Discovery) -> N
 
 def plan_rendered(rendered: RenderResult, connection: Connection, *, adopt: bool = False,
                   prune_namespaces: bool = False) -> Planned:
-    """Check the scope, read the cluster once, validate against it, and plan; no write happens here."""
+    """Check the scope, read the cluster once, validate against it, and plan; no write happens here.
+    With `adopt`, objects nobody claims are planned as updates that take them over (`diff.plan`)."""
     from ..rollout.overlay import make_overlay
 
     environment = rendered.environment
-    offline = validate_rendered(rendered)
+    offline = validate_with_cluster_crds(rendered, connection)
     owner = owner_of(connection.target, rendered)
     scope = scope_of(connection.target, rendered)
     check_scope(rendered, scope, connection.discovery)
     live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment, scope=scope)
-    findings = revalidate_with_live(rendered, offline, live.lookup_objects())
+    findings = revalidate_with_live(rendered, offline, live.lookup_objects(), live.read_scope)
     overlay = make_overlay(rendered.config, revision=rendered.revision)
     ignore = ignore_rules(rendered.config.section("ignore"))
     plan = make_plan(rendered.manifests, live.objects, owner=owner, scope=scope, revision=rendered.revision,
@@ -164,7 +203,7 @@ def plan_environment(
     prune_namespaces: bool = False,
     retry: RetryPolicy = RetryPolicy(),
 ) -> Planned:
-    """Render, connect to the environment's cluster, and plan (`meshops diff`)."""
+    """Render, connect to the environment's cluster, and plan (`meshops diff`, `meshops adopt`)."""
     rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
     connection = target_of(rendered.config, operator).connect(retry=retry)
     return plan_rendered(rendered, connection, adopt=adopt, prune_namespaces=prune_namespaces)

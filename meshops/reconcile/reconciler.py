@@ -174,6 +174,8 @@ class _Environment:
         """The environment rendered at `revision`, once per reconcile whoever asks first."""
         if revision not in self.renders:
             self.renders[revision] = render_environment(repo=str(run.mirror.path), ref=revision, environment=self.config.name)
+            for entry in self.renders[revision].skipped:  # a file in templates/ or manifests/ nobody renders
+                run.emit(f"{self.config.name}: warning: {entry}")
         return self.renders[revision]
 
 

@@ -2,8 +2,11 @@
 
 `render(source, environment, sets)` is pure (files in, objects out; no cluster): it loads
 `meshops.yaml` and the values, renders every `templates/**/*.yaml.j2` (files starting with `_` are
-partials for `{% include %}`), reads the output as YAML, stamps the ownership labels, fills in the
-environment's default namespace, refuses duplicates, and sorts the result into apply order. The
+partials for `{% include %}`), reads the output as YAML, adds the plain manifests (`plain`: plain
+`*.yaml` under `templates/` and `environments/<env>/manifests/`), stamps the ownership labels, fills
+in the environment's default namespace, refuses duplicates and an empty result (unless the
+environment says `allowEmpty: true`), and sorts the result into apply order. Files in those places
+that are not rendered come back in `RenderResult.skipped`, for the commands to name. The
 same inputs always give the same objects in the same order, hence the same bytes from `to_yaml`.
 Validate receives the manifests; each remembers its template and values lines.
 
@@ -12,6 +15,7 @@ process under the render budget (`budget`, `worker`), which hands back plain dat
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -26,11 +30,15 @@ from ..source.values import Values, load_values
 from ..yamlio.documents import Document, YamlError, dump_all, load_documents
 from .budget import BudgetExceeded, RenderBudget, default_budget
 from .jinja_env import make_environment, render_template
+from .plain import TEMPLATE_SUFFIXES, Skipped, environment_manifests_dir, read_plain, walk
 from .sourcemap import PackedTemplate, Provenance, RenderedSource, WiredSource, pack
 from .tracking import OutputTracker, RenderedOutput, track
 from .worker import run_bounded
 
-TEMPLATE_SUFFIXES = (".yaml.j2", ".yml.j2")
+# meshops.yaml: the environment may render no objects at all (otherwise an empty render is an error).
+# The repository says so, so it only lets render and validate pass: pruning everything the
+# environment owns is still the mass-prune brake's to allow (`apply.brakes`, the operator's flag).
+ALLOW_EMPTY_KEY = "allowEmpty"
 
 
 @dataclass
@@ -43,6 +51,7 @@ class RenderResult:
     manifests: list[Manifest]
     revision: str | None
     tree: Tree | None = None  # what it was rendered from (validate reads the repo's crds/ from it)
+    skipped: list[Skipped] = dataclasses.field(default_factory=list)  # files in templates/ or manifests/ not rendered
     repo_id: str | None = None  # the repository's stable id (`Source.repo_id`): the default owner id
 
     def to_yaml(self) -> str:
@@ -50,21 +59,10 @@ class RenderResult:
             return dump_all(manifest.obj for manifest in self.manifests) if self.manifests else ""
 
 
-def _walk_templates(tree: Tree, directory: str) -> list[str]:
-    found: list[str] = []
-    for name in tree.listdir(directory):
-        path = f"{directory}/{name}"
-        if tree.is_dir(path):
-            found.extend(_walk_templates(tree, path))
-        else:
-            found.append(path)
-    return found
-
-
 def _load_sources(tree: Tree) -> tuple[dict[str, str], list[str]]:
     """All template files as text, and the ones to render (not partials), in sorted order."""
     sources: dict[str, str] = {}
-    for path in _walk_templates(tree, TEMPLATES_DIR):
+    for path in walk(tree, TEMPLATES_DIR):
         if not path.endswith(".j2"):
             continue
         raw = tree.read(path) or b""
@@ -146,7 +144,7 @@ def _render_tree(
     templates = TemplateRun(sources=sources, entry_points=entry_points, variables=variables, config=config,
                             environment=environment, budget=budget)
     manifests: list[Manifest] = []
-    seen: dict[ObjectKey, WiredSource] = {}
+    seen: dict[ObjectKey, Location] = {}  # where each object came from (its template or manifest file)
     done = 0
     try:
         for _, objects, blob in run_bounded(templates.results, budget=budget):
@@ -156,20 +154,49 @@ def _render_tree(
                 manifest = Manifest(obj=data, source=source)
                 if manifest.key in seen:
                     raise ConfigError(
-                        f"{manifest.key} is rendered twice (also at {seen[manifest.key].template})",
+                        f"{manifest.key} is rendered twice (also at {seen[manifest.key]})",
                         location=source.template,
                         hint="give one of them another name, or render it from one template only",
                     )
-                seen[manifest.key] = source
+                seen[manifest.key] = source.template
                 manifests.append(manifest)
             done += 1
     except BudgetExceeded as error:
         if error.location is None and done < len(entry_points):
             error.location = Location(entry_points[done])  # what the worker was rendering when it had to stop
         raise
+    # Plain manifests run no code: read here through the same repo reader as the templates (never
+    # through a symbolic link or out of the root), parsed under the same per-file YAML budget.
+    plain = read_plain(tree, environment)
+    for manifest in plain.manifests:
+        where = manifest.location()
+        _stamp(manifest.obj, environment=environment, default_namespace=config.namespace, where=where)
+        if manifest.key in seen:
+            raise ConfigError(f"{manifest.key} is rendered twice (also at {seen[manifest.key]})", location=where,
+                              hint="keep it in one template or manifest file only")
+        seen[manifest.key] = where
+        manifests.append(manifest)
+    if not manifests and not config.data.get(ALLOW_EMPTY_KEY):
+        raise _empty_render(config, environment, plain.skipped)
     manifests.sort(key=_sort_key)
     return RenderResult(environment=environment, config=config, values=values, manifests=manifests, revision=revision,
-                        tree=tree)
+                        tree=tree, skipped=plain.skipped)
+
+
+class EmptyRender(ConfigError):
+    """The environment renders no objects and does not say it may (`allowEmpty: true`)."""
+
+
+def _empty_render(config: EnvConfig, environment: str, skipped: list[Skipped]) -> ConfigError:
+    """An environment that renders nothing: usually templates missing or misnamed, which would prune everything."""
+    seen = f"; not rendered: {', '.join(str(s) for s in skipped[:3])}" + (" …" if len(skipped) > 3 else "") if skipped else ""
+    return EmptyRender(
+        f"environment {environment!r} renders no objects{seen}",
+        location=Location(config.file),
+        hint=f"add templates (*.yaml.j2) or plain manifests (*.yaml) under {TEMPLATES_DIR}/ or "
+        f"{environment_manifests_dir(environment)}/; if it really is empty, set `{ALLOW_EMPTY_KEY}: true` here (an apply that "
+        "would then prune what the environment owns still needs --allow-mass-prune from whoever runs it)",
+    )
 
 
 @dataclass

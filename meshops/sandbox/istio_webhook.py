@@ -17,12 +17,13 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from ..model.names import LABEL
 from .status import ApiError
 
 WEBHOOK = "validation.istio.io"
 ISTIO_GROUPS = frozenset({"networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io"})
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS1123_LABEL = LABEL.pattern  # the API server's RFC 1123 label (`model.names`)
 _WILDCARD_LABEL = re.compile(r"^(\*|(\*|\*-)?[a-z0-9]([-a-z0-9]*[a-z0-9])?)$")
 _HEADER_NAME = re.compile(r"^[-_A-Za-z0-9]+$")
 _PROTOCOLS = {"HTTP", "HTTPS", "HTTP2", "GRPC", "GRPC-WEB", "MONGO", "REDIS", "MYSQL", "TCP", "TLS", "UDP",

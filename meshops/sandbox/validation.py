@@ -17,6 +17,7 @@ import json
 import re
 from typing import Any, Callable
 
+from ..model.names import DNS1035, LABEL, SUBDOMAIN, NameRule
 from ..schema import celrules, correlate, formats
 from ..schema import structural as openapi
 from .resources import ResourceType
@@ -131,19 +132,16 @@ def schema_causes(obj: dict[str, Any], rtype: ResourceType) -> Causes:
     return [c for error in errors for c in _error_causes(error)]
 
 
-_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-
-# rule -> (pattern, longest name, apimachinery's explanation)
-NAME_RULES: dict[str, tuple[re.Pattern, int, str]] = {
-    "subdomain": (_SUBDOMAIN, 253, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+# rule -> (its pattern and longest length, shared with validate: `model.names`; apimachinery's
+# explanation, worded as the API server words it)
+NAME_RULES: dict[str, tuple[NameRule, str]] = {
+    "subdomain": (SUBDOMAIN, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
                   "'-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
                   "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"),
-    "label": (_LABEL, 63, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+    "label": (LABEL, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
               "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
               "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"),
-    "dns1035": (_DNS1035, 63, "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
+    "dns1035": (DNS1035, "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
                 "an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex "
                 "used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"),
 }
@@ -157,17 +155,18 @@ def name_causes(name: str, rule: str, field_name: str = "metadata.name") -> Caus
         if name in (".", "..") or "/" in name or "%" in name:
             return [cause(field_name, "FieldValueInvalid", f'Invalid value: "{name}": may not contain \'/\' or \'%\'')]
         return []
-    pattern, longest, explanation = NAME_RULES[rule]
-    if len(name) > longest:
-        return [cause(field_name, "FieldValueInvalid", f'Invalid value: "{name}": must be no more than {longest} characters')]
-    if not pattern.match(name):
+    name_rule, explanation = NAME_RULES[rule]
+    if len(name) > name_rule.longest:
+        return [cause(field_name, "FieldValueInvalid",
+                      f'Invalid value: "{name}": must be no more than {name_rule.longest} characters')]
+    if not name_rule.pattern.match(name):
         return [cause(field_name, "FieldValueInvalid", f'Invalid value: "{name}": {explanation}')]
     return []
 
 
 def _qualified_name_ok(key: str) -> bool:
     prefix, _, name = key.rpartition("/")
-    if prefix and (len(prefix) > 253 or not _SUBDOMAIN.match(prefix)):
+    if prefix and (len(prefix) > SUBDOMAIN.longest or not SUBDOMAIN.pattern.match(prefix)):
         return False
     return 0 < len(name) <= 63 and bool(_LABEL_NAME.match(name))
 

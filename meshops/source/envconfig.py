@@ -158,6 +158,9 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "description": {"type": "string"},
         "production": {"type": "boolean"},
         "namespace": {"type": "string"},
+        # An environment that renders no objects is an error (a missing or misnamed template would
+        # otherwise plan to prune everything it owns) unless it says so here.
+        "allowEmpty": {"type": "boolean"},
         # Other namespaces the environment owns objects in: prune looks there even when nothing is
         # rendered into them any more (inside the operator's --allowed-namespaces).
         "namespaces": {"type": "array", "items": {"type": "string", "minLength": 1}, "uniqueItems": True},

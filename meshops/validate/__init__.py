@@ -4,7 +4,8 @@
 1. schema checks (MSH1xx) against a `SchemaSet` when one is given;
 2. cross-resource checks (MSH2xx routing, MSH3xx security, MSH4xx operability) over indexes of the
    rendered objects plus, when a cluster was read, its live objects (`live`: plain object dicts as
-   the API server lists them, Pods included for the subset check);
+   the API server lists them, Pods included for the subset and selector checks; `read_scope` says where
+   pods and Secrets were read, so "matches nothing" is reported only where it was looked for);
 3. suppressions (object annotations and meshops.yaml `suppress:`), which mark findings as accepted.
 
 It is pure: no files, no cluster, no printing. Diff and apply call it and stop on `has_errors`.
@@ -15,6 +16,7 @@ from typing import Any, Iterable
 
 from ..source.envconfig import EnvConfig
 from ..model.manifest import Manifest
+from ..model.readscope import OFFLINE, LiveScope
 from ..yamlio.gcpause import paused_gc
 from .findings import Finding, Severity, has_errors
 
@@ -27,6 +29,7 @@ def validate(
     schemas: Any = None,
     config: EnvConfig | None = None,
     live: list[dict] | None = None,
+    read_scope: LiveScope = OFFLINE,
 ) -> list[Finding]:
     """Every finding for `manifests` (see module docstring); `schemas` is a `SchemaSet` or None."""
     from .catalogue import catalogue
@@ -42,7 +45,7 @@ def validate(
             from .schema_checks import check_schemas
 
             findings.extend(check_schemas(manifests, schemas))
-        findings.extend(run_checks(manifests, config=config, live=live, schemas=schemas))
+        findings.extend(run_checks(manifests, config=config, live=live, schemas=schemas, read_scope=read_scope))
         findings.extend(apply_suppressions(findings, manifests=manifests, config=config, known=catalogue()))
     return sort_findings(findings)
 

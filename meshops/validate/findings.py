@@ -29,11 +29,13 @@ class Severity(str, Enum):
 
 @dataclass(frozen=True)
 class Rule:
-    """A catalogue row: one stable code, its default severity and a short title."""
+    """A catalogue row: one stable code, its default severity, a short title, and the `istioctl
+    analyze` message that reports the same problem (code and name), when there is one."""
 
     code: str
     severity: Severity
     title: str
+    istioctl: str = ""
 
 
 @dataclass

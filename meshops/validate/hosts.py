@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
+from ..model.selectors import ROOT_NAMESPACE
+
+__all__ = ["ROOT_NAMESPACE"]
+
 # Kubernetes' default cluster domain; Istio's `domainSuffix` defaults to the same.
 CLUSTER_DOMAIN = "svc.cluster.local"
-# The namespace whose Istio config applies mesh-wide (Istio's default root namespace).
-ROOT_NAMESPACE = "istio-system"
 # The reserved gateway name meaning "the sidecars of the mesh".
 MESH_GATEWAY = "mesh"
 # Namespace Kubernetes puts objects in when their manifest names none.

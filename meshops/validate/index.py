@@ -19,13 +19,18 @@ from typing import Any, Iterable
 
 from ..model import kinds
 from ..model.manifest import Manifest, ObjectKey, key_of
+from ..model.readscope import OFFLINE, LiveScope
+from ..model.selectors import EXTENSIONS, NETWORKING, SECURITY, TELEMETRY, label_set
 from . import gatewayapi, hosts
 
-NETWORKING = "networking.istio.io"
-SECURITY = "security.istio.io"
-TELEMETRY = "telemetry.istio.io"
+__all__ = ["EXTENSIONS", "NETWORKING", "SECURITY", "TELEMETRY", "GATEWAY_API", "CORE", "label_set"]
+
 GATEWAY_API = kinds.GATEWAY_API_GROUP
 CORE = ""
+APPS = "apps"
+CERT_MANAGER = "cert-manager.io"
+# Kinds whose pod template makes workloads: a rendered one counts as a workload its selectors can match.
+POD_TEMPLATES = {(APPS, "Deployment"), (APPS, "StatefulSet"), (APPS, "DaemonSet"), (APPS, "ReplicaSet"), ("batch", "Job")}
 
 # Label selectors bigger than this are not expanded into their subsets (2^n lookups); real ones
 # have one to three labels.
@@ -43,10 +48,6 @@ def sequence(value: Any) -> list:
 
 def text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def label_set(labels: Any) -> frozenset[tuple[str, str]]:
-    return frozenset((str(k), str(v)) for k, v in mapping(labels).items())
 
 
 def sub_selectors(labels: frozenset[tuple[str, str]]) -> Iterable[frozenset[tuple[str, str]]]:
@@ -161,32 +162,51 @@ class ServedHosts:
 
 @dataclass
 class PodIndex:
-    """Live pods by namespace and label, to answer "does this selector select any pod?"."""
+    """Pods (or other workloads) by namespace and label, to answer "which does this selector select?"."""
 
     by_label: dict[tuple[str, str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
     by_namespace: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    anywhere_by_label: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
+    names: list[str] = field(default_factory=list)  # per workload: `namespace/name` for messages
+    namespaces: list[str] = field(default_factory=list)  # per workload: its namespace
+    labels: list[frozenset[tuple[str, str]]] = field(default_factory=list)
     count: int = 0
 
-    def add(self, namespace: str, labels: frozenset[tuple[str, str]]) -> None:
+    def add(self, namespace: str, labels: frozenset[tuple[str, str]], name: str = "") -> None:
         pod = self.count
         self.count += 1
+        self.names.append(f"{namespace}/{name}")
+        self.namespaces.append(namespace)
+        self.labels.append(labels)
         self.by_namespace[namespace].add(pod)
-        for name, value in labels:
-            self.by_label[(namespace, name, value)].add(pod)
+        for label_name, value in labels:
+            self.by_label[(namespace, label_name, value)].add(pod)
+            self.anywhere_by_label[(label_name, value)].add(pod)
+
+    def selected(self, namespace: str | None, labels: frozenset[tuple[str, str]]) -> set[int]:
+        """The workloads `labels` selects in `namespace` (None: in every namespace)."""
+        if namespace is None:
+            candidates = [self.anywhere_by_label.get(label, set()) for label in labels]
+            everything = set(range(self.count))
+        else:
+            candidates = [self.by_label.get((namespace, name, value), set()) for name, value in labels]
+            everything = self.by_namespace.get(namespace, set())
+        if not candidates:
+            return set(everything)
+        candidates.sort(key=len)
+        return set.intersection(*candidates) if candidates[0] else set()
 
     def selects_any(self, namespace: str, labels: frozenset[tuple[str, str]]) -> bool:
-        candidates = [self.by_label.get((namespace, name, value), set()) for name, value in labels]
-        if not candidates:
-            return bool(self.by_namespace.get(namespace))
-        candidates.sort(key=len)
-        return bool(set.intersection(*candidates)) if candidates[0] else False
+        return bool(self.selected(namespace, labels))
 
 
 class MeshIndex:
     """All indexes, built in one pass over rendered + live objects (see module docstring)."""
 
-    def __init__(self, manifests: Iterable[Manifest], live: Iterable[dict] | None = None) -> None:
+    def __init__(self, manifests: Iterable[Manifest], live: Iterable[dict] | None = None,
+                 read_scope: LiveScope = OFFLINE) -> None:
         self.live_given = live is not None
+        self.read_scope = read_scope  # where live pods and Secrets were read (`model.readscope`)
         self.entries: list[Entry] = []
         self.by_kind: dict[tuple[str, str], list[Entry]] = defaultdict(list)
         self.services = HostTable()  # Services and ServiceEntries
@@ -205,7 +225,13 @@ class MeshIndex:
         self.token_requiring_policies: set[tuple[str, frozenset]] = set()
         self.request_authentication_namespaces: set[str] = set()
         self.selectorless_telemetry: dict[str, list[Entry]] = defaultdict(list)
-        self.pods = PodIndex()
+        self.selectorless_sidecars: dict[str, list[Entry]] = defaultdict(list)
+        self.pods = PodIndex()  # live pods only
+        # Everything a selector can pick: live pods, rendered pod templates and WorkloadEntries.
+        self.workloads = PodIndex()
+        self.services_in: dict[str, list[Entry]] = defaultdict(list)  # namespace -> Kubernetes Services
+        self.secrets: dict[tuple[str, str], Entry] = {}  # (namespace, name) -> Secret (live ones: keys only)
+        self.issued_secrets: set[tuple[str, str]] = set()  # Secrets a rendered cert-manager Certificate will write
         # The live object each rendered one would replace (checks that judge a change, e.g. MSH250).
         self.live_counterparts: dict[ObjectKey, dict] = {}
         # Gateway API: Gateways with their listeners, classes, grants, and namespace labels (for
@@ -270,6 +296,7 @@ class MeshIndex:
         exported_to = hosts.export_set(str(exported).split(","), entry.namespace) if exported else None
         self.services.add(host, entry, exported_to)
         self.kubernetes_services[host] = entry
+        self.services_in[entry.namespace].append(entry)
         self.service_names[entry.namespace].append(entry.name)
         self.seen_namespaces["services"].add(entry.namespace)
 
@@ -278,7 +305,8 @@ class MeshIndex:
         for host in sequence(entry.spec.get("hosts")):
             if text(host):
                 self.services.add(hosts.fqdn(host, entry.namespace), entry, exported_to)
-        self.seen_namespaces["services"].add(entry.namespace)
+        # Not a sighting of the namespace's Kubernetes Services (`knows("services", …)`): an imported
+        # environment renders ServiceEntries and routes to Services it does not render.
 
     def _add_destination_rule(self, entry: Entry) -> None:
         host = text(entry.spec.get("host"))
@@ -331,8 +359,29 @@ class MeshIndex:
         if not spec.get("selector") and not spec.get("targetRef") and not spec.get("targetRefs"):
             self.selectorless_telemetry[entry.namespace].append(entry)
 
+    def _add_sidecar(self, entry: Entry) -> None:
+        if not label_set(mapping(entry.spec.get("workloadSelector")).get("labels")):
+            self.selectorless_sidecars[entry.namespace].append(entry)
+
     def _add_pod(self, entry: Entry) -> None:
-        self.pods.add(entry.namespace, label_set(mapping(entry.obj.get("metadata")).get("labels")))
+        labels = label_set(mapping(entry.obj.get("metadata")).get("labels"))
+        self.pods.add(entry.namespace, labels, entry.name)
+        self.workloads.add(entry.namespace, labels, entry.name)
+
+    def _add_pod_template(self, entry: Entry) -> None:
+        template = mapping(mapping(entry.spec.get("template")).get("metadata"))
+        self.workloads.add(entry.namespace, label_set(template.get("labels")), f"{entry.key.kind} {entry.name}")
+
+    def _add_workload_entry(self, entry: Entry) -> None:
+        self.workloads.add(entry.namespace, label_set(entry.spec.get("labels")), f"WorkloadEntry {entry.name}")
+
+    def _add_certificate(self, entry: Entry) -> None:
+        if entry.manifest is not None and text(entry.spec.get("secretName")):
+            self.issued_secrets.add((entry.namespace, entry.spec["secretName"]))
+
+    def _add_secret(self, entry: Entry) -> None:
+        self.secrets[(entry.namespace, entry.name)] = entry
+        self.seen_namespaces["secrets"].add(entry.namespace)
 
     def _add_namespace(self, entry: Entry) -> None:
         self.namespace_labels[entry.name] = label_set(mapping(entry.obj.get("metadata")).get("labels"))
@@ -360,7 +409,12 @@ _ADDERS = {
     (SECURITY, "AuthorizationPolicy"): MeshIndex._add_authorization_policy,
     (SECURITY, "RequestAuthentication"): MeshIndex._add_request_authentication,
     (TELEMETRY, "Telemetry"): MeshIndex._add_telemetry,
+    (NETWORKING, "Sidecar"): MeshIndex._add_sidecar,
     (CORE, "Pod"): MeshIndex._add_pod,
+    (CORE, "Secret"): MeshIndex._add_secret,
+    (CERT_MANAGER, "Certificate"): MeshIndex._add_certificate,
+    (NETWORKING, "WorkloadEntry"): MeshIndex._add_workload_entry,
+    **{group_kind: MeshIndex._add_pod_template for group_kind in POD_TEMPLATES},
     (CORE, "Namespace"): MeshIndex._add_namespace,
     (GATEWAY_API, "Gateway"): MeshIndex._add_api_gateway,
     (GATEWAY_API, "GatewayClass"): MeshIndex._add_gateway_class,

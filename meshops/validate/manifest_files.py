@@ -2,8 +2,10 @@
 migrate existing YAML instead of rendering templates.
 
 `load_manifest_paths(paths)` reads files and directories (`.yaml`, `.yml`, `.json`, recursively,
-in sorted order), splits multi-document files, opens `kind: List` wrappers, and returns Manifests
-whose `FileSource` points at the line of every field. A broken document does not stop the others:
+in sorted order; `-` is standard input), splits multi-document files, skips empty documents, opens
+`kind: List` wrappers (`meshops.model.plain`), and returns Manifests whose `FileSource` points at
+the line of every field. A file that holds no objects (`kustomization.yaml`) is skipped with an
+MSH112 info finding naming it. A broken document does not stop the others:
 it becomes an MSH100 (syntax) or MSH101 (duplicate key) finding at its line, so a person sees every
 problem of a pull request in one run. Only a path that does not exist is an error (usage).
 """
@@ -11,15 +13,14 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
 
 from ..model.errors import Location
-from ..model.manifest import FileSource, Manifest
-from ..yamlio.documents import Document, NodeBudget, Path, YamlError, load_documents
+from ..model.manifest import Manifest
+from ..model.plain import not_manifests, objects_in
+from ..yamlio.documents import Document, NodeBudget, YamlError, load_documents
 from ..yamlio.files import read_text, yaml_files
 from .findings import Finding
-from .schema_checks import CODE_DUPLICATE_KEY, CODE_NOT_AN_OBJECT, CODE_PARSE_ERROR, make_finding
+from .schema_checks import CODE_DUPLICATE_KEY, CODE_NOT_AN_OBJECT, CODE_NOT_MANIFESTS, CODE_PARSE_ERROR, make_finding
 
 # A line that starts a new YAML document. Splitting on it lets one broken document be reported
 # while its neighbours are still validated (libyaml stops at the first error of a stream).
@@ -31,9 +32,12 @@ def _chunks(text: str) -> list[tuple[str, int]]:
     starts = [match.start() for match in _DOCUMENT_START.finditer(text)]
     bounds = sorted({0, *starts})
     pieces = []
+    lines_before = 0
     for index, start in enumerate(bounds):
         end = bounds[index + 1] if index + 1 < len(bounds) else len(text)
-        pieces.append((text[start:end], text.count("\n", 0, start)))
+        chunk = text[start:end]
+        pieces.append((chunk, lines_before))
+        lines_before += chunk.count("\n")  # counted once per chunk: linear in the file's size
     return pieces
 
 
@@ -76,42 +80,21 @@ def _documents(path: str) -> tuple[list[Document], list[Finding]]:
     return documents, findings
 
 
-@dataclass
-class ListItemSource:
-    """SourceMap of one item of a `kind: List` document: paths are shifted under `items[i]`."""
-
-    file: str
-    document: Document
-    prefix: Path
-
-    def locate(self, path: Path) -> list[Location]:
-        return [Location(self.file, self.document.line_of(self.prefix + tuple(path)))]
-
-
-def _is_list_wrapper(data: dict[str, Any]) -> bool:
-    return str(data.get("kind", "")).endswith("List") and isinstance(data.get("items"), list) and "spec" not in data
-
-
 def load_manifest_paths(paths: list[str]) -> tuple[list[Manifest], list[Finding]]:
-    """Manifests from files and directories, plus findings for documents that could not be read."""
+    """Manifests from files and directories, plus findings for documents that could not be read and
+    for files that hold no Kubernetes objects (skipped, as an info finding naming them)."""
     manifests: list[Manifest] = []
     findings: list[Finding] = []
     for path in yaml_files(paths):
         documents, problems = _documents(path)
         findings.extend(problems)
-        for document in documents:
-            data = document.data
-            if isinstance(data, dict) and _is_list_wrapper(data):
-                for index, item in enumerate(data["items"]):
-                    source = ListItemSource(path, document, ("items", index))
-                    if isinstance(item, dict):
-                        manifests.append(Manifest(obj=item, source=source))
-                    else:
-                        findings.append(_not_an_object(source.locate(())))
-            elif isinstance(data, dict):
-                manifests.append(Manifest(obj=data, source=FileSource(path, document)))
-            else:
-                findings.append(_not_an_object([Location(path, document.start_line)]))
+        reason = not_manifests(path, documents)
+        if reason is not None:
+            findings.append(make_finding(CODE_NOT_MANIFESTS, f"skipped: {reason}", obj=None, locations=[Location(path)]))
+            continue
+        objects, not_objects = objects_in(path, documents)
+        manifests.extend(objects)
+        findings.extend(_not_an_object([location]) for location in not_objects)
     return manifests, findings
 
 

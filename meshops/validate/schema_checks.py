@@ -23,6 +23,7 @@ import os
 from typing import Any, Iterable
 
 from ..schema import structural as openapi
+from ..model import names
 from ..model.errors import Location
 from ..model.kinds import split_api_version
 from ..model.manifest import Manifest, ObjectKey
@@ -45,6 +46,11 @@ CODE_MISSING_REQUIRED = "MSH108"
 CODE_OUT_OF_RANGE = "MSH109"
 CODE_EXCLUSIVE_FIELDS = "MSH110"
 CODE_RULE = "MSH111"
+CODE_NOT_MANIFESTS = "MSH112"
+CODE_NOT_RENDERED = "MSH113"
+
+# What `istioctl analyze` calls a schema finding.
+SCHEMA_ERROR = "IST0106 SchemaValidationError"
 
 RULES: tuple[Rule, ...] = (
     Rule(CODE_PARSE_ERROR, Severity.ERROR, "file is not valid YAML (or JSON)"),
@@ -52,13 +58,15 @@ RULES: tuple[Rule, ...] = (
     Rule(CODE_NOT_AN_OBJECT, Severity.ERROR, "document is not a Kubernetes object (apiVersion, kind, metadata.name)"),
     Rule(CODE_UNKNOWN_KIND, Severity.ERROR, "kind or apiVersion not served by the schemas of its API group"),
     Rule(CODE_UNKNOWN_CUSTOM_KIND, Severity.INFO, "kind of an unknown API group, not checked"),
-    Rule(CODE_UNKNOWN_FIELD, Severity.ERROR, "unknown field"),
-    Rule(CODE_WRONG_TYPE, Severity.ERROR, "value of the wrong type"),
-    Rule(CODE_NOT_ALLOWED, Severity.ERROR, "value not among the allowed ones"),
-    Rule(CODE_MISSING_REQUIRED, Severity.ERROR, "required field missing"),
-    Rule(CODE_OUT_OF_RANGE, Severity.ERROR, "value out of range, too long or malformed"),
-    Rule(CODE_EXCLUSIVE_FIELDS, Severity.ERROR, "fields that exclude each other are set together"),
-    Rule(CODE_RULE, Severity.ERROR, "value breaks a validation rule of the schema"),
+    Rule(CODE_UNKNOWN_FIELD, Severity.ERROR, "unknown field", SCHEMA_ERROR),
+    Rule(CODE_WRONG_TYPE, Severity.ERROR, "value of the wrong type", SCHEMA_ERROR),
+    Rule(CODE_NOT_ALLOWED, Severity.ERROR, "value not among the allowed ones", SCHEMA_ERROR),
+    Rule(CODE_MISSING_REQUIRED, Severity.ERROR, "required field missing", SCHEMA_ERROR),
+    Rule(CODE_OUT_OF_RANGE, Severity.ERROR, "value out of range, too long or malformed", SCHEMA_ERROR),
+    Rule(CODE_EXCLUSIVE_FIELDS, Severity.ERROR, "fields that exclude each other are set together", SCHEMA_ERROR),
+    Rule(CODE_RULE, Severity.ERROR, "value breaks a validation rule of the schema", SCHEMA_ERROR),
+    Rule(CODE_NOT_MANIFESTS, Severity.INFO, "file holds no Kubernetes objects (kustomization.yaml, values …): skipped"),
+    Rule(CODE_NOT_RENDERED, Severity.WARNING, "file in templates/ or an environment's manifests/ that is not rendered"),
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
 
@@ -122,6 +130,26 @@ class _Checker:
         envelope = self._envelope(manifest)
         if envelope is not None:
             return envelope
+        return self._names(manifest) + self._content(manifest)
+
+    def _names(self, manifest: Manifest) -> list[Finding]:
+        """MSH109 for a metadata.name or metadata.namespace the API server would refuse."""
+        metadata = manifest.obj["metadata"]  # the envelope check made sure it is a mapping
+        group = split_api_version(manifest.obj["apiVersion"])[0]
+        checks = [(field, metadata.get(field), rule) for field, rule in (
+            ("name", names.rule_for(group, manifest.obj["kind"])), ("namespace", names.NAMESPACE_RULE))]
+        checks = [(field, value, rule) for field, value, rule in checks if isinstance(value, str) and value]
+        findings = []
+        for field, value, rule in checks:
+            problem = names.name_problem(value, rule)
+            if problem:
+                better = names.suggested_name(value, rule)
+                fix = f"use e.g. {better!r}" if better else "rename it"
+                findings.append(self._finding(manifest, CODE_OUT_OF_RANGE, ("metadata", field),
+                                              f"metadata.{field} {value!r} {problem}; the API server refuses it: {fix}"))
+        return findings
+
+    def _content(self, manifest: Manifest) -> list[Finding]:
         group, version = split_api_version(manifest.api_version)
         kind = manifest.kind
         served = self.schemas.served_kind(group, kind)

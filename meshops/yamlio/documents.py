@@ -161,7 +161,8 @@ def _mark_location(filename: str, error: yaml.MarkedYAMLError, line_offset: int)
 
 
 def load_documents(text: str | bytes, *, filename: str, line_offset: int = 0, budget: NodeBudget | None = None) -> list[Document]:
-    """Parse every document in `text`; empty documents are skipped.
+    """Parse every document in `text`; empty and `null` documents are skipped, as kubectl skips them
+    (a trailing `---`, a document holding only comments).
 
     `line_offset` shifts reported lines when `text` is a slice of a larger file; pass the file's
     `budget` with every slice so the slices share one.
@@ -201,6 +202,8 @@ def _load(text: str, filename: str, line_offset: int, builder: "_Builder", docum
             continue
         lines: dict[Path, int] = {(): node.start_mark.line + 1}
         data = builder.build(node, (), lines)
+        if data is None:
+            continue
         if line_offset:
             lines = {path: line + line_offset for path, line in lines.items()}
         documents.append(Document(data=data, lines=lines, start_line=lines[()]))

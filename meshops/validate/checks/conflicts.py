@@ -18,11 +18,15 @@ from .context import Context, quoted
 K = TypeVar("K")
 
 RULES = (
-    Rule("MSH208", Severity.ERROR, "Several VirtualServices claim one host on the mesh gateway"),
+    Rule("MSH208", Severity.ERROR, "Several VirtualServices claim one host on the mesh gateway",
+         "IST0109 ConflictingMeshGatewayVirtualServiceHosts"),
     Rule("MSH209", Severity.WARNING, "Several VirtualServices claim one host on the same Gateway"),
-    Rule("MSH210", Severity.ERROR, "Gateways conflict: same workload selector, port and host"),
+    Rule("MSH210", Severity.ERROR, "Gateways conflict: same workload selector, port and host", "IST0145 ConflictingGateways"),
     Rule("MSH212", Severity.WARNING, "Several DestinationRules for one host"),
-    Rule("MSH219", Severity.ERROR, "Several Telemetry objects without a selector in one namespace"),
+    Rule("MSH219", Severity.ERROR, "Several Telemetry objects without a selector in one namespace",
+         "IST0160 MultipleTelemetriesWithoutWorkloadSelectors"),
+    Rule("MSH226", Severity.ERROR, "Several Sidecars without a workload selector in one namespace",
+         "IST0111 MultipleSidecarsWithoutWorkloadSelectors"),
 )
 
 
@@ -91,14 +95,23 @@ def check_destination_rule_duplicates(context: Context) -> Iterator[Finding]:
         )
 
 
-def check_telemetry_defaults(context: Context) -> Iterator[Finding]:
-    """MSH219: a namespace may have one Telemetry without a selector; with several, one is picked arbitrarily."""
-    for namespace, entry, others in _crowded(context.index.selectorless_telemetry):
-        yield context.finding(
-            "MSH219", entry, ("metadata", "name"),
-            f"namespace {namespace!r} has other Telemetry objects without a selector ({quoted(others)}): Istio "
-            "uses only one of them; merge their metrics, tracing and accessLogging into one Telemetry",
-        )
+# Kinds a namespace may have one default of (no selector): (index of them, code, kind, how to merge).
+DEFAULTS = (
+    ("selectorless_telemetry", "MSH219", "Telemetry objects without a selector",
+     "merge their metrics, tracing and accessLogging into one Telemetry"),
+    ("selectorless_sidecars", "MSH226", "Sidecars without a workloadSelector",
+     "merge them, or give each a workloadSelector"),
+)
+
+
+def check_namespace_defaults(context: Context) -> Iterator[Finding]:
+    """MSH219/MSH226: one selector-less Telemetry (Sidecar) per namespace; with several, one is picked arbitrarily."""
+    for index_name, code, what, advice in DEFAULTS:
+        for namespace, entry, others in _crowded(getattr(context.index, index_name)):
+            yield context.finding(
+                code, entry, ("metadata", "name"),
+                f"namespace {namespace!r} has other {what} ({quoted(others)}): Istio uses only one of them; {advice}",
+            )
 
 
 def _crowded(groups: Mapping[K, list[Entry]]) -> Iterator[tuple[K, Entry, list[str]]]:
@@ -111,4 +124,4 @@ def _crowded(groups: Mapping[K, list[Entry]]) -> Iterator[tuple[K, Entry, list[s
                 yield key, entry, sorted(other.label for other in members if other is not entry)
 
 
-CHECKS = (check_virtual_service_hosts, check_gateway_conflicts, check_destination_rule_duplicates, check_telemetry_defaults)
+CHECKS = (check_virtual_service_hosts, check_gateway_conflicts, check_destination_rule_duplicates, check_namespace_defaults)

@@ -6,27 +6,53 @@
   work, but v1 is served since Istio 1.22: info, so upgrades are planned, not forced.
 - Telemetry tag overrides are CEL expressions; the Go-template syntax of the old Mixer config
   (`{{.destination_service_name}}`) is taken as a literal string or rejected.
+- Deprecated fields (`DEPRECATED_FIELDS`) still parse but are ignored or will go: warn with the
+  replacement, as `istioctl analyze`'s deprecation analyzer does.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any, Iterator
 
 from ...model import kinds
-from ...yamlio.documents import YamlError, load_one
+from ...yamlio.documents import Path
 from ..findings import Finding, Rule, Severity
-from ..index import CORE, TELEMETRY, mapping, sequence, text
+from ..index import NETWORKING, TELEMETRY, mapping, sequence, text
+from ..meshconfig import MESH_CONFIG_KEY, mesh_configs
 from .context import Context
 
 RULES = (
     Rule("MSH401", Severity.WARNING, "100 % trace sampling in a production environment"),
     Rule("MSH402", Severity.INFO, "Deprecated API version"),
     Rule("MSH403", Severity.WARNING, "Telemetry tag override written as a Go template instead of CEL"),
+    Rule("MSH405", Severity.WARNING, "Deprecated field: ignored, or replaced by another", "IST0002 Deprecated"),
 )
 
+
+@dataclasses.dataclass(frozen=True)
+class DeprecatedField:
+    """A field Istio deprecated: the kind, the end of its path (list indexes left out), what to do instead."""
+
+    kind: str
+    suffix: tuple[str, ...]
+    advice: str
+
+
+DEPRECATED_FIELDS: tuple[DeprecatedField, ...] = (
+    DeprecatedField("DestinationRule", ("consistentHash", "minimumRingSize"),
+                    "use consistentHash.ringHash.minimumRingSize"),
+    DeprecatedField("DestinationRule", ("loadBalancer", "warmupDurationSecs"), "use loadBalancer.warmup.duration"),
+    DeprecatedField("DestinationRule", ("outlierDetection", "consecutiveErrors"),
+                    "use outlierDetection.consecutive5xxErrors (consecutiveErrors counts 502-504 only)"),
+    DeprecatedField("VirtualService", ("fault", "delay", "percent"), "use fault.delay.percentage.value"),
+    DeprecatedField("Sidecar", ("outboundTrafficPolicy", "egressProxy"), "it is ignored; remove it"),
+)
+_DEPRECATED_BY_KIND: dict[str, list[DeprecatedField]] = {}
+for _row in DEPRECATED_FIELDS:
+    _DEPRECATED_BY_KIND.setdefault(_row.kind, []).append(_row)
+
 FULL_SAMPLING = 100.0
-# The mesh ConfigMap istiod reads: `istio`, or `istio-<revision>` with revisions.
-MESH_CONFIGMAP = "istio"
-MESH_CONFIG_KEY = "mesh"
 
 
 def _is_full(value: Any) -> bool:
@@ -47,16 +73,7 @@ def check_production_sampling(context: Context) -> Iterator[Finding]:
                     "MSH401", entry, ("spec", "tracing", tracing_index, "randomSamplingPercentage"),
                     f"randomSamplingPercentage {value} traces every request: {advice}",
                 )
-    for entry in context.index.of_kind(CORE, "ConfigMap"):
-        if entry.name != MESH_CONFIGMAP and not entry.name.startswith(MESH_CONFIGMAP + "-"):
-            continue
-        mesh_text = text(mapping(entry.obj.get("data")).get(MESH_CONFIG_KEY))
-        if not mesh_text:
-            continue
-        try:
-            mesh = mapping(load_one(mesh_text, filename=f"{entry.label} data.mesh").data)
-        except YamlError:
-            continue
+    for entry, mesh in mesh_configs(context.index, rendered_only=True):
         value = mapping(mapping(mesh.get("defaultConfig")).get("tracing")).get("sampling")
         if _is_full(value):
             yield context.finding(
@@ -96,4 +113,31 @@ def check_tag_override_templates(context: Context) -> Iterator[Finding]:
                         )
 
 
-CHECKS = (check_production_sampling, check_deprecated_versions, check_tag_override_templates)
+def _key_paths(node: Any, path: Path) -> Iterator[Path]:
+    """Every key's path in a JSON-like tree."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield path + (key,)
+            yield from _key_paths(value, path + (key,))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _key_paths(item, path + (index,))
+
+
+def check_deprecated_fields(context: Context) -> Iterator[Finding]:
+    """MSH405: a field of `DEPRECATED_FIELDS`, wherever it sits (top-level, port-level, subset policies)."""
+    for kind, rows in _DEPRECATED_BY_KIND.items():
+        # Most objects use none of them: a search of their JSON text (in C) spares the walk.
+        quoted_names = {f'"{row.suffix[-1]}"' for row in rows}
+        for entry in context.index.of_kind(NETWORKING, kind):
+            text_form = json.dumps(entry.spec, default=str)
+            if not any(name in text_form for name in quoted_names):
+                continue
+            for path in _key_paths(entry.spec, ("spec",)):
+                names = tuple(part for part in path if isinstance(part, str))
+                for row in rows:
+                    if names[-len(row.suffix):] == row.suffix:
+                        yield context.finding("MSH405", entry, path, f"{'.'.join(row.suffix)} is deprecated: {row.advice}")
+
+
+CHECKS = (check_production_sampling, check_deprecated_versions, check_tag_override_templates, check_deprecated_fields)

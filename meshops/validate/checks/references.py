@@ -15,19 +15,32 @@ from ...yamlio.documents import Path
 from ..findings import Finding, Rule, Severity
 from ..index import NETWORKING, Entry, label_set, mapping, sequence, text
 from .. import hosts
+from ..meshconfig import mesh_configs
 from .context import Context, quoted
 
 RULES = (
-    Rule("MSH201", Severity.ERROR, "VirtualService routes to a subset no DestinationRule for that host defines"),
-    Rule("MSH202", Severity.ERROR, "VirtualService destination host matches no Service or ServiceEntry"),
+    Rule("MSH201", Severity.ERROR, "VirtualService routes to a subset no DestinationRule for that host defines",
+         "IST0101 ReferencedResourceNotFound"),
+    Rule("MSH202", Severity.ERROR, "VirtualService destination host matches no Service or ServiceEntry",
+         "IST0101 ReferencedResourceNotFound"),
     Rule("MSH203", Severity.WARNING, "External destination host has no ServiceEntry"),
     Rule("MSH204", Severity.INFO, "Reference not checked: its target is not among the objects validated"),
-    Rule("MSH205", Severity.ERROR, "VirtualService names a Gateway that does not exist"),
-    Rule("MSH206", Severity.ERROR, "VirtualService is bound to a Gateway that serves none of its hosts"),
-    Rule("MSH207", Severity.WARNING, "VirtualService host is not served by one of its Gateways"),
-    Rule("MSH211", Severity.WARNING, "DestinationRule host matches no Service or ServiceEntry"),
-    Rule("MSH218", Severity.WARNING, "DestinationRule subset selects no running pod"),
+    Rule("MSH205", Severity.ERROR, "VirtualService names a Gateway that does not exist", "IST0101 ReferencedResourceNotFound"),
+    Rule("MSH206", Severity.ERROR, "VirtualService is bound to a Gateway that serves none of its hosts",
+         "IST0132 VirtualServiceHostNotFoundInGateway"),
+    Rule("MSH207", Severity.WARNING, "VirtualService host is not served by one of its Gateways",
+         "IST0132 VirtualServiceHostNotFoundInGateway"),
+    Rule("MSH211", Severity.WARNING, "DestinationRule host matches no Service or ServiceEntry", "UnknownDestinationRuleHost"),
+    Rule("MSH218", Severity.WARNING, "DestinationRule subset selects no running pod", "DestinationRuleSubsetNotSelectPods"),
+    Rule("MSH228", Severity.WARNING, "ServiceEntry without addresses for a TCP port (traffic cannot be told apart)",
+         "IST0134 ServiceEntryAddressesRequired"),
 )
+
+# Protocols whose traffic carries no host name a proxy could route on: a ServiceEntry port with one of
+# these (or none) needs a virtual IP (`addresses`), unless Istio allocates one (DNS proxying).
+ADDRESS_PROTOCOLS = ("", "TCP")
+# Proxy metadata in the mesh config that makes the sidecar DNS proxy allocate ServiceEntry addresses.
+DNS_AUTO_ALLOCATION = {"ISTIO_META_DNS_CAPTURE": "true", "ISTIO_META_DNS_AUTO_ALLOCATE": "true"}
 
 ROUTE_SECTIONS = ("http", "tcp", "tls")
 NO_CLUSTER_HINT = "validate with a cluster (--context) or include the objects that define it"
@@ -261,4 +274,35 @@ def check_subset_pods(context: Context) -> Iterator[Finding]:
             )
 
 
-CHECKS = (check_destinations, check_gateways, check_destination_rule_hosts, check_subset_pods)
+def _addresses_allocated(context: Context) -> bool:
+    """Whether the mesh config (the `istio` ConfigMap, rendered or live) turns on DNS auto-allocation."""
+    return any(
+        all(str(mapping(mapping(mesh.get("defaultConfig")).get("proxyMetadata")).get(k)) == v
+            for k, v in DNS_AUTO_ALLOCATION.items())
+        for _, mesh in mesh_configs(context.index)
+    )
+
+
+def check_service_entry_addresses(context: Context) -> Iterator[Finding]:
+    """MSH228: a TCP port on a ServiceEntry without addresses: every such entry shares 0.0.0.0:<port>."""
+    entries = context.index.of_kind(NETWORKING, "ServiceEntry")
+    if not entries or _addresses_allocated(context):
+        return
+    for entry in entries:
+        if sequence(entry.spec.get("addresses")):
+            continue
+        for port_index, port in enumerate(sequence(entry.spec.get("ports"))):
+            protocol = str(mapping(port).get("protocol") or "").upper()
+            if protocol in ADDRESS_PROTOCOLS:
+                yield context.finding(
+                    "MSH228", entry, ("spec", "ports", port_index),
+                    f"port {mapping(port).get('number')} is {protocol or 'of no protocol (TCP)'} and the ServiceEntry "
+                    "has no `addresses`: TCP traffic carries no host name, so the proxy cannot tell this service from "
+                    "any other on that port; add addresses (a VIP or CIDR), use an HTTP/TLS protocol, or enable DNS "
+                    "auto-allocation (ISTIO_META_DNS_CAPTURE and ISTIO_META_DNS_AUTO_ALLOCATE)",
+                )
+                break
+
+
+CHECKS = (check_destinations, check_gateways, check_destination_rule_hosts, check_subset_pods,
+          check_service_entry_addresses)

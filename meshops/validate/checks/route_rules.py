@@ -26,9 +26,11 @@ from .references import ROUTE_SECTIONS
 RULES = (
     Rule("MSH213", Severity.ERROR, "Route weights are negative or all zero"),
     Rule("MSH214", Severity.WARNING, "Route weights do not sum to 100 (Istio normalizes them)"),
-    Rule("MSH215", Severity.WARNING, "HTTP rule can never match: an earlier rule catches its requests"),
-    Rule("MSH216", Severity.WARNING, "HTTP rule repeats the match of an earlier rule"),
-    Rule("MSH217", Severity.WARNING, "Route matches JWT claims where none are set (not on a gateway, or no RequestAuthentication)"),
+    Rule("MSH215", Severity.WARNING, "HTTP rule can never match: an earlier rule catches its requests",
+         "IST0130 VirtualServiceUnreachableRule"),
+    Rule("MSH216", Severity.WARNING, "HTTP rule repeats the match of an earlier rule", "IST0131 VirtualServiceIneffectiveMatch"),
+    Rule("MSH217", Severity.WARNING, "Route matches JWT claims where none are set (not on a gateway, or no RequestAuthentication)",
+         "IST0149 JwtClaimBasedRoutingWithoutRequestAuthN"),
     Rule("MSH250", Severity.ERROR, "Version change cannot be rolled out step by step (ambiguous steered routes)"),
     Rule("MSH251", Severity.WARNING, "Version change of a TCP/TLS route is switched at once, not rolled out"),
 )

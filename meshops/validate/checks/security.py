@@ -24,7 +24,12 @@ RULES = (
     Rule("MSH304", Severity.WARNING, "RequestAuthentication without a policy requiring a token: tokenless requests pass"),
     Rule("MSH305", Severity.WARNING, "JWKS fetched over plain HTTP"),
     Rule("MSH306", Severity.ERROR, "Gateway server terminates TLS without a certificate"),
+    Rule("MSH307", Severity.WARNING, "DestinationRule originates TLS without a CA to verify the server certificate",
+         "IST0128/IST0129 NoServerCertificateVerification(Destination|Port)Level"),
 )
+
+# Client TLS modes that make the proxy originate TLS with a certificate it should verify.
+ORIGINATING_MODES = {"SIMPLE", "MUTUAL"}
 
 # Modes that make the gateway terminate TLS, so it needs a certificate.
 TERMINATING_MODES = {"SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL"}
@@ -43,6 +48,39 @@ def _disabled_tls(spec: dict) -> Iterator[Path]:
         for port_index, port in enumerate(sequence(policy.get("portLevelSettings"))):
             if mapping(mapping(port).get("tls")).get("mode") == "DISABLE":
                 yield path + ("portLevelSettings", port_index, "tls", "mode")
+
+
+def _traffic_policies(spec: dict) -> Iterator[tuple[Path, dict, str]]:
+    """Every traffic policy of a DestinationRule (top level, subsets, and their ports) with its path and scope."""
+    policies: list[tuple[Path, dict, str]] = [(("spec", "trafficPolicy"), mapping(spec.get("trafficPolicy")), "")]
+    for subset_index, subset in enumerate(sequence(spec.get("subsets"))):
+        name = text(mapping(subset).get("name")) or str(subset_index)
+        policies.append((("spec", "subsets", subset_index, "trafficPolicy"),
+                         mapping(mapping(subset).get("trafficPolicy")), f" (subset {name})"))
+    for path, policy, scope in policies:
+        yield path, policy, scope
+        for port_index, port in enumerate(sequence(policy.get("portLevelSettings"))):
+            number = mapping(mapping(port).get("port")).get("number")
+            yield path + ("portLevelSettings", port_index), mapping(port), f"{scope} at port {number}"
+
+
+def check_server_verification(context: Context) -> Iterator[Finding]:
+    """MSH307: SIMPLE/MUTUAL TLS to a host with no CA to check its certificate against."""
+    for entry in context.index.of_kind(NETWORKING, "DestinationRule"):
+        host = text(entry.spec.get("host")) or "?"
+        for path, policy, scope in _traffic_policies(entry.spec):
+            tls = mapping(policy.get("tls"))
+            mode = tls.get("mode")
+            if not isinstance(mode, str) or mode not in ORIGINATING_MODES or tls.get("caCertificates") or tls.get("credentialName"):
+                continue
+            if tls.get("insecureSkipVerify") is True:
+                continue  # an explicit, visible choice not to verify
+            yield context.finding(
+                "MSH307", entry, path + ("tls", "mode"),
+                f"TLS mode {mode} to {host}{scope} sets no caCertificates (nor a credentialName holding ca.crt): the "
+                "server's certificate is not checked against a CA you chose (older Istio does not check it at all); "
+                "set caCertificates, or insecureSkipVerify: true if skipping it is intended",
+            )
 
 
 def _mtls_mode(policy: Entry) -> str | None:
@@ -226,4 +264,5 @@ def check_gateway_tls(context: Context) -> Iterator[Finding]:
                 )
 
 
-CHECKS = (check_mtls_conflicts, check_split_rules, check_principals, check_token_required, check_jwks_uri, check_gateway_tls)
+CHECKS = (check_mtls_conflicts, check_split_rules, check_principals, check_token_required, check_jwks_uri, check_gateway_tls,
+          check_server_verification)

@@ -22,12 +22,15 @@ from .authorizationpolicy import AUTHORIZATION_POLICY
 from .crd import ServedKind, crd_documents, served_kind, to_crd
 from .destinationrule import DESTINATION_RULE
 from .dsl import KindSchema
+from .envoyfilter import ENVOY_FILTER
+from .extensions import TRAFFIC_EXTENSION, WASM_PLUGIN
 from .gateway import GATEWAY
 from .gatewayapi_gateway import K8S_GATEWAY
 from .gatewayclass import GATEWAY_CLASS
 from .grpcroute import GRPC_ROUTE
 from .httproute import HTTP_ROUTE
 from .peerauthentication import PEER_AUTHENTICATION
+from .proxyconfig import PROXY_CONFIG
 from .referencegrant import REFERENCE_GRANT
 from .requestauthentication import REQUEST_AUTHENTICATION
 from .serviceentry import SERVICE_ENTRY
@@ -35,18 +38,24 @@ from .sidecar import SIDECAR
 from .telemetry import TELEMETRY
 from .virtualservice import VIRTUAL_SERVICE
 from .workloadentry import WORKLOAD_ENTRY
+from .workloadgroup import WORKLOAD_GROUP
 
 # Every kind meshops ships a schema for, in the order `meshops crds export` prints them.
 SHIPPED_KINDS: tuple[KindSchema, ...] = (
     SERVICE_ENTRY,
     WORKLOAD_ENTRY,
+    WORKLOAD_GROUP,
     DESTINATION_RULE,
     GATEWAY,
     SIDECAR,
+    PROXY_CONFIG,
     VIRTUAL_SERVICE,
+    ENVOY_FILTER,
     PEER_AUTHENTICATION,
     REQUEST_AUTHENTICATION,
     AUTHORIZATION_POLICY,
+    WASM_PLUGIN,
+    TRAFFIC_EXTENSION,
     TELEMETRY,
     # The Gateway API (gateway.networking.k8s.io, standard channel), installed next to Istio's.
     GATEWAY_CLASS,

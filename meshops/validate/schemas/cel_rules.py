@@ -31,6 +31,11 @@ def _duration_at_least_1ms(value: Any) -> bool:
     return seconds is not None and seconds >= 1e-3
 
 
+def _duration_not_negative(value: Any) -> bool:
+    seconds = go_duration_seconds(value)
+    return seconds is not None and seconds >= 0
+
+
 def _has(value: Any, *names: str) -> int:
     return sum(1 for name in names if isinstance(value, dict) and name in value)
 
@@ -107,6 +112,22 @@ def _no_tag_value_for_remove(tag: Any) -> bool:
     return tag.get("operation") != "REMOVE" or "value" not in tag
 
 
+def _waypoint_match_context(match: Any) -> bool:
+    return (match.get("context") == "WAYPOINT") == ("waypoint" in match)
+
+
+# Schemes a Wasm module may be fetched with; a URL without one (`ghcr.io/acme/filter:v1`) is an OCI image.
+_WASM_SCHEMES = {"", "http", "https", "oci", "file"}
+
+
+def _wasm_url_scheme(url: Any) -> bool:
+    return isinstance(url, str) and ("://" not in url or urlsplit(url).scheme in _WASM_SCHEMES)
+
+
+def _env_value_only_inline(env: Any) -> bool:
+    return env.get("valueFrom", "") != "HOST" or "value" not in env
+
+
 def _valid_ip_or_cidr(value: Any) -> bool:
     try:
         ipaddress.ip_network(value, strict=False)
@@ -125,6 +146,9 @@ CHECKS: tuple[RuleCheck, ...] = (
               stricter=True),
     RuleCheck("webhook_duration", "must be a valid duration greater than 1ms", "!(duration(self) < duration('1ms'))",
               _duration_at_least_1ms, str, stricter=True),
+    # A cookie TTL of 0s is meaningful (Envoy then issues a session cookie), so only malformed ones fail.
+    RuleCheck("webhook_duration_or_zero", "must be a valid duration", "duration(self) >= duration('0s')",
+              _duration_not_negative, str, stricter=True),
     RuleCheck("port_keys", "port must be between 1-65535", "self.all(key, 0 < int(key) && int(key) <= 65535)",
               _port_keys, dict),
     RuleCheck("weight", "weight must be between 0 and 100", "0 <= self && self <= 100", _between_0_and_100,
@@ -202,6 +226,27 @@ CHECKS: tuple[RuleCheck, ...] = (
     RuleCheck("no_tag_value_for_remove", "value must not be set when operation is REMOVE",
               '((has(self.operation) ? self.operation : "") == "REMOVE") ? !has(self.value) : true',
               _no_tag_value_for_remove, dict),
+    RuleCheck("target_refs_or_selector", "only one of targetRefs or selector can be set",
+              "(has(self.selector) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1",
+              _at_most_one("selector", "targetRefs"), dict),
+    RuleCheck("target_refs_or_workload_selector", "only one of targetRefs or workloadSelector can be set",
+              "(has(self.workloadSelector) ? 1 : 0) + (has(self.targetRefs) ? 1 : 0) <= 1",
+              _at_most_one("workloadSelector", "targetRefs"), dict),
+    RuleCheck("waypoint_match_context", "only support waypointMatch when context is WAYPOINT",
+              'has(self.context) ? ((self.context == "WAYPOINT") ? has(self.waypoint) : !has(self.waypoint)) : '
+              "!has(self.waypoint)",
+              _waypoint_match_context, dict),
+    RuleCheck("http_scheme", "scheme must be one of [HTTP, HTTPS]", 'self in ["", "HTTP", "HTTPS"]',
+              lambda scheme: scheme in ("", "HTTP", "HTTPS"), str),
+    RuleCheck("wasm_url_scheme", "url must have schema one of [http, https, file, oci]",
+              'isURL(self) ? (url(self).getScheme() in ["", "http", "https", "oci", "file"]) : '
+              '(isURL("http://" + self) &&\nurl("http://" + self).getScheme() in ["", "http", "https", "oci", "file"])',
+              _wasm_url_scheme, str),
+    RuleCheck("env_value_only_inline", "value may only be set when valueFrom is INLINE",
+              '(has(self.valueFrom) ? self.valueFrom : "") != "HOST" || !has(self.value)',
+              _env_value_only_inline, dict),
+    RuleCheck("wasm_or_lua", "exactly one of wasm or lua must be set", "has(self.wasm) != has(self.lua)",
+              lambda spec: ("wasm" in spec) != ("lua" in spec), dict),
     RuleCheck("ip_or_cidr", "must be an IP address or CIDR block", "isCIDR(self) || isIP(self)",
               _valid_ip_or_cidr, str, stricter=True),
 ) + GATEWAY_API_CHECKS

@@ -109,7 +109,7 @@ _HTTP_COOKIE = obj(
     {
         "name": string(),
         "path": string(),
-        "ttl": duration(webhook=True),
+        "ttl": duration(zero=True),  # 0s: a session cookie
         "attributes": array(obj({"name": string(), "value": string()}, required=["name"])),
     },
     required=["name"],

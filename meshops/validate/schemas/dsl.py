@@ -75,11 +75,14 @@ def uint64() -> Schema:
     return integer(minimum=0)
 
 
-def duration(*, webhook: bool = False) -> Schema:
+def duration(*, webhook: bool = False, zero: bool = False) -> Schema:
     """A protobuf Duration as Kubernetes writes it: a Go duration string (`7s`, `1h30m`), at least 1ms.
 
-    `webhook=True` for fields whose upstream CRD has no duration rule (istiod still rejects bad ones).
+    `webhook=True` for fields whose upstream CRD has no duration rule (istiod still rejects bad ones);
+    `zero=True` where 0s means something (a session cookie's TTL): any well-formed duration of 0s or more.
     """
+    if zero:
+        return string(checks=("webhook_duration_or_zero",))
     return string(checks=("webhook_duration" if webhook else "duration",))
 
 

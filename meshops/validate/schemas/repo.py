@@ -98,7 +98,11 @@ def list_cluster_crds(api_client: Any, *, page_size: int = 100) -> list[dict[str
         except (HTTPError, OSError, ValueError) as error:
             raise ClusterError(f"cannot read CustomResourceDefinitions: {error}", obj=host,
                                hint="check the context and that the cluster is reachable") from None
-        crds.extend(page.get("items") or [])
+        for item in page.get("items") or []:
+            # LIST items omit apiVersion and kind, as the API server sends them; put them back.
+            item.setdefault("apiVersion", "apiextensions.k8s.io/v1")
+            item.setdefault("kind", "CustomResourceDefinition")
+            crds.append(item)
         token = (page.get("metadata") or {}).get("continue")
         if not token:
             return crds

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from .dsl import KindSchema, map_of, obj, string, uint32
 
-WORKLOAD_ENTRY_SPEC = obj(
-    {
-        "address": string(max_length=256, checks=("uds_not_dir", "uds_absolute")),
-        "ports": map_of(uint32(checks=("port",)), max_properties=128, checks=("port_names",)),
-        "labels": map_of(string(), max_properties=256),
-        "network": string(max_length=2048),
-        "locality": string(max_length=2048),
-        "weight": uint32(),
-        "serviceAccount": string(max_length=253),
-    },
-    checks=("address_or_network", "uds_without_ports"),
-)
+# The fields of one workload; WorkloadGroup's `template` has them too (without "Address is required").
+WORKLOAD_FIELDS = {
+    "address": string(max_length=256, checks=("uds_not_dir", "uds_absolute")),
+    "ports": map_of(uint32(checks=("port",)), max_properties=128, checks=("port_names",)),
+    "labels": map_of(string(), max_properties=256),
+    "network": string(max_length=2048),
+    "locality": string(max_length=2048),
+    "weight": uint32(),
+    "serviceAccount": string(max_length=253),
+}
+
+WORKLOAD_ENTRY_SPEC = obj(WORKLOAD_FIELDS, checks=("address_or_network", "uds_without_ports"))
 
 WORKLOAD_ENTRY = KindSchema(
     group="networking.istio.io",
