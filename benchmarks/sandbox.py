@@ -11,6 +11,7 @@ where Python's cyclic GC dominates: the same against a real cluster).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -25,7 +26,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from meshops.sandbox import SandboxServer  # noqa: E402
 
-ISTIO_CRDS = Path(__file__).resolve().parent.parent.parent / "shared" / "istio" / "crd-all.gen.yaml"
+def _istio_crds() -> Path:
+    """The team's upstream Istio CRDs: $MESHOPS_SHARED_DIR, else a `shared/` folder beside the checkout or a parent."""
+    here = Path(__file__).resolve().parent.parent
+    candidates = [os.environ.get("MESHOPS_SHARED_DIR")] + [str(folder / "shared") for folder in here.parents]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "istio" / "crd-all.gen.yaml").is_file():
+            return Path(candidate) / "istio" / "crd-all.gen.yaml"
+    return here.parent / "shared" / "istio" / "crd-all.gen.yaml"
+
+
+ISTIO_CRDS = _istio_crds()
 GROUP, VERSION, PLURAL = "networking.istio.io", "v1", "virtualservices"
 
 

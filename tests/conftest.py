@@ -28,6 +28,21 @@ def meshops():
     return run_meshops
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory):
+    """meshops's caches (compiled schemas, rendered manifests) in a directory of this test session,
+    inherited by every CLI the tests run: no test reads what another checkout's run left behind."""
+    import os
+
+    previous = os.environ.get("MESHOPS_CACHE_DIR")
+    os.environ["MESHOPS_CACHE_DIR"] = str(tmp_path_factory.mktemp("meshops-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("MESHOPS_CACHE_DIR", None)
+    else:
+        os.environ["MESHOPS_CACHE_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def traffic():
     """A synthetic Istio mesh (namespace bookinfo) serving metrics on 127.0.0.1; tests add their own services."""

@@ -1,6 +1,7 @@
 """Helpers the tests share (importable as `helpers`: pytest puts tests/ on sys.path)."""
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shlex
@@ -252,6 +253,16 @@ def commit_all(root: Path, message: str):
     repo.git.add(A=True)
     repo.index.commit(message)
     return repo
+
+
+def replaced(obj: dict, path: tuple, value) -> dict:
+    """A deep copy of `obj` with the value at `path` (keys and list indexes) set to `value`."""
+    result = copy.deepcopy(obj)
+    target = result
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return result
 
 
 KUBECTL = Path("/usr/bin/kubectl")  # the real kubectl (Debian's), run against the sandbox

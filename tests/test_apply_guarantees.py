@@ -185,3 +185,46 @@ def test_objects_without_meshops_labels_are_never_pruned(cluster, mesh_sandbox):
     names = {i["metadata"]["name"] for i in mesh_sandbox.custom_objects().list_namespaced_custom_object(
         "networking.istio.io", "v1", "mesh", "virtualservices")["items"]}
     assert names == {"theirs"}
+
+
+def _managers(mesh_sandbox, name: str) -> list[tuple[str, str]]:
+    live = mesh_sandbox.custom_objects().get_namespaced_custom_object("networking.istio.io", "v1", "mesh", "virtualservices", name)
+    return sorted((entry["manager"], entry["operation"]) for entry in live["metadata"].get("managedFields") or [])
+
+
+def test_a_create_is_one_write(cluster, mesh_sandbox):
+    objects = [NAMESPACE] + [o for i in range(20) for o in (_dr(f"svc-{i:02d}", ["v1"]), _vs(f"svc-{i:02d}", ["v1"]))]
+    result = _apply(cluster, objects)
+    assert result.ok and result.writes == 41
+    assert [e.verb for e in mesh_sandbox.writes()] == ["create"] * 41
+    assert _managers(mesh_sandbox, "svc-00") == [("meshops", "Update")]
+
+
+def test_the_first_update_takes_the_create_time_fields_into_meshops_apply_entry_once(cluster, mesh_sandbox):
+    assert _apply(cluster, [NAMESPACE, _vs("reviews", ["v1"])]).ok
+    mesh_sandbox.server.log.clear()
+    assert _apply(cluster, [NAMESPACE, _vs("reviews", ["v1", "v2"])]).ok
+    assert [(e.verb, e.resource) for e in mesh_sandbox.writes()] == [("patch", "virtualservices")] * 2  # upgrade + apply
+    assert _managers(mesh_sandbox, "reviews") == [("meshops", "Apply")]
+    mesh_sandbox.server.log.clear()
+    assert _apply(cluster, [NAMESPACE, _vs("reviews", ["v2"])]).ok
+    assert [(e.verb, e.resource) for e in mesh_sandbox.writes()] == [("patch", "virtualservices")]
+
+
+def test_an_object_someone_else_creates_after_the_plan_is_never_touched(cluster, mesh_sandbox):
+    assert _apply(cluster, [NAMESPACE]).ok
+    desired = [_manifest(NAMESPACE), _manifest(_vs("reviews", ["v1"]))]
+    discovery = Discovery(cluster)
+    plan = make_plan(desired, read_live(cluster, discovery, desired=desired, environment="test", scope=SCOPE).objects,
+                     owner=OWNER, scope=SCOPE, revision="r1")
+    theirs = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "reviews", "namespace": "mesh"},
+              "spec": {"hosts": ["reviews"], "http": [{"route": [{"destination": {"host": "reviews", "subset": "v9"}}]}]}}
+    mesh_sandbox.custom_objects().create_namespaced_custom_object("networking.istio.io", "v1", "mesh", "virtualservices", theirs)
+    before = mesh_sandbox.custom_objects().get_namespaced_custom_object("networking.istio.io", "v1", "mesh", "virtualservices", "reviews")
+    mesh_sandbox.server.log.clear()
+    result = Applier(cluster, discovery, owner=OWNER, revision="r1").run(plan)
+    [outcome] = [r for r in result.results if r.key.kind == "VirtualService"]
+    assert outcome.outcome is Outcome.CONFLICT
+    assert [(e.verb, e.status) for e in mesh_sandbox.writes()] == [("create", 409)]
+    after = mesh_sandbox.custom_objects().get_namespaced_custom_object("networking.istio.io", "v1", "mesh", "virtualservices", "reviews")
+    assert after == before

@@ -9,6 +9,7 @@ from kubernetes.client.exceptions import ApiException
 
 from helpers import REPO_ROOT, run_meshops
 from meshops.schema import structural
+from meshops.schema.compiled import COMPILE_AFTER_USES
 from meshops.validate.schema_checks import check_schemas
 from meshops.validate.schemas import SchemaSet
 from test_validate_schema_checks import manifest, set_path
@@ -62,7 +63,7 @@ def test_defaults_filled_for_checking_are_not_written_into_the_object():
 
 
 def test_more_routes_than_the_fast_path_threshold_are_all_checked():
-    count = structural.FAST_AFTER_USES + 20
+    count = COMPILE_AFTER_USES + 20
     items = [manifest(ROUTE, lambda o, i=i: o["metadata"].update(name=f"route-{i}")) for i in range(count)]
     items.append(manifest(ROUTE, lambda o: set_path(o, "spec.rules[0].matches[0].headers[0].name", "x canary")))
     assert [(f.object.name, f.code) for f in check_schemas(items, SHIPPED)] == [("reviews", "MSH109")]

@@ -5,10 +5,9 @@ of the wrong type; validate must still return findings (no exception), with a li
 """
 from __future__ import annotations
 
-import copy
-
 import pytest
 
+from helpers import replaced
 from meshops.source.envconfig import EnvConfig
 from meshops.model.manifest import FileSource, Manifest
 from meshops.model.readscope import LiveScope
@@ -214,15 +213,6 @@ def field_paths(node, prefix=()):
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from field_paths(value, prefix + (index,))
-
-
-def replaced(obj: dict, path: tuple, value) -> dict:
-    result = copy.deepcopy(obj)
-    target = result
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
-    return result
 
 
 def production() -> EnvConfig:

@@ -66,3 +66,17 @@ def test_github_annotations_escape_data_and_point_at_a_real_file_line():
 def test_no_findings_says_so():
     assert format_text([]).strip() == "no findings"
     assert format_github([]).strip() == "no findings"
+
+
+def test_plain_text_is_the_coloured_text_without_its_colour_codes():
+    import re
+
+    tricky = findings() + [
+        Finding(code="MSH105", severity=Severity.INFO, message="tab\there, bell\x07 and CR\r gone, unicode é 你好 [bold]x[/]",
+                object=None, path=(), locations=[Location("a\tb.yaml", 3)]),
+        Finding(code="MSH105", severity=Severity.WARNING, message="two\n\tlines", object=REVIEWS, path=("spec",),
+                locations=[]),
+    ]
+    coloured = format_text(tricky, color=True, base="config")
+    assert "\x1b[" in coloured
+    assert format_text(tricky, base="config") == re.sub(r"\x1b\[[0-9;]*m", "", coloured)

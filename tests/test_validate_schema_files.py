@@ -51,6 +51,21 @@ def test_a_broken_document_is_a_finding_at_its_line_and_its_neighbours_still_loa
     assert finding.location.file == str(path) and finding.location.line in (8, 9)
 
 
+@pytest.mark.parametrize("broken", [False, True], ids=["valid file: one stream", "a broken document: split"])
+def test_every_finding_of_a_long_file_points_at_its_line(tmp_path, broken):
+    documents = [VS.format(name=f"vs-{index}") + f"  bogus{index}: 1\n" for index in range(300)]
+    if broken:
+        documents[150] = "kind: [unclosed\n"
+    path = tmp_path / "many.yaml"
+    path.write_text("---\n".join(documents))
+    manifests, problems = load_manifest_paths([str(path)])
+    lines = path.read_text().splitlines()
+    expected = [(f"vs-{index}", lines.index(f"  bogus{index}: 1") + 1) for index in range(300) if not (broken and index == 150)]
+    found = [(f.object.name, f.location.line) for f in check_schemas(manifests, SchemaSet.shipped())]
+    assert sorted(found) == sorted(expected)
+    assert [(f.code, f.location.line) for f in problems] == ([("MSH100", lines.index("kind: [unclosed") + 2)] if broken else [])
+
+
 def test_duplicate_keys_are_msh101_not_silently_the_last_value(tmp_path):
     path = tmp_path / "dup.yaml"
     path.write_text(VS.format(name="one") + "  hosts: [ratings]\n")

@@ -67,3 +67,21 @@ def test_alias_bombs_are_refused():
 
 def test_timestamps_stay_text_as_kubernetes_reads_them():
     assert load_documents("date: 2024-01-01\n", filename="x")[0].data == {"date": "2024-01-01"}
+
+
+# Plain scalars whose type YAML 1.1 infers, each also written quoted (then always a string).
+_IMPLICIT = {"yes": True, "no": False, "on": True, "Off": False, "true": True, "1": 1, "0x1f": 31, "1_000": 1000,
+             "1.5": 1.5, "1.5e+3": 1500.0, "1e3": "1e3", "null": None, "~": None, "2024-01-01": "2024-01-01", "text": "text"}
+
+
+@pytest.mark.parametrize("quoted_first", [True, False])
+def test_a_quoted_scalar_stays_a_string_where_the_same_plain_text_is_typed(quoted_first):
+    def document(quoted: bool) -> str:
+        return "".join(f"{'q' if quoted else 'p'}{index}: {repr(text) if quoted else text}\n"
+                       for index, text in enumerate(_IMPLICIT))
+
+    texts = [document(quoted_first), document(not quoted_first)] * 2  # in both orders, and again once seen
+    loaded = [entry.data for entry in load_documents("---\n".join(texts), filename="tags.yaml")]
+    plain = {f"p{index}": value for index, value in enumerate(_IMPLICIT.values())}
+    quoted = {f"q{index}": text for index, text in enumerate(_IMPLICIT)}
+    assert loaded == ([quoted, plain, quoted, plain] if quoted_first else [plain, quoted, plain, quoted])

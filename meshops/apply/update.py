@@ -1,5 +1,10 @@
 """Apply verb: update — server-side apply guarded by the live resourceVersion.
 
+An object meshops created by POST and has not applied since carries meshops's fields in an
+`Update` managedFields entry; that entry is first turned into meshops's `Apply` entry (one JSON
+patch guarded by the resourceVersion, as kubectl upgrades client-side-applied objects), because a
+server-side apply never removes fields an `Update` entry still owns.
+
 A stale resourceVersion (someone wrote between plan and write) is a race: the applier re-reads,
 re-plans and writes again, so their change is kept. A field another field manager owns and git
 wants different is a conflict, reported and left as is, unless `force_conflicts` (or the other
@@ -17,6 +22,7 @@ from ..cluster.discovery import Resource
 from ..diff.adoption import managed_fields_after_takeover
 from ..diff.plan import Change
 from ..model.identity import FIELD_MANAGER
+from ..model.manifest import ObjectKey
 from .context import ApplyContext, Done, Raced, failed
 from .order import Write
 from .result import Outcome
@@ -37,6 +43,9 @@ def update(context: ApplyContext, write: Write, resource: Resource) -> Done | Ra
 def _apply(context: ApplyContext, write: Write, resource: Resource, live: dict, *, force: bool = False) -> Done | Raced:
     """The server-side apply itself, guarded by `live`'s resourceVersion."""
     change = write.change
+    live = change.live
+    if not context.dry_run and not force:
+        live = _own_as_apply(context, resource, change.key, live) or live
     body = context.stamped(write.body)
     body.setdefault("metadata", {})["resourceVersion"] = (live.get("metadata") or {}).get("resourceVersion")
     try:
@@ -89,3 +98,33 @@ def _conflicting_manager(cause: dict) -> str:
     start = message.find('"')
     end = message.find('"', start + 1)
     return message[start + 1:end] if 0 <= start < end else ""
+
+
+def _created_not_applied(entry: dict) -> bool:
+    return entry.get("manager") == FIELD_MANAGER and entry.get("operation") == "Update" and not entry.get("subresource")
+
+
+def _own_as_apply(context: ApplyContext, resource: Resource, key: ObjectKey, live: dict) -> dict | None:
+    """The object after turning meshops's create-time `Update` entry into its `Apply` entry, or None
+    when there is nothing to turn (meshops applied it before) or the upgrade did not happen.
+
+    Only an object meshops never applied is upgraded, so rollout decisions (later `Update` writes)
+    keep their own entry. The `test` op makes the upgrade fail if anyone wrote since the read; the
+    apply that follows then meets the same stale resourceVersion (409) and the applier re-plans.
+    """
+    metadata = live.get("metadata") or {}
+    entries = metadata.get("managedFields") or []
+    if any(entry.get("manager") == FIELD_MANAGER and entry.get("operation") == "Apply" for entry in entries):
+        return None
+    if not any(_created_not_applied(entry) for entry in entries):
+        return None
+    converted = [{**entry, "operation": "Apply"} if _created_not_applied(entry) else entry for entry in entries]
+    patch = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": metadata.get("resourceVersion")},
+        {"op": "replace", "path": "/metadata/managedFields", "value": converted},
+    ]
+    try:
+        return context.api.request("PATCH", resource.item_path(key.namespace, key.name),
+                                   body=patch, content_type=JSON_PATCH, query=context.query())
+    except ApiError:
+        return None  # written in between (or refused): the guarded apply below decides

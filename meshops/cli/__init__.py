@@ -1,41 +1,86 @@
 """The `meshops` command line: it only wires stages together and prints their results.
 
-Each command group lives in its own module under `meshops.cli` and is listed in `COMMANDS`; heavy
-imports (the kubernetes client, jinja2) happen inside the commands so `meshops --help` stays fast.
-Adding a command is writing its module and adding it to `COMMANDS`.
+Each command group lives in its own module under `meshops.cli` and is listed in `COMMANDS`; a
+command's module is imported only when that command runs (or `--help` lists them all), and heavy
+imports (the kubernetes client, jinja2) happen inside the commands, so `meshops --version` and a
+short `meshops diff` import only what they use. Adding a command is writing its module and adding
+a row to `COMMANDS`.
 Every `MeshopsError` becomes one line on stderr and the exit code from `meshops.model.errors.ExitCode`.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
+from collections.abc import MutableMapping
+from typing import Iterator
 
 import click
 
 from .. import __version__
 from ..model.errors import ExitCode, MeshopsError
-from .adopt import adopt
-from .apply import apply
-from .crds import crds
-from .demo import demo
-from .diff import diff
-from .imports import import_
-from .init import init
-from .reconcile import affected, reconcile
-from .render import envs, render
-from .rollout import rollout
-from .sandbox import sandbox
-from .serve import controller, dashboard, serve
-from .validate import validate
+
+# Every command and group: (name, module under meshops.cli, attribute), in the order they were added.
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("render", "render", "render"),
+    ("envs", "render", "envs"),
+    ("diff", "diff", "diff"),
+    ("apply", "apply", "apply"),
+    ("crds", "crds", "crds"),
+    ("validate", "validate", "validate"),
+    ("sandbox", "sandbox", "sandbox"),
+    ("demo", "demo", "demo"),
+    ("rollout", "rollout", "rollout"),
+    ("reconcile", "reconcile", "reconcile"),
+    ("affected", "reconcile", "affected"),
+    ("serve", "serve", "serve"),
+    ("controller", "serve", "controller"),
+    ("dashboard", "serve", "dashboard"),
+    ("init", "init", "init"),
+    ("import", "imports", "import_"),
+    ("adopt", "adopt", "adopt"),
+)
 
 # Internal failures (bugs) exit with EX_SOFTWARE from sysexits.h so they are never mistaken for
 # "differences found" or "invalid config".
 EXIT_INTERNAL = 70
 
 
+class LazyCommands(MutableMapping):
+    """The group's commands by name, each imported from its module the first time it is looked up."""
+
+    def __init__(self, table: tuple[tuple[str, str, str], ...]) -> None:
+        self.table = {name: (module, attribute) for name, module, attribute in table}
+        self.loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self.loaded:
+            module, attribute = self.table[name]  # KeyError: no such command
+            self.loaded[name] = getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+        return self.loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self.loaded[name] = command
+        self.table.setdefault(name, ("", ""))
+
+    def __delitem__(self, name: str) -> None:
+        self.loaded.pop(name, None)
+        del self.table[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+
 class MeshopsGroup(click.Group):
-    """A click group that turns MeshopsError into one line and an exit code."""
+    """A click group that turns MeshopsError into one line and an exit code; commands load lazily."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands(COMMANDS)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -72,13 +117,6 @@ def cli() -> None:
       meshops render --env prod             print the rendered manifests of prod
       meshops render --env dev --ref HEAD~1 render an earlier revision, straight from git
     """
-
-
-# Every command and group, in the order `meshops --help` lists them.
-COMMANDS = (init, import_, render, envs, diff, apply, adopt, crds, validate, sandbox, demo, rollout, reconcile, affected, serve,
-            controller, dashboard)
-for _command in COMMANDS:
-    cli.add_command(_command)
 
 
 def main() -> None:

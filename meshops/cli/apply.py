@@ -7,15 +7,8 @@ import sys
 import click
 
 from ..model.errors import ExitCode, UsageError
-from .common import (
-    operator_from,
-    operator_options,
-    output_option,
-    prune_options,
-    rollout_access_options,
-    source_options,
-    warn_skipped,
-)
+from .common import (cache_option, manifest_cache, operator_from, operator_options, output_option, prune_options,
+                     rollout_access_options, source_options, warn_skipped)
 
 
 @click.command()
@@ -32,9 +25,10 @@ from .common import (
 @rollout_access_options
 @click.option("--override-freeze", default=None, metavar="REASON", help="Apply even inside a freeze window of meshops.yaml (say why).")
 @output_option("text", "json", default="text")
+@cache_option
 def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, owner_id, dry_run, no_prune, prune_namespaces,
           max_prune_percent, adopt, allow_mass_prune, force_conflicts, yes, wait, timeout, access, override_freeze,
-          output) -> None:
+          output, no_cache) -> None:
     """Apply an environment: validate, plan, then write in dependency order.
 
     Only objects this repository owns for this environment (labels and the meshops.dev/owner
@@ -58,7 +52,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
     from ..apply.brakes import PruneBrake
     from ..pipeline.apply import ApplyOptions, apply_environment
     from ..pipeline.freeze import check_freeze
-    from ..pipeline.plan import render_environment
+    from ..pipeline.rendering import render_validated
     from ..pipeline.rollouts import check_rollout_settings
     from ..pipeline.targets import owner_of, target_of
     from .progress import ApplyProgress
@@ -66,7 +60,8 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
 
     seconds = parse_timeout(timeout)
     server_dry_run = dry_run == "server"
-    rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
+    cache = manifest_cache(no_cache)
+    rendered, offline = render_validated(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
     warn_skipped(rendered.skipped)
     if not server_dry_run:  # freeze windows stop writes (and so the rollouts they would start), not dry runs
         check_freeze(rendered.config, datetime.now(timezone.utc), override=override_freeze)
@@ -97,7 +92,7 @@ def apply(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces,
 
     with ApplyProgress(label=f"applying {environment}") as progress:
         applied = apply_environment(rendered, connection, options=options, review=review,
-                                    progress=progress if output == "text" else None)
+                                    progress=progress if output == "text" else None, offline=offline, cache=cache)
     result = applied.result
     if output == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))

@@ -146,6 +146,23 @@ def output_option(*choices: str, default: str) -> Callable[[F], F]:
     )
 
 
+def cache_option(function: F) -> F:
+    """--no-cache: render and validate from scratch, neither reading nor writing the manifest cache."""
+    return click.option(
+        "--no-cache", is_flag=True, envvar="MESHOPS_NO_CACHE",
+        help="Do not use the manifest cache (rendered and validated objects kept by the content of their inputs).",
+    )(function)
+
+
+def manifest_cache(no_cache: bool):
+    """The manifest cache a command uses, or None with --no-cache."""
+    if no_cache:
+        return None
+    from ..pipeline.manifest_cache import ManifestCache
+
+    return ManifestCache()
+
+
 def cluster_options(function: F) -> F:
     """--kubeconfig and --context: the operator's kubeconfig (never a file of the repo), its context."""
     function = click.option(

@@ -5,7 +5,8 @@ import sys
 
 import click
 
-from .common import operator_from, operator_options, output_option, prune_options, source_options, warn_skipped
+from .common import (cache_option, manifest_cache, operator_from, operator_options, output_option, prune_options,
+                     source_options, warn_skipped)
 from .console import is_terminal
 
 
@@ -15,8 +16,9 @@ from .console import is_terminal
 @prune_options()
 @output_option("text", "json", "markdown", default="text")
 @click.option("--show-unchanged", is_flag=True, help="Also list objects that would not change.")
+@cache_option
 def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, owner_id, prune_namespaces, max_prune_percent,
-         adopt, allow_mass_prune, output, show_unchanged) -> None:
+         adopt, allow_mass_prune, output, show_unchanged, no_cache) -> None:
     """Show what `meshops apply` would change: creates, updates, prunes, conflicts, and what it keeps.
 
     Take the same --adopt/--prune-namespaces/--allowed-namespaces as the apply you mean to run;
@@ -39,7 +41,7 @@ def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, 
 
     operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id)
     planned = plan_environment(repo=repo, ref=ref, environment=environment, sets=sets, operator=operator, adopt=adopt,
-                               prune_namespaces=prune_namespaces)
+                               prune_namespaces=prune_namespaces, cache=manifest_cache(no_cache))
     plan = planned.plan
     warn_skipped(planned.rendered.skipped)
     for namespace, keys in sorted(missing_namespaces(planned.rendered.manifests, planned.live).items()):

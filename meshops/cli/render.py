@@ -5,7 +5,7 @@ import json
 
 import click
 
-from .common import output_option, repo_option, ref_option, source_options, warn_skipped
+from .common import cache_option, manifest_cache, output_option, repo_option, ref_option, source_options, warn_skipped
 
 
 @click.command()
@@ -17,7 +17,9 @@ from .common import output_option, repo_option, ref_option, source_options, warn
     default=None,
     help="Write the manifests to this file (atomically: on error the file is left as it was).",
 )
-def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], output: str, output_file: str | None) -> None:
+@cache_option
+def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], output: str, output_file: str | None,
+           no_cache: bool) -> None:
     """Render an environment's templates with its values and print the manifests.
 
     \b
@@ -27,20 +29,21 @@ def render(environment: str, repo: str, ref: str | None, sets: tuple[str, ...], 
       meshops render --env dev --ref main~1 -o json
       meshops render --env prod --output-file rendered/prod.yaml
     """
-    from ..render import render as render_environment
-    from ..source.repo import open_source
+    from ..pipeline.rendering import render_cached, render_text
 
-    result = render_environment(open_source(repo, ref), environment, sets)
-    warn_skipped(result.skipped)
+    cache = manifest_cache(no_cache)
     if output == "json":
-        text = json.dumps([m.obj for m in result.manifests], indent=2, sort_keys=True) + "\n"
+        result = render_cached(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
+        manifests, skipped = result.manifests, result.skipped
+        text, count = json.dumps([m.obj for m in manifests], indent=2, sort_keys=True) + "\n", len(manifests)
     else:
-        text = result.to_yaml()
+        text, count, skipped = render_text(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
+    warn_skipped(skipped)
     if output_file:
         from ..yamlio.atomic_write import write_atomically
 
         write_atomically(output_file, text)
-        click.echo(f"wrote {len(result.manifests)} objects to {output_file}", err=True)
+        click.echo(f"wrote {count} objects to {output_file}", err=True)
     else:
         click.echo(text, nl=False)
 

@@ -1,7 +1,7 @@
 """HTTP to the API server: the official client's transport, our retry policy and error types.
 
-Requests go through `kubernetes.client.ApiClient` (its kubeconfig auth, TLS and connection pool);
-this module adds what meshops needs on top: bounded exponential backoff for transient failures
+Requests go through the official client's transport (`cluster.transport`: its `Configuration` for
+auth and TLS, its urllib3 pool); this module adds what meshops needs on top: bounded exponential backoff for transient failures
 (429 honouring Retry-After, 5xx, timeouts, dropped connections), `ApiError` carrying the server's
 `Status` (reason, code, causes) for everything else — `Forbidden` for 401/403, which is also a
 `ClusterError` — and a `ClusterError` (exit 3) when the server cannot be reached at all. urllib3's own retries are off so that every retry is ours and counted.
@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
+from .. import __version__
 from ..model.errors import ClusterError, ExitCode, MeshopsError
 
 # Statuses worth another try: throttling and server-side trouble. 409/422/404 are answers, not trouble.
@@ -26,6 +27,8 @@ JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
+# What API server audit logs (and the field manager of a write that names none) see.
+USER_AGENT = f"meshops/{__version__}"
 
 
 @dataclass(frozen=True)
@@ -142,23 +145,39 @@ class KubeApi:
 
     def __init__(
         self,
-        api_client: Any,
+        transport: Any,
         *,
         label: str,
         retry: RetryPolicy = RetryPolicy(),
         timeout: tuple[float, float] = (5.0, 30.0),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.client = api_client
+        self.transport = transport  # cluster.transport.Transport: the client's configuration and pool
         self.label = label  # "context prod (https://…)" for messages
         self.retry = retry
         self.timeout = timeout
         self.sleep = sleep
         self.stats = Stats()
+        self._api_client: Any = None
 
     @property
     def host(self) -> str:
-        return self.client.configuration.host
+        return self.transport.configuration.host
+
+    @property
+    def pool_manager(self) -> Any:
+        """The urllib3 pool every request of this client goes through."""
+        return self.transport.pool_manager
+
+    @property
+    def client(self) -> Any:
+        """A `kubernetes.client.ApiClient` on the same configuration, for the generated API classes
+        (imports the whole client package on first use; meshops's own requests never need it)."""
+        if self._api_client is None:
+            from kubernetes.client import ApiClient
+
+            self._api_client = ApiClient(self.transport.configuration)
+        return self._api_client
 
     def request(
         self,
@@ -172,12 +191,13 @@ class KubeApi:
     ) -> Any:
         """Send one request (retrying transient failures) and return the decoded JSON body."""
         params = {key: value for key, value in (query or {}).items() if value is not None}
-        headers = {"Accept": JSON}
+        headers = {"Accept": JSON, "User-Agent": USER_AGENT}
         if body is not None:
             headers["Content-Type"] = content_type
-        method, url, headers, _body, _ = self.client.param_serialize(
-            method=method, resource_path=path, header_params=headers, auth_settings=["BearerToken"]
-        )
+        authorization = self.transport.authorization()
+        if authorization:
+            headers["Authorization"] = authorization
+        url = self.host + path
         if params:
             url += "?" + urlencode(params, doseq=True)
         payload = json.dumps(body) if body is not None else None
@@ -188,7 +208,7 @@ class KubeApi:
             attempt += 1
             self.stats.sent(method, retry=attempt > 1)
             try:
-                response = self.client.rest_client.pool_manager.request(
+                response = self.pool_manager.request(
                     method, url, body=payload, headers=headers, timeout=http_timeout, preload_content=True, retries=False
                 )
             except (urllib3.exceptions.HTTPError, OSError) as error:

@@ -23,7 +23,7 @@ from ..metrics.source import MetricsSource
 from ..model.errors import MeshopsError
 from ..model.masking import mask_url
 from ..pipeline.operator import Operator
-from ..pipeline.plan import render_environment
+from ..pipeline.rendering import render_environment
 from ..pipeline.rollouts import metrics_source
 from ..pipeline.targets import target_of
 from ..reconcile.gitcache import GitCache

@@ -53,6 +53,30 @@ DROPPED_FIELDS: tuple[DroppedField, ...] = (
 )
 
 
+def _removal_tree(paths: tuple[tuple[str, ...], ...]) -> dict:
+    """Paths as a tree of keys (None marks a key to remove), so one walk removes them all."""
+    tree: dict = {}
+    for path in paths:
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = None
+    return tree
+
+
+_DROPPED_TREE = _removal_tree(tuple(dropped.path for dropped in DROPPED_FIELDS))
+
+
+def _remove_tree(node: dict, tree: dict) -> None:
+    for key, below in tree.items():
+        if key not in node:
+            continue
+        if below is None:
+            del node[key]
+        elif isinstance(node[key], dict):
+            _remove_tree(node[key], below)
+
+
 @dataclass(frozen=True)
 class ServerDefault:
     """A value the API server fills in for a kind when the manifest leaves it out."""
@@ -220,7 +244,8 @@ def _drop_emptied(live: Any, desired: Any) -> None:
 
 
 def owned_fields(live: dict, manager: str = FIELD_MANAGER) -> dict | None:
-    """The merged `fieldsV1` tree of every managedFields entry of `manager`, or None if it has none."""
+    """The merged `fieldsV1` tree of every managedFields entry of `manager`, or None if it has none
+    (the entry's own tree when there is one entry: callers only read it)."""
     entries = [
         entry.get("fieldsV1") or {}
         for entry in (live.get("metadata") or {}).get("managedFields") or []
@@ -228,6 +253,8 @@ def owned_fields(live: dict, manager: str = FIELD_MANAGER) -> dict | None:
     ]
     if not entries:
         return None
+    if len(entries) == 1:
+        return entries[0]
     merged: dict = {}
 
     def merge(into: dict, tree: dict) -> None:
@@ -251,18 +278,16 @@ def _merge_fields(into: dict, tree: dict) -> dict:
     return merged
 
 
-def _restrict(live: Any, desired: Any, owned: dict | None) -> Any:
-    """Live maps keep the keys git sets and the keys meshops owns; lists and scalars stay whole."""
+def _restrict(live: Any, desired: Any, owned: dict | None) -> None:
+    """Live maps keep the keys git sets and the keys meshops owns; lists and scalars stay whole (in place)."""
     if not isinstance(live, dict) or not isinstance(desired, dict):
-        return live
-    kept = {}
-    for key, value in live.items():
+        return
+    for key in list(live):
         owned_child = owned.get(f"f:{key}") if owned is not None else None
         if key in desired:
-            kept[key] = _restrict(value, desired[key], owned_child)
-        elif owned_child is not None:
-            kept[key] = value  # meshops applied it once; git dropped it: a removal to show
-    return kept
+            _restrict(live[key], desired[key], owned_child)
+        elif owned_child is None:
+            del live[key]  # someone else's; if meshops applied it once and git dropped it, it stays: a removal to show
 
 
 # Never compared, often the biggest part of a live object: skipped when copying instead of removed after.
@@ -270,13 +295,36 @@ _NOT_COPIED = frozenset({"status"})
 _NOT_COPIED_METADATA = frozenset({"managedFields"})
 
 
-def _clone(obj: dict) -> dict:
-    """A deep copy of a JSON-like object without status and managedFields (json round trip: fast, in C)."""
+def _copy(node: Any) -> Any:
+    """A deep copy of JSON-like data: dicts and lists copied, scalars (immutable) shared.
+
+    Keys come out as JSON (and so the API server) has them: a YAML key `1:` or `true:` becomes the
+    string "1" or "true", so git's object and the live one compare equal.
+    """
+    kind = type(node)
+    if kind is dict:
+        return {key if type(key) is str else _json_key(key): _copy(value) if type(value) in _CONTAINERS else value
+                for key, value in node.items()}
+    if kind is list:
+        return [_copy(value) if type(value) in _CONTAINERS else value for value in node]
+    return node
+
+
+_CONTAINERS = (dict, list)
+
+
+def _json_key(key: Any) -> str:
+    """A non-string mapping key as the JSON encoder writes it."""
+    return json.dumps(key) if isinstance(key, (bool, int, float)) or key is None else str(key)
+
+
+def _private(obj: dict) -> dict:
+    """The one copy normalization works on in place, without status and managedFields (never compared)."""
     shallow = {key: value for key, value in obj.items() if key not in _NOT_COPIED}
     metadata = shallow.get("metadata")
     if isinstance(metadata, dict) and "managedFields" in metadata:
         shallow["metadata"] = {key: value for key, value in metadata.items() if key not in _NOT_COPIED_METADATA}
-    return json.loads(json.dumps(shallow))
+    return _copy(shallow)
 
 
 def _fold_string_data(obj: dict) -> None:
@@ -305,14 +353,13 @@ def normalize_pair(
 
     `takeover`: fields meshops is about to own too (adoption, `diff.adoption`), compared as its own.
     """
-    desired_copy = _clone(desired) if desired is not None else None
-    live_copy = _clone(live) if live is not None else None
+    desired_copy = _private(desired) if desired is not None else None
+    live_copy = _private(live) if live is not None else None
     for side in (desired_copy, live_copy):
         if side is None:
             continue
         _fold_string_data(side)
-        for dropped in DROPPED_FIELDS:
-            _remove_path(side, list(dropped.path))
+        _remove_tree(side, _DROPPED_TREE)
         for rule in ignore:
             if rule.applies_to(side):
                 for pointer in rule.pointers:
@@ -333,5 +380,5 @@ def normalize_pair(
             owned = owned_fields(live) if live else None
             if takeover:
                 owned = _merge_fields(owned or {}, takeover)
-            live_copy = _restrict(live_copy, desired_copy, owned)
+            _restrict(live_copy, desired_copy, owned)
     return desired_copy, live_copy

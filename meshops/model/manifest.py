@@ -7,7 +7,7 @@ with `-f`, the line in that file.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import kinds
@@ -63,14 +63,22 @@ class FileSource:
 
 @dataclass
 class Manifest:
-    """One desired object and where it came from."""
+    """One desired object and where it came from.
+
+    Its identity (`key`: group, kind, namespace, name) is read from `obj` once, when first asked
+    for: an object does not change its identity once it is a Manifest (render stamps the default
+    namespace before making one).
+    """
 
     obj: dict[str, Any]
     source: SourceMap
+    _key: ObjectKey | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def key(self) -> ObjectKey:
-        return key_of(self.obj)
+        if self._key is None:
+            self._key = key_of(self.obj)
+        return self._key
 
     @property
     def api_version(self) -> str:

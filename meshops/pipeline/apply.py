@@ -15,6 +15,8 @@ from ..apply.brakes import PruneBrake, check_prune_brake
 from ..apply.result import ApplyResult, Outcome
 from ..cluster.target import Connection
 from ..render import RenderResult
+from ..validate.findings import Finding
+from .manifest_cache import ManifestCache
 from .plan import Planned, plan_rendered, require_namespaces
 
 
@@ -48,9 +50,13 @@ def apply_environment(
     options: ApplyOptions = ApplyOptions(),
     review: Callable[[Planned], None] | None = None,
     progress: Progress | None = None,
+    offline: list[Finding] | None = None,
+    cache: ManifestCache | None = None,
 ) -> Applied:
-    """Plan `rendered` against `connection`, check the brakes, let `review` see (or refuse) it, then write it."""
-    planned = plan_rendered(rendered, connection, adopt=options.adopt, prune_namespaces=options.prune_namespaces)
+    """Plan `rendered` against `connection` (`offline`: its offline findings, when already known), check the
+    brakes, let `review` see (or refuse) it, then write it."""
+    planned = plan_rendered(rendered, connection, adopt=options.adopt, prune_namespaces=options.prune_namespaces,
+                            offline=offline, cache=cache)
     require_namespaces(planned)
     if options.prune:
         check_prune_brake(planned.plan, rendered=len(rendered.manifests), brake=options.brake)

@@ -7,7 +7,6 @@ same live objects (Services, subsets with their pods) the plan is made against.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..cluster.api import KubeApi, RetryPolicy
 from ..cluster.discovery import Discovery
@@ -18,66 +17,18 @@ from ..diff.plan import Plan, make_plan
 from ..model import kinds
 from ..model.errors import ClusterError, ConfigError
 from ..model.identity import Overlay, Owner
-from ..model.manifest import ObjectKey
 from ..model.readscope import OFFLINE, LiveScope
 from ..model.scope import ALLOW_LIST_ENV, ALLOW_LIST_FLAG, Scope
-from ..render import RenderResult, render
-from ..source.repo import open_source
-from ..validate.findings import Finding, Severity, has_errors
-from ..validate.schema_checks import CODE_UNKNOWN_KIND
+from ..render import RenderResult
+from ..validate.findings import Finding, has_errors
+from ..yamlio.gcpause import paused_gc
+from .manifest_cache import ManifestCache
 from .operator import Operator
+from .rendering import InvalidConfig, render_validated, unknown_kinds, validate_rendered  # the first half of every plan
 from .targets import owner_of, scope_of, target_of
 
 # Schema findings (MSH1xx) judge each object alone: a cluster's objects cannot change them.
 SCHEMA_CODE_PREFIX = "MSH1"
-
-
-class InvalidConfig(ConfigError):
-    """Validation found errors: nothing may be written."""
-
-    def __init__(self, findings: list[Finding]) -> None:
-        errors = [f for f in findings if f.severity is Severity.ERROR and not f.suppressed_by]
-        first = errors[0]
-        more = f" (and {len(errors) - 1} more errors)" if len(errors) > 1 else ""
-        super().__init__(
-            f"{first.code} {first.object}{first.json_path}: {first.message}{more}",
-            location=first.location,
-            hint="run `meshops validate` for every finding; nothing was written",
-        )
-        self.findings = findings
-
-
-def render_environment(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> RenderResult:
-    """Render an environment and check its rollout policy and `prometheus:` section (before any write)."""
-    from ..rollout.policy import check_policies
-    from .prometheus import check_repo_section
-
-    rendered = render(open_source(repo, ref), environment, sets)
-    check_policies(rendered.config)
-    check_repo_section(rendered.config)
-    return rendered
-
-
-def validate_rendered(rendered: RenderResult, *, cluster_schemas: Any = None) -> list[Finding]:
-    """Every finding for the rendered objects, offline (plus `cluster_schemas`, a SchemaSet of the
-    cluster's CRDs, when given); InvalidConfig on errors (before any cluster is touched)."""
-    from ..validate import validate
-    from ..validate.schemas.repo import schemas_for
-
-    schemas = schemas_for(rendered.tree, rendered.environment, cluster=cluster_schemas)
-    findings = validate(rendered.manifests, schemas=schemas, config=rendered.config)
-    if has_errors(findings):
-        raise InvalidConfig(findings)
-    return findings
-
-
-def _unknown_kinds(findings: list[Finding]) -> set[ObjectKey] | None:
-    """The objects whose only errors are "kind not known to these schemas" (MSH103), or None when
-    other errors exist too: those objects may be served by a CRD of the cluster meshops ships no schema for."""
-    errors = [f for f in findings if f.severity is Severity.ERROR and not f.suppressed_by]
-    if not errors or any(f.code != CODE_UNKNOWN_KIND or f.object is None for f in errors):
-        return None
-    return {f.object for f in errors}
 
 
 def validate_with_cluster_crds(rendered: RenderResult, connection: Connection) -> list[Finding]:
@@ -89,7 +40,7 @@ def validate_with_cluster_crds(rendered: RenderResult, connection: Connection) -
     try:
         return validate_rendered(rendered)
     except InvalidConfig as invalid:
-        unknown = _unknown_kinds(invalid.findings)
+        unknown = unknown_kinds(invalid.findings)
         if unknown is None:
             raise
         crds = []
@@ -116,12 +67,6 @@ def revalidate_with_live(rendered: RenderResult, offline: list[Finding], live: l
     if has_errors(with_live):
         raise InvalidConfig(with_live)
     return [finding for finding in offline if finding.code.startswith(SCHEMA_CODE_PREFIX)] + with_live
-
-
-def render_and_validate(*, repo: str, ref: str | None, environment: str, sets: tuple[str, ...] = ()) -> tuple[RenderResult, list[Finding]]:
-    """Render an environment and validate it offline; raise InvalidConfig on error findings."""
-    rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
-    return rendered, validate_rendered(rendered)
 
 
 @dataclass
@@ -172,23 +117,40 @@ def check_scope(rendered: RenderResult, scope: Scope, discovery: Discovery) -> N
             )
 
 
-def plan_rendered(rendered: RenderResult, connection: Connection, *, adopt: bool = False,
-                  prune_namespaces: bool = False) -> Planned:
+def plan_rendered(rendered: RenderResult, connection: Connection, *, adopt: bool = False, prune_namespaces: bool = False,
+                  offline: list[Finding] | None = None, cache: ManifestCache | None = None) -> Planned:
     """Check the scope, read the cluster once, validate against it, and plan; no write happens here.
-    With `adopt`, objects nobody claims are planned as updates that take them over (`diff.plan`)."""
+    With `adopt`, objects nobody claims are planned as updates that take them over (`diff.plan`).
+
+    `offline`: the findings of `validate_rendered` when the caller already has them (a manifest
+    cache hit); without them, validation runs here, after connecting, so a kind only the cluster's
+    CRDs know is checked against them (`validate_with_cluster_crds`). The checks with the live
+    objects run unless the `cache` kept their findings for this very render against these very
+    objects read within this very scope; findings that came from the cluster's CRDs are never kept.
+    """
     from ..rollout.overlay import make_overlay
 
     environment = rendered.environment
-    offline = validate_with_cluster_crds(rendered, connection)
+    keep = cache if offline is not None else None  # offline findings from the cluster's CRDs depend on the cluster
+    if offline is None:
+        offline = validate_with_cluster_crds(rendered, connection)
     owner = owner_of(connection.target, rendered)
     scope = scope_of(connection.target, rendered)
     check_scope(rendered, scope, connection.discovery)
-    live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment, scope=scope)
-    findings = revalidate_with_live(rendered, offline, live.lookup_objects(), live.read_scope)
-    overlay = make_overlay(rendered.config, revision=rendered.revision)
-    ignore = ignore_rules(rendered.config.section("ignore"))
-    plan = make_plan(rendered.manifests, live.objects, owner=owner, scope=scope, revision=rendered.revision,
-                     ignore=ignore, overlay=overlay, adopt=adopt, prune_namespaces=prune_namespaces)
+    # Live objects, their normalized copies and the plan are acyclic: the cyclic GC only walks them.
+    with paused_gc():
+        live = read_live(connection.api, connection.discovery, desired=rendered.manifests, environment=environment,
+                         scope=scope)
+        lookup = live.lookup_objects()
+        findings = keep.live_findings(rendered, lookup, live.read_scope) if keep is not None else None
+        if findings is None:
+            findings = revalidate_with_live(rendered, offline, lookup, live.read_scope)
+            if keep is not None:
+                keep.keep_live_findings(rendered, lookup, live.read_scope, findings)
+        overlay = make_overlay(rendered.config, revision=rendered.revision)
+        ignore = ignore_rules(rendered.config.section("ignore"))
+        plan = make_plan(rendered.manifests, live.objects, owner=owner, scope=scope, revision=rendered.revision,
+                         ignore=ignore, overlay=overlay, adopt=adopt, prune_namespaces=prune_namespaces)
     return Planned(rendered, findings, connection, live, plan, overlay, ignore, owner, scope)
 
 
@@ -202,11 +164,13 @@ def plan_environment(
     adopt: bool = False,
     prune_namespaces: bool = False,
     retry: RetryPolicy = RetryPolicy(),
+    cache: ManifestCache | None = None,
 ) -> Planned:
-    """Render, connect to the environment's cluster, and plan (`meshops diff`, `meshops adopt`)."""
-    rendered = render_environment(repo=repo, ref=ref, environment=environment, sets=sets)
+    """Render and validate (through the manifest `cache`, when given), connect to the environment's cluster,
+    and plan (`meshops diff`, `meshops adopt`)."""
+    rendered, offline = render_validated(repo=repo, ref=ref, environment=environment, sets=sets, cache=cache)
     connection = target_of(rendered.config, operator).connect(retry=retry)
-    return plan_rendered(rendered, connection, adopt=adopt, prune_namespaces=prune_namespaces)
+    return plan_rendered(rendered, connection, adopt=adopt, prune_namespaces=prune_namespaces, offline=offline, cache=cache)
 
 
 class MissingNamespace(ClusterError):

@@ -52,8 +52,9 @@ from .report import EnvReport, Outcome, ReconcileReport
 from .rollouts import finish_rollouts
 from ..pipeline.apply import ApplyOptions, apply_environment
 from ..pipeline.operator import Operator
-from ..pipeline.plan import MissingNamespace, OutOfScope, check_scope, render_environment, validate_rendered
+from ..pipeline.plan import MissingNamespace, OutOfScope, check_scope
 from ..pipeline.prometheus import PrometheusSettings
+from ..pipeline.rendering import render_environment, validate_rendered
 from ..pipeline.rollouts import check_rollout_settings
 from ..pipeline.targets import owner_of, repo_id_of, scope_of, target_of
 from ..render import RenderResult

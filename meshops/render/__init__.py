@@ -27,11 +27,10 @@ from ..model.identity import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VAL
 from ..model.manifest import Manifest, ObjectKey
 from ..source.repo import Source, Tree
 from ..source.values import Values, load_values
-from ..yamlio.documents import Document, YamlError, dump_all, load_documents
+from ..yamlio.documents import YamlError, dump_all, load_objects
 from .budget import BudgetExceeded, RenderBudget, default_budget
-from .jinja_env import make_environment, render_template
 from .plain import TEMPLATE_SUFFIXES, Skipped, environment_manifests_dir, read_plain, walk
-from .sourcemap import PackedTemplate, Provenance, RenderedSource, WiredSource, pack
+from .sourcemap import PackedTemplate, Provenance, WiredSource, pack
 from .tracking import OutputTracker, RenderedOutput, track
 from .worker import run_bounded
 
@@ -47,7 +46,7 @@ class RenderResult:
 
     environment: str
     config: EnvConfig
-    values: Values
+    values: Values | None  # None when the manifests came from the manifest cache (nothing was rendered)
     manifests: list[Manifest]
     revision: str | None
     tree: Tree | None = None  # what it was rendered from (validate reads the repo's crds/ from it)
@@ -76,9 +75,10 @@ def _load_sources(tree: Tree) -> tuple[dict[str, str], list[str]]:
     return sources, entry_points
 
 
-def _documents(output: RenderedOutput) -> list[Document]:
+def _documents(output: RenderedOutput) -> list[tuple[Any, int]]:
+    """Each document of the output: its data and its first line (line maps are made when asked: `sourcemap`)."""
     try:
-        return load_documents(output.text, filename=output.template)
+        return load_objects(output.text, filename=output.template)
     except YamlError as error:
         output_line = error.location.line if error.location else None
         where = output.template_location(output_line) if output_line else Location(output.template)
@@ -134,6 +134,8 @@ def render_tree(
 def _render_tree(
     tree: Tree, environment: str, sets: list[str] | tuple[str, ...], revision: str | None, budget: RenderBudget
 ) -> RenderResult:
+    from . import jinja_env  # Jinja2: only when templates run, and imported here, before the worker forks
+
     config = load_env_config(tree, environment)
     values = load_values(tree, environment, sets)
     sources, entry_points = _load_sources(tree)
@@ -142,13 +144,13 @@ def _render_tree(
         "environment": {"name": environment, "namespace": config.namespace, "production": config.production},
     }
     templates = TemplateRun(sources=sources, entry_points=entry_points, variables=variables, config=config,
-                            environment=environment, budget=budget)
+                            environment=environment, budget=budget, jinja=jinja_env)
     manifests: list[Manifest] = []
     seen: dict[ObjectKey, Location] = {}  # where each object came from (its template or manifest file)
     done = 0
     try:
         for _, objects, blob in run_bounded(templates.results, budget=budget):
-            provenance = Provenance(blob, values=variables["values"])
+            provenance = Provenance(blob)
             for index, (data, start_line) in enumerate(objects):
                 source = WiredSource(provenance, index=index, data=data, start_line=start_line)
                 manifest = Manifest(obj=data, source=source)
@@ -209,31 +211,32 @@ class TemplateRun:
     config: EnvConfig
     environment: str
     budget: RenderBudget
+    jinja: Any  # `render.jinja_env`, imported by the parent (a fork child imports nothing)
 
     def results(self) -> Iterator[PackedTemplate]:
         """Per template: its stamped objects and their provenance, packed (`sourcemap.pack`)."""
         tracker = OutputTracker(self.sources)
-        jinja_environment = make_environment(self.sources, tracker, budget=self.budget)
+        jinja_environment = self.jinja.make_environment(self.sources, tracker, budget=self.budget)
         for name in self.entry_points:
             try:
-                output = render_template(jinja_environment, tracker, self.sources, name, self.variables)
-                yield pack(output, [self._stamped(output, document) for document in _documents(output)])
+                output = self.jinja.render_template(jinja_environment, tracker, self.sources, name, self.variables)
+                yield pack(output, [self._stamped(output, data, start_line) for data, start_line in _documents(output)])
             except BudgetExceeded as error:
                 error.location = error.location or Location(name)
                 raise
             except MemoryError:
                 raise self.budget.outgrew("its rendered output", location=Location(name)) from None
 
-    def _stamped(self, output: RenderedOutput, document: Document) -> Document:
-        source = RenderedSource(output=output, document=document)
-        if not isinstance(document.data, dict):
+    def _stamped(self, output: RenderedOutput, data: Any, start_line: int) -> tuple[dict, int]:
+        where = output.template_location(start_line)
+        if not isinstance(data, dict):
             raise ConfigError(
                 "rendered document is not a mapping (an object)",
-                location=source.template,
+                location=where,
                 hint="each `---` document must be a Kubernetes object",
             )
-        _stamp(document.data, environment=self.environment, default_namespace=self.config.namespace, where=source.template)
-        return document
+        _stamp(data, environment=self.environment, default_namespace=self.config.namespace, where=where)
+        return data, start_line
 
 
 def render(

@@ -3,24 +3,27 @@
 A rendered object's `SourceMap` turns a JSON path into the places a person edits: the values
 lines that set it, then the template line that printed it (`RenderedSource`). Templates run in a
 worker process (`worker.py`), so per template the worker hands back its objects as plain data and
-one `marshal` blob with the rest: the output's line provenance (a printed value by its origin, a
-`to_yaml` text by the values path it pasted, found again in this process's tracked values) and
-each document's line map. Most renders never ask for a location (no finding), so the blob is only
-unpacked when the first `locate` does — the objects are all the caller pays for up front.
+one `marshal` blob with the rest, complete in itself: the rendered text, the template line behind
+every output line and the values lines behind every output line that printed values (worked out
+in the worker, where the tracked values are). Nothing in the blob refers to this process's
+values, so the manifest cache keeps blobs as they are and a hit rebuilds the same sources.
+
+Most renders never ask for a location (no finding), so the blob is unpacked only when the first
+`template` or `locate` does, and a document's line map (JSON path -> output line) is made only
+when `locate` is asked: by reading the template's rendered text again, within the same node
+budget the worker read it with.
 """
 from __future__ import annotations
 
 import marshal
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from ..model.errors import Location
-from ..yamlio.documents import Document, Path
-from .tracking import RenderedOutput, TrackedText
+from ..yamlio.documents import Document, Path, load_documents
+from .tracking import RenderedOutput
 
 # One template's results as the worker sends them: its name, (object, first line) per document, the blob.
 PackedTemplate = tuple[str, list[tuple[dict, int]], bytes]
-_TEXT, _ORIGIN = "t", "o"
 
 
 @dataclass
@@ -43,30 +46,65 @@ class RenderedSource:
         return self.output.template_location(self.document.start_line)
 
 
-def pack(output: RenderedOutput, documents: list[Document]) -> PackedTemplate:
-    """What the worker sends for one template (plain data only)."""
-    blob = marshal.dumps((_output_wire(output), [document.lines for document in documents]))
-    return output.template, [(document.data, document.start_line) for document in documents], blob
+@dataclass
+class LocatedOutput(RenderedOutput):
+    """A template output as the blob carries it: the template line behind every output line
+    (inherited `template_location`) and the values places behind the lines that printed values."""
+
+    values_at: dict[int, tuple[tuple[str, int | None], ...]] = field(default_factory=dict)
+
+    def values_locations(self, output_line: int) -> list[Location]:
+        return [Location(file, line) for file, line in self.values_at.get(output_line, ())]
+
+
+def pack(output: RenderedOutput, objects: list[tuple[dict, int]]) -> PackedTemplate:
+    """What the worker sends for one template: its objects with their first lines, and the blob."""
+    return output.template, objects, marshal.dumps((output.template, output.text, output.line_template, _values_at(output)))
+
+
+def _values_at(output: RenderedOutput) -> dict[int, tuple[tuple[str, int | None], ...]]:
+    """1-based output line -> (file, line) of the values printed on it, as `RenderedOutput.values_locations`
+    orders them (most lines print one tracked value: the short way)."""
+    values_at = {}
+    for index, printed_values in output.line_values.items():
+        if len(printed_values) == 1 and type(printed_values[0]) is not tuple:
+            origin = getattr(printed_values[0], "origin", None)
+            if origin is not None:
+                values_at[index + 1] = ((origin.file, origin.line),)
+            continue
+        located = tuple((location.file, location.line) for location in output.values_locations(index + 1))
+        if located:
+            values_at[index + 1] = located
+    return values_at
 
 
 class Provenance:
-    """One template's output provenance and line maps, unpacked the first time anyone asks."""
+    """One template's blob, unpacked the first time anyone asks; its line maps, the first time `locate` does."""
 
-    def __init__(self, blob: bytes, *, values: Any) -> None:
-        self._blob = blob
-        self._values = values  # this process's tracked values, where `to_yaml` paths point
-        self._unpacked: tuple[RenderedOutput, list[dict]] | None = None
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob  # kept: the manifest cache stores it as it is
+        self._output: LocatedOutput | None = None
+        self._line_maps: list[dict[Path, int]] | None = None
 
-    def unpack(self) -> tuple[RenderedOutput, list[dict]]:
-        if self._unpacked is None:
-            output_wire, lines = marshal.loads(self._blob)
-            self._unpacked = (_output_from_wire(output_wire, values=self._values), lines)
-            self._blob = b""
-        return self._unpacked
+    @property
+    def output(self) -> LocatedOutput:
+        if self._output is None:
+            template, text, line_template, values_at = marshal.loads(self.blob)
+            self._output = LocatedOutput(template=template, text=text, line_template=line_template, values_at=values_at)
+        return self._output
+
+    def line_map(self, index: int) -> dict[Path, int]:
+        """The line map of the template's `index`-th document (the worker read the same text the same way)."""
+        if self._line_maps is None:
+            output = self.output
+            self._line_maps = [document.lines for document in load_documents(output.text, filename=output.template)]
+        return self._line_maps[index]
 
 
 class WiredSource:
-    """SourceMap of an object the worker rendered: a `RenderedSource` once its provenance is unpacked."""
+    """SourceMap of an object the worker rendered (or the manifest cache kept): a `RenderedSource` once asked."""
+
+    __slots__ = ("provenance", "index", "data", "start_line")
 
     def __init__(self, provenance: Provenance, *, index: int, data: dict, start_line: int) -> None:
         self.provenance = provenance
@@ -74,68 +112,19 @@ class WiredSource:
         self.data = data
         self.start_line = start_line
 
-    def _source(self) -> RenderedSource:
-        output, lines = self.provenance.unpack()
-        return RenderedSource(output=output, document=Document(data=self.data, lines=lines[self.index], start_line=self.start_line))
+    @property
+    def output(self) -> LocatedOutput:
+        """The template output this object is part of (as `RenderedSource.output`)."""
+        return self.provenance.output
+
+    @property
+    def document(self) -> Document:
+        """The object's document with its line map (as `RenderedSource.document`)."""
+        return Document(data=self.data, lines=self.provenance.line_map(self.index), start_line=self.start_line)
 
     def locate(self, path: Path) -> list[Location]:
-        return self._source().locate(path)
+        return RenderedSource(output=self.output, document=self.document).locate(path)
 
     @property
     def template(self) -> Location:
-        return self._source().template
-
-
-def _output_wire(output: RenderedOutput) -> tuple:
-    """An output as plain data: printed values by origin, `to_yaml` texts by the values path they pasted."""
-    text_index: dict[int, int] = {}
-    texts: list[tuple] = []
-    lines: dict[int, list[tuple]] = {}
-    for line, printed_values in output.line_values.items():
-        entries = []
-        for printed in printed_values:
-            if isinstance(printed, tuple):
-                text, index = printed
-                if text.source_value is None:
-                    continue  # pasted from values nobody tracks: nothing to point at
-                key = text_index.get(id(text))
-                if key is None:
-                    key = text_index[id(text)] = len(texts)
-                    texts.append((tuple(text.source_value.values_path), text.line_paths))
-                entries.append((_TEXT, key, index))
-            else:
-                origin = getattr(printed, "origin", None)
-                if origin is not None:
-                    entries.append((_ORIGIN, str(origin.file), origin.line))
-        if entries:
-            lines[line] = entries
-    return output.template, output.text, output.line_template, lines, texts
-
-
-def _output_from_wire(wire: tuple, *, values: Any) -> RenderedOutput:
-    template, text, line_template, lines, texts = wire
-    pasted = [_pasted_text(values, path, line_paths) for path, line_paths in texts]
-    line_values = {
-        line: [(pasted[first], second) if tag == _TEXT else _Printed(Location(first, second)) for tag, first, second in entries]
-        for line, entries in lines.items()
-    }
-    return RenderedOutput(template=template, text=text, line_template=line_template, line_values=line_values)
-
-
-class _Printed:
-    """A value printed in the worker, as this process knows it: only where it was set."""
-
-    __slots__ = ("origin",)
-
-    def __init__(self, origin: Location) -> None:
-        self.origin = origin
-
-
-def _pasted_text(values: Any, path: Path, line_paths: list[Path] | None) -> TrackedText:
-    node = values
-    for part in path:
-        node = node[part]
-    text = TrackedText()
-    text.source_value = node
-    text.line_paths = line_paths  # marshal keeps tuples as tuples
-    return text
+        return self.output.template_location(self.start_line)

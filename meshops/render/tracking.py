@@ -70,22 +70,26 @@ _SCALARS = {str: TrackedStr, int: TrackedInt, float: TrackedFloat}
 def track(values: Values) -> TrackedDict:
     """A copy of the merged values where every node knows where it was set."""
 
-    def wrap(node: Any, path: Path) -> Any:
-        origin = values.origin(path)
+    origins = values.origins
+
+    # A path without an origin of its own has its parent's (as `Values.origin` probes): passed down.
+    def wrap(node: Any, path: Path, inherited: Location | None) -> Any:
+        origin = origins.get(path, inherited) if path else None
         if isinstance(node, dict):
-            wrapped: Any = TrackedDict((key, wrap(value, path + (key,))) for key, value in node.items())
+            wrapped: Any = TrackedDict({key: wrap(value, path + (key,), origin) for key, value in node.items()})
             wrapped.values_path = path
         elif isinstance(node, list):
-            wrapped = TrackedList(wrap(value, path + (index,)) for index, value in enumerate(node))
+            wrapped = TrackedList([wrap(value, path + (index,), origin) for index, value in enumerate(node)])
             wrapped.values_path = path
-        elif type(node) in _SCALARS:
-            wrapped = _SCALARS[type(node)](node)
-        else:  # bool and None cannot be subclassed; they print without provenance
-            return node
+        else:
+            scalar = _SCALARS.get(type(node))
+            if scalar is None:  # bool and None cannot be subclassed; they print without provenance
+                return node
+            wrapped = scalar(node)
         wrapped.origin = origin
         return wrapped
 
-    return wrap(values.data, ())
+    return wrap(values.data, (), None)
 
 
 def origins_of(value: Any) -> list[Location]:
@@ -152,6 +156,9 @@ class OutputTracker:
         self.line_starts: dict[str, list[int]] = {}
         self.debug: dict[int, tuple[str, TemplateDebugInfo]] = {}
         self.pending: list[Any] = []
+        # (id of the code, instruction in it, literal text or None) -> (template file, template line):
+        # loops print the same chunks from the same code again and again
+        self.placed: dict[tuple[int, int, str | None], tuple[str, int]] = {}
 
     def finalize(self, value: Any) -> Any:
         """Jinja's finalize hook: remember the value about to be printed."""
@@ -200,23 +207,43 @@ class OutputTracker:
             return approximate_line
         return bisect.bisect_right(starts, found)
 
+    def _place(self, generator: Any, chunk: str, is_expression: bool) -> tuple[str, int]:
+        """(template file, template line) where `chunk` was produced; memoized where the answer is a
+        function of the code position (and the literal text) alone."""
+        frame = generator.gi_frame
+        if generator.gi_yieldfrom is None:
+            code = frame.f_code
+            # the instruction, not the line: f_lineno walks the code's line table on every call, and a
+            # code object's own hash is slow; the environment keeps every compiled template alive
+            key = (id(code), frame.f_lasti, None if is_expression else chunk)
+            placed = self.placed.get(key)
+            if placed is not None:
+                return placed
+            described = self.debug.get(id(code)) or self._describe_code(frame)
+            if not described[2]:  # no `{% include %}` in this code: nothing deeper can be running
+                name, line = described[0], described[1].template_line(frame.f_lineno)
+                placed = (name, line if is_expression else self._literal_start_line(name, line, chunk))
+                self.placed[key] = placed
+                return placed
+        name, line = self._frame_template(generator)
+        return name, line if is_expression else self._literal_start_line(name, line, chunk)
+
     def run(self, template_file: str, generator: Iterator[str]) -> RenderedOutput:
         parts: list[str] = []
         line_template: list[tuple[str, int]] = []
         line_values: dict[int, list[Any]] = {}
         at_line_start = True
         pending = self.pending
+        place = self._place
         for chunk in generator:
             parts.append(chunk)
             if not chunk:
                 pending.clear()
                 continue
-            name, line = self._frame_template(generator)
             printed = pending[-1] if pending else None
             is_expression = bool(pending)
             pending.clear()
-            if not is_expression:
-                line = self._literal_start_line(name, line, chunk)
+            name, line = place(generator, chunk, is_expression)
             if "\n" not in chunk:  # the common case: part of one line
                 if at_line_start:
                     line_template.append((name, line))

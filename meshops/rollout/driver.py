@@ -67,7 +67,7 @@ def _analysis_key(state: RolloutState) -> tuple:
 
 def widen_connection_pool(store: RolloutStore, size: int) -> None:
     """Let `size` threads keep their API connections (urllib3 discards connections beyond the pool size)."""
-    manager = getattr(getattr(store.api.client, "rest_client", None), "pool_manager", None)
+    manager = getattr(store.api, "pool_manager", None)
     settings = getattr(manager, "connection_pool_kw", None)
     if settings is not None and settings.get("maxsize", 1) < size:
         settings["maxsize"] = size

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
 
 from ..model.suggest import did_you_mean
 from ..yamlio.documents import Path
+
+if TYPE_CHECKING:
+    import jsonschema  # imported where invalid data is explained: valid data never needs it
 
 _UNEXPECTED = re.compile(r"'([^']+)' (?:was|were) unexpected")
 
@@ -77,7 +79,9 @@ def _explain(error: jsonschema.ValidationError) -> list[SchemaProblem]:
         names = " or ".join(sorted({str(e.validator_value) for e in error.context}))
         return [SchemaProblem(path, f"{error.instance!r} is not a valid {names}", "", "format")]
     if error.validator in ("oneOf", "anyOf") and error.context:
-        best = jsonschema.exceptions.best_match(error.context)
+        from jsonschema.exceptions import best_match
+
+        best = best_match(error.context)
         return _problems_of(best)
     return [SchemaProblem(path, error.message)]
 
@@ -110,7 +114,9 @@ def check(data: Any, schema: dict) -> list[SchemaProblem]:
             return []
         except fastjsonschema.JsonSchemaValueException:
             pass
-    validator_class = jsonschema.validators.validator_for(schema)
+    from jsonschema.validators import validator_for
+
+    validator_class = validator_for(schema)
     return check_with(validator_class(schema), data)
 
 

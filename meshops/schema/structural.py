@@ -24,10 +24,9 @@ import copy
 from typing import Any
 
 import fastjsonschema
-import jsonschema
 
 from . import formats
-from .compiled import compile_validator
+from .compiled import FastValidators
 from .problems import SchemaProblem, check_with
 
 _DROP = {"description", "x-kubernetes-list-type", "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "x-kubernetes-validations", "example", "externalDocs"}
@@ -75,17 +74,28 @@ def to_json_schema(schema: dict[str, Any], *, narrowing: bool = False) -> dict[s
 _COMPILED: dict[int, tuple[dict[str, Any], Any]] = {}
 
 
-# The apiserver's format tests, for the formats that narrow values inside logic junctors.
-_FORMAT_CHECKER = jsonschema.FormatChecker(formats=())
-for _name, _test in formats.FORMATS.items():
-    _FORMAT_CHECKER.checks(_name)(lambda value, test=_test: not isinstance(value, str) or test(value))
+_FORMAT_CHECKER: list[Any] = []  # built on first use: jsonschema is imported only when an object is invalid
+
+
+def _format_checker() -> Any:
+    """The apiserver's format tests, for the formats that narrow values inside logic junctors."""
+    if not _FORMAT_CHECKER:
+        import jsonschema
+
+        checker = jsonschema.FormatChecker(formats=())
+        for name, test in formats.FORMATS.items():
+            checker.checks(name)(lambda value, test=test: not isinstance(value, str) or test(value))
+        _FORMAT_CHECKER.append(checker)
+    return _FORMAT_CHECKER[0]
 
 
 def validator(schema: dict[str, Any]):
     """A compiled, cached jsonschema validator for a structural schema."""
     entry = _COMPILED.get(id(schema))
     if entry is None or entry[0] is not schema:
-        entry = (schema, jsonschema.Draft4Validator(to_json_schema(schema), format_checker=_FORMAT_CHECKER))
+        import jsonschema  # only invalid objects need it (the compiled validator confirms valid ones)
+
+        entry = (schema, jsonschema.Draft4Validator(to_json_schema(schema), format_checker=_format_checker()))
         _COMPILED[id(schema)] = entry
     return entry[1]
 
@@ -125,28 +135,21 @@ def violations(obj: Any, schema: dict[str, Any], *, whole_object: bool = True) -
 
 _WRAPPED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
 
-# A compiled validator confirms a valid object ~40x faster than jsonschema; loading one (from the
-# on-disk cache in meshops.schema.compiled, or compiling it the first time) costs 10–300 ms, worth it
-# once a schema checks more than a few dozen objects in one run.
-FAST_AFTER_USES = 50
-_USES: dict[int, int] = {}
-_FAST: dict[int, tuple[dict[str, Any], Any]] = {}
+# Compiled validators by schema identity; the schema itself is kept so its id cannot be reused.
+_FAST = FastValidators()
 
 
 def _fast_check(schema: dict[str, Any]) -> Any:
-    """A compiled fastjsonschema validator once `schema` has been used often enough, else None."""
-    key = id(schema)
-    entry = _FAST.get(key)
-    if entry is not None and entry[0] is schema:
-        return entry[1]
-    uses = _USES.get(key, 0) + 1
-    _USES[key] = uses
-    if uses < FAST_AFTER_USES:
-        return None
-    json_schema = {"$schema": "http://json-schema.org/draft-04/schema#", **to_json_schema(schema)}
-    compiled = compile_validator(json_schema)
-    _FAST[key] = (schema, compiled)
-    return compiled
+    """A compiled fastjsonschema validator for `schema` when one is worth having (see FastValidators)."""
+    return _FAST.get(id(schema), lambda: _fast_schema(schema))
+
+
+_KEEP: dict[int, dict[str, Any]] = {}
+
+
+def _fast_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    _KEEP[id(schema)] = schema  # the key is its id: keep it alive so the id stays its own
+    return {"$schema": "http://json-schema.org/draft-04/schema#", **to_json_schema(schema)}
 
 
 def apply_defaults(obj: Any, schema: dict[str, Any]) -> Any:

@@ -19,6 +19,7 @@ from ..yamlio.documents import Document, load_one
 
 ENVIRONMENTS_DIR = "environments"
 TEMPLATES_DIR = "templates"
+CRDS_DIR = "crds"  # the clusters' Istio CRDs a repo keeps (`meshops crds pull`), for offline validation
 BASE_ENVIRONMENT = "base"
 CONFIG_FILE = "meshops.yaml"
 VALUES_FILE = "values.yaml"

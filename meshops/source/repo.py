@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..model.errors import ConfigError, Location, SourceError, UsageError
+from .worktree import work_tree_revision
 
 DIRTY_SUFFIX = "-dirty"
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
@@ -224,6 +225,8 @@ def check_revision(ref: str, *, option: str = "--ref") -> str:
 
 
 def _open_repo(repo_dir: Path):
+    if not (repo_dir / ".git").exists() and not (repo_dir / "HEAD").is_file():
+        return None  # neither a work tree nor a bare repository (what GitPython looks for): no import
     import git  # gitpython; imported here so commands that never touch git start faster
 
     try:
@@ -237,6 +240,11 @@ def open_source(repo_dir: str | os.PathLike, ref: str | None = None) -> Source:
     root = Path(repo_dir).resolve()
     if not root.is_dir():
         raise SourceError(f"config repository {root} does not exist", hint="pass --repo DIR")
+    if ref is None:
+        answered, revision, first = work_tree_revision(root, DIRTY_SUFFIX)
+        if answered:
+            return Source(tree=WorkTree(root), revision=revision, label=str(root),
+                          repo_id=first[:REPO_ID_LENGTH] if first else None)
     repo = _open_repo(root)
     if ref is None:
         revision = repo_id = None

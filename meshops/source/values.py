@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -37,17 +37,6 @@ class Layer:
         if self.document is None:
             return Location(self.label)
         return Location(self.label, self.document.line_of(path))
-
-    def has(self, path: Path) -> bool:
-        node: Any = self.data
-        for part in path:
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-                node = node[part]
-            else:
-                return False
-        return True
 
 
 @dataclass
@@ -76,19 +65,29 @@ def _merge(base: Any, override: Any) -> Any:
     return override
 
 
-def _record_origins(node: Any, path: Path, layers: list[Layer], origins: dict[Path, Location], owner: Layer | None) -> None:
-    """Give every merged node the last layer that set it (children of lists/scalars inherit)."""
-    if owner is None or isinstance(node, dict):
-        candidates = [layer for layer in layers if layer.has(path)]
-        owner = candidates[-1] if candidates else owner
-    if owner is not None and path:
-        origins[path] = owner.location(path)
+def _paths(node: Any, path: Path) -> Iterator[Path]:
+    """Every path in `node` (a layer without a line map: `--set`)."""
+    yield path
     if isinstance(node, dict):
         for key, value in node.items():
-            _record_origins(value, path + (key,), layers, origins, None)
+            yield from _paths(value, path + (key,))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            _record_origins(value, path + (index,), layers, origins, owner)
+            yield from _paths(value, path + (index,))
+
+
+def _record_origins(layers: list[Layer], origins: dict[Path, Location]) -> None:
+    """Give every path of the merged tree the last layer that has it, at that layer's line.
+
+    Maps merge key by key and a later list or scalar replaces an earlier one whole, so whichever
+    layer has a merged path last is the one that set it (a list's items included). A path an
+    earlier layer had and a later one replaced also gets an origin; nothing ever asks for it."""
+    for layer in layers:
+        if layer.document is None:
+            origins.update((path, Location(layer.label)) for path in _paths(layer.data, ()) if path)
+            continue
+        label = layer.label
+        origins.update((path, Location(label, line)) for path, line in layer.document.lines.items() if path)
 
 
 def parse_set(argument: str) -> Layer:
@@ -152,7 +151,7 @@ def load_values(tree: Tree, environment: str, sets: list[str] | tuple[str, ...] 
     for layer in layers:
         merged = _merge(merged, layer.data)
     origins: dict[Path, Location] = {}
-    _record_origins(merged, (), layers, origins, None)
+    _record_origins(layers, origins)
     values = Values(data=merged, origins=origins, files=[layer.label for layer in layers])
     schema = load_schema(tree)
     if schema is not None:

@@ -53,36 +53,66 @@ def summary_line(findings: list[Finding]) -> str:
     return line + (f" ({counts['suppressed']} suppressed)" if counts["suppressed"] else "")
 
 
-def format_text(findings: list[Finding], *, color: bool = False, base: str | None = None) -> str:
-    """Findings grouped by the file to edit, each with line, severity, code, object, path and message."""
-    from rich.console import Console
-    from rich.text import Text
+# A printed line: (text, style) segments; the style is a rich style name, used only on a terminal.
+Line = list[tuple[str, str]]
+# What rich drops from printed text (bell, backspace, vertical tab, form feed, carriage return), so
+# plain output is byte for byte what the coloured path prints without colour.
+_CONTROL_CODES = dict.fromkeys((7, 8, 11, 12, 13))
+# rich expands tabs to this width; plain output does the same.
+_TAB_SIZE = 8
 
-    buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, no_color=not color, color_system="standard" if color else None,
-                      width=10_000, highlight=False, soft_wrap=True)
+
+def _text_lines(findings: list[Finding], base: str | None) -> list[Line]:
+    """Findings grouped by the file to edit, each with line, severity, code, object, path and message."""
     groups: dict[str, list[Finding]] = {}
     for finding in findings:
         file = _path(finding.location, base) if finding.location else NO_FILE
         groups.setdefault(file, []).append(finding)
+    lines: list[Line] = []
     for file, group in groups.items():
-        console.print(Text(file, style="bold"))
+        lines.append([(file, "bold")])
         for finding in group:
             line = finding.location.line if finding.location and finding.location.line else ""
             dim = bool(finding.suppressed_by)
-            head = Text(f"  {str(line):>5}  ")
-            head.append(f"{finding.severity.value:<7}", style="dim" if dim else _STYLE[finding.severity])
-            head.append(f"  {finding.code}  ", style="dim" if dim else "bold")
-            head.append(f"{finding.object or ''} {finding.json_path}".strip(), style="dim" if dim else "")
-            console.print(head)
-            body = Text(f"{'':9}{finding.message}", style="dim" if dim else "")
-            console.print(body)
+            lines.append([
+                (f"  {str(line):>5}  ", ""),
+                (f"{finding.severity.value:<7}", "dim" if dim else _STYLE[finding.severity]),
+                (f"  {finding.code}  ", "dim" if dim else "bold"),
+                (f"{finding.object or ''} {finding.json_path}".strip(), "dim" if dim else ""),
+            ])
+            lines.append([(f"{'':9}{finding.message}", "dim" if dim else "")])
             if finding.suppressed_by:
-                console.print(Text(f"{'':9}suppressed: {finding.suppressed_by}", style="dim italic"))
+                lines.append([(f"{'':9}suppressed: {finding.suppressed_by}", "dim italic")])
             for other in finding.locations[1:]:
-                console.print(Text(f"{'':9}also: {_path(other, base)}:{other.line or ''}".rstrip(":"), style="dim"))
-        console.print()
-    console.print(Text(summary_line(findings), style="bold"))
+                lines.append([(f"{'':9}also: {_path(other, base)}:{other.line or ''}".rstrip(":"), "dim")])
+        lines.append([])
+    lines.append([(summary_line(findings), "bold")])
+    return lines
+
+
+def format_text(findings: list[Finding], *, color: bool = False, base: str | None = None) -> str:
+    """Findings as text: plain strings joined once, or through rich with colours for a terminal."""
+    lines = _text_lines(findings, base)
+    if color:
+        return _coloured(lines)
+    text = "\n".join("".join(segment for segment, _ in line) for line in lines) + "\n"
+    if "\t" in text:
+        text = "\n".join(part.expandtabs(_TAB_SIZE) for part in text.split("\n"))
+    return text.translate(_CONTROL_CODES)
+
+
+def _coloured(lines: list[Line]) -> str:
+    from rich.console import Console
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, color_system="standard", width=10_000, highlight=False,
+                      soft_wrap=True)
+    for line in lines:
+        text = Text()
+        for segment, style in line:
+            text.append(segment, style=style or None)
+        console.print(text)
     return buffer.getvalue()
 
 

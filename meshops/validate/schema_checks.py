@@ -30,6 +30,7 @@ from ..model.manifest import Manifest, ObjectKey
 from ..schema.problems import SchemaProblem
 from ..model.suggest import closest
 from ..yamlio.documents import Path
+from .environment import KUBERNETES_VERSION_ENV
 from .findings import Finding, Rule, Severity
 from .schemas import SchemaSet, cel_rules as checks
 from .schemas.core import core_schemas
@@ -102,7 +103,6 @@ MISPLACED_FIELD_HINTS = {
 }
 
 # Kubernetes' own API groups: no dot ("", apps, batch, policy …) or a *.k8s.io group.
-KUBERNETES_VERSION_ENV = "MESHOPS_KUBERNETES_VERSION"
 
 
 def is_kubernetes_group(group: str) -> bool:
@@ -168,11 +168,11 @@ class _Checker:
             guess = closest(kind, known)
             fix = f"did you mean {guess!r}?" if guess else f"kinds of {group}: {', '.join(known)}"
             return [self._finding(manifest, CODE_UNKNOWN_KIND, ("kind",), f"{group} has no kind {kind!r}; {fix}")]
-        if is_kubernetes_group(group):
-            validator = self.core.validator(manifest.api_version, kind)
-            if validator is not None:
-                return [self._from_problem(manifest, problem, None)
-                        for problem in openapi.check_with(validator, manifest.obj)]
+        if is_kubernetes_group(group) and self.core.has_schema(manifest.api_version, kind):
+            if _confirmed(self.core.fast_validator(manifest.api_version, kind), manifest.obj):
+                return []
+            return [self._from_problem(manifest, problem, None)
+                    for problem in openapi.check_with(self.core.validator(manifest.api_version, kind), manifest.obj)]
         return [self._finding(manifest, CODE_UNKNOWN_CUSTOM_KIND, ("kind",),
                               f"no schema for {manifest.api_version} {kind}, so it was not checked; "
                               "pass its CRD with --crds to check it")]
@@ -222,6 +222,17 @@ class _Checker:
     @staticmethod
     def _finding(manifest: Manifest, code: str, path: Path, message: str) -> Finding:
         return make_finding(code, message, obj=manifest.key, locations=manifest.locate(path), path=path)
+
+
+def _confirmed(fast: Any, obj: Any) -> bool:
+    """Whether a compiled validator (None: there is none) accepts `obj`."""
+    if fast is None:
+        return False
+    try:
+        fast(obj)
+        return True
+    except Exception:  # noqa: BLE001 - fastjsonschema's JsonSchemaValueException, or any failure: let jsonschema decide
+        return False
 
 
 def _unknown_field_message(problem: SchemaProblem, context) -> str:

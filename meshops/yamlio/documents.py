@@ -8,6 +8,7 @@ keys, block style), so the same data always gives the same bytes.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -64,21 +65,18 @@ _SCALAR_CONSTRUCTORS = {
 }
 
 
+# The tag of a node depends on its kind, its text and whether it was plain only (a loader without
+# path resolvers, as ours); keys and values repeat a lot. lru_cache is C code: libyaml's composer
+# calls it for every node without running a line of Python when the answer is known.
+_RESOLVE = functools.lru_cache(maxsize=1 << 16)(yaml.resolver.Resolver().resolve)
+
+
 class _Loader(yaml.CSafeLoader):
-    """libyaml's loader with the implicit-tag resolver memoized: keys and values repeat a lot."""
+    """libyaml's loader with the tag resolver memoized (`_RESOLVE`)."""
 
-    _resolved: dict = {}
-
-    def resolve(self, kind, value, implicit):
-        if kind is ScalarNode and implicit[0]:
-            key = (value, implicit[1])
-            tag = self._resolved.get(key)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(self._resolved) < 100_000:
-                    self._resolved[key] = tag
-            return tag
-        return super().resolve(kind, value, implicit)
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.resolve = _RESOLVE  # an instance attribute: what the composer looks up first
 
 
 class NodeBudget:
@@ -87,6 +85,10 @@ class NodeBudget:
     def __init__(self, limit: int = MAX_NODES) -> None:
         self.limit = limit
         self.left = limit
+
+
+class _Retry(Exception):
+    """The fast build met something whose error message needs the line map: build again with it."""
 
 
 class _Builder:
@@ -122,6 +124,56 @@ class _Builder:
         if isinstance(node, MappingNode):
             return self._mapping(node, path, lines)
         raise YamlError(f"unsupported YAML node {node.tag}", location=Location(self.filename, node.start_mark.line + 1))
+
+    def plain(self, node: Node) -> Any:
+        """`build` without a line map (and without paths): the same data, the same budget, faster.
+
+        Raises `_Retry` where `build` would raise an error that names another line (a duplicate
+        key), so the caller can build again with lines for the exact message."""
+        self.budget.left -= 1
+        if self.budget.left < 0:
+            self.build(node, (), {})  # raises the budget error, at this node's line
+        kind = type(node)
+        if kind is ScalarNode:
+            tag = node.tag
+            if tag == _STR_TAG or tag in _TEXT_TAGS:
+                return node.value
+            construct = _SCALAR_CONSTRUCTORS.get(tag)
+            return construct(self.scalars, node) if construct is not None else self.scalars.construct_object(node, deep=True)
+        if kind is SequenceNode:
+            return [self.plain(child) for child in node.value]
+        if kind is not MappingNode:
+            raise _Retry
+        result: dict = {}
+        merged: dict = {}
+        for key_node, value_node in node.value:
+            tag = key_node.tag
+            if tag == _STR_TAG and type(key_node) is ScalarNode:  # nearly every key: inlined
+                self.budget.left -= 1
+                key = key_node.value
+            elif tag == _MERGE_TAG:
+                for source in (value_node.value if isinstance(value_node, SequenceNode) else [value_node]):
+                    built = self.plain(source)
+                    if isinstance(built, dict):
+                        merged.update(built)
+                continue
+            else:
+                key = self.plain(key_node)
+                if isinstance(key, (dict, list)):
+                    raise _Retry
+            if key in result:
+                raise _Retry
+            if type(value_node) is ScalarNode and value_node.tag == _STR_TAG:  # most values: inlined
+                self.budget.left -= 1
+                result[key] = value_node.value
+            else:
+                result[key] = self.plain(value_node)
+        if self.budget.left < 0:
+            raise _Retry
+        if merged:
+            for key, value in merged.items():
+                result.setdefault(key, value)
+        return result
 
     def _mapping(self, node: MappingNode, path: Path, lines: dict[Path, int]) -> dict:
         result: dict = {}
@@ -208,6 +260,28 @@ def _load(text: str, filename: str, line_offset: int, builder: "_Builder", docum
             lines = {path: line + line_offset for path, line in lines.items()}
         documents.append(Document(data=data, lines=lines, start_line=lines[()]))
     return documents
+
+
+def load_objects(text: str, *, filename: str, budget: NodeBudget | None = None) -> list[tuple[Any, int]]:
+    """The data and first line of every document in `text`, without line maps (what rendering keeps;
+    `load_documents` of the same text gives the same documents with their maps). Errors are exactly
+    those `load_documents` raises."""
+    if "\x00" in text:
+        return [(document.data, document.start_line) for document in load_documents(text, filename=filename, budget=budget)]
+    budget = budget or NodeBudget()
+    left = budget.left
+    builder = _Builder(filename, budget)
+    objects: list[tuple[Any, int]] = []
+    try:
+        with paused_gc():
+            for node in yaml.compose_all(text, Loader=_Loader):
+                data = builder.plain(node) if node is not None else None
+                if data is not None:  # empty and `null` documents skipped, as `load_documents` skips them
+                    objects.append((data, node.start_mark.line + 1))
+        return objects
+    except (_Retry, YamlError, yaml.YAMLError):
+        budget.left = left  # build again from the start, with lines: its error is the one to raise
+        return [(document.data, document.start_line) for document in load_documents(text, filename=filename, budget=budget)]
 
 
 def load_one(text: str | bytes, *, filename: str) -> Document:

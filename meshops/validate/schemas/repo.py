@@ -11,12 +11,12 @@ from typing import Any, Iterable
 
 from ...model import kinds as kind_table
 from ...model.errors import ClusterError
+from ...source.envconfig import CRDS_DIR
 from ...source.repo import Tree
 from ...yamlio.documents import dump_all, load_documents
 from . import SchemaSet
 from .crd import crd_documents
 
-CRDS_DIR = "crds"
 SHARED_CRDS_FILE = f"{CRDS_DIR}/istio.yaml"
 # Groups whose CRDs `crds pull` keeps: everything Istio serves (networking, security, telemetry, extensions …)
 # and the Kubernetes Gateway API, which Istio implements (its version is the cluster's, like Istio's).
