@@ -8,10 +8,12 @@ and times `RolloutEngine.run` until every rollout is promoted. Healthy canaries,
 ratio shows what concurrency costs on top. Target: 20 take at most 1.3x as long as 1, with
 notifications on: every decision is posted (signed) to a local JSON webhook receiver, and each
 step checks that the canary Deployment has ready pods (the weight follower makes them ready).
-Run: `python benchmarks/rollout.py` (needs Debian's prometheus binary).
+Run: `python benchmarks/rollout.py` (needs Debian's prometheus binary); `--router httproute` runs the
+same rollouts on Gateway API HTTPRoutes (one Service per version, backendRefs weights) instead.
 """
 from __future__ import annotations
 
+import argparse
 import http.server
 import tempfile
 import threading
@@ -91,21 +93,34 @@ def virtual_service(name: str, state: RolloutState) -> dict:
     }
 
 
-def start_rollouts(store: RolloutStore, config: EnvConfig, names: list[str]) -> list[RolloutRef]:
+def http_route(name: str, state: RolloutState) -> dict:
+    """An HTTPRoute as apply writes it when a rollout starts: backend name-v1 at 100, name-v2 at 0."""
+    obj = virtual_service(name, state)
+    obj["apiVersion"], obj["kind"] = "gateway.networking.k8s.io/v1", "HTTPRoute"
+    obj["spec"] = {"parentRefs": [{"group": "", "kind": "Service", "name": name, "port": 9080}],
+                   "rules": [{"name": "default", "backendRefs": [{"name": f"{name}-v1", "port": 9080, "weight": 100},
+                                                                 {"name": f"{name}-v2", "port": 9080, "weight": 0}]}]}
+    return obj
+
+
+def start_rollouts(store: RolloutStore, config: EnvConfig, names: list[str], *, kind: str) -> list[RolloutRef]:
     now = time.time()
     policy = load_policy(config)
     for name in names:
-        state = RolloutState(phase=Phase.PROGRESSING, service=name, stable="v1", canary="v2", weights=policy.weights,
-                             current={"v1": 100, "v2": 0}, threshold=policy.threshold, started_at=now, last_step_at=now)
+        stable, canary = (f"{name}-v1", f"{name}-v2") if kind == "HTTPRoute" else ("v1", "v2")
+        state = RolloutState(phase=Phase.PROGRESSING, service=name, stable=stable, canary=canary, weights=policy.weights,
+                             current={stable: 100, canary: 0}, threshold=policy.threshold, started_at=now,
+                             last_step_at=now, split_by="service" if kind == "HTTPRoute" else "subset")
         state = state.decided(reason=Reason.STARTED, at=now, note="benchmark")
-        store.api.request("POST", store.resource.collection_path(NAMESPACE), body=virtual_service(name, state))
-    return [RolloutRef(NAMESPACE, name) for name in names]
+        make = http_route if kind == "HTTPRoute" else virtual_service
+        store.api.request("POST", store.kinds[kind][0].collection_path(NAMESPACE), body=make(name, state))
+    return [RolloutRef(NAMESPACE, name, kind) for name in names]
 
 
 def measure(size: int, *, store: RolloutStore, config: EnvConfig, mesh: TrafficSimulator, prometheus: LocalPrometheus,
-            secrets: Path) -> dict:
+            secrets: Path, kind: str) -> dict:
     names = [f"n{size}-svc{index}" for index in range(size)]
-    refs = start_rollouts(store, config, names)
+    refs = start_rollouts(store, config, names, kind=kind)
     client = prometheus.client()
     notifier = Notifier(receivers(config), secrets=SecretsDir(secrets), environment=config.name)
     before = _Receiver.received
@@ -130,6 +145,10 @@ def measure(size: int, *, store: RolloutStore, config: EnvConfig, mesh: TrafficS
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--router", choices=("virtualservice", "httproute"), default="virtualservice",
+                        help="what the rollouts steer (default: VirtualService subsets)")
+    kind = {"virtualservice": "VirtualService", "httproute": "HTTPRoute"}[parser.parse_args().router]
     receiver = start_receiver()
     secrets = secrets_dir()
     server = SandboxServer().start()
@@ -147,14 +166,14 @@ def main() -> None:
         mesh.set_service("warmup", rps=RPS, weights={"v1": 100}, namespace=NAMESPACE)
         with LocalPrometheus(targets=[mesh.target]) as prometheus:
             prometheus.wait_for_series('sum(istio_requests_total{destination_workload="warmup-v1"})', timeout=60)
-            results = [measure(size, store=store, config=config, mesh=mesh, prometheus=prometheus, secrets=secrets)
-                       for size in SIZES]
+            results = [measure(size, store=store, config=config, mesh=mesh, prometheus=prometheus, secrets=secrets,
+                               kind=kind) for size in SIZES]
     finally:
         mesh.stop()
         server.stop()
         receiver.shutdown()
     policy = POLICY["rollout"]
-    print(f"policy: steps {policy['steps']}, interval {policy['interval']}, window {policy['window']}; "
+    print(f"router: {kind}; policy: steps {policy['steps']}, interval {policy['interval']}, window {policy['window']}; "
           f"healthy canaries at {RPS:g} requests/s per service; canary readiness checked before each step; "
           "every decision posted to a local signed JSON webhook")
     for result in results:

@@ -283,7 +283,8 @@ def scenario(mesh_sandbox, tmp_path, traffic, prometheus, request):
     made: list[Scenario] = []
 
     def make(services: dict[str, dict], *, policy: dict | None = None, prometheus_url: str | None = None, **options):
-        namespace = "ro-" + request.node.name.removeprefix("test_").replace("_", "-")[:40].rstrip("-")
+        name = request.node.name.removeprefix("test_").replace("_", "-").replace("[", "-").rstrip("]")
+        namespace = "ro-" + name[-40:].lstrip("-") if "[" in request.node.name else "ro-" + name[:40].rstrip("-")
         built = Scenario(mesh=mesh_sandbox, tmp_path=tmp_path, traffic=traffic, namespace=namespace, services=services,
                          policy=policy or fast_policy(), prometheus_url=prometheus_url or prometheus.url, **options)
         made.append(built)

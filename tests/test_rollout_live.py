@@ -20,15 +20,17 @@ from meshops.model.errors import ExitCode
 from meshops.sim.prometheus import LocalPrometheus
 from meshops.rollout.state import Phase
 from meshops.sim.traffic import fixed_latency
-from rollouts import ENV, TIMEOUT, fast_policy, write_values
+from rollouts import ENV, ROUTERS, TIMEOUT, fast_policy, write_values
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
-def test_a_healthy_canary_is_promoted_step_by_step_by_apply_wait(scenario):
-    mesh = scenario({"cart": {}})
+@pytest.mark.parametrize("router", ROUTERS)
+def test_a_healthy_canary_is_promoted_step_by_step_by_apply_wait(scenario, router):
+    mesh = scenario({"cart": {}}, router=router)
     write_values(mesh.cluster.repo, {"cart": "v2"})
     applied = mesh.cluster.apply("--wait", "--timeout", "60s", "--prometheus-url", mesh.prometheus_url)
-    assert "cart: Succeeded (v1 -> v2)" in applied.stdout
+    stable, canary = mesh.cluster.version("cart", "v1"), mesh.cluster.version("cart", "v2")
+    assert f"cart: Succeeded ({stable} -> {canary})" in applied.stdout
     state = mesh.cluster.state("cart")
     assert state.phase == Phase.SUCCEEDED, state.message
     assert mesh.cluster.weights("cart") == {"v2": 100}
@@ -42,8 +44,9 @@ def test_a_healthy_canary_is_promoted_step_by_step_by_apply_wait(scenario):
     assert mesh.cluster.cli("diff").returncode == 0  # the cluster now matches git
 
 
-def test_five_percent_errors_roll_back_after_threshold_failed_analyses(scenario):
-    mesh = scenario({"cart": {"settings": {"error_share": 0.05}}}, policy=fast_policy(threshold=2))
+@pytest.mark.parametrize("router", ROUTERS)
+def test_five_percent_errors_roll_back_after_threshold_failed_analyses(scenario, router):
+    mesh = scenario({"cart": {"settings": {"error_share": 0.05}}}, policy=fast_policy(threshold=2), router=router)
     mesh.roll_out()
     state = mesh.run()["cart"].state
     assert state.phase == Phase.FAILED
@@ -153,8 +156,9 @@ def test_past_the_progress_deadline_an_unreachable_prometheus_rolls_the_canary_b
     assert "Prometheus unreachable" in state.message
 
 
-def test_meshops_killed_mid_rollout_resumes_where_it_stopped(scenario):
-    mesh = scenario({"cart": {}}, policy=fast_policy(steps=[10, 20, 30, 40], interval="2s", window="2s"))
+@pytest.mark.parametrize("router", ROUTERS)
+def test_meshops_killed_mid_rollout_resumes_where_it_stopped(scenario, router):
+    mesh = scenario({"cart": {}}, policy=fast_policy(steps=[10, 20, 30, 40], interval="2s", window="2s"), router=router)
     mesh.roll_out()
     command = [sys.executable, "-m", "meshops", "rollout", "run", "--wait", "--env", ENV, "--repo", str(mesh.cluster.repo),
                "--kubeconfig", str(mesh.cluster.mesh.kubeconfig), "--context", "sandbox",

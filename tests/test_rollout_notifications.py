@@ -120,7 +120,9 @@ def test_decisions_a_killed_driver_wrote_but_could_not_post_are_posted_on_resume
             process.send_signal(signal.SIGKILL)
             process.wait(10)
         at_kill = mesh.cluster.state("cart")
-        assert [entry["reason"] for entry in at_kill.pending_notifications][:3] == ["Started", "StepAdvanced", "StepAdvanced"]
+        # A brand-new canary's first analysis may hold while Prometheus has too few samples: decisions, not timings.
+        pending = [entry["reason"] for entry in at_kill.pending_notifications if entry["reason"] != "AnalysisHeld"]
+        assert pending[:3] == ["Started", "StepAdvanced", "StepAdvanced"]
         receiver.release()
         time.sleep(0.2)
         resumed = mesh.cluster.cli("rollout", "run", "--wait", "--timeout", "60s", "--prometheus-url", mesh.prometheus_url,

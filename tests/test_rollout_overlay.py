@@ -14,20 +14,24 @@ import pytest
 
 from meshops.model.errors import ExitCode
 from meshops.rollout.state import Phase
-from rollouts import Cluster, assert_every_write_sums_to_100, fast_policy, make_repo, write_values
+from rollouts import ROUTERS, Cluster, assert_every_write_sums_to_100, fast_policy, make_repo, write_values
 
 NAMESPACE = "shop"
 
 
-@pytest.fixture
-def cluster(mesh_sandbox, tmp_path: Path) -> Cluster:
+def make_cluster(mesh_sandbox, tmp_path: Path, router: str = "virtualservice", **policy) -> Cluster:
     repo = make_repo(tmp_path / "config", namespace=NAMESPACE, services={"cart": "v1", "search": "v1"},
-                     policy=fast_policy(interval="1s", window="1s", steps=[20, 50]))
-    cluster = Cluster(mesh_sandbox, repo, NAMESPACE)
+                     policy=fast_policy(interval="1s", window="1s", steps=[20, 50], **policy), router=router)
+    cluster = Cluster(mesh_sandbox, repo, NAMESPACE, router)
     for service in ("cart", "search"):
         cluster.deploy(service, "v1", "v2", "v3")  # running workloads: the first step checks the canary is ready
     cluster.apply()
     return cluster
+
+
+@pytest.fixture
+def cluster(mesh_sandbox, tmp_path: Path) -> Cluster:
+    return make_cluster(mesh_sandbox, tmp_path)
 
 
 def first_step(cluster: Cluster) -> None:
@@ -59,7 +63,9 @@ def test_a_canary_without_a_weight_starts_a_rollout_and_one_with_a_weight_is_a_f
     assert "meshops.dev/rollout" not in (cluster.vs("search")["metadata"].get("annotations") or {})
 
 
-def test_diff_and_apply_during_an_active_rollout_leave_its_weights_alone(cluster, mesh_sandbox):
+@pytest.mark.parametrize("router", ROUTERS)
+def test_diff_and_apply_during_an_active_rollout_leave_its_weights_alone(mesh_sandbox, tmp_path, router):
+    cluster = make_cluster(mesh_sandbox, tmp_path, router)
     write_values(cluster.repo, {"cart": "v2", "search": "v1"})
     cluster.apply()
     first_step(cluster)

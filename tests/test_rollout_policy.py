@@ -216,6 +216,26 @@ ERRORS = [
         "rollout:\n  workload: '{service}-{track}'\n",
         f"error: {CONFIG_FILE}:2: workload template '{{service}}-{{track}}': unknown variable 'track'",
     ),
+    (
+        "rollout:\n  abTest:\n    match:\n      - headers:\n          X-Canary: {exact: insider}\n",
+        f"error: {CONFIG_FILE}:5: abTest header 'X-Canary' is not a lower-case HTTP header name (write header names",
+    ),
+    (
+        "rollout:\n  abTest:\n    match:\n      - headers:\n          cookie: {regex: '(canary=always'}\n",
+        f"error: {CONFIG_FILE}:5: abTest header 'cookie': regex '(canary=always' does not compile",
+    ),
+    (
+        "rollout:\n  mirror: {percent: 20, then: promote}\n  abTest:\n    match: [{headers: {x-a: {exact: b}}}]\n",
+        f"error: {CONFIG_FILE}:2: mirror says then: promote, which would skip the abTest stage that follows it",
+    ),
+    (
+        "rollout:\n  canaryService: cart-canary\n",
+        f"error: {CONFIG_FILE}:2: stableService is missing: a host-level split names both Services (set",
+    ),
+    (
+        "rollout:\n  stableService: cart\n  canaryService: cart\n",
+        f"error: {CONFIG_FILE}:3: stableService and canaryService are both 'cart'",
+    ),
 ]
 
 
@@ -239,3 +259,30 @@ def test_unknown_keys_in_a_service_override_are_schema_errors_with_a_suggestion(
 def test_a_custom_workload_template_names_canary_and_stable(tmp_path):
     policy = policy_of(tmp_path, "rollout: {workload: '{namespace}-{service}-{version}'}")
     assert policy.workload_name(service="reviews", version="v3", namespace="shop") == "shop-reviews-v3"
+
+
+def test_mirror_and_ab_steps_come_before_the_weights_and_gates_move_with_them(tmp_path):
+    policy = policy_of(tmp_path, """
+        rollout:
+          steps: [10, {approve: true}, 50]
+          confirmPromotion: true
+          mirror: {percent: 30, analyses: 2}
+          abTest: {analyses: 1, match: [{headers: {x-canary: {exact: insider}}}]}
+        """)
+    weights, gates, walk = policy.walk()
+    assert weights == (0, 0, 0, 10, 50) and walk.stages == ("mirror", "mirror", "ab", "weight", "weight")
+    assert gates == {4, 5} and walk.mirror_percent == 30
+    assert walk.match == ({"headers": {"x-canary": {"exact": "insider"}}},)
+
+
+def test_an_ab_stage_that_says_then_promote_walks_no_weight_steps(tmp_path):
+    policy = policy_of(tmp_path, "rollout: {confirmPromotion: true, abTest: {analyses: 3, then: promote, "
+                                 "match: [{headers: {cookie: {regex: '^(.*?;)?(canary=always)(;.*)?$'}}}]}}")
+    weights, gates, walk = policy.walk()
+    assert weights == (0, 0, 0) and walk.stages == ("ab",) * 3 and gates == {3}
+
+
+def test_a_header_condition_with_both_exact_and_regex_says_to_pick_one(tmp_path):
+    text = "rollout:\n  abTest:\n    match: [{headers: {x-a: {exact: b, regex: c}}}]\n"
+    assert error_of(tmp_path, text) == (f"error: {CONFIG_FILE}:3: abTest header 'x-a' needs exactly one of exact or "
+                                        "regex, got exact, regex (write {exact: value} or {regex: expression})")

@@ -14,20 +14,11 @@ import pytest
 
 from meshops.model.errors import ExitCode
 from meshops.rollout.state import Phase
+from rollouts import VS_TEMPLATE_HEAD
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
 
-TWO_RULES = """{% for name, service in values.services | dictsort %}
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: {{ name }}
-spec:
-  hosts:
-  - {{ name }}
-  http:
-  - name: api
+TWO_RULES = VS_TEMPLATE_HEAD + """  - name: api
     match:
     - uri: {prefix: /api}
     route:

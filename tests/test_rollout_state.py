@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -84,3 +85,23 @@ def test_a_split_is_written_with_the_live_entries_and_must_sum_to_100():
 def test_a_lone_destination_without_a_weight_carries_all_traffic():
     assert route_weights([{"destination": {"host": "reviews", "subset": "v3"}}]) == {"v3": 100}
     assert route_weights([{"destination": {"subset": "v1"}, "weight": 100}, {"destination": {"subset": "v2"}}]) == {"v1": 100, "v2": 0}
+
+
+def test_a_walk_with_stages_round_trips_and_names_the_stage_of_each_step():
+    from meshops.cli.rollout_view import step_text
+
+    match = ({"headers": {"x-canary": {"exact": "insider"}}},)
+    state = RolloutState(phase=Phase.PROGRESSING, service="details", stable="details-v1", canary="details-v2",
+                         weights=(0, 0, 50), stages=("mirror", "ab", "weight"), match=match, mirror_percent=20,
+                         split_by="service", step=2)
+    again = state_of({"metadata": {"annotations": {ROLLOUT_ANNOTATION: state.to_annotation()}}})
+    assert (again.stages, again.match, again.mirror_percent, again.split_by) == (state.stages, match, 20, "service")
+    assert step_text(again) == "2/3 A/B" and again.stage().describe() == "requests matching x-canary=insider to details-v2"
+    assert step_text(replace(again, step=1)) == "1/3 mirror" and replace(again, step=1).stage().mirror_percent == 20
+    assert replace(again, step=3).stage() is None and replace(again, phase=Phase.FAILED).stage() is None
+
+
+def test_a_state_with_an_unknown_kind_of_step_is_no_state():
+    state = RolloutState(phase=Phase.PROGRESSING, service="cart", stable="v1", canary="v2", weights=(0, 50),
+                         stages=("canary-dance", "weight"))
+    assert state_of({"metadata": {"annotations": {ROLLOUT_ANNOTATION: state.to_annotation()}}}) is None

@@ -9,7 +9,7 @@ import textwrap
 
 import yaml
 
-from meshops.model.steering import AMBIGUOUS, NOT_STEPPED, plan_steering
+from meshops.model.steering import AMBIGUOUS, BY_SERVICE, HTTP_ROUTE, NOT_STEPPED, plan_steering
 
 HEAD = """
 apiVersion: networking.istio.io/v1
@@ -91,3 +91,34 @@ def test_a_consistent_change_and_an_offline_validation_are_quiet(validate_yaml):
 def test_a_tcp_version_change_is_a_warning(validate_yaml):
     findings = validate_yaml(vs(f"tcp:\n- route: {route('v2')}"), live=[obj(f"tcp:\n- route: {route('v1')}")])
     assert [(f.code, f.severity.value) for f in findings if f.code.startswith("MSH25")] == [("MSH251", "warning")]
+
+
+ROUTE_HEAD = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: reviews, namespace: bookinfo}
+spec:
+  parentRefs: [{group: "", kind: Service, name: reviews, port: 9080}]
+  rules:
+"""
+
+
+def http_route(api: str, web: str, *, api_canary: str | None = None) -> str:
+    extra = f"\n    - {{name: {api_canary}, port: 9080, weight: 0}}" if api_canary else ""
+    return ROUTE_HEAD + (f"  - name: api\n    matches: [{{path: {{type: PathPrefix, value: /api}}}}]\n"
+                         f"    backendRefs:\n    - {{name: {api}, port: 9080, weight: 100}}{extra}\n"
+                         f"  - name: web\n    backendRefs:\n    - {{name: {web}, port: 9080, weight: 100}}\n")
+
+
+def test_an_http_route_moving_its_backends_to_another_service_is_one_rollout_by_service():
+    steering, problems = plan_steering(yaml.safe_load(http_route("reviews-v1", "reviews-v2", api_canary="reviews-v2")),
+                                       yaml.safe_load(http_route("reviews-v1", "reviews-v1")), HTTP_ROUTE)
+    assert problems == [] and (steering.rules, steering.stable, steering.target) == (("api", "web"), "reviews-v1", "reviews-v2")
+    assert steering.split == BY_SERVICE
+
+
+def test_an_http_route_moving_rules_to_different_services_is_an_error_at_the_rule(validate_yaml):
+    live = [yaml.safe_load(http_route("reviews-v1", "reviews-v1"))]
+    findings = [f for f in validate_yaml(http_route("reviews-v2", "reviews-v3"), live=live) if f.code.startswith("MSH25")]
+    assert [f.code for f in findings] == ["MSH250"] and "reviews-v1 -> reviews-v2" in findings[0].message
+    assert [f for f in validate_yaml(http_route("reviews-v2", "reviews-v2"), live=live) if f.code.startswith("MSH25")] == []

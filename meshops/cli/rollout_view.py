@@ -36,8 +36,14 @@ def check_values(state: RolloutState | None) -> dict[str, str]:
     return shown
 
 
+# How status lines name the kind of a step that is not a weight step.
+STAGE_NAMES = {"ab": "A/B", "mirror": "mirror"}
+
+
 def step_text(state: RolloutState) -> str:
-    return f"{state.step}/{len(state.weights)}"
+    """`2/5`, or `1/5 A/B` during an A/B step (`mirror` during a mirror step)."""
+    stage = STAGE_NAMES.get(state.stage_at(state.step))
+    return f"{state.step}/{len(state.weights)}" + (f" {stage}" if stage else "")
 
 
 def progress_line(name: str, state: RolloutState | None, *, reason: str, message: str) -> str:

@@ -22,7 +22,7 @@ from ..model.errors import MeshopsError, UsageError
 from ..model.identity import ENVIRONMENT_LABEL
 from ..pipeline.plan import plan_rendered
 from ..pipeline.rollouts import rollout_store
-from ..rollout.store import VIRTUAL_SERVICE, RolloutRef
+from ..rollout.router import ROUTERS
 from .auth import CHALLENGE, TokenGate
 from .environments import EnvironmentsReader, problem_text
 from .pages import render, static_file
@@ -161,11 +161,11 @@ class Dashboard:
         environment, cluster, namespace, name = request.parts
         config, target = self._target(environment, cluster)
         connection = self.sources.connection(target)
-        if connection.discovery.preferred(*VIRTUAL_SERVICE) is None:
-            raise NotFound(f"the cluster of {environment} serves no VirtualServices, so it has no rollouts")
+        if all(connection.discovery.preferred(group, kind) is None for group, kind in ROUTERS):
+            raise NotFound(f"the cluster of {environment} serves neither VirtualServices nor HTTPRoutes, so it has no rollouts")
         try:
-            live = rollout_store(connection, owner=None).read(RolloutRef(namespace, name))
-        except UsageError as missing:  # the VirtualService does not exist
+            live = rollout_store(connection, owner=None).find(namespace, name)
+        except UsageError as missing:  # no route object of that name
             raise NotFound(missing.message) from None
         labels = (live.obj.get("metadata") or {}).get("labels") or {}
         if live.state is None or labels.get(ENVIRONMENT_LABEL) != environment:

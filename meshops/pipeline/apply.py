@@ -98,8 +98,9 @@ def write_plan(planned: Planned, *, options: ApplyOptions = ApplyOptions(), prog
 def _announce_rollouts(planned: Planned, result: ApplyResult) -> int:
     """Events for the rollouts this apply started, restarted or cancelled (the overlay's decisions)."""
     from ..rollout.event_recorder import EventRecorder, announce_applied
+    from ..rollout.router import ROUTERS_BY_KIND
 
     written = {r.key for r in result.results if r.outcome is Outcome.UPDATED}
     pairs = [(change.live, change.desired) for change in planned.plan.updates
-             if change.key in written and change.key.kind == "VirtualService"]
+             if change.key in written and change.key.kind in ROUTERS_BY_KIND]
     return announce_applied(EventRecorder(planned.api), pairs) if pairs else 0

@@ -6,8 +6,8 @@ metrics source (the `--prometheus-url` override or the environment's `prometheus
 runs the rollout driver, one thread per rollout. Printing is the caller's, through `on_tick`.
 What the operator decides (Prometheus credentials, the secrets directory) arrives as one
 `pipeline.operator.Operator`. Rollouts are acted on for one `Owner` (this repository's
-environment): the store finds them by labels and keeps only those whose VirtualService carries
-the owner's annotation (or none yet), so another repository's environment of the same name is
+environment): the store finds them by labels and keeps only those whose route object (VirtualService
+or HTTPRoute) carries the owner's annotation (or none yet), so another repository's environment of the same name is
 never driven, paused or promoted from here.
 """
 from __future__ import annotations
@@ -56,8 +56,8 @@ def check_rollout_settings(config: EnvConfig, *, operator: Operator | None = Non
 
 
 def rollout_store(connection: Connection, *, owner: Owner | None) -> RolloutStore:
-    """`owner`'s rollouts on `connection`'s cluster (None: every environment's by labels, for reads only);
-    ClusterError when Istio's VirtualServices are not served."""
+    """`owner`'s rollouts on `connection`'s cluster (None: every environment's by labels, for reads only),
+    on every routed kind it serves (VirtualServices, HTTPRoutes); ClusterError when it serves neither."""
     from ..rollout.store import RolloutStore
 
     return RolloutStore.connect(connection.api, connection.discovery, owner=owner)

@@ -1,6 +1,6 @@
 """After apply: the rollouts a revision started, driven to the end (`--wait`) or looked at.
 
-Rollout state lives on each VirtualService (`meshops.dev/rollout`, written by the rollout
+Rollout state lives on each VirtualService or HTTPRoute (`meshops.dev/rollout`, written by the rollout
 engine), so reconcile needs no memory of its own: it lists the environment's VirtualServices and
 reads their phases — only those this repository owns (labels and the `meshops.dev/owner`
 annotation, or labels alone on objects from before owner annotations): another repository's
@@ -18,7 +18,7 @@ from ..cluster.discovery import Discovery
 from ..cluster.target import Connection
 from ..model.identity import Claim, Owner, claim_of, owner_selector
 from ..cluster.live import list_objects
-from ..rollout.store import VIRTUAL_SERVICE
+from ..rollout.router import ROUTERS
 from ..rollout.state import ACTIVE_PHASES, BY_GIT, ROLLED_BACK_PHASES, state_of
 from ..pipeline.operator import Operator
 from .lock import Phase
@@ -34,17 +34,19 @@ class RolloutsResult:
 
 
 def rollout_states(api: KubeApi, discovery: Discovery, *, owner: Owner, namespace: str) -> list[dict[str, Any]]:
-    """One row per VirtualService of `owner`'s environment that carries rollout state."""
-    resource = discovery.preferred(*VIRTUAL_SERVICE)
-    if resource is None:
-        return []
+    """One row per route object (VirtualService, HTTPRoute) of `owner`'s environment that carries rollout state."""
     rows = []
-    for obj in list_objects(api, resource, namespace=namespace, label_selector=owner_selector(owner.environment)):
-        state = state_of(obj)
-        if state is not None and claim_of(obj, owner) is not Claim.OTHERS:
-            rows.append({"virtualService": obj["metadata"]["name"], "service": state.service, "phase": state.phase,
-                         "stable": state.stable, "canary": state.canary, "step": state.step, "revision": state.revision,
-                         "endedBy": state.ended_by, "reason": state.message})
+    for group, kind in ROUTERS:
+        resource = discovery.preferred(group, kind)
+        if resource is None:
+            continue
+        for obj in list_objects(api, resource, namespace=namespace, label_selector=owner_selector(owner.environment)):
+            state = state_of(obj)
+            if state is not None and claim_of(obj, owner) is not Claim.OTHERS:
+                # `virtualService` names the route object whatever its kind (the key older readers know).
+                rows.append({"virtualService": obj["metadata"]["name"], "kind": kind, "service": state.service,
+                             "phase": state.phase, "stable": state.stable, "canary": state.canary, "step": state.step,
+                             "revision": state.revision, "endedBy": state.ended_by, "reason": state.message})
     return rows
 
 
@@ -71,8 +73,8 @@ def _drive(connection: Connection, config: Any, *, operator: Operator | None, ow
     from ..pipeline.rollouts import active_rollouts, drive_rollouts, notifier_of, rollout_store
     from ..rollout.driver import Tick
 
-    if connection.discovery.preferred(*VIRTUAL_SERVICE) is None:
-        return  # no VirtualServices served (Istio not installed): no rollout can exist
+    if all(connection.discovery.preferred(group, kind) is None for group, kind in ROUTERS):
+        return  # no routed kind served (neither Istio nor the Gateway API installed): no rollout can exist
     store = rollout_store(connection, owner=owner)
     notifier = notifier_of(config, operator=operator)
     refs = active_rollouts(store, config.name, notifier=notifier)

@@ -8,8 +8,10 @@ check by check, each with its value, bounds, query and reason). Which provider a
 
 On these stand the moving parts: `state` (the `meshops.dev/rollout` annotation and its schema),
 `overlay` (diff/apply start, restart, cancel or leave alone a rollout as git changes versions),
-`decide` (pure: state + analysis or command -> next state and weights), `store` (find rollouts in the
-cluster, write each decision as one guarded request), `driver` (drives every active rollout, a
+`decide` (pure: state + analysis or command -> next state and weights), `router` (how one kind of
+route object splits traffic: VirtualService subsets or hosts, HTTPRoute backendRefs) and `stages`
+(A/B and mirror steps before the weights), `store` (find rollouts in the cluster, on every routed
+kind, and write each decision as one guarded request), `driver` (drives every active rollout, a
 thread each), `control` (pause/resume/promote/abort) and `event_recorder` (a Kubernetes Event per
 decision). The synthetic traffic that follows the weights in tests and the demo is `meshops.sim`.
 """

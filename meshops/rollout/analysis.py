@@ -19,7 +19,8 @@ from datetime import datetime
 from typing import Any, Callable, Iterable
 
 from . import queries
-from .policy import CustomCheck, RolloutPolicy
+from ..model.steering import BY_SERVICE, BY_SUBSET
+from .policy import DEFAULT_WORKLOAD, CustomCheck, RolloutPolicy
 from ..metrics.source import MetricsSource, QueryResult, QueryStatus, ResultKind, kind_of, one_number
 
 
@@ -55,18 +56,32 @@ class AnalysisTarget:
     stable: str
     canary_workload: str
     stable_workload: str
+    by_service: bool = False  # versions are Services: metrics select destination_service_name
 
     @classmethod
-    def of(cls, policy: RolloutPolicy, *, service: str, namespace: str, canary: str, stable: str) -> AnalysisTarget:
-        """The target with workload names from the policy's template (`{service}-{version}`)."""
-        return cls(
-            service=service,
-            namespace=namespace,
-            canary=canary,
-            stable=stable,
-            canary_workload=policy.workload_name(service=service, version=canary, namespace=namespace),
-            stable_workload=policy.workload_name(service=service, version=stable, namespace=namespace),
-        )
+    def of(cls, policy: RolloutPolicy, *, service: str, namespace: str, canary: str, stable: str,
+           split_by: str = BY_SUBSET) -> AnalysisTarget:
+        """The target with workload names from the policy's template (`{service}-{version}`); when the
+        versions are Services (`split_by` BY_SERVICE) and the policy names no template, a version's
+        workload is named as its Service (Bookinfo's details-v2 Service selects the details-v2 Deployment)."""
+        by_service = split_by == BY_SERVICE
+
+        def workload(version: str) -> str:
+            if by_service and policy.workload == DEFAULT_WORKLOAD:
+                return version
+            return policy.workload_name(service=service, version=version, namespace=namespace)
+
+        return cls(service=service, namespace=namespace, canary=canary, stable=stable,
+                   canary_workload=workload(canary), stable_workload=workload(stable), by_service=by_service)
+
+    @property
+    def canary_service(self) -> str:
+        """The Service the canary's requests are sent to (the service itself when versions are subsets)."""
+        return self.canary if self.by_service else self.service
+
+    @property
+    def stable_service(self) -> str:
+        return self.stable if self.by_service else self.service
 
     def variables(self, window: str) -> dict[str, str]:
         """Values for the `$variables` of custom checks."""
@@ -77,6 +92,8 @@ class AnalysisTarget:
             "stable": self.stable,
             "canary_workload": self.canary_workload,
             "stable_workload": self.stable_workload,
+            "canary_service": self.canary_service,
+            "stable_service": self.stable_service,
             "window": window,
         }
 
@@ -207,9 +224,9 @@ class _Measure:
 
 def _built_in_queries(policy: RolloutPolicy, target: AnalysisTarget) -> dict[str, str]:
     window = policy.window_text
-    roles = {"canary": target.canary_workload}
+    roles = {"canary": (target.canary_workload, target.canary_service)}
     if policy.compare_to_stable is not None:
-        roles["stable"] = target.stable_workload
+        roles["stable"] = (target.stable_workload, target.stable_service)
     return {
         f"{role}_{name}": queries.measure(
             name,
@@ -218,8 +235,9 @@ def _built_in_queries(policy: RolloutPolicy, target: AnalysisTarget) -> dict[str
             window=window,
             quantile=policy.latency_percentile / 100,
             reporter=policy.reporter,
+            service=service if target.by_service else None,
         )
-        for role, workload in roles.items()
+        for role, (workload, service) in roles.items()
         for name in queries.MEASURES
     }
 

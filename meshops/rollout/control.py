@@ -39,7 +39,7 @@ def run_command(
 
     def decide(live: LiveRollout) -> Decision | None:
         if live.state is None:
-            raise UsageError(f"VirtualService {ref} has no rollout", obj=str(ref),
+            raise UsageError(f"{ref.described} has no rollout", obj=str(ref),
                              hint="a rollout starts when git names a new version and `meshops apply` runs")
         return commanded(live.state, command, now=clock(), actor=actor)
 

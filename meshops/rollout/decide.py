@@ -18,13 +18,14 @@ due (readiness, webhooks, `analysis.analyze`), calls `judged` and writes the ret
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..model.errors import UsageError
 from .analysis import AnalysisResult, CheckResult, Outcome
 from .policy import RolloutPolicy, promql_duration
 from .routes import describe_weights
+from .stages import Walk
 from .state import BY_ANALYSIS, ROLLED_BACK_PHASES, Phase, Reason, RolloutState, format_time
 
 # The check the engine adds when the canary Deployment is missing or has no ready pods.
@@ -91,6 +92,7 @@ def started(
     gates: frozenset[int] | tuple[int, ...] = (),
     seq: int = 0,
     notified: int | None = None,
+    walk: Walk | None = None,
 ) -> Decision:
     """A rollout at step 0: the canary subset in place, 0 % routed to it (apply's start and restart, retry)."""
     fresh = RolloutState(
@@ -99,6 +101,7 @@ def started(
         history=history, message=message, gates=tuple(sorted(gates)), progress_at=now, seq=seq,
         notified=seq if notified is None else notified,
         **({"rules": tuple(rules)} if rules else {}),
+        **(walk.state_fields() if walk is not None else {}),
     )
     new = fresh.decided(reason=reason, at=now, note=message)
     return Decision(reason, new, dict(new.current), message)
@@ -134,8 +137,10 @@ def _advanced(state: RolloutState, *, now: float, passed: str, **record: Any) ->
         return _promoted(state, now=now, message=message, **moved, **record)
     step = state.step + 1
     weights = state.split(state.weights[step - 1])
-    first = " (canary subset in place; first traffic)" if state.step == 0 else ""
-    message = f"{_step_text(state, step)}: {describe_weights(weights)}{first}" + (f"; {passed}" if passed else "")
+    stage = replace(state, step=step).stage()
+    first = " (canary subset in place; first traffic)" if state.step == 0 and stage is None else ""
+    routed = f"{stage.describe()}; users: {describe_weights(weights)}" if stage else describe_weights(weights)
+    message = f"{_step_text(state, step)}: {routed}{first}" + (f"; {passed}" if passed else "")
     new = state.decided(reason=Reason.STEP_ADVANCED, at=now, note=message, step=step, current=weights,
                         last_step_at=now, message=message, **moved, **record)
     return Decision(Reason.STEP_ADVANCED, new, weights, message)
@@ -266,6 +271,6 @@ def commanded(state: RolloutState, command: str, *, now: float, actor: str) -> D
         return started(service=state.service, stable=state.stable, canary=state.canary, weights=state.weights,
                        threshold=state.threshold, revision=state.revision, now=now, reason=Reason.RESTARTED,
                        message=message, history=state.history, rules=state.rules, gates=state.gates, seq=state.seq,
-                       notified=state.notified_through)
+                       notified=state.notified_through, walk=Walk.of_state(state))
     message = f"aborted by {actor} at {_step_text(state, state.step)}: {state.stable} back to 100 %"
     return _rolled_back(state, reason=Reason.ABORTED, phase=Phase.ABORTED, now=now, message=message, ended_by=actor)

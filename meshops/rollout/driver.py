@@ -154,7 +154,7 @@ class RolloutEngine:
         """Readiness, then webhooks and (after the first step) the metrics analysis of the current step."""
         state = live.state
         target = AnalysisTarget.of(policy, service=state.service, namespace=live.ref.namespace,
-                                   canary=state.canary, stable=state.stable)
+                                   canary=state.canary, stable=state.stable, split_by=state.split_by)
         ready = []
         if policy.canary_readiness:
             ready = [canary_readiness(self.store.api, namespace=target.namespace, workload=target.canary_workload)]

@@ -1,4 +1,4 @@
-"""Kubernetes Events for rollout decisions: one distinct reason per decision, on the VirtualService.
+"""Kubernetes Events for rollout decisions: one distinct reason per decision, on the route object steered.
 
 `kubectl describe virtualservice reviews` and `kubectl get events --field-selector
 involvedObject.name=reviews` then tell the story (Started, StepAdvanced, CheckFailed, RolledBack …)
@@ -17,6 +17,7 @@ from ..cluster.api import ApiError, KubeApi
 from ..model.errors import ClusterError
 from ..model.identity import ROLLOUT_ANNOTATION
 from ..model.masking import mask_text
+from .router import ROUTERS_BY_KIND
 from .state import Reason, format_time, state_of
 
 COMPONENT = "meshops-rollout"
@@ -33,7 +34,7 @@ def event_type(reason: str) -> str:
 
 
 class EventRecorder:
-    """Posts core v1 Events about VirtualServices."""
+    """Posts core v1 Events about the route objects rollouts steer (VirtualServices, HTTPRoutes)."""
 
     def __init__(self, api: KubeApi, *, clock: Callable[[], float] = time.time, instance: str | None = None) -> None:
         self.api = api
@@ -92,7 +93,7 @@ def announce_applied(recorder: EventRecorder, changes: Iterable[tuple[dict | Non
     """
     sent = 0
     for live, written in changes:
-        if not live or not written or written.get("kind") != "VirtualService":
+        if not live or not written or written.get("kind") not in ROUTERS_BY_KIND:
             continue
         annotation = ((written.get("metadata") or {}).get("annotations") or {}).get(ROLLOUT_ANNOTATION)
         previous = ((live.get("metadata") or {}).get("annotations") or {}).get(ROLLOUT_ANNOTATION)

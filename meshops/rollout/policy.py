@@ -29,14 +29,24 @@ The vocabulary (every key optional; defaults below, each with its reason):
       onTimeout: rollback           # ... rolls back (or: hold, and say so once)
       webhooks:                     # HTTP checks that must answer 2xx within their timeout
         - {name: smoke, type: pre-rollout, url: http://tester/smoke, timeout: 30s}
+      mirror: {percent: 50, analyses: 2, then: steps}   # first copy requests to the canary (no user traffic)
+      abTest:                       # then only matching requests go to the canary, for N analyses
+        analyses: 3
+        match:                      # any of these; each lists headers that must all match (exact or regex)
+          - headers: {x-canary: {exact: insider}}
+          - headers: {cookie: {regex: "^(.*?;)?(canary=always)(;.*)?$"}}
+        then: steps                 # continue with the weight steps (or: promote)
+      stableService: reviews-stable # VirtualService host-level split: the Services routed between
+      canaryService: reviews-canary #   (instead of subsets; metrics select destination_service_name)
       services:
         reviews: {steps: [2, 5, 10]}    # per-service overrides: maps merge key by key, lists replace
 
 Custom check queries use `$service $namespace $canary $stable $canary_workload $stable_workload
-$window` (or `${name}`; `$$` is a literal `$`), never `{...}`, which PromQL needs for labels.
+$canary_service $stable_service $window` (or `${name}`; `$$` is a literal `$`), never `{...}`, which PromQL needs for labels.
 """
 from __future__ import annotations
 
+import re
 import string
 import threading
 from dataclasses import dataclass
@@ -48,7 +58,9 @@ from ..source.envconfig import EnvConfig
 from ..model.durations import parse_duration
 from ..model.errors import ConfigError, Location
 from ..model.masking import has_userinfo, mask_url
+from ..model.steering import BY_SUBSET
 from .queries import DEFAULT_REPORTER
+from .stages import AB, MIRROR, WEIGHT, Walk
 
 # --- Defaults, each with the reason it is what it is ----------------------------------------------
 
@@ -87,6 +99,13 @@ DEFAULT_PROGRESS_DEADLINE = 600.0
 # A stuck canary is rolled back: the stable version is the one known to work (Flagger does the same).
 DEFAULT_ON_TIMEOUT = "rollback"
 TIMEOUT_ACTIONS = ("rollback", "hold")
+# One analysis per A/B or mirror stage unless the policy says more: a stage that passes once moves on.
+DEFAULT_STAGE_ANALYSES = 1
+# Mirror every request by default: the canary sees the full load while no user depends on it.
+DEFAULT_MIRROR_PERCENT = 100
+# Header names as Istio and the Gateway API accept them in a match: an HTTP token, lower case (Istio
+# lower-cases header names and rejects upper-case ones in VirtualService header matches).
+HEADER_NAME = re.compile(r"^[a-z0-9!#$%&'*+\-.^_`|~]+$")
 # When a webhook check is called, as Flagger names the same hooks.
 WEBHOOK_TYPES = ("pre-rollout", "rollout", "pre-promotion")
 # A webhook that takes longer than this is treated as not answering (Flagger's default is 60 s; a
@@ -97,7 +116,8 @@ LOW_TRAFFIC_ACTIONS = ("hold", "fail")
 WORKLOAD_FIELDS = ("service", "version", "namespace")
 # Variables a custom check's PromQL may use, written `$name` or `${name}` (as in Grafana
 # dashboards): `$` never occurs in PromQL, so they cannot be confused with label braces.
-CHECK_VARIABLES = ("service", "namespace", "canary", "stable", "canary_workload", "stable_workload", "window")
+CHECK_VARIABLES = ("service", "namespace", "canary", "stable", "canary_workload", "stable_workload",
+                   "canary_service", "stable_service", "window")
 # Names of the checks `analysis` always runs; custom checks may not reuse them.
 BUILTIN_CHECK_NAMES = ("request-count", "success-rate", "latency", "error-rate-vs-stable", "latency-vs-stable")
 
@@ -157,6 +177,16 @@ class StableComparison:
 
 
 @dataclass(frozen=True)
+class StageSettings:
+    """An A/B or mirror stage of the policy: how many analyses it lasts and what follows it."""
+
+    analyses: int
+    then: str  # "steps" (the weight steps follow) or "promote"
+    match: tuple[dict[str, Any], ...] = ()  # A/B: [{headers: {name: {exact|regex: value}}}]
+    percent: int = 0  # mirror: share of requests copied
+
+
+@dataclass(frozen=True)
 class RolloutPolicy:
     """Everything the analysis and the engine need to walk and judge one service's canary."""
 
@@ -182,6 +212,22 @@ class RolloutPolicy:
     progress_deadline: float = DEFAULT_PROGRESS_DEADLINE  # seconds without a step before `on_timeout`
     on_timeout: str = DEFAULT_ON_TIMEOUT  # "rollback" or "hold"
     webhooks: tuple[Webhook, ...] = ()
+    ab_test: StageSettings | None = None
+    mirror: StageSettings | None = None
+    stable_service: str | None = None  # VirtualService host-level split: both set, or neither
+    canary_service: str | None = None
+
+    def walk(self, *, split_by: str = BY_SUBSET) -> tuple[tuple[int, ...], frozenset[int], Walk]:
+        """The steps a new rollout walks (0 for mirror and A/B steps, then the weights), its gates, and its Walk."""
+        prefix = ((MIRROR,) * self.mirror.analyses if self.mirror else ()) + ((AB,) * self.ab_test.analyses if self.ab_test else ())
+        last = self.ab_test or self.mirror
+        weights = () if last is not None and last.then == "promote" else self.weights
+        gates = {gate + len(prefix) for gate in self.gates if gate < len(self.weights) and weights}
+        if len(self.weights) in self.gates:
+            gates.add(len(prefix) + len(weights))
+        walk = Walk(stages=prefix + (WEIGHT,) * len(weights), match=self.ab_test.match if self.ab_test else (),
+                    mirror_percent=self.mirror.percent if self.mirror else 0, split_by=split_by)
+        return (0,) * len(prefix) + weights, frozenset(gates), walk
 
     def webhooks_of(self, kind: str) -> tuple[Webhook, ...]:
         return tuple(hook for hook in self.webhooks if hook.type == kind)
@@ -429,6 +475,54 @@ def _webhooks(layers: _Layers) -> tuple[Webhook, ...]:
     return tuple(hooks)
 
 
+def _ab_test(layers: _Layers) -> StageSettings | None:
+    section, path = layers.get("abTest")
+    if section is None:
+        return None
+    for index, alternative in enumerate(section["match"]):
+        for name, condition in alternative["headers"].items():
+            where = path + ("match", index, "headers", name)
+            if len(condition) != 1:
+                given = ", ".join(sorted(condition)) or "neither"
+                raise layers.error(f"abTest header {name!r} needs exactly one of exact or regex, got {given}", where,
+                                   "write {exact: value} or {regex: expression}")
+            if not HEADER_NAME.match(name):
+                raise layers.error(f"abTest header {name!r} is not a lower-case HTTP header name", where,
+                                   "write header names in lower case, e.g. x-canary (Istio matches them lower-cased)")
+            if "regex" in condition:
+                try:
+                    re.compile(condition["regex"])
+                except re.error as error:
+                    raise layers.error(f"abTest header {name!r}: regex {condition['regex']!r} does not compile: {error}",
+                                       where + ("regex",), "fix the regular expression (RE2 syntax, as Envoy reads it)")
+    return StageSettings(analyses=section.get("analyses", DEFAULT_STAGE_ANALYSES), then=section.get("then", "steps"),
+                         match=tuple(section["match"]))
+
+
+def _mirror(layers: _Layers, ab_test: StageSettings | None) -> StageSettings | None:
+    section, path = layers.get("mirror")
+    if section is None:
+        return None
+    if ab_test is not None and section.get("then") == "promote":
+        raise layers.error("mirror says then: promote, which would skip the abTest stage that follows it",
+                           path + ("then",), "remove `then: promote` from mirror (abTest runs after mirror), or drop abTest")
+    return StageSettings(analyses=section.get("analyses", DEFAULT_STAGE_ANALYSES), then=section.get("then", "steps"),
+                         percent=section.get("percent", DEFAULT_MIRROR_PERCENT))
+
+
+def _services(layers: _Layers) -> tuple[str | None, str | None]:
+    stable, stable_path = layers.get("stableService")
+    canary, canary_path = layers.get("canaryService")
+    if (stable is None) != (canary is None):
+        missing, path = ("canaryService", stable_path) if canary is None else ("stableService", canary_path)
+        raise layers.error(f"{missing} is missing: a host-level split names both Services", path,
+                           "set stableService and canaryService together (or neither, to split by subsets)")
+    if stable is not None and stable == canary:
+        raise layers.error(f"stableService and canaryService are both {stable!r}", canary_path,
+                           "name two different Services, e.g. reviews-stable and reviews-canary")
+    return stable, canary
+
+
 def load_policy(config: EnvConfig, service: str | None = None) -> RolloutPolicy:
     """The rollout policy of `service` in this environment (its overrides over the defaults)."""
     layers = _Layers(config, service)
@@ -450,6 +544,8 @@ def load_policy(config: EnvConfig, service: str | None = None) -> RolloutPolicy:
     reporter, _ = layers.get("reporter")
     on_timeout, _ = layers.get("onTimeout")
     weights, gates = _steps_and_gates(layers)
+    ab_test = _ab_test(layers)
+    stable_service, canary_service = _services(layers)
     section_path = layers.prefixes[0][0]
     return RolloutPolicy(
         environment=config.name,
@@ -474,6 +570,10 @@ def load_policy(config: EnvConfig, service: str | None = None) -> RolloutPolicy:
         progress_deadline=deadline,
         on_timeout=on_timeout or DEFAULT_ON_TIMEOUT,
         webhooks=_webhooks(layers),
+        ab_test=ab_test,
+        mirror=_mirror(layers, ab_test),
+        stable_service=stable_service,
+        canary_service=canary_service,
     )
 
 
@@ -491,6 +591,16 @@ class Policies:
             if service not in self._read:
                 self._read[service] = load_policy(self.config, service)
             return self._read[service]
+
+
+def services_split(config: EnvConfig) -> Callable[[str], bool]:
+    """Whether a service's policy names stableService/canaryService (its routes split by host), without
+    reading every service's policy: the diff overlay asks for every VirtualService of a plan."""
+    section = config.section(_SECTION) or {}
+    everyone = section.get("canaryService") is not None
+    named = {name for name, override in (section.get("services") or {}).items()
+             if isinstance(override, dict) and override.get("canaryService") is not None}
+    return lambda service: everyone or service in named
 
 
 _POLICIES_LOCK = threading.Lock()

@@ -22,6 +22,9 @@ REPORTERS = ("destination", "source", "waypoint")
 DEFAULT_REPORTER = "destination"
 
 SELECTOR = 'reporter="$reporter",destination_workload_namespace="$namespace",destination_workload="$workload"'
+# A version that is a Service of its own (an HTTPRoute backend, a VirtualService host-level split) is
+# selected by the Service its requests were sent to, as Istio reports it.
+SERVICE_SELECTOR = 'reporter="$reporter",destination_service_namespace="$namespace",destination_service_name="$service"'
 
 # measure -> PromQL. `$selector` picks one workload, `$window` is the range, `$quantile` 0..1.
 MEASURES: dict[str, str] = {
@@ -45,10 +48,12 @@ def label_value(text: str) -> str:
 
 
 def measure(name: str, *, namespace: str, workload: str, window: str, quantile: float = 0.99,
-            reporter: str = DEFAULT_REPORTER) -> str:
-    """The standalone PromQL of one built-in measure for one workload, as `reporter` reports it."""
-    selector = string.Template(SELECTOR).substitute(reporter=label_value(reporter), namespace=label_value(namespace),
-                                                    workload=label_value(workload))
+            reporter: str = DEFAULT_REPORTER, service: str | None = None) -> str:
+    """The standalone PromQL of one built-in measure for one workload (or, given `service`, for the
+    requests sent to that Service), as `reporter` reports it."""
+    selector = string.Template(SELECTOR if service is None else SERVICE_SELECTOR).substitute(
+        reporter=label_value(reporter), namespace=label_value(namespace), workload=label_value(workload),
+        service=label_value(service or ""))
     return string.Template(MEASURES[name]).substitute(selector=selector, window=window, quantile=f"{quantile:g}")
 
 

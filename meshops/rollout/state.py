@@ -13,6 +13,11 @@ that belong together. Schema (version 1; keys added later are optional, so older
       "rules": ["default"],            # every HTTP rule the rollout steers (its name, or `#<index>` if unnamed)
       "stable": "v1", "canary": "v2",  # subsets (versions) the rules split between
       "weights": [5, 10, 25, 50],      # canary weights to walk, snapshotted from the policy at start
+      "stages": ["mirror", "ab", "weight", ...],  # kind of each step (absent: all weight steps); 0 weight
+                                       # for mirror and A/B steps (see `stages`)
+      "match": [{"headers": {"x-canary": {"exact": "insider"}}}],  # A/B steps: who goes to the canary
+      "mirrorPercent": 100,            # mirror steps: share of requests copied to the canary
+      "split": "subset",               # what a version is: a subset of one host, or a Service ("service")
       "gates": [2],                    # steps after which a person approves (len(weights): the promotion)
       "approved": [2],                 # gates approved so far; "awaitingApproval": 2 | null, "approvedBy": "alice@laptop"
       "step": 2,                       # 0: canary at 0 %; n: canary at weights[n-1]
@@ -52,6 +57,8 @@ from typing import Any
 
 from ..model.identity import ROLLOUT_ANNOTATION
 from ..model.masking import mask_text
+from ..model.steering import BY_SUBSET
+from .stages import AB, MIRROR, WEIGHT, Stage
 
 SCHEMA_VERSION = 1
 DEFAULT_RULE = "default"
@@ -154,6 +161,10 @@ class RolloutState:
     deadline_exceeded_at: float | None = None
     seq: int = 0
     notified: int | None = None  # None: everything so far (states written before notifications existed)
+    stages: tuple[str, ...] = ()  # kind of each step (empty: all weight steps)
+    match: tuple[dict[str, Any], ...] = ()  # A/B steps' conditions
+    mirror_percent: int = 0  # mirror steps' share
+    split_by: str = BY_SUBSET  # what stable and canary name: subsets, or Services
 
     # --- reading the walk -------------------------------------------------------------------------
 
@@ -169,6 +180,18 @@ class RolloutState:
     def canary_weight(self) -> int:
         """The canary's weight at the current step (0 at step 0)."""
         return self.weights[self.step - 1] if 0 < self.step <= len(self.weights) else 0
+
+    def stage_at(self, step: int) -> str:
+        """The kind of step `step` (1-based; WEIGHT for step 0 and for states without stages)."""
+        return self.stages[step - 1] if 0 < step <= len(self.stages) else WEIGHT
+
+    def stage(self) -> Stage | None:
+        """What the current step routes besides weights (None: weights alone, or the rollout ended)."""
+        kind = self.stage_at(self.step)
+        if not self.active or kind == WEIGHT:
+            return None
+        return Stage(kind=kind, canary=self.canary, match=self.match if kind == AB else (),
+                     mirror_percent=self.mirror_percent if kind == MIRROR else 0)
 
     @property
     def last_step(self) -> bool:
@@ -244,6 +267,10 @@ class RolloutState:
             "stable": self.stable,
             "canary": self.canary,
             "weights": list(self.weights),
+            "stages": list(self.stages),
+            "match": copy.deepcopy(list(self.match)),
+            "mirrorPercent": self.mirror_percent,
+            "split": self.split_by,
             "gates": list(self.gates),
             "approved": list(self.approved),
             "awaitingApproval": self.awaiting_approval,
@@ -308,10 +335,15 @@ class RolloutState:
                 deadline_exceeded_at=parse_time(data.get("deadlineExceededAt")),
                 seq=int(data.get("seq") or 0),
                 notified=_optional_int(data.get("notified")),
+                stages=tuple(str(kind) for kind in data.get("stages") or ()),
+                match=tuple(entry for entry in data.get("match") or () if isinstance(entry, dict)),
+                mirror_percent=int(data.get("mirrorPercent") or 0),
+                split_by=str(data.get("split") or BY_SUBSET),
             )
         except (KeyError, TypeError, ValueError):
             return None
-        return state if state.weights and 0 <= state.step <= len(state.weights) else None
+        valid = state.weights and 0 <= state.step <= len(state.weights)
+        return state if valid and all(kind in (WEIGHT, AB, MIRROR) for kind in state.stages) else None
 
 
 def _optional_int(value: Any) -> int | None:

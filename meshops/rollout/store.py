@@ -1,7 +1,9 @@
 """Rollouts in the cluster: find them, read them, and write each decision as one guarded request.
 
-A rollout is its VirtualService: the `meshops.dev/rollout` annotation (see `state`) plus the routes
-of the steered rules. `RolloutStore.write` sends ONE JSON Patch that replaces the rules' routes (the
+A rollout is the route object it steers — a VirtualService or an HTTPRoute, each with its router
+(`router.ROUTERS`): the `meshops.dev/rollout` annotation (see `state`) plus the routes of the
+steered rules. A store serves every routed kind the cluster serves (one LIST per kind to find
+rollouts); a `RolloutRef` names the kind with the namespace and name. `RolloutStore.write` sends ONE JSON Patch that replaces the rules' routes (the
 router's operations) and the annotation together, after a `test` of the `resourceVersion` it decided on — so a decision
 taken on a stale read never lands (anyone else's write in between, another meshops included,
 makes the patch fail and the caller re-reads and decides again). The patch is sent with field
@@ -23,8 +25,8 @@ from ..cluster.discovery import Discovery, Resource
 from ..model.identity import FIELD_MANAGER, ROLLOUT_ANNOTATION, Claim, Owner, claim_of, ownership_problem, owner_selector
 from ..cluster.live import list_objects
 from ..model.errors import ClusterError, UsageError
-from ..model.steering import TOTAL_WEIGHT
-from .router import VIRTUAL_SERVICE_ROUTER, Router
+from ..model.steering import BY_SERVICE, TOTAL_WEIGHT
+from .router import ROUTERS, VIRTUAL_SERVICE_ROUTER, Router, router_for
 from .state import RolloutState, state_of
 
 if TYPE_CHECKING:
@@ -43,13 +45,19 @@ def _pointer(text: str) -> str:
 
 @dataclass(frozen=True, order=True)
 class RolloutRef:
-    """Which VirtualService a rollout steers."""
+    """Which route object (a VirtualService unless said otherwise) a rollout steers."""
 
     namespace: str
     name: str
+    kind: str = VIRTUAL_SERVICE[1]
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def described(self) -> str:
+        """`VirtualService shop/cart`: the object as messages name it."""
+        return f"{self.kind} {self}"
 
 
 @dataclass(frozen=True)
@@ -64,9 +72,12 @@ class LiveRollout:
     def resource_version(self) -> str:
         return str((self.obj.get("metadata") or {}).get("resourceVersion") or "")
 
-    def weights(self, router: Router = VIRTUAL_SERVICE_ROUTER) -> dict[str, int]:
+    def weights(self, router: Router | None = None) -> dict[str, int]:
         """What the steered rules route now."""
-        return router.weights(self.obj, self.state.rules) if self.state else {}
+        if self.state is None:
+            return {}
+        router = router or router_for(self.ref.kind, by_service=self.state.split_by == BY_SERVICE)
+        return router.weights(self.obj, self.state.rules)
 
 
 class LostRace(Exception):
@@ -81,19 +92,37 @@ class RolloutStore:
     """Rollout reads and writes against one cluster."""
 
     def __init__(self, api: KubeApi, resource: Resource, router: Router = VIRTUAL_SERVICE_ROUTER, *,
-                 owner: Owner | None = None) -> None:
+                 owner: Owner | None = None, more: dict[str, tuple[Resource, Router]] | None = None) -> None:
         self.api = api
-        self.resource = resource
+        self.resource = resource  # of the first routed kind (VirtualService when served)
         self.router = router
         self.owner = owner  # None: labels alone (reads only)
+        # kind -> (its resource, its router): every routed kind the cluster serves.
+        self.kinds: dict[str, tuple[Resource, Router]] = {router.kind: (resource, router), **(more or {})}
 
     @classmethod
     def connect(cls, api: KubeApi, discovery: Discovery | None = None, *, owner: Owner | None = None) -> RolloutStore:
-        """The store for the VirtualService version the cluster prefers (ClusterError if Istio is absent)."""
-        resource = (discovery or Discovery(api)).preferred(*VIRTUAL_SERVICE)
-        if resource is None:
-            raise ClusterError(f"the cluster ({api.label}) does not serve VirtualServices", hint="install Istio's CRDs")
-        return cls(api, resource, owner=owner)
+        """The store for every routed kind the cluster serves, at its preferred version (ClusterError: none)."""
+        discovery = discovery or Discovery(api)
+        served = [(discovery.preferred(group, kind), router) for (group, kind), router in ROUTERS.items()]
+        served = [(resource, router) for resource, router in served if resource is not None]
+        if not served:
+            raise ClusterError(f"the cluster ({api.label}) serves neither VirtualServices nor HTTPRoutes",
+                               hint="install Istio's CRDs (or the Gateway API's)")
+        (resource, router), rest = served[0], served[1:]
+        return cls(api, resource, router, owner=owner, more={other.kind: (res, other) for res, other in rest})
+
+    def router_of(self, ref: RolloutRef, state: RolloutState | None = None) -> Router:
+        """The router of `ref`'s kind (for a rollout whose versions are Services, its by-Service router)."""
+        router = self._kind(ref)[1]
+        return router_for(ref.kind, by_service=True) if state is not None and state.split_by == BY_SERVICE else router
+
+    def _kind(self, ref: RolloutRef) -> tuple[Resource, Router]:
+        try:
+            return self.kinds[ref.kind]
+        except KeyError:
+            raise ClusterError(f"the cluster ({self.api.label}) does not serve {ref.kind}s, which {ref} is",
+                               hint="install the CRDs of that kind") from None
 
     def owns(self, obj: dict) -> bool:
         """Whether this store may act on `obj`: it has no owner, or `obj` is its owner's (or unclaimed)."""
@@ -101,43 +130,57 @@ class RolloutStore:
 
     def _check_owner(self, ref: RolloutRef, obj: dict) -> None:
         if not self.owns(obj):
-            raise NotOwned(f"VirtualService {ref} is not this repository's rollout: {ownership_problem(obj, self.owner)}",
+            raise NotOwned(f"{ref.described} is not this repository's rollout: {ownership_problem(obj, self.owner)}",
                            obj=str(ref), hint="drive it from the repository that applied it; nothing was written")
 
     def read(self, ref: RolloutRef) -> LiveRollout:
         try:
-            obj = self.api.request("GET", self.resource.item_path(ref.namespace, ref.name))
+            obj = self.api.request("GET", self._kind(ref)[0].item_path(ref.namespace, ref.name))
         except ApiError as error:
             if error.not_found:
-                raise UsageError(f"VirtualService {ref} does not exist", obj=str(ref),
+                raise UsageError(f"{ref.described} does not exist", obj=str(ref),
                                  hint="check the service name and the environment's namespace") from None
-            raise ClusterError(f"reading VirtualService {ref}: {error.status} {error.reason}: {error.server_message}") from None
+            raise ClusterError(f"reading {ref.described}: {error.status} {error.reason}: {error.server_message}") from None
         self._check_owner(ref, obj)
         return LiveRollout(ref, obj, state_of(obj))
 
+    def find(self, namespace: str, name: str) -> LiveRollout:
+        """The route object `namespace/name` of whichever routed kind has it (UsageError: none has)."""
+        missing: UsageError | None = None
+        for kind in self.kinds:
+            try:
+                return self.read(RolloutRef(namespace, name, kind))
+            except NotOwned:
+                raise
+            except UsageError as error:
+                missing = missing or error
+        raise missing or UsageError(f"{namespace}/{name} does not exist", obj=f"{namespace}/{name}")
+
     def list(self, environment: str) -> list[LiveRollout]:
-        """Every VirtualService meshops applied for `environment` that carries a rollout state and that this
-        store may act on (one LIST)."""
+        """Every route object meshops applied for `environment` that carries a rollout state and that this
+        store may act on (one LIST per routed kind)."""
         found = []
-        for obj in list_objects(self.api, self.resource, label_selector=owner_selector(environment)):
-            metadata = obj.get("metadata") or {}
-            state = state_of(obj)
-            if state is not None and self.owns(obj):
-                found.append(LiveRollout(RolloutRef(metadata.get("namespace") or "", metadata.get("name") or ""), obj, state))
+        for kind, (resource, _router) in self.kinds.items():
+            for obj in list_objects(self.api, resource, label_selector=owner_selector(environment)):
+                metadata = obj.get("metadata") or {}
+                state = state_of(obj)
+                if state is not None and self.owns(obj):
+                    ref = RolloutRef(metadata.get("namespace") or "", metadata.get("name") or "", kind)
+                    found.append(LiveRollout(ref, obj, state))
         return sorted(found, key=lambda live: live.ref)
 
     def write(self, live: LiveRollout, state: RolloutState, *, weights: Mapping[str, int]) -> LiveRollout:
         """Route `weights` (summing to 100) and record `state`, in one request guarded by resourceVersion."""
         if sum(weights.values()) != TOTAL_WEIGHT:
             raise ValueError(f"refusing to write weights that do not sum to {TOTAL_WEIGHT}: {dict(weights)}")
-        route_ops = self.router.route_ops(live.obj, state.rules, weights)
+        route_ops = self.router_of(live.ref, state).route_ops(live.obj, state.rules, weights, stage=state.stage())
         patch = [{"op": "test", "path": "/metadata/resourceVersion", "value": live.resource_version},
                  *route_ops, self._annotation_op(live, state)]
         return self._patch(live, patch)
 
     def _patch(self, live: LiveRollout, patch: list[dict]) -> LiveRollout:
         self._check_owner(live.ref, live.obj)  # the `test` of resourceVersion makes the check hold at the write
-        path = self.resource.item_path(live.ref.namespace, live.ref.name)
+        path = self._kind(live.ref)[0].item_path(live.ref.namespace, live.ref.name)
         try:
             written = self.api.request("PATCH", path, body=patch, content_type=JSON_PATCH,
                                        query={"fieldManager": FIELD_MANAGER})
@@ -147,7 +190,7 @@ class RolloutStore:
                 if error.status == 422 and self._unchanged_since(live):
                     raise ClusterError(f"the API server refused the rollout write to {live.ref}: {error.server_message}") from None
                 raise LostRace(str(live.ref)) from None
-            raise ClusterError(f"writing VirtualService {live.ref}: {error.status} {error.reason}: {error.server_message}") from None
+            raise ClusterError(f"writing {live.ref.described}: {error.status} {error.reason}: {error.server_message}") from None
         return LiveRollout(live.ref, written, state_of(written))
 
     def write_state(self, live: LiveRollout, state: RolloutState) -> LiveRollout:
@@ -179,7 +222,7 @@ class RolloutStore:
             if events is not None:
                 events.record(written.obj, reason=decision.reason, message=decision.message)
             return written, decision
-        raise ClusterError(f"VirtualService {ref} changed under each of {MAX_RACES} attempts to write a decision",
+        raise ClusterError(f"{ref.described} changed under each of {MAX_RACES} attempts to write a decision",
                            hint="something else keeps writing it; try again")
 
     def _unchanged_since(self, live: LiveRollout) -> bool:

@@ -9,7 +9,10 @@ pair (`destination` and `source`) unless told otherwise: an ambient-mode workloa
 waypoint proxy is reported with `reporter="waypoint"` only. Counters grow linearly with the clock, so
 `rate()` over them is exact; a change folds what has accumulated first, so counters stay monotonic.
 A service's traffic can be split between versions by weights (a mapping, or a callable polled at
-every scrape, e.g. one that reads the VirtualService), so a canary at 0 % gets no requests.
+every scrape, e.g. one that reads the VirtualService), so a canary at 0 % gets no requests; a
+mirror share adds copies of requests to a version on top (what a mirroring route sends it). When
+each version is a Service of its own (`by_service`: HTTPRoute backends, host-level splits), its
+requests report that Service as `destination_service_name`, as Istio does.
 `History` records the same samples at chosen timestamps as OpenMetrics text for
 `promtool tsdb create-blocks-from openmetrics` (exact, repeatable series).
 """
@@ -92,6 +95,7 @@ class _Workload:
     since: float
     rps: float  # effective: the settings' rps, or the service's share when split by weights
     reporters: tuple[str, ...] = REPORTERS  # who reports its requests (sidecars, or a waypoint in ambient mode)
+    reported_service: str | None = None  # the Service its requests were sent to, when not `service`
     ok: float = 0.0
     errors: float = 0.0
     buckets: list[float] = field(default_factory=lambda: [0.0] * len(DURATION_BUCKETS_MS))
@@ -116,8 +120,8 @@ class _Workload:
             "source_workload_namespace": source_namespace,
             "destination_workload": self.name,
             "destination_workload_namespace": self.namespace,
-            "destination_service": f"{self.service}.{self.namespace}.svc.cluster.local",
-            "destination_service_name": self.service,
+            "destination_service": f"{self.reported_service or self.service}.{self.namespace}.svc.cluster.local",
+            "destination_service_name": self.reported_service or self.service,
             "destination_service_namespace": self.namespace,
             "destination_app": self.service,
             "destination_version": self.version,
@@ -133,6 +137,8 @@ class _Split:
     source: WeightsSource
     weights: dict[str, float] = field(default_factory=dict)
     last_error: str | None = None  # a polled callable that raised keeps the previous weights
+    mirrors: dict[str, float] = field(default_factory=dict)  # version -> percent of rps copied to it
+    by_service: bool = False  # each version is a Service of its own
 
 
 @dataclass(frozen=True)
@@ -208,18 +214,21 @@ class TrafficSimulator:
             current.reporters = reporters or current.reporters
             self._apply_rates(now)
 
-    def set_service(self, service: str, *, rps: float, weights: WeightsSource, namespace: str | None = None) -> None:
-        """Send `rps` requests/s to `service`, split between its versions by `weights` (or a callable)."""
+    def set_service(self, service: str, *, rps: float, weights: WeightsSource, namespace: str | None = None,
+                    mirrors: Mapping[str, float] | None = None, by_service: bool = False) -> None:
+        """Send `rps` requests/s to `service`, split between its versions by `weights` (or a callable),
+        plus `mirrors` (version -> percent of `rps` copied to it)."""
         if rps < 0:
             raise ValueError(f"rps must be >= 0, got {rps}")
         with self._lock:
             now = self.clock()
             self._fold_all(now)
             key = (namespace or self.namespace, service)
-            self._splits[key] = _Split(rps=rps, source=weights)
+            self._splits[key] = _Split(rps=rps, source=weights, mirrors=dict(mirrors or {}), by_service=by_service)
             self._refresh(now, force=True)
 
-    def set_weights(self, service: str, weights: WeightsSource, *, namespace: str | None = None) -> None:
+    def set_weights(self, service: str, weights: WeightsSource, *, namespace: str | None = None,
+                    mirrors: Mapping[str, float] | None = None) -> None:
         """Change how `service`'s traffic is split, e.g. `{"v1": 90, "v2": 10}` (set_service first)."""
         with self._lock:
             key = (namespace or self.namespace, service)
@@ -228,6 +237,7 @@ class TrafficSimulator:
             now = self.clock()
             self._fold_all(now)
             self._splits[key].source = weights
+            self._splits[key].mirrors = dict(mirrors or {})
             self._refresh(now, force=True)
 
     def weights(self, service: str, *, namespace: str | None = None) -> dict[str, float]:
@@ -275,11 +285,12 @@ class TrafficSimulator:
         for (namespace, service), split in self._splits.items():
             total = sum(split.weights.values())
             members = {w.version for w in self._workloads.values() if (w.namespace, w.service) == (namespace, service)}
-            versions = set(split.weights) | members
+            versions = set(split.weights) | set(split.mirrors) | members
             for version in versions:
                 workload = self._workload_of(namespace, service, version, now)
                 share = split.weights.get(version, 0.0) / total if total > 0 else 0.0
-                workload.rps = split.rps * share
+                workload.rps = split.rps * (share + split.mirrors.get(version, 0.0) / 100)
+                workload.reported_service = workload.name if split.by_service else None
                 split_members.add((namespace, workload.name))
         for key, workload in self._workloads.items():
             if key not in split_members:

@@ -84,6 +84,13 @@ _RECEIVER = {
         "timeout": _DURATION,
     },
 }
+# One header condition of an A/B stage: Istio's StringMatch, limited to what HTTPRoute can say too.
+_HEADER_CONDITION = {
+    "type": "object", "additionalProperties": False,  # exactly one of them: rollout.policy says so
+    "properties": {"exact": {"type": "string"}, "regex": {"type": "string", "minLength": 1}},
+}
+_THEN = {"enum": ["steps", "promote"]}
+_ANALYSES = {"type": "integer", "minimum": 1, "maximum": 100}
 ROLLOUT_POLICY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -124,6 +131,27 @@ ROLLOUT_POLICY_SCHEMA: dict[str, Any] = {
         "progressDeadline": _DURATION,
         "onTimeout": {"enum": ["rollback", "hold"]},
         "webhooks": {"type": "array", "items": _WEBHOOK},
+        # A/B stage: only requests matching one of `match` go to the canary, for `analyses` analyses.
+        "abTest": {
+            "type": "object", "additionalProperties": False, "required": ["match"],
+            "properties": {
+                "match": {"type": "array", "minItems": 1, "items": {
+                    "type": "object", "additionalProperties": False, "required": ["headers"],
+                    "properties": {"headers": {"type": "object", "minProperties": 1,
+                                               "additionalProperties": _HEADER_CONDITION}}}},
+                "analyses": _ANALYSES,
+                "then": _THEN,
+            },
+        },
+        # Mirroring stage: `percent` of requests copied to the canary (responses discarded).
+        "mirror": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"percent": {"type": "integer", "minimum": 1, "maximum": 100}, "analyses": _ANALYSES,
+                           "then": _THEN},
+        },
+        # Host-level split of a VirtualService: the two Services it routes between (no subsets).
+        "stableService": {"type": "string", "minLength": 1},
+        "canaryService": {"type": "string", "minLength": 1},
     },
 }
 

@@ -15,10 +15,10 @@ import json
 import re
 from typing import Any, Callable, Iterator
 
-from ...model.steering import AMBIGUOUS, plan_steering
+from ...model.steering import AMBIGUOUS, HTTP_ROUTE, VIRTUAL_SERVICE, plan_steering
 from ...yamlio.documents import Path
 from ..findings import Finding, Rule, Severity
-from ..index import NETWORKING, mapping, sequence, text
+from ..index import GATEWAY_API, NETWORKING, mapping, sequence, text
 from .. import hosts
 from .context import Context
 from .references import ROUTE_SECTIONS
@@ -244,13 +244,16 @@ def check_claim_routing(context: Context) -> Iterator[Finding]:
 
 
 def check_version_changes(context: Context) -> Iterator[Finding]:
-    """MSH250/MSH251 (live objects only): the rules a version change moves must make one rollout."""
+    """MSH250/MSH251 (live objects only): the rules a version change moves must make one rollout
+    (VirtualServices and HTTPRoutes alike: both are rolled out)."""
     counterparts = context.index.live_counterparts
-    for entry in context.index.of_kind(NETWORKING, "VirtualService"):
+    routed = [(entry, VIRTUAL_SERVICE) for entry in context.index.of_kind(NETWORKING, "VirtualService")]
+    routed += [(entry, HTTP_ROUTE) for entry in context.index.of_kind(GATEWAY_API, "HTTPRoute")]
+    for entry, layout in routed:
         live = counterparts.get(entry.manifest.key) if entry.manifest else None
         if live is None:
             continue
-        _, problems = plan_steering(entry.obj, live)
+        _, problems = plan_steering(entry.obj, live, layout)
         for problem in problems:
             code = "MSH250" if problem.kind == AMBIGUOUS else "MSH251"
             hint = ("; change one service's version per commit, or write the weights explicitly (git then owns them)"
