@@ -85,3 +85,16 @@ def test_every_default_of_the_shipped_gateway_api_schemas_is_a_server_default_di
             schema = SchemaSet.shipped().schema_for(f"{kind.group}/{kind.versions[0]}", kind.kind)
             declared |= {(kind.kind, path, repr(value)) for path, value in defaults(schema)}
     assert declared and sorted(declared - ignored) == [] and sorted(ignored - declared) == []
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_portable_plan_shows_exactly_what_the_plan_shows(case):
+    import pickle
+
+    plan = _plan(case)
+    portable = pickle.loads(pickle.dumps(plan.portable()))  # as it comes back from a forked process
+    for show_unchanged in (False, True):
+        assert list(text_lines(portable, show_unchanged=show_unchanged)) == list(text_lines(plan, show_unchanged=show_unchanged))
+    assert to_json(portable) == to_json(plan)
+    assert to_markdown(portable) == to_markdown(plan)
+    assert all(change.manifest is None and change.live is None and change.desired is None for change in portable.changes)

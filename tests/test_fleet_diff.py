@@ -55,6 +55,14 @@ def test_clusters_are_read_at_once_and_one_after_another_with_parallel_1(fleet_r
     assert all(later[0] >= earlier[1] for earlier, later in zip(serial, serial[1:])), serial
 
 
+@pytest.mark.parametrize("output", ["text", "json", "markdown"])
+def test_a_diff_shared_between_processes_prints_what_one_process_prints(fleet_repo, three, output):
+    (Path(repo_dir(fleet_repo)) / "environments/prod/clusters/ap-south.yaml").write_text("region: ap-south\n")
+    shared, alone = diff(fleet_repo, three, "-o", output), diff(fleet_repo, three, "-o", output, "--parallel", "1")
+    assert shared.returncode == alone.returncode == 1, shared.stderr
+    assert (shared.stdout, shared.stderr) == (alone.stdout, alone.stderr)
+
+
 def test_an_unreachable_cluster_is_its_own_block_and_the_exit_code_is_the_worst(fleet_repo, three):
     three["eu-west"].stop()
     result = diff(fleet_repo, three)

@@ -321,6 +321,22 @@ def test_live_check_findings_are_reused_only_against_the_same_live_objects(examp
     assert again.live_findings(_render(repo, None)[0], live[:0], OFFLINE) is None  # a render the cache did not key
 
 
+def test_clusters_sharing_a_render_keep_their_live_check_findings_side_by_side(example_repo, tmp_path):
+    from meshops.validate.findings import Finding, Severity
+
+    repo = Path(example_repo.working_tree_dir)
+    clusters = {name: [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "reviews", "namespace": "bookinfo",
+                                                                            "uid": name}}] for name in ("us", "eu", "ap")}
+    cache = ManifestCache(tmp_path / "cache")
+    rendered, _ = _render(repo, cache)
+    kept = {name: [Finding(code="MSH204", severity=Severity.INFO, message=name, object=None)] for name in clusters}
+    for name, live in clusters.items():  # one run over the fleet
+        assert cache.keep_live_findings(rendered, live, OFFLINE, kept[name])
+    again = ManifestCache(tmp_path / "cache")
+    warm, _ = _render(repo, again)
+    assert {name: again.live_findings(warm, live, OFFLINE) for name, live in clusters.items()} == kept  # the next run
+
+
 def test_live_check_findings_are_reused_only_for_the_same_read_of_pods_and_secrets(example_repo, tmp_path):
     repo = Path(example_repo.working_tree_dir)
     read = LiveScope(pod_namespaces=frozenset({"bookinfo", "istio-system"}), secret_namespaces=frozenset({"istio-system"}),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 
 import click
 
@@ -39,6 +40,8 @@ def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, 
       meshops diff --env dev --kubeconfig ./kubeconfig --context kind-dev -o json
       meshops diff --env dev --adopt                  as `apply --adopt` would: adoptions, not conflicts
     """
+    from functools import partial
+
     from ..apply.brakes import PruneBrake
     from ..diff.output import ClusterPlan, fleet_document, fleet_markdown, to_json, to_markdown
     from ..pipeline.fleet import open_fleet, plan_targets, worst_exit_code
@@ -46,9 +49,10 @@ def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, 
     operator = operator_from(kubeconfig=kubeconfig, context=context, allowed_namespaces=allowed_namespaces, owner_id=owner_id)
     renders, targets = open_fleet(repo=repo, ref=ref, environment=environment, sets=sets, operator=operator, clusters=clusters,
                                   cache=manifest_cache(no_cache))
-    results = plan_targets(renders, targets, parallel=parallel, adopt=adopt, prune_namespaces=prune_namespaces)
     brake = PruneBrake(max_percent=max_prune_percent, allow_mass_prune=allow_mass_prune)
     listed = renders.config.cluster(targets[0].cluster).listed
+    results = plan_targets(renders, targets, parallel=parallel, adopt=adopt, prune_namespaces=prune_namespaces,
+                           portable=partial(_shown, brake=brake, listed=listed))
     if not listed:  # one cluster, the simple form: the output (and an error) as it has always been
         (result,) = results
         if result.error is not None:
@@ -56,18 +60,19 @@ def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, 
     warned: set[int] = set()  # clusters sharing a render share its warnings
     entries = []
     for result in results:
-        planned = result.value
-        if planned is None:
+        shown = result.value
+        if shown is None:
             click.echo(f"error: {result.target}: {result.error.one_line().removeprefix('error: ')}", err=True)
             entries.append(ClusterPlan(result.target.cluster, None, error=result.error.one_line().removeprefix("error: "),
                                        exit_code=result.exit_code))
             continue
-        if id(planned.rendered) not in warned:
-            warned.add(id(planned.rendered))
-            warn_skipped(planned.rendered.skipped)
-        _warn(planned, brake=brake, prefix=f"{result.target}: " if listed else "")
-        entries.append(ClusterPlan(result.target.cluster, planned.plan, exit_code=1 if planned.plan.has_changes else 0,
-                                   label=planned.connection.label))
+        rendered = renders.for_cluster(result.target.cluster)
+        if id(rendered) not in warned:
+            warned.add(id(rendered))
+            warn_skipped(rendered.skipped)
+        for warning in shown.warnings:
+            click.echo(warning, err=True)
+        entries.append(shown.entry)
     revision = renders.source.revision
     if output == "json":
         click.echo(json.dumps(fleet_document(environment, revision, entries), indent=2, sort_keys=True) if listed
@@ -79,18 +84,37 @@ def diff(environment, repo, ref, sets, kubeconfig, context, allowed_namespaces, 
     sys.exit(worst_exit_code([entry.exit_code for entry in entries]))
 
 
-def _warn(planned, *, brake, prefix: str) -> None:
+@dataclass
+class _Shown:
+    """What diff keeps of one cluster's plan: its entry (the plan as outputs show it) and its warnings."""
+
+    entry: object  # diff.output.ClusterPlan
+    warnings: list[str]
+
+
+def _shown(planned, *, brake, listed: bool) -> _Shown:
+    """One cluster's plan as diff prints it: plain enough to come back from a forked process."""
+    from ..diff.output import ClusterPlan
+
+    plan = planned.plan
+    entry = ClusterPlan(planned.connection.target.cluster, plan.portable(), exit_code=1 if plan.has_changes else 0,
+                        label=planned.connection.label)
+    return _Shown(entry, _warnings(planned, brake=brake, prefix=f"{planned.connection.target}: " if listed else ""))
+
+
+def _warnings(planned, *, brake, prefix: str) -> list[str]:
     """What apply would refuse that a diff still shows: missing namespaces, a mass prune."""
     from ..apply.brakes import MassPrune, check_prune_brake
     from ..cluster.live import missing_namespaces
 
-    for namespace, keys in sorted(missing_namespaces(planned.rendered.manifests, planned.live).items()):
-        click.echo(f"warning: {prefix}namespace {namespace!r} does not exist and is not rendered: apply would refuse "
-                   f"({len(keys)} objects)", err=True)
+    warnings = [f"warning: {prefix}namespace {namespace!r} does not exist and is not rendered: apply would refuse "
+                f"({len(keys)} objects)" for namespace, keys in sorted(missing_namespaces(planned.rendered.manifests,
+                                                                                          planned.live).items())]
     try:
         check_prune_brake(planned.plan, rendered=len(planned.rendered.manifests), brake=brake)
     except MassPrune as refused:
-        click.echo(f"warning: {prefix}apply would refuse: {refused.message} (--allow-mass-prune to go ahead)", err=True)
+        warnings.append(f"warning: {prefix}apply would refuse: {refused.message} (--allow-mass-prune to go ahead)")
+    return warnings
 
 
 def _text(entries, *, listed: bool, environment: str, show_unchanged: bool) -> None:

@@ -88,7 +88,7 @@ class RolloutEnvironment:
     def open_all(cls, *, repo: str, ref: str | None, environment: str, operator,
                  cluster: str | None = None) -> list[RolloutEnvironment]:
         """Every cluster of the environment (`cluster` alone when given), connected at once."""
-        from ..pipeline.fleet import fan_out
+        from ..pipeline.fanout import fan_out
         from ..pipeline.targets import owner_of, targets_of
 
         source, config = _source_and_config(repo, ref, environment)
@@ -260,7 +260,7 @@ def run(environment, repo, ref, cluster, kubeconfig, context, owner_id, access, 
 
 def _drive_clusters(envs, *, wait: bool, timeout: float | None, operator) -> int:
     """The active rollouts of several clusters at once, a plain line per decision (prefixed by the cluster)."""
-    from ..pipeline.fleet import fan_out
+    from ..pipeline.fanout import fan_out
     from ..pipeline.rollouts import drive_rollouts
 
     by_target = {env.connection.target: env for env in envs}

@@ -47,6 +47,7 @@ class Discovery:
         self.api = api
         self._groups: dict[str, list[str]] | None = None  # group -> served versions, preferred first
         self._resources: dict[tuple[str, str], dict[str, Resource]] = {}
+        self._resolved: dict[tuple[str, str], Resource | None] = {}  # (apiVersion, kind) -> what `resolve` found
 
     def served_versions(self, group: str) -> list[str]:
         if group == "":
@@ -84,7 +85,14 @@ class Discovery:
         return self._resources[key]
 
     def resolve(self, api_version: str, kind: str) -> Resource | None:
-        """The resource for exactly this apiVersion and kind, or None when the cluster does not serve it."""
+        """The resource for exactly this apiVersion and kind, or None when the cluster does not serve it
+        (asked once per object of a plan: answered once per apiVersion and kind)."""
+        key = (api_version, kind)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(api_version, kind)
+        return self._resolved[key]
+
+    def _resolve(self, api_version: str, kind: str) -> Resource | None:
         group, version = kinds.split_api_version(api_version)
         if version not in self.served_versions(group):
             return None

@@ -46,14 +46,20 @@ class Transport:
         return self.configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
 
 
-def _private_file(content: bytes) -> str:
-    """An owner-only temp file with `content`, removed when the process exits."""
+def share_private_directory() -> str:
+    """The owner-only directory of this process's certificate files, made now: copies of the process
+    forked after this write theirs into it, and this process removes it at exit (theirs never run exit code)."""
     global _PRIVATE_DIR
     with _PRIVATE_LOCK:
         if _PRIVATE_DIR is None:
             _PRIVATE_DIR = tempfile.mkdtemp(prefix="meshops-kube-")
             atexit.register(shutil.rmtree, _PRIVATE_DIR, True)
-        handle, path = tempfile.mkstemp(dir=_PRIVATE_DIR)
+        return _PRIVATE_DIR
+
+
+def _private_file(content: bytes) -> str:
+    """An owner-only temp file with `content`, removed when the process exits."""
+    handle, path = tempfile.mkstemp(dir=share_private_directory())
     with os.fdopen(handle, "wb") as stream:
         stream.write(content)
     return path

@@ -364,6 +364,128 @@ def normalize_desired(desired: dict, ignore: list[IgnoreRule] = ()) -> dict:
     return desired_copy
 
 
+def unchanged(*, desired_normalized: dict, live: dict, ignore: list[IgnoreRule] = ()) -> bool:
+    """Whether `normalize_pair` would make `live` equal to `desired_normalized`, told without copying `live`.
+
+    Most objects of a plan are unchanged, and copying each live object only to find it equal is most
+    of a plan's cost. This walks what git says: every key of `desired_normalized` must be in `live`
+    with an equal value (maps walked the same way, lists compared whole or item by item where a
+    server default lies inside them), and every key only `live` has must be one normalization removes
+    anyway — a dropped field, a server default, an empty map, a key meshops does not own (steps 1–3).
+    When in doubt (an ignore rule applies, a key meshops owns that git dropped) it answers False and
+    the caller normalizes in full, so a True is always what the full comparison would say.
+    """
+    kind = live.get("kind")
+    if not isinstance(kind, str) or any(rule.applies_to(live) for rule in ignore):
+        return False
+    group = str(live.get("apiVersion") or "").rpartition("/")[0]
+    return _same(desired_normalized, live, owned_fields(live), _DROPPED_TREE, _defaults_tree(kind, group))
+
+
+class _Default:
+    """A leaf of `_defaults_tree`: the value the server fills in there."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def matches(self, found: Any) -> bool:
+        return self.value == ANY or found == self.value
+
+
+_DEFAULT_TREES: dict[tuple[str, str], dict | None] = {}
+# Where a default's path goes on below another default (a whole match and a field of it), the
+# shorter one's `_Default` sits in the map under this key (never a JSON key: not a string).
+_HERE = ("default",)
+
+
+def _defaults_tree(kind: str, group: str) -> dict | None:
+    """`SERVER_DEFAULTS` of one kind as a tree of keys (`*` for list items) ending in `_Default`s."""
+    key = (kind, group)
+    if key not in _DEFAULT_TREES:
+        tree: dict = {}
+        for default in SERVER_DEFAULTS:
+            if default.kind == kind and default.group in (None, group):
+                node = tree
+                for part in default.path[:-1]:
+                    below = node.get(part)
+                    if not isinstance(below, dict):
+                        below = node[part] = {} if below is None else {_HERE: below}
+                    node = below
+                last = default.path[-1]
+                if isinstance(node.get(last), dict):
+                    node[last][_HERE] = _Default(default.value)
+                else:
+                    node[last] = _Default(default.value)
+        _DEFAULT_TREES[key] = tree or None
+    return _DEFAULT_TREES[key]
+
+
+def _default_at(defaults: dict | None, key: str) -> _Default | None:
+    """The server default of `key` in this map, if any."""
+    found = defaults.get(key) if defaults is not None else None
+    return found.get(_HERE) if isinstance(found, dict) else found
+
+
+def _below(defaults: dict | None, key: str) -> dict | None:
+    """The defaults inside `key`'s value, if any."""
+    found = defaults.get(key) if defaults is not None else None
+    return found if isinstance(found, dict) else None
+
+
+def _same(desired: dict, live: dict, owned: dict | None, dropped: dict | None, defaults: dict | None) -> bool:
+    """`unchanged` for one map: restricted to git's keys and what meshops owns, as step 3 does."""
+    for key, wanted in desired.items():
+        if key not in live:
+            return False
+        found = live[key]
+        if wanted == found:  # in C; what is left to walk is where the live object has more (metadata)
+            continue
+        below = _below(defaults, key)
+        if type(wanted) is dict and type(found) is dict:
+            if not _same(wanted, found, owned.get(f"f:{key}") if owned is not None else None,
+                         dropped.get(key) if dropped is not None else None, below):
+                return False
+        elif below is None or not _same_whole(wanted, found, below):
+            return False
+    if len(live) == len(desired):
+        return True  # every live key is one git sets
+    for key, found in live.items():
+        if key in desired or (dropped is not None and dropped.get(key, False) is None):
+            continue
+        default = _default_at(defaults, key)
+        if default is not None and default.matches(found):
+            continue  # step 2 removes it, owned or not
+        if owned is not None and owned.get(f"f:{key}") is not None and found not in ({}, []):
+            return False  # meshops applied it once and git no longer says it: the full comparison decides
+    return True
+
+
+def _same_whole(wanted: Any, found: Any, defaults: dict) -> bool:
+    """Equal but for server defaults, for a value kept whole (lists and what is in them are not restricted)."""
+    if wanted == found:
+        return True
+    if type(wanted) is list and type(found) is list:
+        below = _below(defaults, ANY)
+        return (below is not None and len(wanted) == len(found)
+                and all(_same_whole(item, live_item, below) for item, live_item in zip(wanted, found)))
+    if type(wanted) is not dict or type(found) is not dict:
+        return False
+    for key, value in wanted.items():
+        if key not in found:
+            return False
+        below = _below(defaults, key)
+        if value != found[key] and (below is None or not _same_whole(value, found[key], below)):
+            return False
+    for key, value in found.items():
+        if key not in wanted:
+            default = _default_at(defaults, key)
+            if default is None or not default.matches(value):
+                return False
+    return True
+
+
 def normalize_pair(
     *,
     desired: dict | None,

@@ -62,6 +62,11 @@ def text_lines(plan: Plan, *, show_unchanged: bool = False) -> Iterator[tuple[st
     yield plan.summary(), "bold"
 
 
+def _shown_object(change: Change) -> dict | None:
+    """The object whose kind decides what is masked: either normalized side (a portable change has no other)."""
+    return change.desired_normalized if change.desired_normalized is not None else change.live_normalized
+
+
 def _pointer_label(pointer: str) -> str:
     """`/spec/http/0/route` -> `spec.http[0].route`."""
     parts = [part.replace("~1", "/").replace("~0", "~") for part in pointer.lstrip("/").split("/")]
@@ -87,7 +92,7 @@ def _short(value: object) -> str:
 
 def field_changes(change: Change) -> list[str]:
     """One line per changed field, from the (masked) patch: `+ path: value`, `~ path: old -> new`, `- path`."""
-    obj = change.manifest.obj if change.manifest else change.live
+    obj = _shown_object(change)
     _, live = mask_pair(change.desired_normalized, change.live_normalized)
     lines = []
     for op in mask_patch(obj, change.patch):
@@ -107,7 +112,7 @@ def plan_document(plan: Plan) -> dict:
     """The plan as a JSON-ready dict: summary counts and every change with its (masked) patch."""
     changes = []
     for change in plan.changes:
-        obj = change.manifest.obj if change.manifest else change.live
+        obj = _shown_object(change)
         changes.append(
             {
                 "action": change.action.value,

@@ -44,7 +44,7 @@ from ..model.identity import (
 from ..model.manifest import Manifest, ObjectKey
 from ..model.scope import Scope
 from .adoption import adopted_managers, taken_over_fields
-from .normalize import IgnoreRule, normalize_desired, normalize_pair
+from .normalize import IgnoreRule, normalize_desired, normalize_pair, unchanged
 
 
 class Action(str, Enum):
@@ -77,6 +77,14 @@ class Change:
     def order(self) -> int:
         return kinds.apply_order(self.key.group, self.key.kind)
 
+    def portable(self) -> Change:
+        """The change as outputs show it, without the objects it was made from (the rendered manifest,
+        the whole live object): small enough to send between processes (`pipeline.forked`)."""
+        shown = self.action is not Action.UNCHANGED  # an unchanged object shows its name only
+        return Change(self.action, self.key, desired_normalized=self.desired_normalized if shown else None,
+                      live_normalized=self.live_normalized if shown else None, patch=self.patch, reason=self.reason,
+                      owned=self.owned, adopt=self.adopt)
+
 
 @dataclass
 class Plan:
@@ -85,6 +93,10 @@ class Plan:
     environment: str
     revision: str | None
     changes: list[Change]
+
+    def portable(self) -> Plan:
+        """The plan as outputs show it (`Change.portable`)."""
+        return Plan(self.environment, self.revision, [change.portable() for change in self.changes])
 
     def of(self, action: Action) -> list[Change]:
         return [change for change in self.changes if change.action is action]
@@ -170,10 +182,15 @@ def plan_object(
     claim = claim_of(live, owner)
     takes_over = adopt and claim is not Claim.OURS
     takeover = taken_over_fields(live, target) if takes_over else None
-    desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore, desired_normalized=normalized,
-                                                         takeover=takeover)
-    # Equal objects are the common case; comparing them in C costs far less than building a patch.
-    patch = [] if live_normalized == desired_normalized else jsonpatch.make_patch(live_normalized, desired_normalized).patch
+    if takeover is None and unchanged(desired_normalized=normalized, live=live, ignore=ignore):
+        # The common case, told without copying the live object: both sides normalize to `normalized`.
+        desired_normalized = live_normalized = normalized
+        patch = []
+    else:
+        desired_normalized, live_normalized = normalize_pair(desired=target, live=live, ignore=ignore,
+                                                             desired_normalized=normalized, takeover=takeover)
+        # Equal objects are still common; comparing them in C costs far less than building a patch.
+        patch = [] if live_normalized == desired_normalized else jsonpatch.make_patch(live_normalized, desired_normalized).patch
     reason = ""
     if claim is not Claim.OURS:
         managers = adopted_managers(live) if takes_over else []

@@ -241,24 +241,20 @@ class SteeringProblem:
     path: tuple  # JSON path in git's object (for the finding's file:line)
 
 
-def _counterparts(desired: dict, live: dict, layout: Layout) -> tuple[dict[str, dict], bool]:
-    """Live rules by git's rule ids, and whether unnamed rules could be matched by position."""
-    live_rules = _rules(live, layout)
-    by_name = {rule_id(rule, index): rule for index, rule in enumerate(live_rules)}
-    same_shape = len(live_rules) == len(_rules(desired, layout))
-    if not same_shape:  # positions moved: `#<index>` ids name different rules now
-        by_name = {key: rule for key, rule in by_name.items() if not key.startswith("#")}
-    return by_name, same_shape
-
-
 def version_changes(desired: dict, live: dict, layout: Layout = VIRTUAL_SERVICE
                     ) -> tuple[list[VersionChange], list[SteeringProblem]]:
     """Every HTTP rule git moves to another version, and the problems reading them raised."""
     changes: list[VersionChange] = []
     problems: list[SteeringProblem] = []
-    live_by_id, same_shape = _counterparts(desired, live, layout)
-    live_versions = {first_version(_mapping(rule).get(layout.routes_key), layout) for rule in _rules(live, layout)}
-    for position, index, rule in _indexed(desired, layout):
+    live_rules = _rules(live, layout)
+    desired_rules = list(_indexed(desired, layout))
+    # Live rules by git's rule ids; when the count changed, positions moved and `#<index>` ids name other rules.
+    same_shape = len(live_rules) == len(desired_rules)
+    live_by_id = {rule_id(rule, index): rule for index, rule in enumerate(live_rules)}
+    if not same_shape:
+        live_by_id = {key: rule for key, rule in live_by_id.items() if not key.startswith("#")}
+    live_versions: set | None = None  # what the cluster routes to, read only when a rule has no counterpart
+    for position, index, rule in desired_rules:
         ident = rule_id(rule, index)
         routes = _mapping(rule).get(layout.routes_key)
         split = layout.split_of(routes)
@@ -267,16 +263,20 @@ def version_changes(desired: dict, live: dict, layout: Layout = VIRTUAL_SERVICE
             continue
         counterpart = live_by_id.get(ident)
         if counterpart is None:
-            if ident.startswith("#") and not same_shape and target not in live_versions:
-                problems.append(SteeringProblem(AMBIGUOUS, (
-                    f"HTTP rules without names changed places ({len(_rules(live, layout))} -> "
-                    f"{len(_rules(desired, layout))} rules) while rule {ident} names version {target}, which nothing "
-                    "routes to yet: meshops cannot tell which rule carried the traffic it would roll out"),
-                    ("spec", layout.section, position)))
+            if ident.startswith("#") and not same_shape:
+                if live_versions is None:
+                    live_versions = {first_version(_mapping(live_rule).get(layout.routes_key), layout)
+                                     for live_rule in live_rules}
+                if target not in live_versions:
+                    problems.append(SteeringProblem(AMBIGUOUS, (
+                        f"HTTP rules without names changed places ({len(live_rules)} -> {len(desired_rules)} rules) "
+                        f"while rule {ident} names version {target}, which nothing routes to yet: meshops cannot "
+                        "tell which rule carried the traffic it would roll out"),
+                        ("spec", layout.section, position)))
             continue
         live_routes = _mapping(counterpart).get(layout.routes_key)
         stable = first_version(live_routes if isinstance(live_routes, list) else None, layout)
-        if stable is None or layout.split_of(live_routes) != split or target == stable:
+        if stable is None or target == stable or layout.split_of(live_routes) != split:
             continue
         changes.append(VersionChange(rule=ident, index=position, host=split[1], stable=stable, target=target,
                                      split=split[0]))

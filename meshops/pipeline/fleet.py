@@ -4,63 +4,32 @@ An environment that spans clusters is several targets. What they share is done o
 environment is rendered once per distinct values set (clusters without a values file of their own
 share the environment's render) and each render is validated offline once. What each cluster
 needs alone — connecting, reading its objects (one LIST per kind), validating against them,
-planning — fans out over a bounded pool of threads (`fan_out`), and every cluster ends in a value
-or the `MeshopsError` that stopped it, never taking the others down. `diff`, `apply` and
+planning — fans out over a bounded pool of threads (`fanout.fan_out`; `diff` also over one forked
+process per core, `fanout.fan_out_forked`), and every cluster ends in a value or the `MeshopsError`
+that stopped it, never taking the others down. `diff`, `apply` and
 `reconcile` all go through here.
 """
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 from ..cluster.api import RetryPolicy
 from ..cluster.target import Target
-from ..model.errors import MeshopsError
 from ..render import RenderResult, render
 from ..validate.findings import Finding, has_errors
 from ..source.clusters import cluster_values_file
 from ..source.envconfig import ENVIRONMENTS_DIR, EnvConfig, load_env_config
 from ..source.repo import Source, open_source
 from . import DEFAULT_PARALLEL
+from .fanout import TargetResult, fan_out, fan_out_forked
 from .manifest_cache import ManifestCache
 from .plan import Planned, plan_rendered
 from .rendering import OFFLINE_FINDINGS, InvalidConfig, check_settings, cluster_may_know, render_source, validate_rendered
 from .operator import Operator
 from .targets import repo_id_of, targets_of
 
-T = TypeVar("T")
-
-
-@dataclass
-class TargetResult(Generic[T]):
-    """How one cluster ended: a value, or the error that stopped it (the other clusters carry on)."""
-
-    target: Target
-    value: T | None = None
-    error: MeshopsError | None = None
-
-    @property
-    def exit_code(self) -> int:
-        return self.error.exit_code if self.error is not None else 0
-
-
-def fan_out(targets: Sequence[Target], work: Callable[[Target], T], *, parallel: int = DEFAULT_PARALLEL) -> list[TargetResult[T]]:
-    """`work` for every target, at most `parallel` at once; results in the order of `targets`.
-
-    A `MeshopsError` becomes that target's result; anything else is a bug and is raised.
-    """
-    def one(target: Target) -> TargetResult[T]:
-        try:
-            return TargetResult(target, value=work(target))
-        except MeshopsError as error:
-            return TargetResult(target, error=error)
-
-    if len(targets) <= 1 or parallel <= 1:
-        return [one(target) for target in targets]
-    with ThreadPoolExecutor(max_workers=min(parallel, len(targets)), thread_name_prefix="target") as pool:
-        return list(pool.map(one, targets))
+R = TypeVar("R")
 
 
 class Renders:
@@ -151,14 +120,22 @@ def check_offline(renders: Renders, targets: Sequence[Target]) -> None:
 
 def plan_targets(renders: Renders, targets: Sequence[Target], *, parallel: int = DEFAULT_PARALLEL,
                  adopt: bool = False, prune_namespaces: bool = False,
-                 retry: RetryPolicy = RetryPolicy()) -> list[TargetResult[Planned]]:
-    """Each target planned against its own cluster, `parallel` at a time (`meshops diff`)."""
+                 retry: RetryPolicy = RetryPolicy(),
+                 portable: Callable[[Planned], R] | None = None) -> list[TargetResult[Planned]] | list[TargetResult[R]]:
+    """Each target planned against its own cluster, `parallel` at a time (`meshops diff`).
+
+    With `portable` (what the caller keeps of a plan, as plain data), the clusters are shared between
+    forked copies of this process, one per core (`fanout.fan_out_forked`), and each result is
+    `portable(planned)`; without it, between threads of this process.
+    """
     check_offline(renders, targets)
 
     def plan(target: Target) -> Planned:
         return plan_rendered(renders.for_cluster(target.cluster), target.connect(retry=retry), adopt=adopt,
                              prune_namespaces=prune_namespaces, offline=renders.offline(target.cluster), cache=renders.cache)
 
+    if portable is not None:
+        return fan_out_forked(targets, plan, portable, parallel=parallel)
     return fan_out(targets, plan, parallel=parallel)
 
 

@@ -14,9 +14,10 @@ config repo's inputs, so their result is kept under a key made of everything the
 - the repository's identity (its resolved path), so one repo's content can never answer for
   another's, whatever it holds.
 
-The findings of the checks against the live cluster are kept beside an entry too, under a digest
+The findings of the checks against the live cluster are kept beside an entry too, one file per digest
 of the live objects they were made with and of what the read covered (`model.readscope`: which
-pods and Secrets were read): a later run against an unchanged cluster (same objects, same
+pods and Secrets were read), so the clusters of an environment that share a render keep theirs side by
+side: a later run against an unchanged cluster (same objects, same
 resourceVersions, same read) reuses them, any change in the cluster runs the checks again. They are
 a function of the entry's inputs, those objects and that scope only, so this is as safe as the
 entry itself. (Findings from the cluster's CRDs, for kinds the offline schemas do not know, are
@@ -259,7 +260,8 @@ class ManifestCache:
             digest = hashlib.blake2b(marshal.dumps((live, _scope_data(read_scope))), digest_size=32).digest()
         except (ValueError, TypeError):
             return None
-        return self.directory / f"{known[1]}.live", digest
+        # One file per digest: the clusters of an environment share a render but not their objects.
+        return self.directory / f"{known[1]}.{digest.hex()[:16]}.live", digest
 
     def live_findings(self, rendered: RenderResult, live: list[dict], read_scope: LiveScope) -> list[Finding] | None:
         """The findings kept for `rendered` against exactly these live objects, read within `read_scope`, or None."""

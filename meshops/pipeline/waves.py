@@ -20,7 +20,8 @@ from ..cluster.target import Target
 from ..model.errors import ExitCode
 from . import DEFAULT_PARALLEL
 from .apply import Applied, ApplyOptions, plan_for_apply, write_plan
-from .fleet import Renders, TargetResult, check_offline, fan_out, worst_exit_code
+from .fanout import TargetResult, fan_out
+from .fleet import Renders, check_offline, worst_exit_code
 from .operator import Operator
 from .plan import Planned
 from .targets import waves_of

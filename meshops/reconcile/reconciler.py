@@ -32,7 +32,7 @@ from ..model.scope import AllowList
 from ..model.secrets import SecretsDir
 from ..pipeline import DEFAULT_PARALLEL
 from ..pipeline.apply import ApplyOptions
-from ..pipeline.fleet import fan_out
+from ..pipeline.fanout import fan_out
 from ..pipeline.operator import Operator
 from ..pipeline.prometheus import PrometheusSettings
 from ..pipeline.targets import targets_of, waves_of
