@@ -17,13 +17,14 @@ from meshops.pipeline.fanout import usable_processes
 
 CORES = len(os.sched_getaffinity(0))
 PRELUDE = textwrap.dedent("""
-    import json, os, threading
+    import json, os, threading, time
     from meshops.cluster.target import Target
     from meshops.model.errors import ClusterError
     from meshops.pipeline.fanout import fan_out_forked
     targets = [Target("prod", f"c{i:02d}") for i in range(7)]
 
     def work(target):
+        time.sleep(0.3)  # a round trip: every process gets clusters before the queue runs dry
         if target.cluster == "c03":
             raise ClusterError("cannot reach c03", hint="check the context")
         return {"cluster": target.cluster, "pid": os.getpid()}
@@ -63,15 +64,18 @@ def test_parallel_1_and_a_process_with_threads_stay_in_one_process():
 
 
 @pytest.mark.skipif(CORES < 2, reason="one core: nothing to share")
-def test_a_bug_in_a_forked_copy_is_raised_with_its_traceback_and_no_copy_is_left_behind():
+def test_a_bug_in_any_process_is_raised_with_its_traceback_and_no_copy_is_left_behind():
     result = run("""
         def broken(target):
-            if target.cluster == "c01":
+            time.sleep(0.3)
+            if target.cluster in ("c01", "c02"):  # one taken by this process, or both by a copy
                 raise KeyError("a bug")
             return target.cluster
         try:
             fan_out_forked(targets, broken, lambda value: value, parallel=8)
-        except RuntimeError as crash:
+        except KeyError as bug:  # raised here
+            print("a process planning clusters failed: KeyError: 'a bug' |", True)
+        except RuntimeError as crash:  # raised in a copy
             print(str(crash), "|", "KeyError" in "".join(getattr(crash, "__notes__", [])))
         print("no children:", end=" ")
         try:

@@ -1,13 +1,13 @@
-"""Clusters planned on every core: an environment's fan-out shared between forked copies of meshops.
+"""Work over an environment's clusters: in threads (`fan_out`), or on every core (`fan_out_forked`).
 
-A Python process plans one cluster at a time however many threads it runs (reading a LIST's JSON,
-normalizing and comparing objects all hold the interpreter lock); threads only hide round trips.
-`fan_out_forked` splits the targets between `processes` copies of the process made by `os.fork()`
-after the environment was rendered and validated (each copy already holds the render, nothing is
-sent to it); each copy runs its share through `fleet.fan_out` with its share of the threads, turns
-every result into a `portable` value (plain data and small objects: what the caller prints, not
-the live objects) and sends them back pickled through a pipe. The parent plans the first share
-itself rather than wait idle.
+Every cluster ends in a value or the `MeshopsError` that stopped it (`TargetResult`), never taking
+the others down. Threads hide round trips, but a Python process plans one cluster at a time
+however many it runs (reading a LIST's JSON, normalizing and comparing objects all hold the
+interpreter lock). `fan_out_forked` shares the clusters between copies of the process made by
+`os.fork()` after the environment was rendered and validated (each copy already holds the render,
+nothing is sent to it), one per core, the parent included: every process takes clusters from one
+queue with its share of the threads, turns each result into a `portable` value (what the caller
+prints, not the live objects) and the copies send theirs back pickled through a pipe.
 
 Forking is safe only from a process with a single thread (a copy of a lock held by another thread
 would never be released in the child), so a multi-threaded caller — `serve`, the controller, a test
@@ -16,6 +16,7 @@ results are the same.
 """
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -54,18 +55,23 @@ def fan_out(targets: Sequence[Target], work: Callable[[Target], T], *, parallel:
 
     A `MeshopsError` becomes that target's result; anything else is a bug and is raised.
     """
-    def one(target: Target) -> TargetResult[T]:
-        try:
-            return TargetResult(target, value=work(target))
-        except MeshopsError as error:
-            return TargetResult(target, error=error)
-
     if len(targets) <= 1 or parallel <= 1:
-        return [one(target) for target in targets]
+        return [attempt(target, work) for target in targets]
     with ThreadPoolExecutor(max_workers=min(parallel, len(targets)), thread_name_prefix="target") as pool:
-        return list(pool.map(one, targets))
+        return list(pool.map(lambda target: attempt(target, work), targets))
+
+
+def attempt(target: Target, work: Callable[[Target], T]) -> TargetResult[T]:
+    """`work(target)` as a result: a `MeshopsError` is that target's; anything else is a bug and is raised."""
+    try:
+        return TargetResult(target, value=work(target))
+    except MeshopsError as error:
+        return TargetResult(target, error=error)
+
 
 _LENGTH = struct.Struct("!Q")
+_INDEX = struct.Struct("!I")  # one queued target: its index
+_QUEUE_BYTES = 60_000  # the queue is written whole before any process reads: below a pipe's 64 KiB buffer
 _CHILD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
@@ -91,37 +97,76 @@ def usable_processes(*, targets: int, parallel: int) -> int:
 
 def fan_out_forked(targets: Sequence[Target], work: Callable[[Target], T], portable: Callable[[T], R], *,
                    parallel: int) -> list[TargetResult[R]]:
-    """`portable(work(target))` for every target, spread over `usable_processes`; results in the order of `targets`."""
+    """`portable(work(target))` for every target, spread over `usable_processes`; results in the order of `targets`.
+
+    The targets wait in a queue every process takes from (a pipe of their indexes, read a record at
+    a time: a read of a whole record from a pipe is atomic), so a slow cluster holds up one thread,
+    not a share fixed in advance.
+    """
     processes = usable_processes(targets=len(targets), parallel=parallel)
 
     def one(target: Target) -> R:
         return portable(work(target))
 
-    if processes <= 1:
+    if processes <= 1 or len(targets) * _INDEX.size > _QUEUE_BYTES:
         return fan_out(targets, one, parallel=parallel)
     threads = -(-parallel // processes)
-    shares = [list(range(first, len(targets), processes)) for first in range(processes)]
+    queue = _queue_of(len(targets))
     share_private_directory()  # certificates the copies write go where this process removes them at exit
-    children: list[tuple[int, int, list[int]]] = []
+    # What this process holds so far (the render, the schemas) is never garbage: the cyclic collector,
+    # here and in the copies, walks only what is made from now on, and the copies do not touch (and
+    # so copy) every page of the parent's heap to do it.
+    gc.freeze()
+    children: list[tuple[int, int]] = []
     finished = False
     results: list[TargetResult[R] | None] = [None] * len(targets)
     try:
-        for share in shares[1:]:
-            children.append(_fork(share, lambda indexes: fan_out([targets[i] for i in indexes], one, parallel=threads)))
-        for index, result in zip(shares[0], fan_out([targets[i] for i in shares[0]], one, parallel=threads)):
+        for _ in range(processes - 1):
+            children.append(_fork(lambda: _drain(queue, targets, one, threads=threads)))
+        for index, result in _drain(queue, targets, one, threads=threads):
             results[index] = result
-        for pid, read_end, share in children:
-            for index, outcome in zip(share, _receive(read_end, pid)):
+        for pid, read_end in children:
+            for index, outcome in _receive(read_end, pid):
                 results[index] = _result(targets[index], outcome)
         finished = True
     finally:
-        for pid, read_end, _ in children:
+        os.close(queue)
+        for pid, read_end in children:
             _close_and_reap(pid, read_end, kill=not finished)
+        gc.unfreeze()
     return results  # type: ignore[return-value]
 
 
-def _fork(share: list[int], run: Callable[[list[int]], list[TargetResult]]) -> tuple[int, int, list[int]]:
-    """A copy of this process that runs `run(share)` and writes its outcomes to a pipe; (pid, read end, share)."""
+def _queue_of(count: int) -> int:
+    """The read end of a pipe holding the indexes 0..count-1, its write end closed (an empty read: no more)."""
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, b"".join(_INDEX.pack(index) for index in range(count)))  # within the pipe's buffer
+    finally:
+        os.close(write_end)
+    return read_end
+
+
+def _drain(queue: int, targets: Sequence[Target], one: Callable[[Target], R], *,
+           threads: int) -> list[tuple[int, TargetResult[R]]]:
+    """Take targets from the queue until it is empty, `threads` at a time: (index, result) of each taken."""
+    def taker() -> list[tuple[int, TargetResult[R]]]:
+        taken = []
+        while True:
+            record = os.read(queue, _INDEX.size)
+            if not record:
+                return taken
+            (index,) = _INDEX.unpack(record)
+            taken.append((index, attempt(targets[index], one)))
+
+    if threads <= 1:
+        return taker()
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="target") as pool:
+        return [pair for share in pool.map(lambda _: taker(), range(threads)) for pair in share]
+
+
+def _fork(run: Callable[[], list[tuple[int, TargetResult]]]) -> tuple[int, int]:
+    """A copy of this process that runs `run()` and writes its outcomes to a pipe; (pid, read end)."""
     read_end, write_end = os.pipe()
     previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, _CHILD_SIGNALS)
     try:
@@ -130,22 +175,22 @@ def _fork(share: list[int], run: Callable[[list[int]], list[TargetResult]]) -> t
             pid = os.fork()
         if pid == 0:
             os.close(read_end)
-            _child(share, run, write_end=write_end, mask=previous_mask)
+            _child(run, write_end=write_end, mask=previous_mask)
         os.close(write_end)
-        return pid, read_end, share
+        return pid, read_end
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
 
 
-def _child(share: list[int], run: Callable[[list[int]], list[TargetResult]], *, write_end: int, mask: set) -> None:
-    """Run the share, send one pickled list of outcomes, and leave without running the parent's exit code."""
+def _child(run: Callable[[], list[tuple[int, TargetResult]]], *, write_end: int, mask: set) -> None:
+    """Run, send one pickled list of (index, outcome), and leave without running the parent's exit code."""
     status = 0
     try:
         for signum in _CHILD_SIGNALS:
             signal.signal(signum, signal.SIG_DFL)  # Ctrl-C ends the copy at once; the parent reports it
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         try:
-            outcomes = [_outcome(result) for result in run(share)]
+            outcomes = [(index, _outcome(result)) for index, result in run()]
         except BaseException as error:  # noqa: BLE001 - a bug in a copy is raised by the parent, with its traceback
             outcomes = ("crash", f"{type(error).__name__}: {error}", traceback.format_exc())
         payload = pickle.dumps(outcomes, protocol=pickle.HIGHEST_PROTOCOL)
