@@ -7,6 +7,7 @@ against the sandbox and compare the bytes.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -335,6 +336,22 @@ def test_clusters_sharing_a_render_keep_their_live_check_findings_side_by_side(e
     again = ManifestCache(tmp_path / "cache")
     warm, _ = _render(repo, again)
     assert {name: again.live_findings(warm, live, OFFLINE) for name, live in clusters.items()} == kept  # the next run
+
+
+def test_an_entry_keeps_the_live_check_findings_of_its_newest_cluster_states_only(example_repo, tmp_path):
+    from meshops.pipeline.manifest_cache import LIVE_FINDINGS_PER_ENTRY
+
+    repo = Path(example_repo.working_tree_dir)
+    cache = ManifestCache(tmp_path / "cache")
+    rendered, _ = _render(repo, cache)
+    states = [[{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "reviews", "resourceVersion": str(n)}}]
+              for n in range(LIVE_FINDINGS_PER_ENTRY + 5)]
+    for state in states:
+        assert cache.keep_live_findings(rendered, state, OFFLINE, [])
+        time.sleep(0.01)  # file times tick in milliseconds: one state after the other
+    assert len(list((tmp_path / "cache").glob("*.live"))) == LIVE_FINDINGS_PER_ENTRY
+    assert cache.live_findings(rendered, states[-1], OFFLINE) == []  # the newest are kept
+    assert cache.live_findings(rendered, states[0], OFFLINE) is None  # the oldest went first
 
 
 def test_live_check_findings_are_reused_only_for_the_same_read_of_pods_and_secrets(example_repo, tmp_path):

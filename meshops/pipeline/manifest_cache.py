@@ -75,6 +75,9 @@ MAX_BYTES_VARIABLE = "MESHOPS_MANIFEST_CACHE_MB"
 # An entry larger than this share of the bound is not kept (it would evict everything else).
 MAX_ENTRY_SHARE = 4
 LIVE_MAGIC = b"meshops-live-findings\0"
+# Live-check findings kept per entry (one per cluster state): a fleet's clusters sharing a render, and
+# a few states of each; older ones go first, so a cluster that keeps changing cannot fill the directory.
+LIVE_FINDINGS_PER_ENTRY = 64
 TEXT_MAGIC = b"meshops-render-yaml\0"
 # Libraries whose code shapes what render and validation produce: part of the key.
 LIBRARIES = ("jinja2", "markupsafe", "yaml", "jsonschema", "fastjsonschema", "kubernetes_validate", "jsonpatch")
@@ -281,7 +284,22 @@ class ManifestCache:
         where = self._live(rendered, live, read_scope)
         if where is None:
             return False
-        return self._write(where[0], LIVE_MAGIC, marshal.dumps((where[1], [_finding_data(f) for f in findings])))
+        written = self._write(where[0], LIVE_MAGIC, marshal.dumps((where[1], [_finding_data(f) for f in findings])))
+        self._trim_live(where[0].name.split(".", 1)[0])
+        return written
+
+    def _trim_live(self, entry: str) -> None:
+        """Keep the newest `LIVE_FINDINGS_PER_ENTRY` live-finding files of one entry."""
+        try:
+            kept = sorted((item.stat().st_mtime_ns, item.path) for item in os.scandir(self.directory)
+                          if item.name.startswith(entry + ".") and item.name.endswith(".live"))
+        except OSError:
+            return
+        for _, path in kept[:-LIVE_FINDINGS_PER_ENTRY]:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
 
     def _evict(self) -> None:
         """Remove least recently used files until the directory fits the bound."""
