@@ -51,10 +51,17 @@ def test_demo_runs_the_whole_story_and_cleans_up(meshops, tmp_path):
     assert _left_behind(temp_dir) == []
 
 
+def _as_in_a_terminal() -> None:
+    """Ctrl-C as a terminal delivers it: a shell starts background jobs (a CI step run with `&`, a
+    script's `cmd &`) with SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_demo_interrupted_with_ctrl_c_cleans_up_too(tmp_path):
     temp_dir = _temp_dir(tmp_path)
     process = subprocess.Popen([sys.executable, "-m", "meshops", "demo", "--fast"], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                               preexec_fn=_as_in_a_terminal,
                                env={**os.environ, "TMPDIR": str(temp_dir)})
     deadline = time.monotonic() + 60
     for line in process.stdout:
@@ -73,6 +80,7 @@ def test_demo_keep_ends_by_printing_the_dashboard_url_and_serves_it_until_ctrl_c
     temp_dir = _temp_dir(tmp_path)
     process = subprocess.Popen([sys.executable, "-m", "meshops", "demo", "--fast", "--keep"], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                               preexec_fn=_as_in_a_terminal,
                                env={**os.environ, "TMPDIR": str(temp_dir)})
     deadline = time.monotonic() + 180
     lines = []
