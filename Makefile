@@ -51,7 +51,7 @@ demo: setup prometheus
 # Screenshots of the dashboard's pages land in $(ARTIFACTS) (CI keeps them).
 ARTIFACTS ?= test-artifacts
 test: setup prometheus chromium
-	MESHOPS_ARTIFACTS=$(ARTIFACTS) $(BIN)/python -m pytest -q
+	MESHOPS_ARTIFACTS=$(ARTIFACTS) $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # Python (pyflakes) and the GitHub Actions workflows (schema, then actionlint's semantic checks).
 lint: setup
